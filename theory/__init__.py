@@ -1,0 +1,12 @@
+"""prefdyn.theory — the exact, symbolic layer (sympy only, no floats).
+
+One module per mathematical object:
+
+* :mod:`theory.ipo` — the population IPO loss, its gradient, Hessian and closed-form optimum.
+* :mod:`theory.latex` — LaTeX rendering of derived expressions.
+
+Nothing here imports numpy or mpmath; ``verify/`` evaluates these results
+through :mod:`verify.bridge`.
+"""
+
+__all__: list[str] = []

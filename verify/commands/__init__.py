@@ -1,0 +1,1 @@
+"""Subcommands of the ``prefdyn`` command line (see :mod:`verify.cli`)."""

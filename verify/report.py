@@ -1,0 +1,91 @@
+"""Plain-text tables, JSON output and progress lines for the command line.
+
+Machine output (``--json``) goes to stdout; progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+import time
+from typing import Any, Sequence, TextIO
+
+from .registry import ClaimResult, jsonable
+
+__all__ = ["Progress", "results_table", "results_json", "print_json", "table"]
+
+
+class Progress:
+    """A one-line progress bar on stderr (redrawn in place on a terminal)."""
+
+    def __init__(self, label: str = "", stream: TextIO | None = None, enabled: bool = True) -> None:
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.enabled = enabled
+        self.t0 = time.perf_counter()
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+
+    def __call__(self, done: int, total: int, what: str = "") -> None:
+        if not self.enabled or total <= 0:
+            return
+        width = 24
+        filled = int(width * done / total)
+        bar = "#" * filled + "-" * (width - filled)
+        secs = time.perf_counter() - self.t0
+        line = f"{self.label} [{bar}] {done}/{total} {secs:6.1f}s {what}"
+        if self.tty:
+            self.stream.write("\r" + line[:110].ljust(110))
+            if done >= total:
+                self.stream.write("\n")
+        else:
+            self.stream.write(line.rstrip() + "\n")
+        self.stream.flush()
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], widths: Sequence[int] | None = None) -> str:
+    """A fixed-width text table; long cells wrap within their column."""
+    cols = len(headers)
+    if widths is None:
+        widths = [max(len(str(h)), *(len(str(r[c])) for r in rows)) if rows else len(str(h)) for c, h in enumerate(headers)]
+    out = []
+    fmt_row = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    out.append(fmt_row(headers))
+    out.append("  ".join("-" * w for w in widths))
+    for r in rows:
+        wrapped = [textwrap.wrap(str(r[c]), widths[c]) or [""] for c in range(cols)]
+        height = max(len(w) for w in wrapped)
+        for line in range(height):
+            out.append(fmt_row([w[line] if line < len(w) else "" for w in wrapped]))
+    return "\n".join(out)
+
+
+def results_table(results: Sequence[ClaimResult], evidence_width: int = 70) -> str:
+    """One row per claim, then one indented row per checker."""
+    rows = []
+    for r in results:
+        rows.append([r.id, r.tag, r.verdict.upper(), "", f"{r.seconds:.2f}"])
+        for c in r.checks:
+            ev = c.outcome.summary
+            if c.outcome.counterexample is not None:
+                ce = c.outcome.counterexample
+                ev += f" | counterexample: {json.dumps(ce.to_dict()['instance'])} (seed {ce.seed})"
+            rows.append(["", "", f"  {c.verdict}", f"{c.checker}: {ev}", f"{c.seconds:.2f}"])
+    text = table(["claim", "tag", "verdict", "evidence", "seconds"], rows, [10, 7, 13, evidence_width, 7])
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r.verdict] = counts.get(r.verdict, 0) + 1
+    summary = ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
+    total = sum(r.seconds for r in results)
+    return f"{text}\n\n{len(results)} claims: {summary} ({total:.1f} s)"
+
+
+def results_json(results: Sequence[ClaimResult]) -> list[dict]:
+    """JSON-ready list of claim results."""
+    return [r.to_dict() for r in results]
+
+
+def print_json(obj: Any, stream: TextIO | None = None) -> None:
+    """Print ``obj`` as indented JSON on stdout."""
+    json.dump(jsonable(obj), stream or sys.stdout, indent=2)
+    (stream or sys.stdout).write("\n")

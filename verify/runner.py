@@ -1,0 +1,155 @@
+"""Running claims: built-in claim modules, user modules, budgets, seeds.
+
+>>> from verify import check
+>>> [r.id for r in check(["IPO-2"])]
+['IPO-2']
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+from .registry import (
+    BUDGETS,
+    REGISTRY,
+    CheckContext,
+    CheckResult,
+    Claim,
+    ClaimResult,
+    Outcome,
+    Registry,
+)
+
+__all__ = ["BUILTIN_MODULES", "load_builtin_claims", "load_module", "check", "run_claim", "run_controls"]
+
+#: Modules that register the built-in claims (explicit, in THEORY.md order).
+BUILTIN_MODULES: list[str] = [
+]
+
+
+def load_builtin_claims() -> Registry:
+    """Import every built-in claim module (idempotent) and return the registry."""
+    for name in BUILTIN_MODULES:
+        importlib.import_module(name)
+    return REGISTRY
+
+
+def load_module(path: str | Path) -> list[str]:
+    """Execute a Python file of user claims; return the ids it registered.
+
+    Raises ``FileNotFoundError`` / ``ValueError`` with a one-line message when the
+    file is missing or fails to import.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"claim module {str(p)!r} does not exist")
+    before = set(REGISTRY.ids())
+    mod_name = f"prefdyn_user_{abs(hash(str(p.resolve())))}"
+    if mod_name in sys.modules:
+        return [i for i in getattr(sys.modules[mod_name], "__prefdyn_ids__", [])]
+    spec = importlib.util.spec_from_file_location(mod_name, p)
+    if spec is None or spec.loader is None:
+        raise ValueError(f"claim module {str(p)!r} cannot be loaded as Python")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[mod_name] = mod
+    try:
+        spec.loader.exec_module(mod)
+    except Exception as e:
+        del sys.modules[mod_name]
+        raise ValueError(f"claim module {str(p)!r} failed to import: {type(e).__name__}: {e}") from e
+    new = [i for i in REGISTRY.ids() if i not in before]
+    mod.__prefdyn_ids__ = new  # type: ignore[attr-defined]
+    return new
+
+
+def _timed(fn: Callable[[CheckContext], Outcome], ctx: CheckContext) -> tuple[Outcome, float]:
+    t0 = time.perf_counter()
+    try:
+        out = fn(ctx)
+        if not isinstance(out, Outcome):
+            out = Outcome("error", f"checker returned {type(out).__name__}, expected an Outcome")
+    except Exception as e:  # noqa: BLE001 - any failure of a checker is an 'error' verdict
+        out = Outcome(
+            "error",
+            f"{type(e).__name__}: {e}",
+            {"traceback": traceback.format_exc(limit=8)},
+        )
+    return out, time.perf_counter() - t0
+
+
+def run_claim(claim: Claim, budget: str = "quick", seed: int = 0) -> ClaimResult:
+    """Run every checker of ``claim``; exceptions become ``error`` verdicts."""
+    ctx = CheckContext(budget=budget, seed=seed, claim_id=claim.id)
+    checks = []
+    t0 = time.perf_counter()
+    for ch in claim.checkers:
+        out, secs = _timed(ch.fn, ctx)
+        checks.append(CheckResult(ch.name, ch.kind, out, secs))
+    return ClaimResult(
+        id=claim.id,
+        tag=claim.tag,
+        statement=claim.statement,
+        checks=checks,
+        seconds=time.perf_counter() - t0,
+        budget=budget,
+        seed=seed,
+        note=claim.note,
+    )
+
+
+def run_controls(claim: Claim, budget: str = "quick", seed: int = 0) -> list[CheckResult]:
+    """Run the negative controls of ``claim``; each should come back ``refuted``."""
+    ctx = CheckContext(budget=budget, seed=seed, claim_id=claim.id)
+    out = []
+    for c in claim.controls:
+        o, secs = _timed(c.fn, ctx)
+        out.append(CheckResult(f"control:{c.name}", "control", o, secs))
+    return out
+
+
+def check(
+    claim_ids: Sequence[str] | None = None,
+    budget: str = "quick",
+    seed: int = 0,
+    *,
+    modules: Iterable[str | Path] = (),
+    progress: Callable[[int, int, str], None] | None = None,
+) -> list[ClaimResult]:
+    """Check claims and return one :class:`ClaimResult` per claim.
+
+    Parameters
+    ----------
+    claim_ids : list of str, optional
+        Claim ids to check (default: every registered claim, built-in and user).
+    budget : {"quick", "standard", "thorough"}
+        How many instances / examples / digits checkers spend.
+    seed : int
+        Seed from which every random choice is derived.
+    modules : paths
+        Python files of user claims to load first.
+    progress : callable(done, total, claim_id), optional
+        Called before each claim.
+    """
+    if budget not in BUDGETS:
+        raise ValueError(f"budget {budget!r}, expected one of {', '.join(BUDGETS)}")
+    load_builtin_claims()
+    for m in modules:
+        load_module(m)
+    if claim_ids:
+        claims = [REGISTRY.get(i) for i in claim_ids]
+    else:
+        claims = list(REGISTRY)
+    results = []
+    for k, c in enumerate(claims):
+        if progress is not None:
+            progress(k, len(claims), c.id)
+        results.append(run_claim(c, budget=budget, seed=seed))
+    if progress is not None:
+        progress(len(claims), len(claims), "")
+    return results
