@@ -11,7 +11,8 @@ and its dual
 
     t* = min_{y in simplex over pairs} max_k (D^T y)_k
 
-are solved exactly (sympy's rational simplex, :func:`sympy.solvers.simplex.linprog`).
+are solved exactly (sympy's rational two-phase simplex, ``sympy.solvers.simplex``, which
+returns the primal and the dual optimum of one LP).
 Both optimal points are returned: ``min_r D_r mu* = t* = max_k (D^T y*)_k``
 certifies optimality exactly (weak duality), and
 
@@ -157,8 +158,7 @@ def max_min_margin(P: Any, pairs: Sequence[Pair], method: str = "exact") -> Marg
     pairs : list of (i, j)
         Required strict inequalities ``(P mu)_i > (P mu)_j``; non-empty.
     method : {"exact", "float"}
-        ``"exact"``: sympy's rational two-phase simplex for the primal and
-        the dual. ``"float"``: scipy's HiGHS, then the rounded primal and dual
+        ``"exact"``: sympy's rational two-phase simplex (primal and dual). ``"float"``: scipy's HiGHS, then the rounded primal and dual
         points are re-verified exactly; when the rounded points do not certify
         the same sign of ``t`` the exact solver is used.
 
@@ -180,29 +180,33 @@ def max_min_margin(P: Any, pairs: Sequence[Pair], method: str = "exact") -> Marg
     if method != "exact":
         raise ValueError(f"method = {method!r}, expected 'exact' or 'float'")
     import sympy
-    from sympy.solvers.simplex import linprog
+    from sympy.solvers.simplex import _simplex
 
     D = difference_rows(P, pairs)
     R, K = len(D), len(D[0])
-    # Margins lie in [-1, 1], so the free variables t and s are written as
-    # t = u - 1, s = v - 1 with u, v >= 0 (all variables nonnegative).
-    # primal: variables (mu_0..mu_{K-1}, u); minimise -u; u - D_r mu <= 1; sum mu = 1
-    c = sympy.Matrix([[0] * K + [-1]])
-    A = sympy.Matrix([[-_sym(d) for d in row] + [1] for row in D])
-    b = sympy.ones(R, 1)
-    Aeq = sympy.Matrix([[1] * K + [0]])
-    opt, x = linprog(c, A, b, Aeq, sympy.Matrix([1]))
+    # Margins lie in [-1, 1], so the free variable t is written as t = u - 1
+    # with u >= 0 and all variables are nonnegative:
+    #   minimise -u  s.t.  u - D_r mu <= 1 (each pair r),  sum mu <= 1,  -sum mu <= -1.
+    # sympy's two-phase rational simplex (Bland's rule) returns the primal
+    # and the dual optimum of this one LP; the dual weights on the pair rows
+    # are the y of the certificate (their sum is 1 by dual feasibility in u).
+    A = sympy.Matrix([[-_sym(d) for d in row] + [1] for row in D] + [[1] * K + [0], [-1] * K + [0]])
+    B = sympy.Matrix([1] * R + [1, -1])
+    C = sympy.Matrix([[0] * K + [-1]])
+    opt, x, z = _simplex(A, B, C)
     mu = tuple(_frac(v) for v in x[:K])
     t = -_frac(opt) - 1
-    # dual: variables (y_0..y_{R-1}, v); minimise v; (D^T y)_k - v <= -1; sum y = 1
-    c2 = sympy.Matrix([[0] * R + [1]])
-    A2 = sympy.Matrix([[_sym(D[r][k]) for r in range(R)] + [-1] for k in range(K)])
-    b2 = -sympy.ones(K, 1)
-    Aeq2 = sympy.Matrix([[1] * R + [0]])
-    opt2, z = linprog(c2, A2, b2, Aeq2, sympy.Matrix([1]))
     y = tuple(_frac(v) for v in z[:R])
     res = MarginLP(pairs, t, mu, y, "exact")
-    _certify(P, res)
+    try:
+        _certify(P, res)
+    except ArithmeticError:
+        # never trust the solver: fall back to a float solve re-verified exactly
+        alt = float_max_min_margin(P, pairs, denom=10**12)
+        if alt is None or alt.t != t:
+            raise
+        res = MarginLP(pairs, t, mu, alt.y, "exact")
+        _certify(P, res)
     return res
 
 

@@ -48,7 +48,9 @@ def _K(draw, K: Any, min_K: int, max_K: int) -> int:
 
 def _unit(exact: bool, lo: Fraction = Fraction(0), hi: Fraction = Fraction(1), max_denominator: int = 64):
     if exact:
-        return st.fractions(min_value=lo, max_value=hi, max_denominator=max_denominator)
+        # hypothesis refuses bounds whose denominators exceed max_denominator
+        den = max(max_denominator, Fraction(lo).denominator, Fraction(hi).denominator)
+        return st.fractions(min_value=lo, max_value=hi, max_denominator=den)
     return st.floats(min_value=float(lo), max_value=float(hi), allow_nan=False, allow_infinity=False).map(
         lambda x: Fraction(repr(x))
     )
