@@ -34,6 +34,19 @@ from .registry import (
 )
 from .runner import check, load_module
 
+# --- one-shot ranking (RANK) -----------------------------------------------
+from .social import (
+    bradley_terry,
+    condorcet_winner,
+    is_bt,
+    is_sst,
+    is_transitive,
+    is_wst,
+    majority_cycle,
+    smith_set,
+)
+from .ranking import counterexample, sampler
+
 
 __all__ = [
     "__version__",
@@ -60,4 +73,15 @@ __all__ = [
     "verified",
     "check",
     "load_module",
+    # one-shot ranking (RANK)
+    "condorcet_winner",
+    "smith_set",
+    "is_sst",
+    "is_bt",
+    "is_wst",
+    "is_transitive",
+    "majority_cycle",
+    "bradley_terry",
+    "counterexample",
+    "sampler",
 ]
