@@ -86,8 +86,44 @@ def sst_from_increments(inc: list[list[Fraction]]) -> list[list[Fraction]]:
     return P
 
 
-@st.composite
 def preference_matrices(
+    K: Any = None,
+    kind: str = "any",
+    exact: bool = False,
+    *,
+    min_K: int = 2,
+    max_K: int = 6,
+    permute: bool = True,
+):
+    """Valid preference matrices as lists of rows of ``Fraction``.
+
+    Parameters
+    ----------
+    K : int or strategy, optional
+        Size (default: drawn in ``[min_K, max_K]``).
+    kind : {"any", "cyclic", "wst", "sst", "bt"}
+        ``any``: any valid ``P``; ``cyclic``: has a majority 3-cycle (needs K >= 3);
+        ``wst``: the majority relation is a strict linear order; ``sst``: strictly
+        strongly transitive; ``bt``: Bradley–Terry, ``P[i,j] = w_i/(w_i+w_j)`` with
+        rational weights (so exact draws stay rational).
+    exact : bool
+        Draw entries as fractions with small denominators (else decimals of floats).
+    permute : bool
+        Relabel responses by a random permutation (so the top is not always 0).
+
+    Arguments are validated when the strategy is built (``ValueError``).
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind = {kind!r}, expected one of {KINDS}")
+    if isinstance(K, int) and K < 2:
+        raise ValueError(f"K = {K}, expected K >= 2")
+    if kind == "cyclic" and isinstance(K, int) and K < 3:
+        raise ValueError("cyclic matrices need K >= 3")
+    return _preference_matrices(K, kind, exact, min_K=min_K, max_K=max_K, permute=permute)
+
+
+@st.composite
+def _preference_matrices(
     draw,
     K: Any = None,
     kind: str = "any",
