@@ -300,3 +300,18 @@ def test_latex_sections_compile_to_a_document():
 
 def test_scores_public():
     assert scores([["1/2", "3/4"], ["1/4", "1/2"]], "1/2,1/2") == (Fraction(5, 8), Fraction(3, 8))
+
+
+def test_rank6_explicit_counterexample_in_note():
+    P = [[H, Fraction(3, 5), Fraction(1)], [Fraction(2, 5), H, Fraction(3, 5)], [Fraction(0), Fraction(2, 5), H]]
+    from verify.social import is_sst as _sst
+
+    assert _sst(P)
+    mu, nu = [Fraction(1, 3)] * 3, [Fraction(1, 3), Fraction(1, 2), Fraction(1, 6)]
+    s, s2 = independent_scores(P, mu), independent_scores(P, nu)
+    assert s == [Fraction(7, 10), H, Fraction(3, 10)] and s2 == [Fraction(19, 30), Fraction(29, 60), Fraction(17, 60)]
+    assert s2[0] - s2[1] == Fraction(3, 20) < s[0] - s[1] == Fraction(1, 5)
+    with mpmath.workdps(40):
+        H0 = cr._entropy([mpmath.mpf(x.numerator) / x.denominator for x in s], mpmath.mpf(10))
+        H1 = cr._entropy([mpmath.mpf(x.numerator) / x.denominator for x in s2], mpmath.mpf(10))
+        assert abs((H1 - H0) - mpmath.mpf("0.136118102436644009693591120169796")) < mpmath.mpf(10) ** -25

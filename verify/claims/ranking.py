@@ -852,11 +852,13 @@ CLAIMS = [
         ],
         source=SOURCE + " (hypotheses of the paper unknown; this is a reconstruction)",
         note=(
-            "SST alone does not suffice: shifting mass toward the top can shrink an adjacent gap (e.g. K = 3, pair (0,1), "
-            "d = (P01-1/2, P01-1/2, P02-P12) is increasing when P02 - P12 > P01 - 1/2). Entropy [open]: if the score change "
-            "Delta = P(mu' - mu) is ordered like the scores (e.g. the condition holds for every adjacent pair and P is SST), "
-            "H(pi*) does not increase (dH/dt = -beta Cov_pi(z, Delta) <= 0 by Chebyshev); without it, H increased in about "
-            "a fifth of random SST shifts toward the top."
+            "SST alone does not suffice: shifting mass toward the top can shrink an adjacent gap (K = 3, pair (0,1), "
+            "d = (P01-1/2, P01-1/2, P02-P12) is increasing when P02 - P12 > P01 - 1/2). Explicit: P = [[1/2,3/5,1],"
+            "[2/5,1/2,3/5],[0,2/5,1/2]] (SST), mu = (1/3,1/3,1/3) -> mu' = (1/3,1/2,1/6): scores (7/10,1/2,3/10) -> "
+            "(19/30,29/60,17/60), so s_0 - s_1 shrinks from 1/5 to 3/20, and at beta = 10 the entropy of pi* rises by 0.136. "
+            "Entropy [open]: if the score change Delta = P(mu' - mu) is ordered like the scores (e.g. the condition holds "
+            "for every adjacent pair and P is SST), H(pi*) does not increase (dH/dt = -beta Cov_pi(z, Delta) <= 0 by "
+            "Chebyshev); without it, H increased in about a fifth of random SST shifts toward the top."
         ),
         expressions=_sections_rank6,
     ),

@@ -1,0 +1,50 @@
+"""Benchmarks of the ranking family (run: python -m pytest tests/bench/test_bench_ranking.py -p no:randomly --benchmark-only)."""
+
+import numpy as np
+import pytest
+
+from verify.claims.ranking import _permuted, load_rank4_witness, random_matrix
+from verify.lp import max_min_margin
+from verify.ranking import counterexample, required_pairs, sampler
+from verify.social import bradley_terry, is_sst, smith_set
+
+
+def _instance(K, kind, seed=0):
+    rng = np.random.default_rng(seed)
+    return _permuted(rng, random_matrix(rng, K, den=40, kind=kind))
+
+
+@pytest.mark.parametrize("K", [4, 7, 10])
+def test_bench_exact_st_lp(benchmark, K):
+    P = _instance(K, "smith", seed=K)
+    pairs = required_pairs(P, "ST")
+    res = benchmark(max_min_margin, P, pairs)
+    assert res.t > 0
+
+
+@pytest.mark.parametrize("K", [4, 7, 10])
+def test_bench_float_then_exact_lp(benchmark, K):
+    P = _instance(K, "transitive", seed=K)
+    pairs = required_pairs(P, "OP")
+    res = benchmark(max_min_margin, P, pairs, "float")
+    assert res.method in ("float+exact", "exact")
+
+
+def test_bench_rank4_witness_sampler(benchmark):
+    P = load_rank4_witness()["P"]
+    assert benchmark(sampler, P, "OP").status == "infeasible"
+
+
+@pytest.mark.parametrize("K", [5, 10])
+def test_bench_predicates(benchmark, K):
+    P = _instance(K, "any", seed=K)
+
+    def run():
+        return smith_set(P), is_sst(P), bradley_terry(P).is_bt
+
+    benchmark(run)
+
+
+def test_bench_counterexample(benchmark):
+    mu = [f"{k}/55" for k in range(1, 11)]
+    assert benchmark(counterexample, mu, "ST").gap <= 0
