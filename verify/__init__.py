@@ -34,6 +34,9 @@ from .registry import (
 )
 from .runner import check, load_module
 
+# --- one-shot IPO (IPO-1, IPO-2) --------------------------------------------
+from .ipo import NonUniqueOptimum, ipo_minimise, ipo_optimum
+
 
 __all__ = [
     "__version__",
@@ -60,4 +63,7 @@ __all__ = [
     "verified",
     "check",
     "load_module",
+    "NonUniqueOptimum",
+    "ipo_optimum",
+    "ipo_minimise",
 ]

@@ -67,6 +67,9 @@ def results_table(results: Sequence[ClaimResult], evidence_width: int = 70) -> s
         rows.append([r.id, r.tag, r.verdict.upper(), "", f"{r.seconds:.2f}"])
         for c in r.checks:
             ev = c.outcome.summary
+            o = c.outcome
+            if o.dps is not None or o.tolerance is not None:
+                ev += f" [dps {o.dps}, tolerance {o.tolerance}, max error {o.max_error}]"
             if c.outcome.counterexample is not None:
                 ce = c.outcome.counterexample
                 ev += f" | counterexample: {json.dumps(ce.to_dict()['instance'])} (seed {ce.seed})"
