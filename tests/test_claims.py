@@ -9,7 +9,8 @@ the verdict we measured, so a change in either direction fails this test.
 import pytest
 
 from verify.registry import REGISTRY
-from verify.runner import load_builtin_claims, run_claim, run_controls
+from verify.report import results_markdown
+from verify.runner import load_builtin_claims, run_controls
 
 load_builtin_claims()
 BUILTIN = [c.id for c in REGISTRY]
@@ -32,8 +33,8 @@ def test_claim_is_well_formed(cid):
 
 
 @pytest.mark.parametrize("cid", BUILTIN)
-def test_claim_checks_at_quick_budget(cid):
-    r = run_claim(REGISTRY.get(cid), budget="quick", seed=0)
+def test_claim_checks_at_quick_budget(cid, quick_results):
+    r = quick_results[cid]
     errors = [c for c in r.checks if c.verdict == "error"]
     assert not errors, [(c.checker, c.outcome.summary, c.outcome.details.get("traceback", "")) for c in errors]
     expected = KNOWN_FINDINGS.get(cid)
@@ -54,3 +55,15 @@ def test_every_negative_control_is_refuted(cid):
     for c in run_controls(REGISTRY.get(cid), budget="quick", seed=0):
         assert c.verdict == "refuted", f"{cid}/{c.checker} was not caught: {c.verdict}: {c.outcome.summary}"
         assert c.outcome.counterexample.instance is not None
+
+
+def test_readme_verified_table_is_current(quick_results):
+    """The README's "what is verified" table is what `prefdyn check --markdown` prints now."""
+    import pathlib
+
+    readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
+    start = readme.index("<!-- verified-table:start -->") + len("<!-- verified-table:start -->")
+    end = readme.index("<!-- verified-table:end -->")
+    table = readme[start:end].strip()
+    current = results_markdown([quick_results[c] for c in BUILTIN])
+    assert table == current, "README table is stale: regenerate with `prefdyn check --markdown`"
