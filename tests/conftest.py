@@ -42,3 +42,14 @@ def _guard_precision():
     leaked = mpmath.mp.dps
     mpmath.mp.dps = dps
     assert leaked == dps, f"test changed mpmath.mp.dps from {dps} to {leaked} without restoring it"
+
+
+@pytest.fixture(scope="session")
+def quick_results():
+    """Every built-in claim checked once per session at the quick budget, seed 0."""
+    from verify.runner import check, load_builtin_claims
+    from verify.registry import REGISTRY
+
+    load_builtin_claims()
+    builtin = [c.id for c in REGISTRY if c.tag != "user"]
+    return {r.id: r for r in check(builtin, budget="quick", seed=0)}

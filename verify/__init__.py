@@ -34,6 +34,7 @@ from .registry import (
 )
 from .runner import check, load_module
 
+<<<<<<< HEAD
 # --- one-shot ranking (RANK) -----------------------------------------------
 from .social import (
     bradley_terry,
@@ -46,6 +47,10 @@ from .social import (
     smith_set,
 )
 from .ranking import counterexample, sampler
+=======
+# --- one-shot IPO (IPO-1, IPO-2) --------------------------------------------
+from .ipo import NonUniqueOptimum, ipo_minimise, ipo_optimum
+>>>>>>> main
 
 
 __all__ = [
@@ -73,6 +78,7 @@ __all__ = [
     "verified",
     "check",
     "load_module",
+<<<<<<< HEAD
     # one-shot ranking (RANK)
     "condorcet_winner",
     "smith_set",
@@ -84,4 +90,9 @@ __all__ = [
     "bradley_terry",
     "counterexample",
     "sampler",
+=======
+    "NonUniqueOptimum",
+    "ipo_optimum",
+    "ipo_minimise",
+>>>>>>> main
 ]

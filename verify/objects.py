@@ -67,6 +67,13 @@ def fmt(x: Any) -> str:
     return str(x)
 
 
+def _shower(exact: bool):
+    """Format values as fractions for exact input, as decimals for float input."""
+    if exact:
+        return fmt
+    return lambda v: f"{float(v):.12g}"
+
+
 def to_fraction(x: Any, where: str) -> tuple[Fraction, bool]:
     """Convert one scalar to an exact ``Fraction``.
 
@@ -271,18 +278,19 @@ def load_preference_matrix(source: Any, *, tol: float = FLOAT_TOL, name: str = "
             row.append(v)
         vals.append(row)
     ftol = Fraction(0) if exact else Fraction(repr(float(tol)))
+    show = _shower(exact)
     for i in range(K):
         for j in range(K):
             v = vals[i][j]
             if v < -ftol or v > 1 + ftol:
-                raise InputError(f"{name}[{i},{j}] = {fmt(v)} is outside [0, 1]")
+                raise InputError(f"{name}[{i},{j}] = {show(v)} is outside [0, 1]")
     for i in range(K):
         for j in range(i, K):
             s = vals[i][j] + vals[j][i]
             if abs(s - 1) > ftol:
                 if i == j:
-                    raise InputError(f"{name}[{i},{i}] = {fmt(vals[i][i])}, expected 1/2 (P[i,i] + P[i,i] = 1)")
-                raise InputError(f"{name}[{i},{j}] + {name}[{j},{i}] = {fmt(s)}, expected 1")
+                    raise InputError(f"{name}[{i},{i}] = {show(vals[i][i])}, expected 1/2 (P[i,i] + P[i,i] = 1)")
+                raise InputError(f"{name}[{i},{j}] + {name}[{j},{i}] = {show(s)}, expected 1")
     if not exact:
         for i in range(K):
             vals[i][i] = Fraction(1, 2)
@@ -348,12 +356,17 @@ def simplex_vector(
         exact = exact and ex
         vals.append(val)
     ftol = Fraction(0) if exact else Fraction(repr(float(tol)))
+    show = _shower(exact)
     for k, x in enumerate(vals):
         if x < -ftol:
-            raise InputError(f"{name}[{k}] = {fmt(x)} is negative, expected >= 0")
+            raise InputError(f"{name}[{k}] = {show(x)} is negative, expected >= 0")
     total = sum(vals, Fraction(0))
     if abs(total - 1) > ftol:
-        raise InputError(f"{name} sums to {fmt(total)}, expected 1 (a point of the simplex)")
+        d = total - 1
+        shown = show(total)
+        if shown in ("1", "1.0"):
+            shown = f"1 {'+' if d > 0 else '-'} {float(abs(d)):.3g}"
+        raise InputError(f"{name} sums to {shown}, expected 1 (a point of the simplex)")
     if not exact:
         vals = [max(x, Fraction(0)) for x in vals]
         total = sum(vals, Fraction(0))
@@ -367,17 +380,17 @@ def simplex_vector(
 
 def unit_interval(x: Any, name: str) -> Fraction:
     """Validate a parameter in ``[0, 1]`` (``alpha``, ``lambda``)."""
-    v, _ = to_fraction(x, name)
+    v, exact = to_fraction(x, name)
     if v < 0 or v > 1:
-        raise InputError(f"{name} = {fmt(v)} is outside [0, 1]")
+        raise InputError(f"{name} = {_shower(exact)(v)} is outside [0, 1]")
     return v
 
 
 def positive(x: Any, name: str) -> Fraction:
     """Validate a strictly positive parameter (``beta``, ``beta_dpo``)."""
-    v, _ = to_fraction(x, name)
+    v, exact = to_fraction(x, name)
     if v <= 0:
-        raise InputError(f"{name} = {fmt(v)}, expected > 0")
+        raise InputError(f"{name} = {_shower(exact)(v)}, expected > 0")
     return v
 
 

@@ -13,7 +13,7 @@ from typing import Any, Sequence, TextIO
 
 from .registry import ClaimResult, jsonable
 
-__all__ = ["Progress", "results_table", "results_json", "print_json", "table"]
+__all__ = ["Progress", "results_table", "results_markdown", "results_json", "print_json", "table"]
 
 
 class Progress:
@@ -67,17 +67,30 @@ def results_table(results: Sequence[ClaimResult], evidence_width: int = 70) -> s
         rows.append([r.id, r.tag, r.verdict.upper(), "", f"{r.seconds:.2f}"])
         for c in r.checks:
             ev = c.outcome.summary
+            o = c.outcome
+            if o.dps is not None or o.tolerance is not None:
+                ev += f" [dps {o.dps}, tolerance {o.tolerance}, max error {o.max_error}]"
             if c.outcome.counterexample is not None:
                 ce = c.outcome.counterexample
                 ev += f" | counterexample: {json.dumps(ce.to_dict()['instance'])} (seed {ce.seed})"
             rows.append(["", "", f"  {c.verdict}", f"{c.checker}: {ev}", f"{c.seconds:.2f}"])
-    text = table(["claim", "tag", "verdict", "evidence", "seconds"], rows, [10, 7, 13, evidence_width, 7])
+    idw = max([5] + [len(r.id) for r in results])
+    text = table(["claim", "tag", "verdict", "evidence", "seconds"], rows, [idw, 7, 13, evidence_width, 7])
     counts: dict[str, int] = {}
     for r in results:
         counts[r.verdict] = counts.get(r.verdict, 0) + 1
     summary = ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
     total = sum(r.seconds for r in results)
     return f"{text}\n\n{len(results)} claims: {summary} ({total:.1f} s)"
+
+
+def results_markdown(results: Sequence[ClaimResult]) -> str:
+    """A Markdown table (claim, tag, verdict, checks) for the README's "what is verified" section."""
+    lines = ["| claim | tag | verdict | checks |", "|---|---|---|---|"]
+    for r in results:
+        checks = "; ".join(f"{c.checker}: {c.verdict}" for c in r.checks)
+        lines.append(f"| {r.id} | {r.tag} | {r.verdict} | {checks} |")
+    return "\n".join(lines)
 
 
 def results_json(results: Sequence[ClaimResult]) -> list[dict]:

@@ -198,7 +198,7 @@ def simplex_points(draw, K: Any = None, interior: bool = True, exact: bool = Fal
     """
     k = _K(draw, K, min_K, max_K)
     lo = Fraction(min_entry) if interior else Fraction(0)
-    w = [draw(_unit(exact, lo, Fraction(1), 100)) for _ in range(k)]
+    w = [draw(_unit(exact, lo, Fraction(1), 1000)) for _ in range(k)]
     if sum(w) == 0:
         w[draw(st.integers(0, k - 1))] = Fraction(1)
     total = sum(w)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..registry import BUDGETS, REGISTRY
-from ..report import Progress, print_json, results_json, results_table, table
+from ..report import Progress, print_json, results_json, results_markdown, results_table, table
 from ..runner import check, load_builtin_claims, load_module, run_controls
 
 
@@ -25,7 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--budget", choices=BUDGETS, default="quick", help="effort per checker (default: quick, < 1 min in all)")
     p.add_argument("--seed", type=int, default=0, help="seed for every random choice (default: 0)")
-    p.add_argument("--json", action="store_true", help="print JSON on stdout instead of a table")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print JSON on stdout instead of a table")
+    fmt.add_argument("--markdown", action="store_true", help="print a Markdown table (claim, tag, verdict, checks)")
     p.add_argument("--list", action="store_true", help="list the claims and exit")
     p.add_argument(
         "--controls",
@@ -64,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
             for d in data:
                 d["controls"] = [c.to_dict() for c in controls[d["id"]]]
         print_json(data)
+    elif args.markdown:
+        print(results_markdown(results))
     else:
         print(results_table(results))
         if args.controls:

@@ -1,0 +1,335 @@
+"""IPO-1 (closed-form one-shot optimum) and IPO-2 (degenerate sampling).
+
+Checkers are parametrised by planted factors so that each negative control runs
+the *same* code on a wrong variant (the closed form with ``beta/2``, a gradient
+with 2 instead of 4, the non-uniqueness check without its hypothesis ``mu_k = 0``).
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+from fractions import Fraction
+from typing import Any
+
+import mpmath
+import sympy
+from hypothesis import strategies as st
+
+from theory import ipo as T
+from theory import matrix_algebra as ma
+
+from ..ipo import IPOInstance, NonUniqueOptimum, ipo_instance, ipo_minimise, ipo_optimum, ipo_optimum_log
+from ..precision import DEFAULT_DPS, GUARD, agree, tolerance, workdps
+from ..property import property_checker
+from ..registry import CheckContext, Checker, Claim, Control, Outcome, inconclusive, proved, refuted, register, verified
+from ..strategies import preference_matrices, simplex_points
+
+SOURCE = "arXiv:2602.12180, one-shot IPO optimum (THEORY.md §1)"
+
+
+# --------------------------------------------------------------------------- helpers
+def _rand_fraction(rnd: random.Random, lo: int = 1, hi: int = 99, den: int = 100) -> Fraction:
+    return Fraction(rnd.randint(lo, hi), den)
+
+
+def _witness_point(expr_syms: set, rnd: random.Random) -> dict:
+    point = {}
+    for s in sorted(expr_syms, key=str):
+        name = str(s)
+        if name.startswith("p_"):
+            point[s] = sympy.Rational(rnd.randint(1, 99), 100)
+        elif name.startswith(("mu_", "piref_")):
+            point[s] = sympy.Rational(rnd.randint(1, 9), 30)
+        elif name == "beta":
+            point[s] = sympy.Rational(rnd.randint(1, 40), 7)
+        else:
+            point[s] = sympy.Rational(rnd.randint(-20, 20), 3)
+    return point
+
+
+def _nonzero_parts(e: Any) -> list[sympy.Expr]:
+    if isinstance(e, sympy.MatrixBase):
+        items = list(e)
+    elif isinstance(e, (list, tuple)):
+        items = list(e)
+    else:
+        items = [e]
+    return [x for x in (sympy.simplify(sympy.expand(x)) for x in items) if x != 0]
+
+
+# --------------------------------------------------------------------------- IPO-1 checkers
+def check_symbolic(ctx: CheckContext, Ks: tuple[int, ...] = (2, 3, 4), **factors: Any) -> Outcome:
+    """Every obligation of :func:`theory.ipo.obligations` simplifies to exactly 0 for explicit ``K``."""
+    rnd = random.Random(ctx.subseed("symbolic"))
+    n = 0
+    for K in Ks:
+        for ob in T.obligations(K, **factors):
+            bad = _nonzero_parts(ob.expr())
+            n += 1
+            if bad:
+                e = bad[0]
+                for _ in range(8):
+                    pt = _witness_point(e.free_symbols, rnd)
+                    val = e.subs(pt)
+                    if val != 0:
+                        return refuted(
+                            f"K = {K}: obligation '{ob.name}' ({ob.description}) is not identically 0",
+                            instance={"K": K, "obligation": ob.name, "point": {str(k): str(v) for k, v in pt.items()}, "value": str(val)},
+                            seed=ctx.subseed("symbolic"),
+                            detail=f"residual {sympy.sstr(e)[:300]} evaluates to {val} at the point",
+                        )
+                return inconclusive(f"K = {K}: obligation '{ob.name}' did not simplify to 0 but no non-zero point was found")
+    names = ", ".join(ob.name for ob in T.obligations(2))
+    return proved(
+        f"{n} exact obligations are identically 0 for K = {', '.join(map(str, Ks))} with fully symbolic P, mu, pi_ref, beta ({names})",
+        Ks=list(Ks),
+    )
+
+
+def _concrete_env(K: int, rnd: random.Random) -> tuple[dict, dict]:
+    w = [Fraction(rnd.randint(1, 9)) for _ in range(K)]
+    mu = [x / sum(w) for x in w]
+    S = sympy.zeros(K, K)
+    for i in range(K):
+        for j in range(i + 1, K):
+            s = sympy.Rational(rnd.randint(-49, 49), 100)
+            S[i, j], S[j, i] = s, -s
+    q = lambda x: sympy.Rational(x.numerator, x.denominator)  # noqa: E731
+    env = {
+        "S": S,
+        "D": sympy.diag(*[q(x) for x in mu]),
+        "one": sympy.ones(K, 1),
+        "mu": sympy.Matrix([q(x) for x in mu]),
+        "r": sympy.Matrix([sympy.Rational(rnd.randint(-9, 9), 4) for _ in range(K)]),
+        "v": sympy.Matrix([sympy.Rational(rnd.randint(-9, 9), 4) for _ in range(K)]),
+    }
+    scal = {sympy.Symbol("beta"): sympy.Rational(rnd.randint(1, 30), 7), sympy.Symbol("c"): sympy.Rational(rnd.randint(-9, 9), 5), sympy.Symbol("C"): sympy.Rational(1, 3)}
+    return env, scal
+
+
+def check_general(ctx: CheckContext, **factors: Any) -> Outcome:
+    """The derivation for every ``K`` in the free matrix algebra (:func:`theory.ipo.general_obligations`)."""
+    rnd = random.Random(ctx.subseed("general"))
+    obs = T.general_obligations(**factors)
+    for name, desc, e, normalised in obs:
+        nf = ma.normal_form(e, normalised)
+        if nf:
+            for K in (3, 4, 5):
+                env, scal = _concrete_env(K, rnd)
+                val = ma.evaluate(e, env, scal)
+                if any(x != 0 for x in val):
+                    return refuted(
+                        f"general K: '{name}' ({desc}) fails; concrete counterexample at K = {K}",
+                        instance={"K": K, "obligation": name, "S": env["S"].tolist(), "mu": list(env["mu"]), "r": list(env["r"]), "v": list(env["v"]), "scalars": {str(k): str(v) for k, v in scal.items()}, "value": [str(x) for x in val]},
+                        seed=ctx.subseed("general"),
+                    )
+            return inconclusive(f"general K: '{name}' not reduced to 0 by the axioms, and no concrete counterexample found")
+    return proved(
+        f"{len(obs)} identities hold for every K in the free matrix algebra with axioms S^T = -S, D = diag(mu), 1^T mu = 1 "
+        f"({', '.join(o[0] for o in obs)}); matrix form of L checked against the index form for K = 2..6",
+        identities=[o[0] for o in obs],
+    )
+
+
+def random_instance(rnd: random.Random, K: int) -> IPOInstance:
+    """A random exact IPO instance (P with 3-digit entries, interior mu and pi_ref, beta in [0.1, 20])."""
+    P = [[Fraction(1, 2)] * K for _ in range(K)]
+    for i in range(K):
+        for j in range(i + 1, K):
+            p = Fraction(rnd.randint(0, 1000), 1000)
+            P[i][j], P[j][i] = p, 1 - p
+    mu = [Fraction(rnd.randint(1, 1000)) for _ in range(K)]
+    ref = [Fraction(rnd.randint(1, 1000)) for _ in range(K)]
+    return ipo_instance(P, [x / sum(mu) for x in mu], [x / sum(ref) for x in ref], Fraction(rnd.randint(1, 200), 10))
+
+
+def check_numeric(ctx: CheckContext, beta_factor: Any = 1, digits: int = DEFAULT_DPS) -> Outcome:
+    """Closed form vs direct minimisation of the loss, to ``digits`` digits, random ``K`` in 2..8."""
+    n = ctx.pick(quick=12, standard=60, thorough=400)
+    seed = ctx.subseed("numeric")
+    rnd = random.Random(seed)
+    worst = 0
+    with workdps(digits + GUARD):
+        for t in range(n):
+            K = 2 + t % 7
+            inst = random_instance(rnd, K)
+            closed = [x for x in ipo_optimum_log(inst, beta_factor=Fraction(beta_factor))]
+            direct = ipo_minimise(inst.P, inst.mu, inst.pi_ref, inst.beta, dps=digits)
+            for k in range(K):
+                ok, err = agree(mpmath.exp(closed[k]), direct[k], digits)
+                worst = max(worst, err)
+                if not ok:
+                    return refuted(
+                        f"closed form and direct minimisation differ at instance {t} (K = {K}) by {mpmath.nstr(err, 3)} > 1e-{digits}",
+                        instance=inst.to_json(),
+                        seed=seed,
+                        detail=f"pi*[{k}]: closed form {mpmath.nstr(mpmath.exp(closed[k]), 20)} vs direct {mpmath.nstr(direct[k], 20)}",
+                    )
+    return verified(
+        f"{n} random instances, K = 2..8: closed form = direct minimiser of the loss to {digits} digits",
+        n=n,
+        dps=digits + GUARD,
+        tolerance=tolerance(digits),
+        max_error=worst,
+        seed=seed,
+    )
+
+
+@st.composite
+def _ipo_instances(draw: Any, max_K: int = 6) -> IPOInstance:
+    K = draw(st.integers(2, max_K))
+    P = draw(preference_matrices(K=K, exact=True))
+    mu = draw(simplex_points(K=K, interior=True, exact=True))
+    ref = draw(simplex_points(K=K, interior=True, exact=True))
+    beta = draw(st.fractions(Fraction(1, 100), Fraction(60), max_denominator=100).filter(lambda b: b > 0))
+    return ipo_instance(P, mu, ref, beta)
+
+
+def _closed_form_matches(inst: IPOInstance, digits: int = 20) -> bool:
+    a = ipo_optimum(inst.P, inst.mu, inst.pi_ref, inst.beta, dps=digits)
+    b = ipo_minimise(inst.P, inst.mu, inst.pi_ref, inst.beta, dps=digits)
+    with workdps(digits + GUARD):
+        return all(agree(x, y, digits)[0] for x, y in zip(a, b))
+
+
+def _wrong_closed_form_matches(inst: IPOInstance, digits: int = 20) -> bool:
+    with workdps(digits + GUARD):
+        a = [mpmath.exp(x) for x in ipo_optimum_log(inst, beta_factor=Fraction(1, 2))]
+    b = ipo_minimise(inst.P, inst.mu, inst.pi_ref, inst.beta, dps=digits)
+    with workdps(digits + GUARD):
+        return all(agree(x, y, digits)[0] for x, y in zip(a, b))
+
+
+# --------------------------------------------------------------------------- IPO-2 checkers
+def exact_loss(P: Any, mu: Any, beta: Fraction, r: list[Fraction]) -> Fraction:
+    """The population IPO loss in exact rationals (from the sampled-pair definition)."""
+    K = len(mu)
+    c = beta / 2
+    total = Fraction(0)
+    for i in range(K):
+        for j in range(K):
+            h = r[i] - r[j]
+            total += mu[i] * mu[j] * (P[i, j] * (h - c) ** 2 + P[j, i] * (-h - c) ** 2)
+    return total
+
+
+def check_nonunique(ctx: CheckContext, zero_mass: bool = True) -> Outcome:
+    """If ``mu_k = 0``, moving ``r_k`` leaves the loss unchanged exactly (so ``r_k`` is undetermined).
+
+    Symbolically: with ``mu_k = 0`` the derivative ``dL/dr_k`` is identically 0 and the
+    Hessian kernel contains ``e_k`` besides ``1`` (K = 3, 4). Numerically (exact
+    rationals): random instances with a zero entry of ``mu`` give ``L(r) = L(r + t e_k)``.
+    ``zero_mass=False`` is the negative control (hypothesis dropped: interior ``mu``).
+    """
+    seed = ctx.subseed("ipo2")
+    rnd = random.Random(seed)
+    n = ctx.pick(quick=30, standard=200, thorough=2000)
+    for t in range(n):
+        K = 2 + t % 6
+        inst = random_instance(rnd, K)
+        mu = list(inst.mu)
+        k = rnd.randrange(K)
+        if zero_mass:
+            mu[k] = Fraction(0)
+            s = sum(mu)
+            if s == 0:
+                continue
+            mu = [x / s for x in mu]
+        r = [Fraction(rnd.randint(-50, 50), 10) for _ in range(K)]
+        shift = Fraction(rnd.randint(1, 50), 10)
+        r2 = list(r)
+        r2[k] += shift
+        L1 = exact_loss(inst.P, mu, inst.beta, r)
+        L2 = exact_loss(inst.P, mu, inst.beta, r2)
+        if L1 != L2:
+            return refuted(
+                f"moving r_{k} changes the loss although the claim says it is undetermined (mu[{k}] = {mu[k]})",
+                instance={"P": inst.P.to_json(), "mu": mu, "beta": inst.beta, "r": r, "k": k, "shift": shift, "L(r)": L1, "L(r+shift e_k)": L2},
+                seed=seed,
+            )
+        if zero_mass and len([x for x in mu if x > 0]) < K:
+            try:
+                ipo_optimum(inst.P, mu, inst.pi_ref, inst.beta, dps=15)
+            except NonUniqueOptimum:
+                pass
+            else:
+                return refuted("ipo_optimum returned a single policy for a degenerate sampler", instance={"mu": mu}, seed=seed)
+    # symbolic part, K = 3 and 4
+    for K in (3, 4):
+        sy = T.ipo_symbols(K)
+        zero = {sy.mu[-1]: 0} if zero_mass else {}
+        L = T.population_loss(sy).subs(zero)
+        d = sympy.expand(sympy.diff(L, sy.r[-1]))
+        if d != 0:
+            return refuted(
+                f"K = {K}: dL/dr_{K-1} is not identically 0 when mu_{K-1} is not 0",
+                instance={"K": K, "dL/dr_last": str(d)[:300]},
+                seed=seed,
+            )
+        H = T.stated_hessian(sy).subs(zero)
+        e_last = sympy.Matrix([0] * (K - 1) + [1])
+        if (H * e_last).expand() != sympy.zeros(K, 1):
+            return refuted(f"K = {K}: e_{K-1} is not in the Hessian kernel", instance={"K": K}, seed=seed)
+    return proved(
+        "non-unique: when mu_k = 0, dL/dr_k = 4 mu_k(...) vanishes identically (every K, from the IPO-1 gradient), "
+        "the Hessian kernel contains e_k besides 1 (checked K = 3, 4), and L(r) = L(r + t e_k) exactly on "
+        f"{n} random rational instances; prefdyn reports the optimal family instead of picking one",
+        instances=n,
+        seed=seed,
+    )
+
+
+# --------------------------------------------------------------------------- registration
+def _describe(inst: IPOInstance) -> dict:
+    return inst.to_json()
+
+
+IPO1 = register(
+    Claim(
+        id="IPO-1",
+        statement=(
+            "For interior mu the population IPO loss has a unique minimiser pi* = pi_ref * exp(beta P mu) / Z; "
+            "the loss is a convex quadratic in r = log(pi/pi_ref) with Hessian 4(diag(mu) - mu mu^T) (PSD, kernel span 1)."
+        ),
+        latex=r"\pi^*\propto\pi_{\mathrm{ref}}\odot\exp(\beta P\mu)",
+        tag="paper",
+        hypotheses={"mu_interior": lambda inst: all(x > 0 for x in inst.mu), "beta_positive": lambda inst: inst.beta > 0},
+        checkers=[
+            Checker("symbolic K=2,3,4", "symbolic", check_symbolic, "exact obligations with fully symbolic P, mu, pi_ref, beta"),
+            Checker("symbolic general K", "symbolic", check_general, "free matrix algebra with stated axioms"),
+            Checker("numeric 50 digits", "numeric", check_numeric, "closed form vs direct minimisation of the loss"),
+            property_checker(_closed_form_matches, _ipo_instances(), name="hypothesis fuzz", describe=_describe),
+        ],
+        controls=[
+            Control("closed form beta/2", "stationarity of pi_ref exp((beta/2) P mu)", functools.partial(check_symbolic, Ks=(2, 3), beta_factor=sympy.Rational(1, 2))),
+            Control("gradient factor 2", "dL/dr_k stated with 2 instead of 4", functools.partial(check_symbolic, Ks=(2,), grad_factor=2)),
+            Control("pair margin beta/4", "sampled-pair margin 1/(4 tau) instead of 1/(2 tau)", functools.partial(check_symbolic, Ks=(2,), pair_factor=sympy.Rational(1, 2))),
+            Control("general K beta/2", "general-K stationarity of the closed form with beta/2", functools.partial(check_general, beta_factor=sympy.Rational(1, 2))),
+            Control("numeric beta/2", "numeric agreement of the beta/2 closed form", functools.partial(check_numeric, beta_factor=Fraction(1, 2))),
+            Control(
+                "fuzz beta/2",
+                "hypothesis fuzz of the beta/2 closed form",
+                property_checker(_wrong_closed_form_matches, _ipo_instances(max_K=4), max_examples=25, describe=_describe).fn,
+            ),
+        ],
+        source=SOURCE,
+        note="General K: the matrix form of the loss is compared with the index form for K = 2..6 (tests); every later step is proved for symbolic K.",
+        expressions=T.latex_sections,
+    )
+)
+
+IPO2 = register(
+    Claim(
+        id="IPO-2",
+        statement="If mu_k = 0 then r_k = log(pi_k/pi_ref_k) is not determined by the IPO loss: the optimum is a family, and prefdyn reports it instead of picking one.",
+        latex=r"\mu_k=0\;\Rightarrow\;\partial L/\partial r_k\equiv 0",
+        tag="derived",
+        hypotheses={"some_mu_zero": lambda inst: any(x == 0 for x in inst.mu)},
+        checkers=[Checker("exact + symbolic", "exact", check_nonunique)],
+        controls=[Control("interior mu", "the same check with the hypothesis mu_k = 0 dropped", functools.partial(check_nonunique, zero_mass=False))],
+        source="THEORY.md §1 (derived)",
+    )
+)
+
+__all__ = ["IPO1", "IPO2", "check_symbolic", "check_general", "check_numeric", "check_nonunique", "exact_loss", "random_instance"]
