@@ -34,7 +34,9 @@ from .registry import (
 )
 from .runner import check, load_module
 
-<<<<<<< HEAD
+# --- one-shot IPO (IPO-1, IPO-2) --------------------------------------------
+from .ipo import NonUniqueOptimum, ipo_minimise, ipo_optimum
+
 # --- one-shot ranking (RANK) -----------------------------------------------
 from .social import (
     bradley_terry,
@@ -47,10 +49,6 @@ from .social import (
     smith_set,
 )
 from .ranking import counterexample, sampler
-=======
-# --- one-shot IPO (IPO-1, IPO-2) --------------------------------------------
-from .ipo import NonUniqueOptimum, ipo_minimise, ipo_optimum
->>>>>>> main
 
 
 __all__ = [
@@ -78,7 +76,9 @@ __all__ = [
     "verified",
     "check",
     "load_module",
-<<<<<<< HEAD
+    "NonUniqueOptimum",
+    "ipo_optimum",
+    "ipo_minimise",
     # one-shot ranking (RANK)
     "condorcet_winner",
     "smith_set",
@@ -90,9 +90,4 @@ __all__ = [
     "bradley_terry",
     "counterexample",
     "sampler",
-=======
-    "NonUniqueOptimum",
-    "ipo_optimum",
-    "ipo_minimise",
->>>>>>> main
 ]
