@@ -211,8 +211,8 @@ def test_public_api_accepts_anything_load_accepts(tmp_path):
 @pytest.mark.parametrize(
     "bad, msg",
     [
-        ([[0.5, 0.7], [0.6, 0.5]], r"P\[0,1\] \+ P\[1,0\] = 13/10, expected 1"),
-        ([[0.5, 1.2], [-0.2, 0.5]], r"P\[0,1\] = 6/5 is outside \[0, 1\]"),
+        ([[0.5, 0.7], [0.6, 0.5]], r"P\[0,1\] \+ P\[1,0\] = (1\.3|13/10), expected 1"),
+        ([[0.5, 1.2], [-0.2, 0.5]], r"P\[0,1\] = (1\.2|6/5) is outside \[0, 1\]"),
         ([[0.5, 0.5, 0.5], [0.5, 0.5]], "must be square"),
     ],
 )
