@@ -354,10 +354,10 @@ def rank4_search(ctx: CheckContext) -> Outcome:
             found[K] = found.get(K, 0) + 1
             if example is None or K < len(example):
                 example = P
-    grid = None
+    grid = grid_negative = None
     if ctx.budget == "thorough":
         vals = [Fraction(k, 10) for k in range(6, 11)]
-        grid = 0
+        grid = grid_negative = 0
         for combo in itertools.product(vals, repeat=6):
             P = [[HALF] * 4 for _ in range(4)]
             it = iter(combo)
@@ -368,16 +368,18 @@ def rank4_search(ctx: CheckContext) -> Outcome:
             lp = max_min_margin(P, [(0, 1), (1, 2), (2, 3)], method="float")
             if lp.t <= 0 and check_farkas(P, lp.pairs, lp.y):
                 grid += 1
+                grid_negative += max_min_margin(P, [(0, 1), (1, 2), (2, 3)]).t < 0
     small = [K for K in found if K <= 3]
     if small:
         return refuted(f"an OP-infeasible transitive P with K = {min(small)}", instance={"P": _J(example)})
     details = {"tried_per_K": tried, "certified_infeasible_per_K": found}
     if grid is not None:
         details["grid_K4_tenths_infeasible"] = grid
+        details["grid_K4_tenths_negative_optimum"] = grid_negative
     return verified(
         f"{n} random transitive P (K = 3..7, entries k/100): exact Farkas certificates for {sum(found.values())} "
         f"(per K: {dict(sorted(found.items()))}); none for K = 3"
-        + ("" if grid is None else f"; exhaustive 1/10-grid at K = 4: {grid} of 15625 infeasible"),
+        + ("" if grid is None else f"; exhaustive 1/10-grid at K = 4: {grid} of 15625 infeasible ({grid_negative} with optimum < 0, the rest = 0)"),
         n=n,
         tolerance="float LP, certificates re-verified exactly",
         **details,
