@@ -315,3 +315,16 @@ def test_rank6_explicit_counterexample_in_note():
         H0 = cr._entropy([mpmath.mpf(x.numerator) / x.denominator for x in s], mpmath.mpf(10))
         H1 = cr._entropy([mpmath.mpf(x.numerator) / x.denominator for x in s2], mpmath.mpf(10))
         assert abs((H1 - H0) - mpmath.mpf("0.136118102436644009693591120169796")) < mpmath.mpf(10) ** -25
+
+
+def test_cli_sampler_on_shipped_examples(capsys):
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    assert main(["sampler", "--matrix", str(root / "examples" / "rank4_op_infeasible.json"), "--property", "OP"]) == 0
+    out = capsys.readouterr().out
+    assert "property OP: infeasible" in out and "y = (1/2, 0, 1/2)" in out
+    assert main(["sampler", "--matrix", str(root / "examples" / "sst4.csv"), "--property", "OP", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    P = [[str(x) for x in r] for r in d["P"]]
+    assert d["status"] == "feasible" and independent_sampler_ok(P, "OP", d)

@@ -193,13 +193,13 @@ def _st_matrix(K: int, e: Fraction) -> list[list[Fraction]]:
     return P
 
 
-def counterexample(mu: Any, prop: str, *, factor: Fraction | None = None) -> RankingCounterexample:
+def counterexample(mu: Any, property: str, *, factor: Fraction | None = None) -> RankingCounterexample:  # noqa: A002
     """RANK-1: a preference matrix on which the interior sampler ``mu`` violates ``prop``.
 
     Parameters
     ----------
     mu : interior point of the simplex, ``K >= 3`` (anything ``simplex_vector`` accepts)
-    prop : {"CT", "ST", "OP"}
+    property : {"CT", "ST", "OP"}
     factor : Fraction, optional
         The construction's constant (default ``1/4``); see below. Other
         values exist for negative controls.
@@ -227,7 +227,7 @@ def counterexample(mu: Any, prop: str, *, factor: Fraction | None = None) -> Ran
     >>> counterexample([Fraction(1, 3)] * 3, "OP").gap
     Fraction(-1, 12)
     """
-    prop = _prop(prop)
+    prop = _prop(property)
     m = simplex_vector(mu, interior=True)
     K = len(m)
     if K < 3:
@@ -359,7 +359,7 @@ def _push_interior(P: Any, pairs: Sequence[tuple[int, int]], mu: Sequence[Fracti
     return tuple((1 - delta) * x + delta / K for x in mu)
 
 
-def sampler(P: Any, prop: str, method: str = "exact") -> SamplerResult:
+def sampler(P: Any, property: str, method: str = "exact") -> SamplerResult:  # noqa: A002
     """An interior sampler satisfying ``prop`` on ``P`` with a certified margin, or a Farkas certificate.
 
     Solves the max-min-margin LP (:func:`verify.lp.max_min_margin`) over the
@@ -376,7 +376,7 @@ def sampler(P: Any, prop: str, method: str = "exact") -> SamplerResult:
     >>> r.status, r.lp.y, r.lp.t
     ('infeasible', (Fraction(1, 2), Fraction(0, 1), Fraction(1, 2)), Fraction(-1, 20))
     """
-    prop = _prop(prop)
+    prop = _prop(property)
     pm = load_preference_matrix(P)
     pairs = required_pairs(pm, prop)
     K = pm.K
