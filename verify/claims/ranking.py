@@ -10,7 +10,6 @@ come back ``refuted``.
 from __future__ import annotations
 
 import json
-import math
 from fractions import Fraction
 from functools import lru_cache, partial
 from importlib import resources
@@ -30,7 +29,6 @@ from ..ranking import (
     rank2_eps_bound,
     required_pairs,
     sampler,
-    satisfies,
     verify_counterexample,
     verify_sampler_certificate,
 )
