@@ -180,7 +180,14 @@ def max_min_margin(P: Any, pairs: Sequence[Pair], method: str = "exact") -> Marg
     if method != "exact":
         raise ValueError(f"method = {method!r}, expected 'exact' or 'float'")
     import sympy
-    from sympy.solvers.simplex import _simplex
+
+    try:
+        from sympy.solvers.simplex import _simplex
+    except ImportError:  # pragma: no cover - sympy >= 1.12 ships it
+        alt = float_max_min_margin(P, pairs, denom=10**12)
+        if alt is None:
+            raise
+        return alt
 
     D = difference_rows(P, pairs)
     R, K = len(D), len(D[0])
