@@ -344,6 +344,13 @@ def rank4_search(ctx: CheckContext) -> Outcome:
     for _ in range(n):
         K = int(rng.integers(3, 8))
         P = random_matrix(rng, K, den=100, kind="transitive")
+        if rng.random() < 0.5:  # skewed margins (many near 1/2 or near 1) find witnesses more often
+            q = float(rng.choice([0.25, 4.0]))
+            for i in range(K):
+                for j in range(i + 1, K):
+                    k = min(100, max(1, int(round(100 * float(rng.random()) ** q))))
+                    P[i][j] = HALF + Fraction(k, 200)
+                    P[j][i] = 1 - P[i][j]
         tried[K] = tried.get(K, 0) + 1
         lp = max_min_margin(P, [(r, r + 1) for r in range(K - 1)], method="float")
         if lp.t <= 0:
@@ -375,7 +382,7 @@ def rank4_search(ctx: CheckContext) -> Outcome:
         details["grid_K4_tenths_infeasible"] = grid
         details["grid_K4_tenths_negative_optimum"] = grid_negative
     return verified(
-        f"{n} random transitive P (K = 3..7, entries k/100): exact Farkas certificates for {sum(found.values())} "
+        f"{n} random transitive P (K = 3..7, entries k/100 or 1/2 + k/200 skewed): exact Farkas certificates for {sum(found.values())} "
         f"(per K: {dict(sorted(found.items()))}); none for K = 3"
         + ("" if grid is None else f"; exhaustive 1/10-grid at K = 4: {grid} of 15625 infeasible ({grid_negative} with optimum < 0, the rest = 0)"),
         n=n,
