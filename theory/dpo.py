@@ -45,7 +45,7 @@ Derivation (each step is an obligation checked for explicit ``K``):
 >>> sig(0), sig(-sympy.Symbol("z")) + sig(sympy.Symbol("z"))
 (1/2, 1)
 >>> cycle_threshold_expr()
-alpha**2 + 16*a**2*lam**2/(3*beta_dpo**2)
+16*a**2*lam**2/(3*beta_dpo**2) + alpha**2
 """
 
 from __future__ import annotations

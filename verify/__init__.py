@@ -37,6 +37,10 @@ from .runner import check, load_module
 # --- one-shot IPO (IPO-1, IPO-2) --------------------------------------------
 from .ipo import NonUniqueOptimum, ipo_minimise, ipo_optimum
 
+# --- DPO and MRS-DPO ----------------------------------------------------------
+from .dpo import DPOSolveError, NonUniqueDPOOptimum, dpo_minimise, dpo_optimum, dpo_sensitivity
+from .mrs_dpo import dpo_cycle_threshold_curve, make_batch_step, mrs_dpo_jacobian, mrs_dpo_step
+
 
 __all__ = [
     "__version__",
@@ -66,4 +70,13 @@ __all__ = [
     "NonUniqueOptimum",
     "ipo_optimum",
     "ipo_minimise",
+    "DPOSolveError",
+    "NonUniqueDPOOptimum",
+    "dpo_optimum",
+    "dpo_minimise",
+    "dpo_sensitivity",
+    "mrs_dpo_step",
+    "mrs_dpo_jacobian",
+    "make_batch_step",
+    "dpo_cycle_threshold_curve",
 ]

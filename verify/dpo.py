@@ -21,8 +21,9 @@ unconverged point.
 >>> from verify import dpo_optimum
 >>> P = [["1/2", "3/4"], ["1/4", "1/2"]]                 # Bradley–Terry: logit(3/4) = log 3
 >>> pi = dpo_optimum(P, ["1/3", "2/3"], beta_dpo=2, dps=30)
->>> mpmath.nstr(pi[0] / pi[1], 20)                        # = exp(log(3)/2) = sqrt(3)
-'1.7320508075688772935'
+>>> with workdps(30):
+...     print(mpmath.nstr(pi[0] / pi[1], 20))              # = exp(log(3)/2) = sqrt(3)
+1.7320508075688772935
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ Phase-diagram curve: :func:`dpo_cycle_threshold_curve` returns, on the
 as for IPO's ``beta*lambda``. The DPO curve is the IPO curve divided by 4.
 
 >>> from verify.mrs_dpo import dpo_cycle_threshold_curve
->>> [round(v, 6) for v in dpo_cycle_threshold_curve(0.25, [0.0, 0.6, 1.0])]
+>>> [round(float(v), 6) for v in dpo_cycle_threshold_curve(0.25, [0.0, 0.6, 1.0])]
 [1.732051, 1.385641, 0.0]
 """
 
