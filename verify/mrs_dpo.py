@@ -305,7 +305,7 @@ def make_batch_step(
 
     Parameters
     ----------
-    P : (K, K) or (B, K, K) array (validated when 2-d)
+    P : (K, K) or (B, K, K) array (validated when 2-d); off-diagonal entries in (0, 1)
     alpha, lam : in [0, 1]; beta_dpo > 0
     pi_ref, pi0 : (K,) or (B, K) interior points (default uniform)
     warm_start : reuse the previous call's ``x*`` as the Newton start when the batch shape matches
@@ -328,6 +328,14 @@ def make_batch_step(
     elif Parr.ndim != 3 or Parr.shape[1] != Parr.shape[2]:
         raise InputError(f"P must be (K, K) or (B, K, K), got shape {Parr.shape}")
     K = Parr.shape[-1]
+    off = ~np.eye(K, dtype=bool)
+    ext = np.argwhere(((Parr <= 0) | (Parr >= 1)) & off)
+    if ext.size:
+        where = tuple(int(v) for v in ext[0])
+        raise InputError(
+            f"P{list(where)} = {Parr[where]:g}: the batched MRS-DPO step needs every off-diagonal entry in (0, 1) "
+            "(with 0 or 1 a finite DPO optimum need not exist)"
+        )
     a, b, l = float(unit_interval(alpha, "alpha")), float(positive(beta_dpo, "beta_dpo")), float(unit_interval(lam, "lam"))
 
     def _vec(v, name):
