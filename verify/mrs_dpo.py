@@ -61,6 +61,7 @@ __all__ = [
     "dpo_cycle_modulus",
     "dpo_cycle_threshold_curve",
     "DPO_CURVE_QUANTITIES",
+    "dpo_phase_extra_curve",
 ]
 
 
@@ -451,3 +452,24 @@ def dpo_cycle_threshold_curve(a: float, alphas: Sequence[float], lam: float = 1.
         return root / a
     with np.errstate(divide="ignore"):
         return np.where(root > 0, 4.0 * a * float(lam) / np.where(root > 0, root, 1.0), np.inf)
+
+
+_CURVE_LABELS = {
+    "lam_over_beta_dpo": "MRS-DPO threshold: critical lambda/beta_dpo (DPO-4)",
+    "ipo_equivalent": "MRS-DPO threshold: critical 4 lambda/beta_dpo (DPO-4)",
+    "beta_dpo": "MRS-DPO threshold: critical beta_dpo at lambda = {lam:g} (DPO-4)",
+}
+
+
+def dpo_phase_extra_curve(a: float, alphas: Sequence[float], lam: float = 1.0, quantity: str = "lam_over_beta_dpo") -> tuple[str, np.ndarray, np.ndarray]:
+    """``(label, alphas, values)`` for the ``extra_curves`` argument of the MRS-IPO phase plot.
+
+    The label names the quantity on the vertical axis (see :func:`dpo_cycle_threshold_curve`).
+
+    >>> label, al, v = dpo_phase_extra_curve(0.25, [0.0, 1.0])
+    >>> label, [round(float(x), 4) for x in v]
+    ('MRS-DPO threshold: critical lambda/beta_dpo (DPO-4)', [1.7321, 0.0])
+    """
+    al = np.asarray(alphas, dtype=float)
+    values = dpo_cycle_threshold_curve(a, al, lam=lam, quantity=quantity)
+    return _CURVE_LABELS[quantity].format(lam=float(lam)), al, values
