@@ -184,3 +184,18 @@ def test_random_balanced_matrices_are_balanced_and_valid():
             P = C.random_balanced(rnd, K, circ)
             assert all(sum(p - Fraction(1, 2) for p in row) == 0 for row in P)
             assert all(0 <= P[i][j] <= 1 and P[i][j] + P[j][i] == 1 for i in range(K) for j in range(K))
+
+
+def test_threshold_drawn_beside_ipo(tmp_path, capsys):
+    from verify.cli import main
+
+    out = tmp_path / "phase.png"
+    assert main(["dpo-phase", "--a", "0.2", "--out", str(out)]) == 0
+    assert out.stat().st_size > 1000
+    from verify.mrs_dpo import draw_threshold_comparison
+
+    ax = draw_threshold_comparison(0.2)
+    ipo, dpo = ax.lines
+    assert np.allclose(dpo.get_ydata() * 4, ipo.get_ydata())
+    assert "lambda/beta_dpo" in dpo.get_label()
+    assert main(["dpo-phase", "--a", "0.7", "--out", str(out)]) == 2

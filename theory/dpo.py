@@ -558,7 +558,7 @@ def critical_lam_over_beta_dpo() -> sympy.Expr:
 def latex_section(claim_id: str) -> list[Section]:
     """The LaTeX section(s) of one DPO claim (``DPO-1`` .. ``DPO-6``)."""
     secs = latex_sections()
-    index = {"DPO-1": [0], "DPO-2": [1], "DPO-3": [1], "DPO-4": [2], "DPO-6": [3]}
+    index = {"DPO-1": [0], "DPO-2": [1], "DPO-3": [2], "DPO-4": [3], "DPO-6": [4]}
     return [secs[i] for i in index.get(claim_id, [])]
 
 
@@ -572,7 +572,17 @@ def latex_sections() -> list[Section]:
     return list(_latex_sections_cached())
 
 
+def _pretty(e):
+    """Display names for LaTeX: ``lam`` -> ``lambda``."""
+    lam = sympy.Symbol("lam", positive=True)
+    return e.subs(lam, sympy.Symbol("lambda", positive=True)) if hasattr(e, "subs") else e
+
+
 def _build_latex_sections() -> list[Section]:
+    return [Section(s.title, s.statement, [(lab, _pretty(e)) for lab, e in s.items]) for s in _raw_latex_sections()]
+
+
+def _raw_latex_sections() -> list[Section]:
     sy = dpo_symbols(3)
     x = _xsyms(3)
     alpha, lam, b = _params()
@@ -593,12 +603,19 @@ def _build_latex_sections() -> list[Section]:
             ],
         ),
         Section(
-            "DPO-2/DPO-3: Bradley-Terry invariance and the implicit-function Jacobian",
+            "DPO-2: Bradley-Terry invariance and the implicit-function theorem",
             r"If $P_{ij}=\sigma(u_i-u_j)$ then $r=u/\beta_{\mathrm{dpo}}+c$ for every $\mu$. In general "
             r"$A\,X+B=0$, $\mathbf 1^{\top}X=0$ with $X=\partial x^*/\partial\mu$.",
             [
                 ("A = dG/dx, K = 3", stated_A(3)),
                 ("B = dG/dmu, K = 3", stated_B(3)),
+            ],
+        ),
+        Section(
+            "DPO-3: the MRS-DPO Jacobian",
+            r"$\pi'=F(\pi)=\mathrm{softmax}\bigl(\alpha\log\pi+(1-\alpha)\log\pi_{\mathrm{ref}}+x^*(\lambda\pi+(1-\lambda)\pi_0)/\beta_{\mathrm{dpo}}\bigr)$; "
+            r"its ambient Jacobian follows from the chain rule and the implicit function theorem.",
+            [
                 ("MRS-DPO Jacobian (general K)", r"DF(\pi)=\bigl(\mathrm{diag}(\pi')-\pi'\pi'^{\top}\bigr)\Bigl(\alpha\,\mathrm{diag}(\pi)^{-1}"
                  r"+\frac{\lambda}{\beta_{\mathrm{dpo}}}X(\mu)\Bigr),\quad X=-\begin{pmatrix}A&\mathbf 1\\ \mathbf 1^{\top}&0\end{pmatrix}^{-1}"
                  r"\begin{pmatrix}B\\0\end{pmatrix}\Big|_{\text{top}}"),

@@ -62,6 +62,7 @@ __all__ = [
     "dpo_cycle_threshold_curve",
     "DPO_CURVE_QUANTITIES",
     "dpo_phase_extra_curve",
+    "draw_threshold_comparison",
 ]
 
 
@@ -473,3 +474,34 @@ def dpo_phase_extra_curve(a: float, alphas: Sequence[float], lam: float = 1.0, q
     al = np.asarray(alphas, dtype=float)
     values = dpo_cycle_threshold_curve(a, al, lam=lam, quantity=quantity)
     return _CURVE_LABELS[quantity].format(lam=float(lam)), al, values
+
+
+def draw_threshold_comparison(a: float, path: str | None = None, ax: Any = None, n: int = 201):
+    """Draw the DYN-1 (MRS-IPO) and DPO-4 (MRS-DPO) thresholds for ``P_cyc(a)`` on ``(alpha, beta*lambda)`` axes.
+
+    IPO: ``beta*lambda = sqrt(3 (1 - alpha^2)) / a``. DPO (same axis, read as ``lambda / beta_dpo``):
+    ``sqrt(3 (1 - alpha^2)) / (4 a)``; the uniform point is unstable above each curve. Writes ``path``
+    (any matplotlib format) when given; returns the Axes.
+    """
+    import matplotlib
+
+    if ax is None:
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(5.5, 4))
+    al = np.linspace(0.0, 1.0, n)
+    ipo = dpo_cycle_threshold_curve(a, al, quantity="ipo_equivalent")  # = the IPO curve
+    label, _, dpo = dpo_phase_extra_curve(a, al)
+    ax.plot(al, ipo, color="C0", label="MRS-IPO threshold (DYN-1): critical beta*lambda")
+    ax.plot(al, dpo, color="C3", linestyle="--", label=label)
+    ax.set_xlabel("alpha")
+    ax.set_ylabel("beta*lambda  (DPO curve: lambda/beta_dpo)")
+    ax.set_title(f"Uniform point of P_cyc({a:g}): unstable above each curve")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.05 * float(ipo[0]))
+    ax.legend(fontsize=7)
+    if path is not None:
+        ax.figure.tight_layout()
+        ax.figure.savefig(path)
+    return ax

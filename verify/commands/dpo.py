@@ -50,6 +50,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--json", action="store_true", help="print JSON on stdout")
     t.set_defaults(func=run_threshold)
 
+    f = sub.add_parser(
+        "dpo-phase",
+        help="draw the MRS-DPO 3-cycle threshold (DPO-4) beside the MRS-IPO one (DYN-1)",
+        description=(
+            "Plot, on (alpha, beta*lambda) axes, IPO's critical beta*lambda = sqrt(3(1-alpha^2))/a and DPO's critical "
+            "lambda/beta_dpo = sqrt(3(1-alpha^2))/(4a) for P_cyc(a). The uniform point is unstable above each curve."
+        ),
+    )
+    f.add_argument("--a", required=True, help="cycle strength a in (0, 1/2]")
+    f.add_argument("--out", required=True, metavar="FILE", help="output image (.png, .pdf, .svg)")
+    f.set_defaults(func=run_phase)
+
 
 def run(args: argparse.Namespace) -> int:
     if args.dps < 5 or args.dps > 1000:
@@ -119,4 +131,15 @@ def run_threshold(args: argparse.Namespace) -> int:
     print(f"alpha^2 + (4 lam rho/(beta_dpo K))^2 = {res['modulus_squared']}  ->  uniform point {res['verdict']}")
     print(f"spectral radius: closed form {res['spectral_radius_closed_form']}, numeric (IFT Jacobian, 30 digits) {res['spectral_radius_numeric']}")
     print(f"MRS-IPO has the same threshold at beta = 4/beta_dpo = {res['ipo_beta_with_same_threshold']}")
+    return 0
+
+
+def run_phase(args: argparse.Namespace) -> int:
+    from ..mrs_dpo import draw_threshold_comparison
+
+    a = float(positive(args.a, "a"))
+    if a > 0.5:
+        raise InputError(f"a = {args.a}, expected 0 < a <= 1/2")
+    draw_threshold_comparison(a, args.out)
+    print(f"wrote {args.out}")
     return 0
