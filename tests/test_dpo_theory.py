@@ -190,3 +190,18 @@ def test_latex_sections_render():
     doc = document(T.latex_sections())
     assert "DPO-4" in doc and r"\sigma" in doc and "16" in doc
     assert [s.title[:5] for s in T.latex_section("DPO-6")] == ["DPO-6"]
+
+
+def test_general_K_balanced_identities_and_planted_coefficient():
+    K = sympy.Symbol("K", positive=True, integer=True)
+    assert all(T.balanced_normal_form(e, K) == {} for _, e in T.general_balanced_obligations())
+    bad = [T.balanced_normal_form(e, K) for _, e in T.general_balanced_obligations(coefficient=2)]
+    assert any(nf != {} for nf in bad)
+
+
+def test_balanced_axioms_are_needed():
+    """Without the balanced axiom the first identity does not normalise to 0 (the rewrite is not vacuous)."""
+    from theory import matrix_algebra as ma
+
+    e = T.general_balanced_obligations()[0][1]
+    assert ma.normal_form(e) != {}

@@ -55,6 +55,7 @@ from functools import lru_cache
 
 import sympy
 
+from . import matrix_algebra as ma
 from .latex import Section
 
 __all__ = [
@@ -85,6 +86,8 @@ __all__ = [
     "uniform_linearisation",
     "balanced_obligations",
     "tangent_basis",
+    "balanced_normal_form",
+    "general_balanced_obligations",
     "cycle_eigenvalues",
     "cycle_threshold_expr",
     "balanced_threshold_expr",
@@ -507,6 +510,65 @@ def balanced_obligations(K: int, *, sigprime_factor: sympy.Expr = 1, coefficient
         ("J^T J = alpha^2 C - (4 lam/(b K))^2 S^2", (J.T * J - (alpha**2 * C - c**2 * S * S)).applyfunc(sympy.expand)),
         ("J J^T = J^T J", (J * J.T - J.T * J).applyfunc(sympy.expand)),
         ("J_DPO(beta_dpo) = J_IPO(beta = 4/beta_dpo)", (J - J_ipo).applyfunc(sympy.simplify)),
+    ]
+
+
+def balanced_normal_form(e: "ma.NC", K: sympy.Expr) -> dict:
+    """Normal form in the free matrix algebra under the extra axioms of a balanced ``S`` of size ``K``.
+
+    Axioms (sound for every ``K``): ``S one = 0`` (balanced), ``one^T S = 0`` (its transpose, as
+    ``S^T = -S``), ``one^T one = K``. Words containing ``S.one`` or ``onet.S`` are dropped and
+    ``onet.one`` becomes the scalar ``K``; then :func:`theory.matrix_algebra.normal_form` finishes.
+    ``{}`` means the element is 0 for every ``K``.
+    """
+    changed = True
+    while changed:
+        changed = False
+        out = ma.NC()
+        for w, c in e.terms.items():
+            drop, rep = False, None
+            for k in range(len(w) - 1):
+                pair = w[k : k + 2]
+                if pair in (("S", "one"), ("onet", "S")):
+                    drop = True
+                    break
+                if pair == ("onet", "one"):
+                    rep = (w[:k] + w[k + 2 :], K)
+                    break
+            if drop:
+                changed = True
+                continue
+            if rep is not None:
+                out = out + ma.NC({rep[0]: c * rep[1]})
+                changed = True
+            else:
+                out = out + ma.NC({w: c})
+        e = out
+    return ma.normal_form(e)
+
+
+def general_balanced_obligations(*, coefficient: sympy.Expr = 4) -> list[tuple[str, "ma.NC"]]:
+    """DPO-6 for every ``K`` (free matrix algebra, balanced axioms); each element must normalise to 0.
+
+    ``C = I - one one^T / K``; at ``(x, mu) = (0, 1/K)``: ``A = -(1/4) C`` (``sig'(0) = 1/4``) and ``B = S``.
+    """
+    K = sympy.Symbol("K", positive=True, integer=True)
+    alpha, lam, b = _params()
+    I = ma.NC({(): 1})
+    S, one, onet = ma.S, ma.one, ma.onet
+    C = I - one * onet * (1 / K)
+    A = C * sympy.Rational(-1, 4)
+    X = S * coefficient
+    c = 4 * lam / (b * K)
+    DF = C * (1 / K) * (I * (alpha * K) + X * (lam / b))  # (diag(u) - u u^T)(alpha diag(u)^-1 + (lam/b) X)
+    J = C * alpha + S * c
+    return [
+        ("A X + B = 0 with X = coefficient * S", A * X + S),
+        ("1^T X = 0", onet * X),
+        ("DF = alpha C + (4 lam/(b K)) S", DF - J),
+        ("1^T J = 0 (J maps the tangent space into itself)", onet * J),
+        ("J^T J = alpha^2 C - c^2 S^2", J.T * J - (C * alpha**2 - S * S * c**2)),
+        ("J J^T = J^T J (normal)", J * J.T - J.T * J),
     ]
 
 

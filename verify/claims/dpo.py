@@ -717,10 +717,17 @@ def check_dpo6_symbolic(ctx: CheckContext, Ks=None, coefficient=4, sigprime_fact
     beta = sympy.Symbol("beta", positive=True)
     cmp = sympy.simplify(T.balanced_threshold_expr() - T.ipo_balanced_threshold_expr().subs(beta, 4 / b))
     groups.append(("DPO(beta_dpo) = IPO(beta = 4/beta_dpo)", [("threshold identity", cmp)]))
+    Ksym = sympy.Symbol("K", positive=True, integer=True)
+    general = []
+    for name, e in T.general_balanced_obligations(coefficient=coefficient):
+        nf = T.balanced_normal_form(e, Ksym)
+        general.append((name, sympy.Integer(0) if nf == {} else sympy.Symbol(str(nf))))
+    groups.insert(0, ("every K (free matrix algebra, S 1 = 0, S^T = -S)", general))
     return _symbolic_outcome(
         ctx,
         groups,
-        f"generic balanced S, K = {', '.join(map(str, Ks))}: x = 0 solves DPO-1 at uniform mu, dx*/dmu = 4 S, "
+        f"every K (free matrix algebra) and generic balanced S at K = {', '.join(map(str, Ks))}: x = 0 solves DPO-1 at "
+        "uniform mu, dx*/dmu = 4 S, "
         "J = alpha C + (4 lam/(beta_dpo K)) S is normal with J^T J = alpha^2 C - (4 lam/(beta_dpo K))^2 S^2: tangent "
         "eigenvalues alpha ± i 4 lam sigma_j/(beta_dpo K); unstable iff alpha^2 + (4 lam rho(S)/(beta_dpo K))^2 > 1; "
         "identical to the MRS-IPO threshold with beta = 4/beta_dpo",
@@ -957,7 +964,8 @@ DPO6 = register(
         "(1^T S = 0 as S is balanced and skew). DF = (1/K) C (alpha K I + (4 lam/beta_dpo) S) = alpha C + (4 lam/(beta_dpo K)) S "
         "(C S = S), which maps the tangent space to itself and is normal there, so its moduli are "
         "sqrt(alpha^2 + (4 lam sigma_j/(beta_dpo K))^2) over the eigenvalues ±i sigma_j of S. The symbolic checker verifies "
-        "each identity for generic balanced S at explicit K.",
+        "each identity for every K in the free matrix algebra (axioms S^T = -S, S 1 = 0, 1^T 1 = K) and for generic "
+        "balanced S at explicit K.",
         expressions=_sections("DPO-6"),
     )
 )
