@@ -104,7 +104,7 @@ def test_zero_mass_is_reported_as_non_unique():
 
 
 def test_no_finite_minimiser_raises():
-    with pytest.raises(DPOSolveError, match=r"no finite DPO minimiser.*P\[0,1\] = 1"):
+    with pytest.raises(DPOSolveError, match=r"no finite DPO minimiser: responses \[0\] beat \[1\]"):
         dpo_optimum([["1/2", "1"], ["0", "1/2"]], ["1/2", "1/2"], dps=20)
 
 
@@ -164,3 +164,16 @@ def test_cli_threshold_refuses_unbalanced(tmp_path, capsys):
     f.write_text(json.dumps([["1/2", "7/10", "7/10"], ["3/10", "1/2", "7/10"], ["3/10", "3/10", "1/2"]]))
     assert main(["dpo-threshold", "--matrix", str(f), "--alpha", "0", "--lam", "1", "--beta-dpo", "1"]) == 2
     assert "row 0 of S = P - 1/2 sums to 2/5, expected 0" in capsys.readouterr().err
+
+
+def test_escaping_set_criterion():
+    from verify.dpo import escaping_set
+    from verify.objects import load_preference_matrix as L
+
+    # {0, 1} beat 2 surely; 0 vs 1 open: U = {0, 1} escapes
+    assert escaping_set(L([["1/2", "3/5", "1"], ["2/5", "1/2", "1"], ["0", "0", "1/2"]])) == [0, 1]
+    # a sure 3-cycle is strongly connected: a finite minimiser exists
+    assert escaping_set(L([["1/2", "1", "0"], ["0", "1/2", "1"], ["1", "0", "1/2"]])) is None
+    pi = dpo_optimum([["1/2", "1", "0"], ["0", "1/2", "1"], ["1", "0", "1/2"]], ["1/3"] * 3, dps=20)
+    with workdps(40):
+        assert all(agree(p, mpmath.mpf(1) / 3, 20)[0] for p in pi)

@@ -14,9 +14,9 @@ Armijo backtracking line search on the loss. Guarantee: when every off-diagonal
 ``P[i,j]`` is in ``(0, 1)`` and ``mu`` is interior, the loss is strictly convex and
 coercive on the pinned coordinates (theory.dpo, step 2), so damped Newton with
 Armijo backtracking converges from any start and quadratically near the
-minimiser. Otherwise (entries 0 or 1) a finite minimiser may not exist; the
-solver then either converges or raises :class:`DPOSolveError` — never returns an
-unconverged point.
+minimiser. Otherwise (entries 0 or 1) a finite minimiser exists iff an exact
+graph test passes (:func:`escaping_set`); if it fails the solver raises
+:class:`DPOSolveError` with the certificate, and it never returns an unconverged point.
 
 >>> from verify import dpo_optimum
 >>> P = [["1/2", "3/4"], ["1/4", "1/2"]]                 # Bradley–Terry: logit(3/4) = log 3
@@ -48,6 +48,7 @@ __all__ = [
     "solve_scaled",
     "solve_checked",
     "extreme_entries",
+    "escaping_set",
     "dpo_log_ratio",
     "dpo_optimum",
     "dpo_minimise",
@@ -249,29 +250,58 @@ def extreme_entries(P: PreferenceMatrix) -> list[tuple[int, int]]:
     return [(i, j) for i in range(P.K) for j in range(i + 1, P.K) if P[i, j] in (0, 1)]
 
 
-def solve_checked(inst: DPOInstance, x0: Sequence | None = None) -> list:
-    """``x*`` at the current precision; with 0/1 entries in ``P``, also proves finiteness empirically.
+def escaping_set(P: PreferenceMatrix) -> list[int] | None:
+    """A set ``U`` that beats its complement with certainty, or None when a finite DPO minimiser exists.
 
-    With every off-diagonal ``P[i,j]`` in ``(0, 1)`` a finite minimiser exists (coercivity). Otherwise
-    Newton can meet the residual tolerance at a point far out along a direction in which the loss
-    keeps decreasing; the solve is then repeated with a tolerance ``10**GUARD`` times smaller and the
-    two solutions must agree to half the working digits, else :class:`DPOSolveError`.
+    Exact criterion (interior ``mu``). Draw an edge ``j -> i`` whenever a recession direction ``d``
+    of the convex loss must have ``d_i >= d_j``: both ways for ``P[i,j]`` in ``(0, 1)`` (the pair term
+    grows in both directions, so ``d_i = d_j``), one way for ``P[i,j] = 1``. A finite minimiser exists
+    iff this digraph is strongly connected: otherwise the set ``U`` reachable from some vertex is
+    proper, ``P[i,j] = 1`` for all ``i in U``, ``j not in U``, and the loss decreases strictly (to its
+    infimum) along ``d = 1_U``; if it is strongly connected every recession direction is constant,
+    so the loss is coercive on centred ``r``.
     """
+    K = P.K
+    out: list[set[int]] = [set() for _ in range(K)]
+    for i in range(K):
+        for j in range(K):
+            if i == j:
+                continue
+            if 0 < P[i, j] < 1:
+                out[j].add(i)
+                out[i].add(j)
+            elif P[i, j] == 1:
+                out[j].add(i)
+    for v in range(K):
+        seen, stack = {v}, [v]
+        while stack:
+            for w in out[stack.pop()]:
+                if w not in seen:
+                    seen.add(w)
+                    stack.append(w)
+        if len(seen) < K:
+            return sorted(seen)
+    return None
+
+
+def solve_checked(inst: DPOInstance, x0: Sequence | None = None) -> list:
+    """``x*`` at the current precision, after the exact existence test :func:`escaping_set`.
+
+    Raises
+    ------
+    DPOSolveError
+        When no finite minimiser exists (with the certificate ``U``), or Newton fails.
+    """
+    U = escaping_set(inst.P) if extreme_entries(inst.P) else None
+    if U is not None:
+        rest = [k for k in range(inst.K) if k not in U]
+        raise DPOSolveError(
+            f"no finite DPO minimiser: responses {U} beat {rest} with probability 1 (P[i,j] = 1 for i in {U}, "
+            f"j in {rest}), so the loss keeps decreasing as r_i - r_j -> infinity"
+        )
     P = mp_matrix(inst.P.entries)
     m = mp_vector(inst.mu)
     x, _ = solve_scaled(P, m, x0)
-    ext = extreme_entries(inst.P)
-    if ext:
-        tight = mpmath.mpf(10) ** (-(mpmath.mp.dps + GUARD // 2))
-        with workdps(mpmath.mp.dps + GUARD):
-            y, _ = solve_scaled(P, m, x, tol=tight)
-            gap = max(abs(a - b) for a, b in zip(x, y))
-        if gap > mpmath.mpf(10) ** (-(mpmath.mp.dps // 2)):
-            where = ", ".join(f"P[{i},{j}] = {inst.P[i, j]}" for i, j in ext)
-            raise DPOSolveError(
-                f"no finite DPO minimiser: tightening the stationarity tolerance moves the solution by "
-                f"{mpmath.nstr(gap, 3)} (the loss keeps decreasing as some r_i - r_j -> infinity; {where})"
-            )
     return x
 
 

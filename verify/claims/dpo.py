@@ -16,11 +16,14 @@ from typing import Any
 import mpmath
 import numpy as np
 import sympy
+from hypothesis import strategies as st
 
 from theory import dpo as T
 
 from ..bridge import mp_matrix, mp_vector, mpf
-from ..dpo import _A, dpo_instance, dpo_minimise, dpo_optimum, ift_sensitivity, solve_scaled, stationarity
+from ..dpo import DPOSolveError, _A, dpo_instance, dpo_minimise, dpo_optimum, ift_sensitivity, scaled_loss, solve_checked, solve_scaled, stationarity
+from ..property import dropped_hypothesis_control, property_checker
+from ..strategies import preference_matrices, simplex_points
 from ..mrs_dpo import (
     ambient_map,
     cycle_matrix,
@@ -188,6 +191,42 @@ def check_dpo1_numeric(ctx: CheckContext, digits: int = DEFAULT_DPS, scale: Frac
         max_error=worst,
         seed=seed,
     )
+
+
+@st.composite
+def _dpo1_instances(draw: Any) -> dict:
+    K = draw(st.integers(2, 5))
+    P = draw(preference_matrices(K=K, exact=True))
+    mu = draw(simplex_points(K=K, interior=True, exact=True))
+    return {"P": P, "mu": list(mu)}
+
+
+DPO1_HYPOTHESES = {
+    "mu_interior": lambda inst: all(m > 0 for m in inst["mu"]),
+    "P_offdiagonal_open": lambda inst: all(0 < p < 1 for i, row in enumerate(inst["P"]) for j, p in enumerate(row) if i != j),
+}
+
+
+def dpo1_property(inst: dict) -> bool:
+    """A finite optimum exists, is stationary to 25 digits, and is a strict local (hence global) minimum."""
+    P, mu = inst["P"], inst["mu"]
+    K = len(P)
+    with workdps(45):
+        Pm, m = mp_matrix(P), mp_vector(mu)
+        try:
+            x = solve_checked(dpo_instance(P, mu), None)
+        except DPOSolveError:
+            return False
+        if max(abs(g) for g in stationarity(Pm, m, x)) > mpmath.mpf(10) ** -25:
+            return False
+        L = scaled_loss(Pm, m, x)
+        for k in range(K):
+            for s in (1, -1):
+                y = list(x)
+                y[k] += s * mpmath.mpf(10) ** -6
+                if not scaled_loss(Pm, m, y) > L:
+                    return False
+    return True
 
 
 # --------------------------------------------------------------------------- DPO-2
@@ -827,16 +866,18 @@ DPO1 = register(
         "L_DPO is convex in r, strictly on centred r, so the solution is unique up to a constant.",
         tag="derived",
         latex=r"\sum_j\mu_j\bigl(P_{ij}-\sigma(\beta_{\mathrm{dpo}}(r_i-r_j))\bigr)=0",
-        hypotheses={"mu_interior": lambda mu: all(m > 0 for m in mu)},
+        hypotheses=DPO1_HYPOTHESES,
         checkers=[
             Checker("symbolic K=2,3,4 + general", "symbolic", check_dpo1_symbolic, "sigmoid atoms; polynomial identities"),
             Checker("numeric 50 digits", "numeric", check_dpo1_numeric, "damped Newton vs coordinate descent"),
+            property_checker(dpo1_property, _dpo1_instances(), name="hypothesis fuzz", hypotheses=DPO1_HYPOTHESES, max_examples=60),
         ],
         controls=[
             Control("gradient factor 1", "dL/dr_k stated as -b mu_k G_k", functools.partial(check_dpo1_symbolic, Ks=(2,), grad_factor=1)),
             Control("Hessian factor 1", "Hessian stated as b^2 Lap(W)", functools.partial(check_dpo1_symbolic, Ks=(2,), hess_factor=1)),
             Control("pair identity factor 2", "per-pair derivative -2b(p - sig)", functools.partial(check_dpo1_symbolic, Ks=(), pair_factor=2)),
             Control("numeric r*/2", "Newton log-ratio halved before comparing", functools.partial(check_dpo1_numeric, digits=20, scale=Fraction(1, 2))),
+            dropped_hypothesis_control(dpo1_property, _dpo1_instances(), DPO1_HYPOTHESES, "P_offdiagonal_open", max_examples=60),
         ],
         source=SOURCE,
         note="Solved in x = beta_dpo r, where the equations do not contain beta_dpo: r* = x*(mu)/beta_dpo. "
