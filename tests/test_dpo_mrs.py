@@ -106,8 +106,13 @@ def test_batch_step_no_overflow_for_extreme_beta(beta_dpo):
 
 
 def test_batch_step_refuses_extreme_entries_and_reports_non_convergence():
-    with pytest.raises(InputError, match=r"P\[0, 1\] = 1: .* in \(0, 1\)"):
+    with pytest.raises(InputError, match=r"responses \[0\] beat all others with probability 1"):
         make_batch_step(np.array([[0.5, 1.0], [0.0, 0.5]]), 0.5, 1.0, 1.0)
+    with pytest.raises(InputError, match=r"P\[1\]: responses \[0\] beat"):
+        make_batch_step(np.array([[[0.5, 0.9], [0.1, 0.5]], [[0.5, 1.0], [0.0, 0.5]]]), 0.5, 1.0, 1.0)
+    # a sure 3-cycle keeps a finite optimum: accepted, and uniform is fixed
+    step = make_batch_step(np.array(cycle_matrix(Fraction(1, 2)), dtype=float), 0.5, 1.0, 1.0)
+    assert np.allclose(step(np.log(np.full((1, 3), 1 / 3))), np.log(1 / 3))
     step = make_batch_step(np.array([[0.5, 0.9], [0.1, 0.5]]), 0.5, 1.0, 1.0, max_iter=1)
     with pytest.raises(DPOSolveError, match="batch rows \\[0\\]"):
         step(np.log(np.array([[0.5, 0.5]])))

@@ -39,7 +39,7 @@ import mpmath
 import numpy as np
 
 from .bridge import mp_matrix, mp_vector, mpf
-from .dpo import DPOSolveError, ift_sensitivity, solve_scaled
+from .dpo import DPOSolveError, escaping_set, ift_sensitivity, solve_scaled
 from .objects import InputError, PreferenceMatrix, load_preference_matrix, positive, simplex_vector, uniform, unit_interval
 from .precision import GUARD, workdps
 
@@ -307,7 +307,8 @@ def make_batch_step(
 
     Parameters
     ----------
-    P : (K, K) or (B, K, K) array (validated when 2-d); off-diagonal entries in (0, 1)
+    P : (K, K) or (B, K, K) array (validated when 2-d); entries 0 or 1 only where a finite
+        DPO optimum still exists (:func:`verify.dpo.escaping_set`)
     alpha, lam : in [0, 1]; beta_dpo > 0
     pi_ref, pi0 : (K,) or (B, K) interior points (default uniform)
     warm_start : reuse the previous call's ``x*`` as the Newton start when the batch shape matches
@@ -331,13 +332,16 @@ def make_batch_step(
         raise InputError(f"P must be (K, K) or (B, K, K), got shape {Parr.shape}")
     K = Parr.shape[-1]
     off = ~np.eye(K, dtype=bool)
-    ext = np.argwhere(((Parr <= 0) | (Parr >= 1)) & off)
-    if ext.size:
-        where = tuple(int(v) for v in ext[0])
-        raise InputError(
-            f"P{list(where)} = {Parr[where]:g}: the batched MRS-DPO step needs every off-diagonal entry in (0, 1) "
-            "(with 0 or 1 a finite DPO optimum need not exist)"
-        )
+    extreme = ((Parr <= 0) | (Parr >= 1)) & off
+    mats = Parr[None] if Parr.ndim == 2 else Parr
+    ext_rows = np.flatnonzero(extreme.reshape(-1, K, K).any(axis=(1, 2)))
+    for bi in ext_rows:
+        U = escaping_set(load_preference_matrix(mats[bi], name="P" if Parr.ndim == 2 else f"P[{bi}]"))
+        if U is not None:
+            raise InputError(
+                f"{'P' if Parr.ndim == 2 else f'P[{bi}]'}: responses {U} beat all others with probability 1, so no finite "
+                "DPO optimum exists (an off-diagonal entry 0 or 1 that is not part of a cycle)"
+            )
     a, b, l = float(unit_interval(alpha, "alpha")), float(positive(beta_dpo, "beta_dpo")), float(unit_interval(lam, "lam"))
 
     def _vec(v, name):

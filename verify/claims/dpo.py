@@ -877,7 +877,7 @@ DPO1 = register(
             Control("Hessian factor 1", "Hessian stated as b^2 Lap(W)", functools.partial(check_dpo1_symbolic, Ks=(2,), hess_factor=1)),
             Control("pair identity factor 2", "per-pair derivative -2b(p - sig)", functools.partial(check_dpo1_symbolic, Ks=(), pair_factor=2)),
             Control("numeric r*/2", "Newton log-ratio halved before comparing", functools.partial(check_dpo1_numeric, digits=20, scale=Fraction(1, 2))),
-            dropped_hypothesis_control(dpo1_property, _dpo1_instances(), DPO1_HYPOTHESES, "P_offdiagonal_open", max_examples=60),
+            dropped_hypothesis_control(dpo1_property, _dpo1_instances(), DPO1_HYPOTHESES, "P_offdiagonal_open", max_examples=30),
         ],
         source=SOURCE,
         note="Solved in x = beta_dpo r, where the equations do not contain beta_dpo: r* = x*(mu)/beta_dpo. "
