@@ -449,10 +449,10 @@ def _params():
 def uniform_linearisation(S: sympy.Matrix, *, sigprime_factor: sympy.Expr = 1) -> dict:
     """Linearise MRS-DPO at the uniform fixed point for a balanced ``S`` (``pi_0 = pi_ref`` uniform).
 
-    Builds ``A``, ``B`` from the general stationarity function at ``x = 0``, ``mu = 1/K``
-    (``P = S + 1/2``), solves the IFT system exactly, and forms the ambient Jacobian
-    ``DF`` and the centred-logit Jacobian ``J = C (K DF) C / K``... in closed form.
-    ``sigprime_factor`` scales ``sig'(0)`` (a planted wrong constant for controls).
+    Builds ``A``, ``B`` (the stated forms of step 5, separately proved) at ``x = 0``, ``mu = 1/K``
+    (``P = S + 1/2``), solves the IFT system exactly, and forms the ambient Jacobian ``DF`` and the
+    Jacobian in centred logits ``J = C (K DF) C / K`` (at uniform ``d log pi = K d pi`` on the tangent
+    space). ``sigprime_factor`` scales ``sig'(0)`` (a planted wrong constant for controls).
 
     Returns a dict with ``A``, ``B``, ``X``, ``DF`` (ambient), ``J`` (centred logits),
     ``J_tangent`` (in :func:`tangent_basis`), and the parameters.

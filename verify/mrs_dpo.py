@@ -178,6 +178,14 @@ def mrs_dpo_jacobian(
     ``DF = (diag(pi') - pi' pi'^T)(alpha diag(pi)^{-1} + (lam/beta_dpo) X)``, ``X = dx*/dmu``
     by the implicit function theorem. Its columns sum to 0 (the image is tangent);
     :func:`tangent_matrix` gives it in the basis ``e_k - e_{K-1}``.
+
+    Examples
+    --------
+    >>> P = [["1/2", "7/10", "3/10"], ["3/10", "1/2", "7/10"], ["7/10", "3/10", "1/2"]]
+    >>> J = mrs_dpo_jacobian(["1/3"] * 3, P, "1/2", "1/2", 1, dps=20)   # = alpha C + (4 lam/(beta_dpo K)) S
+    >>> with workdps(20):
+    ...     print(mpmath.nstr(J[0, 1], 12), mpmath.nstr(J[0, 2], 12))
+    0.366666666667 -0.7
     """
     inst = mrs_dpo_instance(P, alpha, beta_dpo, lam, pi_ref, pi0)
     K = inst.K
