@@ -900,7 +900,7 @@ DPO2 = register(
             Checker("non-BT: two samplers + IFT", "numeric", check_dpo2_non_bt),
         ],
         controls=[
-            Control("BT scale beta_dpo", "r = beta_dpo u instead of u/beta_dpo... (scale 2)", functools.partial(check_dpo2_bt_symbolic, Ks=(2,), scale=2)),
+            Control("BT scale 2", "r = 2 u/beta_dpo + c instead of u/beta_dpo + c", functools.partial(check_dpo2_bt_symbolic, Ks=(2,), scale=2)),
             Control("invariance on non-BT P", "sampler invariance checked on non-BT matrices", functools.partial(check_dpo2_bt_numeric, digits=20, planted_non_bt=True)),
             Control("non-BT check on BT P", "the two-sampler construction run on BT matrices", functools.partial(check_dpo2_non_bt, digits=25, planted_bt=True)),
             Control("exact certificate at mu2 = uniform", "second sampler equal to the first", functools.partial(check_dpo2_exact_cycle, mu2=(Fraction(1, 3),) * 3)),
