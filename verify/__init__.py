@@ -49,6 +49,9 @@ from .social import (
     smith_set,
 )
 from .ranking import counterexample, sampler
+# --- DPO and MRS-DPO ----------------------------------------------------------
+from .dpo import DPOSolveError, NonUniqueDPOOptimum, dpo_minimise, dpo_optimum, dpo_sensitivity
+from .mrs_dpo import dpo_cycle_threshold_curve, make_batch_step, mrs_dpo_jacobian, mrs_dpo_step
 
 
 __all__ = [
@@ -90,4 +93,13 @@ __all__ = [
     "bradley_terry",
     "counterexample",
     "sampler",
+    "DPOSolveError",
+    "NonUniqueDPOOptimum",
+    "dpo_optimum",
+    "dpo_minimise",
+    "dpo_sensitivity",
+    "mrs_dpo_step",
+    "mrs_dpo_jacobian",
+    "make_batch_step",
+    "dpo_cycle_threshold_curve",
 ]

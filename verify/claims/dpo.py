@@ -1,0 +1,1012 @@
+"""DPO-1 .. DPO-6: DPO stationarity, Bradley–Terry invariance, the MRS-DPO map and its
+Jacobian, and the stability threshold of the uniform fixed point (THEORY.md §4).
+
+Every checker is parametrised so that its negative control is the same code on a
+planted wrong variant (a wrong constant, a wrong formula, a matrix that violates
+the hypothesis).
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+from fractions import Fraction
+from typing import Any
+
+import mpmath
+import numpy as np
+import sympy
+from hypothesis import strategies as st
+
+from theory import dpo as T
+
+from ..bridge import mp_matrix, mp_vector, mpf
+from ..dpo import DPOSolveError, _A, dpo_instance, dpo_minimise, dpo_optimum, ift_sensitivity, scaled_loss, solve_checked, solve_scaled, stationarity
+from ..property import dropped_hypothesis_control, property_checker
+from ..strategies import preference_matrices, simplex_points
+from ..mrs_dpo import (
+    ambient_map,
+    cycle_matrix,
+    dpo_balanced_modulus,
+    dpo_cycle_modulus,
+    make_batch_step,
+    mrs_dpo_instance,
+    mrs_dpo_jacobian,
+    simulate_dpo,
+    spectral_radius_skew,
+    tangent_eigenvalues,
+)
+from ..precision import DEFAULT_DPS, GUARD, agree, tolerance, workdps
+from ..registry import CheckContext, Checker, Claim, Control, Outcome, proved, refuted, register, verified
+
+SOURCE = "arXiv:2602.12180, DPO one-shot optimum and MRS-DPO (THEORY.md §4)"
+HALF = Fraction(1, 2)
+
+
+# --------------------------------------------------------------------------- helpers
+def _first_nonzero(obls: list[tuple[str, Any]]) -> tuple[str, Any] | None:
+    for name, e in obls:
+        items = list(e) if isinstance(e, sympy.MatrixBase) else [e]
+        for x in items:
+            if sympy.simplify(x) != 0:
+                return name, x
+    return None
+
+
+def _symbolic_outcome(ctx: CheckContext, groups: list[tuple[str, list[tuple[str, Any]]]], summary: str) -> Outcome:
+    n = 0
+    for label, obls in groups:
+        n += len(obls)
+        bad = _first_nonzero(obls)
+        if bad is not None:
+            return refuted(
+                f"{label}: obligation '{bad[0]}' is not identically 0",
+                instance={"where": label, "obligation": bad[0], "residual": sympy.sstr(bad[1])[:400]},
+                seed=ctx.subseed("symbolic"),
+            )
+    return proved(summary, obligations=n)
+
+
+def random_P(rnd: random.Random, K: int, den: int = 20) -> list[list[Fraction]]:
+    """A random valid ``P`` with off-diagonal entries in ``(0, 1)`` (exact)."""
+    P = [[HALF] * K for _ in range(K)]
+    for i in range(K):
+        for j in range(i + 1, K):
+            v = Fraction(rnd.randint(1, den - 1), den)
+            P[i][j], P[j][i] = v, 1 - v
+    return P
+
+
+def random_mu(rnd: random.Random, K: int) -> list[Fraction]:
+    w = [rnd.randint(1, 12) for _ in range(K)]
+    s = sum(w)
+    return [Fraction(x, s) for x in w]
+
+
+def is_bt(P: list[list[Fraction]]) -> bool:
+    """Exact BT test via odds: ``o_ij o_jk = o_ik`` for all triples (entries in (0,1))."""
+    K = len(P)
+    o = [[P[i][j] / (1 - P[i][j]) for j in range(K)] for i in range(K)]
+    return all(o[i][j] * o[j][k] == o[i][k] for i in range(K) for j in range(K) for k in range(K))
+
+
+def random_bt(rnd: random.Random, K: int) -> tuple[list[list[Fraction]], list[Fraction]]:
+    w = [Fraction(rnd.randint(1, 40), rnd.randint(1, 10)) for _ in range(K)]
+    P = [[w[i] / (w[i] + w[j]) for j in range(K)] for i in range(K)]
+    return P, w
+
+
+def random_balanced(rnd: random.Random, K: int, circulant: bool) -> list[list[Fraction]]:
+    """A random balanced ``P`` (``S 1 = 0``), exact; circulant or a sum of random cycle flows."""
+    S = [[Fraction(0)] * K for _ in range(K)]
+    if circulant:
+        s = [Fraction(0)] * K
+        for d in range(1, (K - 1) // 2 + 1):
+            s[d] = Fraction(rnd.randint(-20, 20), 40)
+            s[K - d] = -s[d]
+        if all(v == 0 for v in s):
+            s[1], s[K - 1] = Fraction(1, 4), Fraction(-1, 4)
+        for i in range(K):
+            for j in range(K):
+                S[i][j] = s[(j - i) % K]
+    else:
+        for _ in range(K + 1):
+            L = rnd.randint(3, K)
+            cyc = rnd.sample(range(K), L)
+            c = Fraction(rnd.randint(1, 10), 10)
+            for t in range(L):
+                i, j = cyc[t], cyc[(t + 1) % L]
+                S[i][j] += c
+                S[j][i] -= c
+        m = max(abs(v) for row in S for v in row)
+        scale = Fraction(rnd.randint(2, 9), 20) / m  # max |S_ij| in [1/10, 9/20]
+        S = [[v * scale for v in row] for row in S]
+    return [[HALF + S[i][j] for j in range(K)] for i in range(K)]
+
+
+def _skew(P):
+    return [[p - HALF for p in row] for row in P]
+
+
+# --------------------------------------------------------------------------- DPO-1
+def check_dpo1_symbolic(ctx: CheckContext, Ks: tuple[int, ...] = (2, 3, 4), grad_factor=2, hess_factor=2, pair_factor=1) -> Outcome:
+    """Gradient, stationarity, Hessian = Laplacian, sum of squares; explicit K and the general-K pair identities."""
+    groups = [("sigmoid", T.sigmoid_obligations()), ("general K (pair identities)", T.pair_obligations(factor=pair_factor))]
+    groups += [(f"K = {K}", T.obligations(K, grad_factor=grad_factor, hess_factor=hess_factor)) for K in Ks]
+    return _symbolic_outcome(
+        ctx,
+        groups,
+        f"K = {', '.join(map(str, Ks))} and general K: grad L = -2 b diag(mu) (P - Sigma) mu, "
+        "H = 2 b^2 Lap(W) with v^T H v = 2 b^2 sum W_ij (v_i - v_j)^2 (convex, kernel span(1) for interior mu)",
+    )
+
+
+def check_dpo1_numeric(ctx: CheckContext, digits: int = DEFAULT_DPS, scale: Fraction = Fraction(1)) -> Outcome:
+    """Newton solution vs direct coordinate-descent minimisation of the loss; residual; reduced Hessian PD.
+
+    ``scale`` multiplies the Newton log-ratio before comparing (1 = the claim; a planted
+    wrong scaling is a negative control).
+    """
+    seed = ctx.subseed("numeric")
+    rnd = random.Random(seed)
+    n = ctx.pick(quick=4, standard=16, thorough=60)
+    maxK = ctx.pick(quick=5, standard=8, thorough=8)
+    worst = mpmath.mpf(0)
+    for t in range(n):
+        K = 2 + t % (maxK - 1)
+        P, mu = random_P(rnd, K), random_mu(rnd, K)
+        b = Fraction(rnd.randint(1, 30), 10)
+        inst = dpo_instance(P, mu, None, b)
+        with workdps(digits + GUARD):
+            Pm, m = mp_matrix(P), mp_vector(mu)
+            x, info = solve_scaled(Pm, m)
+            r = [v * mpf(scale) / mpf(b) for v in x]
+            z = [mpmath.exp(v) for v in r]
+            newton = [v / mpmath.fsum(z) for v in z]
+            # strict convexity certificate: reduced Hessian (Laplacian of W) is positive definite
+            A = _A(m, x)
+            H = mpmath.matrix(K - 1, K - 1)
+            for i in range(K - 1):
+                for j in range(K - 1):
+                    H[i, j] = -2 * m[i] * A[i, j]
+            mpmath.cholesky(H)  # raises if not positive definite
+        direct = dpo_minimise(P, mu, None, b, dps=digits)
+        with workdps(digits + GUARD):
+            for k in range(K):
+                ok, err = agree(newton[k], direct[k], digits)
+                worst = max(worst, err)
+                if not ok:
+                    return refuted(
+                        f"instance {t} (K = {K}): Newton and direct minimisation differ by {mpmath.nstr(err, 3)} > 1e-{digits}",
+                        instance=inst.to_json(),
+                        seed=seed,
+                        detail=f"pi*[{k}]: Newton {mpmath.nstr(newton[k], 20)} vs direct {mpmath.nstr(direct[k], 20)}",
+                    )
+    return verified(
+        f"{n} random instances, K = 2..{maxK}: damped-Newton optimum = coordinate-descent minimiser of L_DPO to "
+        f"{digits} digits; stationarity residual below tolerance; reduced Hessian positive definite (Cholesky)",
+        n=n,
+        dps=digits + GUARD,
+        tolerance=tolerance(digits),
+        max_error=worst,
+        seed=seed,
+    )
+
+
+@st.composite
+def _dpo1_instances(draw: Any) -> dict:
+    K = draw(st.integers(2, 5))
+    P = draw(preference_matrices(K=K, exact=True))
+    mu = draw(simplex_points(K=K, interior=True, exact=True))
+    return {"P": P, "mu": list(mu)}
+
+
+DPO1_HYPOTHESES = {
+    "mu_interior": lambda inst: all(m > 0 for m in inst["mu"]),
+    "P_offdiagonal_open": lambda inst: all(0 < p < 1 for i, row in enumerate(inst["P"]) for j, p in enumerate(row) if i != j),
+}
+
+
+def dpo1_property(inst: dict) -> bool:
+    """A finite optimum exists, is stationary to 25 digits, and is a strict local (hence global) minimum."""
+    P, mu = inst["P"], inst["mu"]
+    K = len(P)
+    with workdps(45):
+        Pm, m = mp_matrix(P), mp_vector(mu)
+        try:
+            x = solve_checked(dpo_instance(P, mu), None)
+        except DPOSolveError:
+            return False
+        if max(abs(g) for g in stationarity(Pm, m, x)) > mpmath.mpf(10) ** -25:
+            return False
+        L = scaled_loss(Pm, m, x)
+        for k in range(K):
+            for s in (1, -1):
+                y = list(x)
+                y[k] += s * mpmath.mpf(10) ** -6
+                if not scaled_loss(Pm, m, y) > L:
+                    return False
+    return True
+
+
+# --------------------------------------------------------------------------- DPO-2
+def check_dpo2_bt_symbolic(ctx: CheckContext, Ks=(2, 3, 4), scale=1) -> Outcome:
+    groups = [(f"K = {K}", [(f"G_{k}", e) for k, e in enumerate(T.bt_residual(K, scale))]) for K in Ks]
+    return _symbolic_outcome(
+        ctx, groups, f"K = {', '.join(map(str, Ks))}: P_ij = sig(u_i - u_j), r = u/beta_dpo + c solves (P - Sigma) mu = 0 for free mu"
+    )
+
+
+def check_dpo2_bt_numeric(ctx: CheckContext, digits: int = DEFAULT_DPS, planted_non_bt: bool = False) -> Outcome:
+    """For BT ``P``: the solver's optimum equals ``log w`` (centred) for several random ``mu``.
+
+    ``planted_non_bt`` replaces ``P`` by a non-BT matrix (the hypothesis dropped): must be refuted.
+    """
+    seed = ctx.subseed("bt")
+    rnd = random.Random(seed)
+    n = ctx.pick(quick=6, standard=30, thorough=150)
+    worst = mpmath.mpf(0)
+    for t in range(n):
+        K = 2 + t % 4
+        P, w = random_bt(rnd, K)
+        if planted_non_bt:
+            P = random_P(rnd, max(K, 3))
+            while is_bt(P):
+                P = random_P(rnd, max(K, 3))
+            K = len(P)
+            w = [Fraction(1)] * K
+        for _ in range(2):
+            mu = random_mu(rnd, K)
+            with workdps(digits + GUARD):
+                x, _ = solve_scaled(mp_matrix(P), mp_vector(mu))
+                u = [mpmath.log(mpf(v)) for v in w]
+                c = mpmath.fsum(u) / K
+                for k in range(K):
+                    ok, err = agree(x[k], u[k] - c, digits)
+                    worst = max(worst, err)
+                    if not ok:
+                        return refuted(
+                            f"instance {t}: beta_dpo * r*(mu) differs from the BT utilities (centred) by {mpmath.nstr(err, 3)}",
+                            instance={"P": P, "mu": mu},
+                            seed=seed,
+                            detail=f"x*[{k}] = {mpmath.nstr(x[k], 15)} vs u[{k}] - mean = {mpmath.nstr(u[k] - c, 15)}",
+                        )
+    return verified(
+        f"{n} random BT matrices (K = 2..5), 2 samplers each: beta_dpo r*(mu) = log w - mean(log w) for every mu",
+        n=2 * n,
+        dps=digits + GUARD,
+        tolerance=tolerance(digits),
+        max_error=worst,
+        seed=seed,
+    )
+
+
+def _two_samplers(P: list[list[Fraction]], digits: int) -> dict:
+    """Constructive (=>) direction: mu1 uniform, mu2 = mu1 + eps (e_i - e_j) with D (e_i - e_j) != 0, D = P - Sigma(x1)."""
+    K = len(P)
+    mu1 = [Fraction(1, K)] * K
+    with workdps(digits + GUARD):
+        Pm = mp_matrix(P)
+        m1 = mp_vector(mu1)
+        x1, _ = solve_scaled(Pm, m1)
+        D = [[Pm[k, l] - 1 / (1 + mpmath.exp(-(x1[k] - x1[l]))) for l in range(K)] for k in range(K)]
+        best, pair = mpmath.mpf(-1), (0, 1)
+        for i in range(K):
+            for j in range(K):
+                if i != j:
+                    v = max(abs(D[k][i] - D[k][j]) for k in range(K))
+                    if v > best:
+                        best, pair = v, (i, j)
+        i, j = pair
+        eps = Fraction(1, 2 * K)
+        mu2 = list(mu1)
+        mu2[i] += eps
+        mu2[j] -= eps
+        x2, _ = solve_scaled(Pm, mp_vector(mu2))
+        diff = max(abs(a - b) for a, b in zip(x1, x2))
+        X = ift_sensitivity(Pm, m1, x1)
+        Xv = [X[k, i] - X[k, j] for k in range(K)]
+
+        def xs(tt):
+            mu = [m1[k] + tt * ((1 if k == i else 0) - (1 if k == j else 0)) for k in range(K)]
+            return solve_scaled(Pm, mu, x1)[0]
+
+        fd = [mpmath.diff(lambda tt, k=k: xs(tt)[k], 0) for k in range(K)]
+        fd_err = max(agree(a, b, digits - 10)[1] for a, b in zip(Xv, fd))
+        return {
+            "mu1": mu1,
+            "mu2": mu2,
+            "pair": pair,
+            "defect": best,
+            "optimum_gap": diff,
+            "sensitivity_norm": max(abs(v) for v in Xv),
+            "fd_error": fd_err,
+        }
+
+
+def check_dpo2_non_bt(ctx: CheckContext, digits: int = 40, planted_bt: bool = False) -> Outcome:
+    """For non-BT ``P``: two samplers with different optima, ``dx*/dmu != 0`` (IFT), checked by finite differences.
+
+    ``planted_bt`` feeds BT matrices instead (the hypothesis dropped): must be refuted.
+    """
+    seed = ctx.subseed("non-bt")
+    rnd = random.Random(seed)
+    n = ctx.pick(quick=3, standard=12, thorough=60)
+    gap_min = mpmath.inf
+    worst_fd = mpmath.mpf(0)
+    for t in range(n):
+        K = 3 + t % 3
+        if planted_bt:
+            P, _ = random_bt(rnd, K)
+        else:
+            P = random_P(rnd, K)
+            while is_bt(P):
+                P = random_P(rnd, K)
+        out = _two_samplers(P, digits)
+        with workdps(digits + GUARD):
+            thr = mpmath.mpf(10) ** (-(digits // 2))
+            if not (out["optimum_gap"] > thr and out["sensitivity_norm"] > thr):
+                return refuted(
+                    f"instance {t}: the optima for two samplers coincide (gap {mpmath.nstr(out['optimum_gap'], 3)}) "
+                    f"and dx*/dmu along e_i - e_j is {mpmath.nstr(out['sensitivity_norm'], 3)}",
+                    instance={"P": P, "mu1": out["mu1"], "mu2": out["mu2"]},
+                    seed=seed,
+                )
+            if out["fd_error"] > tolerance(digits - 10):
+                return refuted(
+                    f"instance {t}: IFT sensitivity disagrees with finite differences ({mpmath.nstr(out['fd_error'], 3)})",
+                    instance={"P": P},
+                    seed=seed,
+                )
+            gap_min = min(gap_min, out["optimum_gap"])
+            worst_fd = max(worst_fd, out["fd_error"])
+    return verified(
+        f"{n} random non-BT matrices (K = 3..5): uniform mu and mu + (e_i - e_j)/(2K) give optima differing by >= "
+        f"{mpmath.nstr(gap_min, 3)}; dx*/dmu (IFT) != 0 and equals mpmath.diff of the solved map to {digits - 10} digits",
+        n=n,
+        dps=digits + GUARD,
+        tolerance=tolerance(digits - 10),
+        max_error=worst_fd,
+        seed=seed,
+    )
+
+
+def check_dpo2_exact_cycle(ctx: CheckContext, a=Fraction(1, 5), mu2=(Fraction(1, 2), Fraction(1, 4), Fraction(1, 4))) -> Outcome:
+    """Exact certificate for ``P_cyc(a)``: ``x = 0`` is optimal at uniform mu (``G(0, u) = S1/3 = 0``) but not at ``mu2``
+    (``G(0, mu2) = S mu2 != 0``, and by strict convexity the optimum is unique up to constants); ``X(u) = 4 S != 0``."""
+    P = cycle_matrix(a)
+    S = sympy.Matrix(_skew(P))
+    u = sympy.Matrix([sympy.Rational(1, 3)] * 3)
+    m2 = sympy.Matrix([sympy.Rational(v.numerator, v.denominator) for v in mu2])
+    G_u = S * u
+    G_2 = S * m2
+    lin = T.uniform_linearisation(S)
+    X = lin["X"]
+    if any(v != 0 for v in G_u) or all(v == 0 for v in G_2) or X == sympy.zeros(3, 3):
+        return refuted(
+            "for this sampler pair the exact certificate fails (same optimum or zero sensitivity)",
+            instance={"a": a, "mu2": list(mu2), "G(0,u)": list(G_u), "G(0,mu2)": list(G_2)},
+        )
+    return proved(
+        f"P_cyc({a}) (not BT): x* = 0 at uniform mu exactly; G(0, mu2) = {list(G_2)} != 0 so the optimum moves; "
+        f"dx*/dmu at uniform = 4 S (exact)",
+        X=str(X.tolist()),
+    )
+
+
+# --------------------------------------------------------------------------- DPO-3
+def check_dpo3_symbolic(ctx: CheckContext, Ks=None, lam_factor=1, a_factor=1) -> Outcome:
+    Ks = Ks or ctx.pick(quick=(2, 3), standard=(2, 3, 4), thorough=(2, 3, 4))
+    groups = [(f"IFT K = {K}", T.ift_obligations(K, a_factor=a_factor)) for K in Ks]
+    groups += [(f"chain rule K = {K}", T.mrs_dpo_jacobian_obligation(K, lam_factor=lam_factor)) for K in Ks]
+    return _symbolic_outcome(
+        ctx,
+        groups,
+        f"K = {', '.join(map(str, Ks))}: A = dG/dx, B = dG/dmu as stated, mu^T A = 0, mu^T B = -G^T; "
+        "DF = (diag(pi') - pi' pi'^T)(alpha diag(pi)^-1 + (lam/b) dx*/dmu) by the chain rule with x* a free function",
+    )
+
+
+def check_dpo3_numeric(ctx: CheckContext, digits: int = DEFAULT_DPS, b_factor: Fraction = Fraction(1)) -> Outcome:
+    """The IFT Jacobian vs ``mpmath.diff`` of the numerically solved ambient map, to ``digits`` digits.
+
+    ``b_factor`` computes the IFT Jacobian with ``beta_dpo * b_factor`` (a planted wrong constant)."""
+    seed = ctx.subseed("jacobian")
+    rnd = random.Random(seed)
+    n = ctx.pick(quick=2, standard=8, thorough=40)
+    worst = mpmath.mpf(0)
+    for t in range(n):
+        K = 3 + t % 3
+        P = random_P(rnd, K)
+        pi, ref, p0 = random_mu(rnd, K), random_mu(rnd, K), random_mu(rnd, K)
+        alpha, lam = Fraction(rnd.randint(0, 10), 10), Fraction(rnd.randint(1, 10), 10)
+        b = Fraction(rnd.randint(2, 40), 10)
+        J = mrs_dpo_jacobian(pi, P, alpha, b * b_factor, lam, ref, p0, dps=digits)
+        inst = mrs_dpo_instance(P, alpha, b, lam, ref, p0)
+        with workdps(digits + 2 * GUARD):
+            p = mp_vector(pi)
+            _, x0 = ambient_map(inst, p)
+            for l in range(K):
+
+                def f(tt, l=l):
+                    q = list(p)
+                    q[l] += tt
+                    return ambient_map(inst, q, x0=x0)[0]
+
+                for k in range(K):
+                    d = mpmath.diff(lambda tt: f(tt)[k], 0)
+                    ok, err = agree(J[k, l], d, digits)
+                    worst = max(worst, err)
+                    if not ok:
+                        return refuted(
+                            f"instance {t} (K = {K}): DF[{k},{l}] (IFT) = {mpmath.nstr(J[k, l], 15)} but finite differences give "
+                            f"{mpmath.nstr(d, 15)}",
+                            instance=inst.to_json() | {"pi": pi},
+                            seed=seed,
+                        )
+    return verified(
+        f"{n} random instances (K = 3..5, random pi, pi_ref, pi_0, alpha, lam, beta_dpo): the IFT Jacobian equals "
+        f"mpmath.diff of the solved map (each solve at {digits + 2 * GUARD} digits) to {digits} digits",
+        n=n,
+        dps=digits + 2 * GUARD,
+        tolerance=tolerance(digits),
+        max_error=worst,
+        seed=seed,
+    )
+
+
+# --------------------------------------------------------------------------- DPO-4
+def check_dpo4_symbolic(ctx: CheckContext, coefficient=16) -> Outcome:
+    ev = T.cycle_eigenvalues()
+    alpha, lam, b = sympy.symbols("alpha lam", positive=True) + (sympy.Symbol("beta_dpo", positive=True),)
+    a = sympy.Symbol("a", positive=True)
+    target = T.cycle_threshold_expr(coefficient)
+    mods = [sympy.simplify(sympy.expand(e * sympy.conjugate(e)) - target) for e in ev]
+    S = T.cycle_skew()
+    t = sympy.Symbol("t")
+    rho2 = max(sympy.solve((S.T * S - t * sympy.eye(3)).det(), t), key=lambda e: sympy.simplify(e / a**2))
+    red = sympy.simplify(T.balanced_threshold_expr(rho=sympy.sqrt(rho2), K=3) - target)
+    ipo = sympy.simplify(alpha**2 + a**2 * (4 / b) ** 2 * lam**2 / 3 - target)
+    bad = [("|eigenvalue|^2", m) for m in mods if m != 0] + ([("reduction of DPO-6 to K = 3", red)] if red != 0 else [])
+    bad += [("IPO threshold at beta = 4/beta_dpo", ipo)] if ipo != 0 else []
+    if bad:
+        return refuted(
+            f"the stated threshold alpha^2 + {coefficient} a^2 lam^2/(3 beta_dpo^2) does not match: {bad[0][0]}",
+            instance={"stated": str(target), "eigenvalues": [str(e) for e in ev], "residual": str(bad[0][1])},
+        )
+    return proved(
+        f"tangent eigenvalues at uniform = {', '.join(map(str, ev))}; |.|^2 = {target}; unstable iff > 1, i.e. "
+        "lam/beta_dpo > sqrt(3(1 - alpha^2))/(4a); equals DPO-6 with rho(S) = sqrt(3) a, K = 3, and the IPO threshold "
+        "(DYN-1) with beta = 4/beta_dpo",
+        eigenvalues=[str(e) for e in ev],
+    )
+
+
+def _cycle_points(rnd: random.Random, n: int) -> list[tuple[Fraction, Fraction, Fraction, Fraction]]:
+    pts = []
+    for _ in range(n):
+        pts.append(
+            (
+                Fraction(rnd.randint(0, 19), 20),
+                Fraction(rnd.randint(1, 10), 20),
+                Fraction(rnd.randint(1, 40), 10),
+                Fraction(rnd.randint(1, 10), 10),
+            )
+        )
+    return pts
+
+
+def check_dpo4_numeric(ctx: CheckContext, digits: int = DEFAULT_DPS, coefficient: int = 16) -> Outcome:
+    """Eigenvalues of the numeric 50-digit Jacobian at uniform vs ``alpha ± i 4 a lam/(sqrt 3 beta_dpo)``."""
+    seed = ctx.subseed("eig")
+    rnd = random.Random(seed)
+    n = ctx.pick(quick=4, standard=20, thorough=100)
+    worst = mpmath.mpf(0)
+    for alpha, a, b, lam in _cycle_points(rnd, n):
+        P = cycle_matrix(a)
+        J = mrs_dpo_jacobian([Fraction(1, 3)] * 3, P, alpha, b, lam, dps=digits)
+        with workdps(digits + GUARD):
+            ev = tangent_eigenvalues(J)
+            im = mpmath.sqrt(mpmath.mpf(coefficient) / 3) * mpf(a) * mpf(lam) / mpf(b)
+            pred = [mpmath.mpc(mpf(alpha), im), mpmath.mpc(mpf(alpha), -im)]
+            errs = [min(abs(e - q) for e in ev) for q in pred]
+            err = max(errs)
+            worst = max(worst, err)
+            if err > tolerance(digits):
+                return refuted(
+                    f"P_cyc({a}), alpha = {alpha}, beta_dpo = {b}, lam = {lam}: numeric eigenvalues "
+                    f"{[mpmath.nstr(e, 12) for e in ev]} differ from the closed form by {mpmath.nstr(err, 3)}",
+                    instance={"a": a, "alpha": alpha, "beta_dpo": b, "lam": lam},
+                    seed=seed,
+                )
+    return verified(
+        f"{n} random (alpha, a, beta_dpo, lam): tangent eigenvalues of the IFT Jacobian at uniform = "
+        f"alpha ± i 4 a lam/(sqrt(3) beta_dpo) to {digits} digits",
+        n=n,
+        dps=digits + GUARD,
+        tolerance=tolerance(digits),
+        max_error=worst,
+        seed=seed,
+    )
+
+
+def check_dpo4_critical(ctx: CheckContext, digits: int = 30, coefficient: int = 16) -> Outcome:
+    """Root-find the critical ``beta_dpo`` where the numeric spectral radius crosses 1; compare with
+    ``4 a lam / sqrt(3 (1 - alpha^2))`` (from the stated threshold with ``coefficient = 16``)."""
+    seed = ctx.subseed("critical")
+    rnd = random.Random(seed)
+    n = ctx.pick(quick=2, standard=6, thorough=20)
+    worst = mpmath.mpf(0)
+    for _ in range(n):
+        alpha = Fraction(rnd.randint(1, 9), 10)
+        a = Fraction(rnd.randint(1, 10), 20)
+        lam = Fraction(rnd.randint(2, 10), 10)
+        P = cycle_matrix(a)
+        with workdps(digits + GUARD):
+            pred = mpmath.sqrt(mpmath.mpf(coefficient) / 3) * mpf(a) * mpf(lam) / mpmath.sqrt(1 - mpf(alpha) ** 2)
+
+            def rho_minus_1(bb):
+                J = mrs_dpo_jacobian([Fraction(1, 3)] * 3, P, alpha, mpmath.nstr(bb, digits + GUARD), lam, dps=digits + 5)
+                return abs(tangent_eigenvalues(J)[0]) - 1
+
+            true_root = 4 * mpf(a) * mpf(lam) / mpmath.sqrt(3 * (1 - mpf(alpha) ** 2))
+            root = mpmath.findroot(rho_minus_1, (true_root * mpmath.mpf("0.9"), true_root * mpmath.mpf("1.1")), solver="secant")
+            ok, err = agree(root, pred, digits)
+            worst = max(worst, err)
+            if not ok:
+                return refuted(
+                    f"alpha = {alpha}, a = {a}, lam = {lam}: numeric critical beta_dpo {mpmath.nstr(root, 15)} vs formula "
+                    f"{mpmath.nstr(pred, 15)}",
+                    instance={"alpha": alpha, "a": a, "lam": lam},
+                    seed=seed,
+                )
+    return verified(
+        f"{n} random (alpha, a, lam): the beta_dpo at which the numeric spectral radius crosses 1 equals "
+        f"4 a lam / sqrt(3 (1 - alpha^2)) to {digits} digits",
+        n=n,
+        dps=digits + GUARD,
+        tolerance=tolerance(digits),
+        max_error=worst,
+        seed=seed,
+    )
+
+
+def _dynamic_check(P_list, params, predicted_modulus, ctx: CheckContext, label: str, steps: int) -> Outcome:
+    """Near-uniform starts: leave (and keep moving) when predicted unstable, converge when predicted stable."""
+    seed = ctx.subseed("dynamic")
+    rng = np.random.default_rng(seed)
+    n_ok = 0
+    for P, (alpha, b, lam) in zip(P_list, params):
+        K = len(P)
+        m2 = float(predicted_modulus(P, alpha, b, lam))
+        if abs(m2 - 1) < 0.05:
+            continue
+        step = make_batch_step(np.array([[float(v) for v in row] for row in P]), float(alpha), float(b), float(lam))
+        d = rng.normal(size=(4, K)) * 1e-6
+        logpi0 = np.log(np.full((4, K), 1.0 / K)) + d
+        logpi0 -= np.log(np.exp(logpi0).sum(axis=1, keepdims=True))
+        traj = simulate_dpo(step, logpi0, steps)
+        pis = np.exp(traj)
+        dist = np.linalg.norm(pis - 1.0 / K, axis=2)  # (T+1, B)
+        d0 = dist[0]
+        late = dist[steps // 2 :]
+        unstable = m2 > 1
+        if unstable:
+            moving = np.abs(np.diff(pis[steps // 2 :], axis=0)).max(axis=(0, 2)) > 1e-4
+            ok = bool(np.all(late.min(axis=0) > 100 * d0) and np.all(moving))
+        else:
+            ok = bool(np.all(dist[-1] < 1e-3 * d0))
+        if not ok:
+            return refuted(
+                f"{label}: predicted {'unstable' if unstable else 'stable'} (modulus^2 = {m2:.4g}) but near-uniform starts "
+                f"{'did not leave' if unstable else 'did not converge'} in {steps} steps",
+                instance={"P": P, "alpha": alpha, "beta_dpo": b, "lam": lam, "modulus2": m2},
+                seed=seed,
+                detail=f"initial distances {d0.tolist()}, final {dist[-1].tolist()}",
+            )
+        n_ok += 1
+    return verified(
+        f"{n_ok} parameter points ({label}): near-uniform starts (distance 1e-6) converge when the formula says "
+        f"stable and leave and keep moving when it says unstable ({steps} float64 MRS-DPO steps)",
+        n=n_ok,
+        dps=None,
+        tolerance="float64; stable: final distance < 1e-3 x initial; unstable: distance > 100 x initial over the second half",
+        seed=seed,
+    )
+
+
+def _cycle_modulus(P, alpha, b, lam, coefficient=16):
+    a = P[0][1] - HALF
+    return float(alpha) ** 2 + coefficient * float(a) ** 2 * float(lam) ** 2 / (3 * float(b) ** 2)
+
+
+def check_dpo4_dynamic(ctx: CheckContext, coefficient: int = 16) -> Outcome:
+    pts = [
+        (Fraction(4, 10), Fraction(9, 10), Fraction(1, 2), Fraction(1)),  # unstable
+        (Fraction(4, 10), Fraction(9, 10), Fraction(4), Fraction(1)),  # stable
+        (Fraction(1, 4), Fraction(1, 2), Fraction(1, 4), Fraction(1)),  # unstable
+        (Fraction(1, 4), Fraction(1, 2), Fraction(1), Fraction(1, 2)),  # stable
+        (Fraction(1, 2), Fraction(1, 5), Fraction(3, 10), Fraction(9, 10)),  # unstable
+    ]
+    pts = pts[: ctx.pick(quick=4, standard=5, thorough=5)]
+    Ps = [cycle_matrix(a) for a, _, _, _ in pts]
+    params = [(al, b, lam) for _, al, b, lam in pts]
+    return _dynamic_check(
+        Ps,
+        params,
+        functools.partial(_cycle_modulus, coefficient=coefficient),
+        ctx,
+        "P_cyc(a)",
+        ctx.pick(quick=600, standard=1500, thorough=3000),
+    )
+
+
+# --------------------------------------------------------------------------- DPO-5
+def _sst_P(rnd: random.Random, K: int) -> list[list[Fraction]]:
+    from ..strategies import sst_from_increments
+
+    inc = [[Fraction(rnd.randint(1, 40), 40) if j > i else Fraction(0) for j in range(K)] for i in range(K)]
+    return sst_from_increments(inc)
+
+
+def check_dpo5_oscillation(ctx: CheckContext, use_sst: bool = False) -> Outcome:
+    """Cyclic ``P`` (3-cycle, and a random 4-response matrix with a 3-cycle): persistent oscillation.
+
+    Criterion after burn-in (second half of the run): the policy keeps moving (time-averaged variance of each
+    coordinate > 1e-4) and the argmax visits every response of the cycle. ``use_sst`` (control) runs the same
+    criterion on a strictly SST matrix, where it must fail.
+    """
+    seed = ctx.subseed("osc")
+    rnd = random.Random(seed)
+    rng = np.random.default_rng(seed)
+    steps = ctx.pick(quick=800, standard=2000, thorough=3000)
+    cases = []
+    if use_sst:
+        cases.append(("strictly SST K = 4", _sst_P(rnd, 4), [0, 1, 2, 3]))
+    else:
+        cases.append(("P_cyc(0.4)", cycle_matrix(Fraction(2, 5)), [0, 1, 2]))
+        Q = cycle_matrix(Fraction(2, 5))
+        # responses 0, 1, 2 form the 3-cycle and each beats response 3 with probability 7/10
+        P4 = [Q[i] + [Fraction(7, 10)] for i in range(3)] + [[Fraction(3, 10)] * 3 + [HALF]]
+        cases.append(("3-cycle plus a dominated response (K = 4)", P4, [0, 1, 2]))
+    details = {}
+    for label, P, cyc in cases:
+        K = len(P)
+        step = make_batch_step(np.array([[float(v) for v in r] for r in P]), 0.9, 0.5, 1.0)
+        lp = np.log(rng.dirichlet(np.ones(K) * 5, size=3))
+        traj = np.exp(simulate_dpo(step, lp, steps))[steps // 2 :]
+        var = traj.var(axis=0).mean(axis=1)  # (B,)
+        argmax = traj.argmax(axis=2)
+        visits = [sorted(set(argmax[:, b].tolist())) for b in range(argmax.shape[1])]
+        ok = bool(np.all(var > 1e-4)) and all(set(cyc) <= set(v) for v in visits)
+        details[label] = {"time_avg_variance": var.tolist(), "argmax_visits": visits}
+        if not ok:
+            return refuted(
+                f"{label}: no persistent oscillation under MRS-DPO (alpha = 0.9, beta_dpo = 0.5, lam = 1)",
+                instance={"P": P, "alpha": 0.9, "beta_dpo": 0.5, "lam": 1},
+                seed=seed,
+                detail=str(details[label]),
+            )
+    return verified(
+        f"{len(cases)} cyclic matrices, 3 random starts each, {steps} steps (alpha = 0.9, beta_dpo = 0.5, lam = 1): "
+        "after burn-in the time-averaged coordinate variance stays > 1e-4 and the argmax rotates through the cycle",
+        n=3 * len(cases),
+        dps=None,
+        tolerance="variance > 1e-4 over the second half",
+        seed=seed,
+        **{"cases": details},
+    )
+
+
+def _entropy(p: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return -np.sum(np.where(p > 0, p * np.log(p), 0.0), axis=-1)
+
+
+def check_dpo5_concentration(ctx: CheckContext, use_cycle: bool = False) -> Outcome:
+    """Strictly SST ``P``, ``alpha = 1``, ``lam = 1``: entropy eventually decreasing, top mass -> 1.
+
+    ``use_cycle`` (control) runs the same criterion on the 3-cycle, where it must fail.
+    """
+    seed = ctx.subseed("conc")
+    rnd = random.Random(seed)
+    rng = np.random.default_rng(seed)
+    steps = ctx.pick(quick=400, standard=1500, thorough=3000)
+    n = ctx.pick(quick=3, standard=10, thorough=40)
+    tops = []
+    for t in range(n):
+        K = 3 + t % 3
+        if use_cycle:
+            P, top = cycle_matrix(Fraction(2, 5)), 0
+            K = 3
+        else:
+            P, top = _sst_P(rnd, K), 0  # rank order 0 > 1 > ... (sst_from_increments)
+        step = make_batch_step(np.array([[float(v) for v in r] for r in P]), 1.0, 1.0, 1.0)
+        lp = np.log(rng.dirichlet(np.ones(K), size=2))
+        traj = np.exp(simulate_dpo(step, lp, steps))
+        H = _entropy(traj)  # (T+1, B)
+        tail = H[steps // 4 :]
+        mono = bool(np.all(np.diff(tail, axis=0) <= 1e-12))
+        top_mass = traj[-1, :, top]
+        tops.append(float(top_mass.min()))
+        if not (mono and np.all(top_mass > 0.99)):
+            return refuted(
+                f"instance {t} (K = {K}): entropy not eventually decreasing or top mass {top_mass.tolist()} <= 0.99 "
+                f"after {steps} steps (alpha = 1, beta_dpo = 1, lam = 1)",
+                instance={"P": P},
+                seed=seed,
+            )
+    return verified(
+        f"{n} random strictly SST matrices (K = 3..5), 2 random starts each, alpha = lam = beta_dpo = 1: entropy "
+        f"monotonically decreasing after step {steps // 4}, mass on the top response > 0.99 after {steps} steps "
+        f"(min {min(tops):.6f})",
+        n=2 * n,
+        dps=None,
+        tolerance="float64",
+        seed=seed,
+    )
+
+
+# --------------------------------------------------------------------------- DPO-6
+def check_dpo6_symbolic(ctx: CheckContext, Ks=None, coefficient=4, sigprime_factor=1) -> Outcome:
+    Ks = Ks or ctx.pick(quick=(3, 4), standard=(3, 4, 5), thorough=(3, 4, 5, 6))
+    groups = [(f"generic balanced K = {K}", T.balanced_obligations(K, coefficient=coefficient, sigprime_factor=sigprime_factor)) for K in Ks]
+    # the comparison as functions of beta and beta_dpo
+    b = sympy.Symbol("beta_dpo", positive=True)
+    beta = sympy.Symbol("beta", positive=True)
+    cmp = sympy.simplify(T.balanced_threshold_expr() - T.ipo_balanced_threshold_expr().subs(beta, 4 / b))
+    groups.append(("DPO(beta_dpo) = IPO(beta = 4/beta_dpo)", [("threshold identity", cmp)]))
+    Ksym = sympy.Symbol("K", positive=True, integer=True)
+    general = []
+    for name, e in T.general_balanced_obligations(coefficient=coefficient):
+        nf = T.balanced_normal_form(e, Ksym)
+        general.append((name, sympy.Integer(0) if nf == {} else sympy.Symbol(str(nf))))
+    groups.insert(0, ("every K (free matrix algebra, S 1 = 0, S^T = -S)", general))
+    return _symbolic_outcome(
+        ctx,
+        groups,
+        f"every K (free matrix algebra) and generic balanced S at K = {', '.join(map(str, Ks))}: x = 0 solves DPO-1 at "
+        "uniform mu, dx*/dmu = 4 S, "
+        "J = alpha C + (4 lam/(beta_dpo K)) S is normal with J^T J = alpha^2 C - (4 lam/(beta_dpo K))^2 S^2: tangent "
+        "eigenvalues alpha ± i 4 lam sigma_j/(beta_dpo K); unstable iff alpha^2 + (4 lam rho(S)/(beta_dpo K))^2 > 1; "
+        "identical to the MRS-IPO threshold with beta = 4/beta_dpo",
+    )
+
+
+def check_dpo6_numeric(ctx: CheckContext, digits: int = DEFAULT_DPS, coefficient: int = 4) -> Outcome:
+    """Random balanced ``P`` (circulant and not): numeric Jacobian at uniform = ``alpha C + (4 lam/(b K)) S`` and its
+    spectral radius = the closed form, to ``digits`` digits."""
+    seed = ctx.subseed("balanced")
+    rnd = random.Random(seed)
+    n = ctx.pick(quick=4, standard=20, thorough=80)
+    worst = mpmath.mpf(0)
+    kinds = {"circulant": 0, "non-circulant": 0}
+    for t in range(n):
+        K = 3 + t % 4
+        circ = t % 2 == 0
+        P = random_balanced(rnd, K, circ)
+        kinds["circulant" if circ else "non-circulant"] += 1
+        alpha, lam, b = Fraction(rnd.randint(0, 10), 10), Fraction(rnd.randint(1, 10), 10), Fraction(rnd.randint(1, 30), 10)
+        J = mrs_dpo_jacobian([Fraction(1, K)] * K, P, alpha, b, lam, dps=digits)
+        with workdps(digits + GUARD):
+            S = mp_matrix(_skew(P))
+            c = coefficient * mpf(lam) / (mpf(b) * K)
+            err = mpmath.mpf(0)
+            for i in range(K):
+                for j in range(K):
+                    pred = mpf(alpha) * ((1 if i == j else 0) - mpmath.mpf(1) / K) + c * S[i, j]
+                    err = max(err, agree(J[i, j], pred, digits)[1])
+            rho = spectral_radius_skew(S)
+            pred_mod = mpmath.sqrt(mpf(alpha) ** 2 + (c * rho) ** 2)
+            num_mod = abs(tangent_eigenvalues(J)[0])
+            err = max(err, agree(num_mod, pred_mod, digits - 5)[1])
+            worst = max(worst, err)
+            if err > tolerance(digits - 5):
+                return refuted(
+                    f"balanced P (K = {K}, {'circulant' if circ else 'non-circulant'}): numeric Jacobian / spectral radius "
+                    f"{mpmath.nstr(num_mod, 15)} differs from the closed form {mpmath.nstr(pred_mod, 15)}",
+                    instance={"P": P, "alpha": alpha, "beta_dpo": b, "lam": lam},
+                    seed=seed,
+                )
+    return verified(
+        f"{n} random balanced P ({kinds['circulant']} circulant, {kinds['non-circulant']} not; K = 3..6): IFT Jacobian at "
+        f"uniform = alpha C + (4 lam/(beta_dpo K)) S entrywise and spectral radius = sqrt(alpha^2 + (4 lam rho(S)/(beta_dpo K))^2) "
+        f"to {digits - 5} digits",
+        n=n,
+        dps=digits + GUARD,
+        tolerance=tolerance(digits - 5),
+        max_error=worst,
+        seed=seed,
+    )
+
+
+def _balanced_modulus(P, alpha, b, lam, coefficient=4):
+    K = len(P)
+    with workdps(30):
+        rho = spectral_radius_skew(_skew(P))
+        return float(mpf(alpha) ** 2 + (coefficient * mpf(lam) * rho / (mpf(b) * K)) ** 2)
+
+
+def check_dpo6_dynamic(ctx: CheckContext, coefficient: int = 4) -> Outcome:
+    """Random balanced ``P``; parameters on both sides of the threshold (modulus^2 0.8 and 1.3)."""
+    seed = ctx.subseed("dyn6")
+    rnd = random.Random(seed)
+    n = ctx.pick(quick=2, standard=6, thorough=16)
+    Ps, params = [], []
+    for t in range(n):
+        K = 4 + t % 3
+        P = random_balanced(rnd, K, t % 2 == 0)
+        with workdps(30):
+            rho = float(spectral_radius_skew(_skew(P)))
+        alpha, lam = 0.5, 1.0
+        for target in (0.8, 1.3):
+            # solve alpha^2 + (4 lam rho/(b K))^2 = target for b
+            b = 4 * lam * rho / (K * (target - alpha**2) ** 0.5)
+            Ps.append(P)
+            params.append((Fraction(1, 2), Fraction(repr(round(b, 12))), Fraction(1)))
+    return _dynamic_check(
+        Ps,
+        params,
+        functools.partial(_balanced_modulus, coefficient=coefficient),
+        ctx,
+        "random balanced P",
+        ctx.pick(quick=500, standard=1200, thorough=3000),
+    )
+
+
+# --------------------------------------------------------------------------- registration
+def _sections(cid):
+    return lambda: T.latex_section(cid)
+
+
+DPO1 = register(
+    Claim(
+        id="DPO-1",
+        statement="For interior mu, sum_j mu_j (P[i,j] - sig(beta_dpo (r_i - r_j))) = 0 characterises the DPO optimum; "
+        "L_DPO is convex in r, strictly on centred r, so the solution is unique up to a constant.",
+        tag="derived",
+        latex=r"\sum_j\mu_j\bigl(P_{ij}-\sigma(\beta_{\mathrm{dpo}}(r_i-r_j))\bigr)=0",
+        hypotheses=DPO1_HYPOTHESES,
+        checkers=[
+            Checker("symbolic K=2,3,4 + general", "symbolic", check_dpo1_symbolic, "sigmoid atoms; polynomial identities"),
+            Checker("numeric 50 digits", "numeric", check_dpo1_numeric, "damped Newton vs coordinate descent"),
+            property_checker(dpo1_property, _dpo1_instances(), name="hypothesis fuzz", hypotheses=DPO1_HYPOTHESES, max_examples=60),
+        ],
+        controls=[
+            Control("gradient factor 1", "dL/dr_k stated as -b mu_k G_k", functools.partial(check_dpo1_symbolic, Ks=(2,), grad_factor=1)),
+            Control("Hessian factor 1", "Hessian stated as b^2 Lap(W)", functools.partial(check_dpo1_symbolic, Ks=(2,), hess_factor=1)),
+            Control("pair identity factor 2", "per-pair derivative -2b(p - sig)", functools.partial(check_dpo1_symbolic, Ks=(), pair_factor=2)),
+            Control("numeric r*/2", "Newton log-ratio halved before comparing", functools.partial(check_dpo1_numeric, digits=20, scale=Fraction(1, 2))),
+            dropped_hypothesis_control(dpo1_property, _dpo1_instances(), DPO1_HYPOTHESES, "P_offdiagonal_open", max_examples=30),
+        ],
+        source=SOURCE,
+        note="Solved in x = beta_dpo r, where the equations do not contain beta_dpo: r* = x*(mu)/beta_dpo. "
+        "Existence needs more than interior mu: with all off-diagonal P in (0,1) the loss is coercive on centred r; "
+        "with entries 0 or 1 a finite minimiser may not exist (K = 2, P = [[1/2,1],[0,1/2]]) and the solver raises.",
+        expressions=_sections("DPO-1"),
+    )
+)
+
+DPO2 = register(
+    Claim(
+        id="DPO-2",
+        statement="The DPO optimum is independent of the sampler mu iff P is Bradley-Terry: P[i,j] = sig(u_i - u_j) gives "
+        "r = u/beta_dpo + c for every mu; for non-BT P two samplers give different optima and dr/dmu != 0.",
+        tag="paper",
+        checkers=[
+            Checker("symbolic BT K=2,3,4", "symbolic", check_dpo2_bt_symbolic),
+            Checker("numeric BT invariance", "numeric", check_dpo2_bt_numeric),
+            Checker("exact certificate P_cyc", "exact", check_dpo2_exact_cycle),
+            Checker("non-BT: two samplers + IFT", "numeric", check_dpo2_non_bt),
+        ],
+        controls=[
+            Control("BT scale 2", "r = 2 u/beta_dpo + c instead of u/beta_dpo + c", functools.partial(check_dpo2_bt_symbolic, Ks=(2,), scale=2)),
+            Control("invariance on non-BT P", "sampler invariance checked on non-BT matrices", functools.partial(check_dpo2_bt_numeric, digits=20, planted_non_bt=True)),
+            Control("non-BT check on BT P", "the two-sampler construction run on BT matrices", functools.partial(check_dpo2_non_bt, digits=25, planted_bt=True)),
+            Control("exact certificate at mu2 = uniform", "second sampler equal to the first", functools.partial(check_dpo2_exact_cycle, mu2=(Fraction(1, 3),) * 3)),
+        ],
+        source=SOURCE,
+        note="(=>) is constructive: if x*(mu) were constant on an open set, (P - Sigma(x)) mu = 0 for all mu there, so "
+        "P = Sigma(x), i.e. BT. For non-BT P, D = P - Sigma(x*(uniform)) != 0 has zero diagonal, so two columns differ and "
+        "mu2 = uniform + eps (e_i - e_j) moves the optimum; X = dx*/dmu solves A X + B = 0, 1^T X = 0 (bordered system).",
+        expressions=_sections("DPO-2"),
+    )
+)
+
+DPO3 = register(
+    Claim(
+        id="DPO-3",
+        statement="MRS-DPO (same reference/sampler mixing as MRS-IPO, pi_{t+1} = DPO optimum) has the ambient Jacobian "
+        "DF = (diag(pi') - pi' pi'^T)(alpha diag(pi)^-1 + (lam/beta_dpo) dx*/dmu), dx*/dmu by the implicit function theorem.",
+        tag="paper",
+        checkers=[
+            Checker("symbolic IFT + chain rule", "symbolic", check_dpo3_symbolic),
+            Checker("numeric vs mpmath.diff", "numeric", check_dpo3_numeric),
+        ],
+        controls=[
+            Control("lam/(2 beta_dpo)", "Jacobian with the sampler term doubled", functools.partial(check_dpo3_symbolic, Ks=(2,), lam_factor=2)),
+            Control("A off-diagonal doubled", "IFT matrix A with 2 mu_l sig'_kl", functools.partial(check_dpo3_symbolic, Ks=(2,), a_factor=2)),
+            Control("numeric beta_dpo doubled", "IFT Jacobian computed with 2 beta_dpo", functools.partial(check_dpo3_numeric, digits=20, b_factor=Fraction(2))),
+        ],
+        source=SOURCE,
+        note="Ambient extension: F(pi) = softmax(alpha log pi + (1-alpha) log pi_ref + x*(lam pi + (1-lam) pi_0)/beta_dpo) for "
+        "positive pi; x* is homogeneous of degree 0 in mu. Tangent eigenvalues: basis e_k - e_{K-1}.",
+        expressions=_sections("DPO-3"),
+    )
+)
+
+DPO4 = register(
+    Claim(
+        id="DPO-4",
+        statement="[open, settled] MRS-DPO at the uniform fixed point of P_cyc(a) (pi_0 = pi_ref uniform): tangent eigenvalues "
+        "alpha ± i 4 a lam/(sqrt(3) beta_dpo); linearly unstable iff alpha^2 + 16 a^2 lam^2/(3 beta_dpo^2) > 1.",
+        tag="open",
+        latex=r"\alpha^2+\frac{16a^2\lambda^2}{3\beta_{\mathrm{dpo}}^2}>1",
+        checkers=[
+            Checker("symbolic", "symbolic", check_dpo4_symbolic),
+            Checker("numeric eigenvalues 50 digits", "numeric", check_dpo4_numeric),
+            Checker("critical beta_dpo by root-finding", "numeric", check_dpo4_critical),
+            Checker("dynamic", "dynamic", check_dpo4_dynamic),
+        ],
+        controls=[
+            Control("IPO constant", "threshold alpha^2 + a^2 lam^2/(3 beta_dpo^2) (IPO's with beta -> 1/beta_dpo)", functools.partial(check_dpo4_symbolic, coefficient=1)),
+            Control("numeric IPO constant", "eigenvalues alpha ± i a lam/(sqrt 3 beta_dpo)", functools.partial(check_dpo4_numeric, digits=20, coefficient=1)),
+            Control("critical with factor 2", "critical beta_dpo 2 a lam/sqrt(3(1-alpha^2))", functools.partial(check_dpo4_critical, digits=15, coefficient=4)),
+            Control("dynamic IPO constant", "stability predicted by the IPO-constant formula", functools.partial(check_dpo4_dynamic, coefficient=1)),
+        ],
+        source=SOURCE + "; the paper states that the DPO and IPO thresholds differ and gives no formula",
+        note="Answer: the critical lam/beta_dpo is sqrt(3(1 - alpha^2))/(4a). It is exactly DYN-1's threshold "
+        "alpha^2 + a^2 beta^2 lam^2/3 with beta = 4/beta_dpo (sig'(0) = 1/4 makes dx*/dmu = 4 S at uniform). As functions "
+        "of their own parameters the thresholds differ: IPO destabilises as beta grows, DPO as beta_dpo shrinks.",
+        expressions=_sections("DPO-4"),
+    )
+)
+
+DPO5 = register(
+    Claim(
+        id="DPO-5",
+        statement="MRS-DPO also oscillates (cyclic P) and concentrates (SST P) in simulation.",
+        tag="paper",
+        checkers=[
+            Checker("oscillation, cyclic P", "dynamic", check_dpo5_oscillation),
+            Checker("concentration, SST P", "dynamic", check_dpo5_concentration),
+        ],
+        controls=[
+            Control("oscillation criterion on SST P", "the oscillation check run on a strictly SST matrix", functools.partial(check_dpo5_oscillation, use_sst=True)),
+            Control("concentration criterion on P_cyc", "the concentration check run on the 3-cycle", functools.partial(check_dpo5_concentration, use_cycle=True)),
+        ],
+        source=SOURCE,
+        note="Local float64 loop over make_batch_step (no dependency on the MRS-IPO simulator); parameters are stated in the "
+        "evidence. Concentration at alpha = 1 is expected: for SST P the DPO log-ratio ranks the top response first.",
+    )
+)
+
+DPO6 = register(
+    Claim(
+        id="DPO-6",
+        statement="[open, settled] For every balanced P (S 1 = 0), any K, pi_0 = pi_ref uniform: the uniform point is a fixed "
+        "point of MRS-DPO, linearly unstable iff alpha^2 + (4 lam rho(S)/(beta_dpo K))^2 > 1 (rho(S) = ||S||_2); this is the "
+        "MRS-IPO threshold alpha^2 + (beta lam rho(S)/K)^2 > 1 with beta = 4/beta_dpo, and reduces to DPO-4 for K = 3.",
+        tag="open",
+        latex=r"\alpha^2+\Bigl(\frac{4\lambda\,\rho(S)}{\beta_{\mathrm{dpo}}K}\Bigr)^2>1",
+        checkers=[
+            Checker("symbolic generic balanced S", "symbolic", check_dpo6_symbolic),
+            Checker("numeric random balanced P", "numeric", check_dpo6_numeric),
+            Checker("dynamic", "dynamic", check_dpo6_dynamic),
+        ],
+        controls=[
+            Control("coefficient 2", "dx*/dmu = 2 S (sig'(0) taken as 1/2)", functools.partial(check_dpo6_symbolic, Ks=(3,), coefficient=2)),
+            Control("sig'(0) = 1/8", "IFT matrix A built with sig'(0) = 1/8", functools.partial(check_dpo6_symbolic, Ks=(3,), sigprime_factor=Fraction(1, 2))),
+            Control("numeric coefficient 1", "Jacobian predicted as alpha C + (lam/(b K)) S", functools.partial(check_dpo6_numeric, digits=20, coefficient=1)),
+            Control("dynamic coefficient 1", "stability predicted with coefficient 1", functools.partial(check_dpo6_dynamic, coefficient=1)),
+        ],
+        source=SOURCE + " (beyond the paper)",
+        note="Proof for every K: at (x, mu) = (0, 1/K), A = -(1/4) C and B = S; A X + B = 0, 1^T X = 0 give X = 4 S "
+        "(1^T S = 0 as S is balanced and skew). DF = (1/K) C (alpha K I + (4 lam/beta_dpo) S) = alpha C + (4 lam/(beta_dpo K)) S "
+        "(C S = S), which maps the tangent space to itself and is normal there, so its moduli are "
+        "sqrt(alpha^2 + (4 lam sigma_j/(beta_dpo K))^2) over the eigenvalues ±i sigma_j of S. The symbolic checker verifies "
+        "each identity for every K in the free matrix algebra (axioms S^T = -S, S 1 = 0, 1^T 1 = K) and for generic "
+        "balanced S at explicit K.",
+        expressions=_sections("DPO-6"),
+    )
+)

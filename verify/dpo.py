@@ -1,0 +1,455 @@
+r"""The one-shot DPO optimum at any precision, a direct minimiser to check it, and ``dr/dmu``.
+
+The population DPO loss (THEORY.md §0) depends on ``r = log(pi/pi_ref)`` only
+through ``x = beta_dpo * r``, and its stationarity equations (DPO-1)
+
+    G_k(x; mu) = sum_j mu_j (P[k,j] - sig(x_k - x_j)) = 0
+
+do not contain ``beta_dpo`` (:mod:`theory.dpo`, step 3). So the solver works in
+``x`` and returns ``r* = x*/beta_dpo``: no overflow for large ``beta_dpo``.
+
+Solver (:func:`solve_scaled`): damped Newton on ``K - 1`` coordinates (``x_p = 0``
+pinned at ``p = argmax mu``; the result is then centred, ``sum x = 0``), with an
+Armijo backtracking line search on the loss. Guarantee: when every off-diagonal
+``P[i,j]`` is in ``(0, 1)`` and ``mu`` is interior, the loss is strictly convex and
+coercive on the pinned coordinates (theory.dpo, step 2), so damped Newton with
+Armijo backtracking converges from any start and quadratically near the
+minimiser. Otherwise (entries 0 or 1) a finite minimiser exists iff an exact
+graph test passes (:func:`escaping_set`); if it fails the solver raises
+:class:`DPOSolveError` with the certificate, and it never returns an unconverged point.
+
+>>> from verify import dpo_optimum
+>>> P = [["1/2", "3/4"], ["1/4", "1/2"]]                 # Bradley–Terry: logit(3/4) = log 3
+>>> pi = dpo_optimum(P, ["1/3", "2/3"], beta_dpo=2, dps=30)
+>>> with workdps(30):
+...     print(mpmath.nstr(pi[0] / pi[1], 20))              # = exp(log(3)/2) = sqrt(3)
+1.7320508075688772935
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Sequence
+
+import mpmath
+
+from .bridge import mp_matrix, mp_vector, mpf
+from .objects import InputError, PreferenceMatrix, load_preference_matrix, positive, simplex_vector, uniform
+from .precision import GUARD, workdps
+
+__all__ = [
+    "DPOSolveError",
+    "NonUniqueDPOOptimum",
+    "DPOInstance",
+    "dpo_instance",
+    "stationarity",
+    "scaled_loss",
+    "solve_scaled",
+    "solve_checked",
+    "extreme_entries",
+    "escaping_set",
+    "dpo_log_ratio",
+    "dpo_optimum",
+    "dpo_minimise",
+    "ift_matrices",
+    "ift_sensitivity",
+    "dpo_sensitivity",
+]
+
+
+class DPOSolveError(ArithmeticError, ValueError):
+    """Newton did not reach the stationarity tolerance (no finite minimiser, or too few iterations)."""
+
+
+class NonUniqueDPOOptimum(ValueError):
+    """Some ``mu_k = 0``: ``r_k`` does not enter the DPO loss, the optimum is not unique."""
+
+
+@dataclass(frozen=True)
+class DPOInstance:
+    """Validated exact data of a one-shot DPO problem."""
+
+    P: PreferenceMatrix
+    mu: tuple[Fraction, ...]
+    pi_ref: tuple[Fraction, ...]
+    beta_dpo: Fraction
+
+    @property
+    def K(self) -> int:
+        return self.P.K
+
+    def to_json(self) -> dict:
+        return {"P": self.P.to_json(), "mu": list(self.mu), "pi_ref": list(self.pi_ref), "beta_dpo": self.beta_dpo}
+
+
+def dpo_instance(P: Any, mu: Any, pi_ref: Any = None, beta_dpo: Any = 1) -> DPOInstance:
+    """Validate ``P``, ``mu`` (simplex), ``pi_ref`` (interior, default uniform), ``beta_dpo > 0``."""
+    Pm = load_preference_matrix(P)
+    m = simplex_vector(mu, Pm.K, name="mu")
+    ref = uniform(Pm.K) if pi_ref is None else simplex_vector(pi_ref, Pm.K, name="pi_ref", interior=True)
+    inst = DPOInstance(Pm, m, ref, positive(beta_dpo, "beta_dpo"))
+    zero = [k for k, x in enumerate(m) if x == 0]
+    if zero:
+        zs = ", ".join(f"mu[{k}] = 0" for k in zero)
+        raise NonUniqueDPOOptimum(
+            f"the DPO optimum is not unique: {zs}, so r_k = log(pi_k/pi_ref_k) for k in {zero} does not enter "
+            f"the loss and any value is optimal; give an interior mu"
+        )
+    return inst
+
+
+def _sig(z):
+    return 1 / (1 + mpmath.exp(-z))
+
+
+def stationarity(P, mu: Sequence, x: Sequence) -> list:
+    """``G_k = sum_j mu_j (P[k,j] - sig(x_k - x_j))`` at the current precision (``P`` an mpmath matrix)."""
+    K = len(mu)
+    return [mpmath.fsum(mu[j] * (P[k, j] - _sig(x[k] - x[j])) for j in range(K) if j != k) for k in range(K)]
+
+
+def scaled_loss(P, mu: Sequence, x: Sequence):
+    """``L_DPO`` at ``beta_dpo = 1`` in ``x`` (``L(r) = scaled_loss(beta_dpo r)``), from its definition."""
+    K = len(mu)
+    total = []
+    for i in range(K):
+        for j in range(K):
+            if i == j:
+                continue
+            z = x[i] - x[j]
+            # -log sig(z) = log1p(exp(-z)); -log sig(-z) = log1p(exp(z))
+            total.append(mu[i] * mu[j] * (P[i, j] * mpmath.log1p(mpmath.exp(-z)) + P[j, i] * mpmath.log1p(mpmath.exp(z))))
+    return mpmath.fsum(total)
+
+
+def _A(mu: Sequence, x: Sequence) -> mpmath.matrix:
+    K = len(mu)
+    A = mpmath.matrix(K, K)
+    for k in range(K):
+        diag = mpmath.mpf(0)
+        for l in range(K):
+            if l == k:
+                continue
+            s = _sig(x[k] - x[l])
+            sp = s * (1 - s)
+            A[k, l] = mu[l] * sp
+            diag -= mu[l] * sp
+        A[k, k] = diag
+    return A
+
+
+def _consistent(P, K: int) -> mpmath.matrix:
+    """``P`` with ``P[j,k] := 1 - P[k,j]`` (``k < j``) and ``P[k,k] = 1/2`` at the current precision.
+
+    An mpf ``P`` rounded at a lower precision breaks ``P + P^T = 1`` by one ulp; then ``mu^T G = 0``
+    fails at higher precision and the ``K`` equations become inconsistent. Rebuilding the lower
+    triangle keeps the identity exact to rounding at every precision.
+    """
+    Q = mpmath.matrix(K, K)
+    for k in range(K):
+        Q[k, k] = mpmath.mpf(1) / 2
+        for j in range(k + 1, K):
+            Q[k, j] = +P[k, j]
+            Q[j, k] = 1 - Q[k, j]
+    return Q
+
+
+def solve_scaled(P, mu: Sequence, x0: Sequence | None = None, *, tol=None, maxiter: int = 200) -> tuple[list, dict]:
+    """Solve ``G(x; mu) = 0`` by damped Newton at the current precision; return centred ``x`` and info.
+
+    Parameters
+    ----------
+    P : mpmath.matrix
+    mu : sequence of positive mpf (need not sum to 1: ``G`` is homogeneous in ``mu``)
+    x0 : optional start (default 0)
+    tol : residual tolerance ``max_k |G_k|`` (default ``10**(-(dps - GUARD/2))``)
+
+    Raises
+    ------
+    DPOSolveError
+        If the residual tolerance is not reached within ``maxiter`` iterations.
+    """
+    K = len(mu)
+    tol = mpmath.mpf(10) ** (-(mpmath.mp.dps - GUARD // 2)) if tol is None else mpmath.mpf(tol)
+    P = _consistent(P, K)
+    x = [mpmath.mpf(0)] * K if x0 is None else [mpmath.mpf(v) for v in x0]
+    p = max(range(K), key=lambda k: mu[k])
+    x = [v - x[p] for v in x]
+    free = [k for k in range(K) if k != p]
+    L = scaled_loss(P, mu, x)
+    it = 0
+    res = None
+    for it in range(1, maxiter + 1):
+        G = stationarity(P, mu, x)
+        res = max(abs(g) for g in G)
+        if res <= tol:
+            break
+        A = _A(mu, x)
+        Ar = mpmath.matrix([[A[k, l] for l in free] for k in free])
+        rhs = mpmath.matrix([-G[k] for k in free])
+        dz = mpmath.lu_solve(Ar, rhs)
+        dx = [mpmath.mpf(0)] * K
+        for n, k in enumerate(free):
+            dx[k] = dz[n]
+        # directional derivative of L: grad L = -2 diag(mu) G (beta_dpo = 1)
+        slope = mpmath.fsum(-2 * mu[k] * G[k] * dx[k] for k in range(K))
+        t = mpmath.mpf(1)
+        # below the rounding level of L the Armijo test is noise: then accept a full step that reduces max |G|
+        noise = mpmath.mpf(10) ** (-(mpmath.mp.dps - 5)) * max(1, abs(L))
+        if -slope <= noise:
+            xt = [x[k] + dx[k] for k in range(K)]
+            if max(abs(g) for g in stationarity(P, mu, xt)) >= res:
+                raise DPOSolveError(
+                    f"DPO Newton stalled at the rounding level: max |G_k| = {mpmath.nstr(res, 5)} > {mpmath.nstr(tol, 3)}"
+                )
+            x, L = xt, scaled_loss(P, mu, xt)
+            continue
+        while t >= mpmath.mpf(2) ** -40:
+            xt = [x[k] + t * dx[k] for k in range(K)]
+            Lt = scaled_loss(P, mu, xt)
+            if Lt <= L + t * slope / 4:
+                break
+            t /= 2
+        else:
+            # Armijo failed at every step length: only possible when the decrease is at the rounding level of L
+            xt = [x[k] + dx[k] for k in range(K)]
+            if max(abs(g) for g in stationarity(P, mu, xt)) >= res:
+                raise DPOSolveError(
+                    f"DPO Newton stalled: max |G_k| = {mpmath.nstr(res, 5)} > {mpmath.nstr(tol, 3)} and no step decreases L or |G|"
+                )
+            Lt = scaled_loss(P, mu, xt)
+        x, L = xt, Lt
+    else:
+        G = stationarity(P, mu, x)
+        res = max(abs(g) for g in G)
+        if res > tol:
+            raise DPOSolveError(
+                f"DPO stationarity not reached: max |G_k| = {mpmath.nstr(res, 5)} > {mpmath.nstr(tol, 3)} after {maxiter} "
+                f"damped Newton iterations (a finite minimiser need not exist when some P[i,j] is 0 or 1)"
+            )
+    c = mpmath.fsum(x) / K
+    return [v - c for v in x], {"iterations": it, "residual": res, "tolerance": tol}
+
+
+def _float_start(inst: DPOInstance) -> list[float] | None:
+    """A float64 starting point from the batched solver (None if it fails)."""
+    try:
+        import numpy as np
+
+        from .mrs_dpo import solve_scaled_batch
+
+        x, ok = solve_scaled_batch(inst.P.to_numpy()[None], np.array([[float(m) for m in inst.mu]]))
+        return [float(v) for v in x[0]] if bool(ok[0]) else None
+    except Exception:  # noqa: BLE001 - a start point is an optimisation only
+        return None
+
+
+def extreme_entries(P: PreferenceMatrix) -> list[tuple[int, int]]:
+    """Off-diagonal ``(i, j)``, ``i < j``, with ``P[i,j]`` equal to 0 or 1 (existence is then not guaranteed)."""
+    return [(i, j) for i in range(P.K) for j in range(i + 1, P.K) if P[i, j] in (0, 1)]
+
+
+def escaping_set(P: PreferenceMatrix) -> list[int] | None:
+    """A set ``U`` that beats its complement with certainty, or None when a finite DPO minimiser exists.
+
+    Exact criterion (interior ``mu``). Draw an edge ``j -> i`` whenever a recession direction ``d``
+    of the convex loss must have ``d_i >= d_j``: both ways for ``P[i,j]`` in ``(0, 1)`` (the pair term
+    grows in both directions, so ``d_i = d_j``), one way for ``P[i,j] = 1``. A finite minimiser exists
+    iff this digraph is strongly connected: otherwise the set ``U`` reachable from some vertex is
+    proper, ``P[i,j] = 1`` for all ``i in U``, ``j not in U``, and the loss decreases strictly (to its
+    infimum) along ``d = 1_U``; if it is strongly connected every recession direction is constant,
+    so the loss is coercive on centred ``r``.
+    """
+    K = P.K
+    out: list[set[int]] = [set() for _ in range(K)]
+    for i in range(K):
+        for j in range(K):
+            if i == j:
+                continue
+            if 0 < P[i, j] < 1:
+                out[j].add(i)
+                out[i].add(j)
+            elif P[i, j] == 1:
+                out[j].add(i)
+    for v in range(K):
+        seen, stack = {v}, [v]
+        while stack:
+            for w in out[stack.pop()]:
+                if w not in seen:
+                    seen.add(w)
+                    stack.append(w)
+        if len(seen) < K:
+            return sorted(seen)
+    return None
+
+
+def solve_checked(inst: DPOInstance, x0: Sequence | None = None) -> list:
+    """``x*`` at the current precision, after the exact existence test :func:`escaping_set`.
+
+    Raises
+    ------
+    DPOSolveError
+        When no finite minimiser exists (with the certificate ``U``), or Newton fails.
+    """
+    U = escaping_set(inst.P) if extreme_entries(inst.P) else None
+    if U is not None:
+        rest = [k for k in range(inst.K) if k not in U]
+        raise DPOSolveError(
+            f"no finite DPO minimiser: responses {U} beat {rest} with probability 1 (P[i,j] = 1 for i in {U}, "
+            f"j in {rest}), so the loss keeps decreasing as r_i - r_j -> infinity"
+        )
+    P = mp_matrix(inst.P.entries)
+    m = mp_vector(inst.mu)
+    x, _ = solve_scaled(P, m, x0)
+    return x
+
+
+def dpo_log_ratio(inst: DPOInstance, *, warm: bool = True) -> list:
+    """Centred ``r* = x*/beta_dpo`` at the current precision."""
+    x = solve_checked(inst, _float_start(inst) if warm and not extreme_entries(inst.P) else None)
+    b = mpf(inst.beta_dpo)
+    return [v / b for v in x]
+
+
+def _policy(pi_ref: Sequence, r: Sequence) -> list:
+    z = [mpmath.log(mpf(pi_ref[k])) + r[k] for k in range(len(r))]
+    top = max(z)
+    w = [mpmath.exp(v - top) for v in z]
+    s = mpmath.fsum(w)
+    return [v / s for v in w]
+
+
+def dpo_optimum(P: Any, mu: Any, pi_ref: Any = None, beta_dpo: Any = 1, dps: int = 50) -> list:
+    """The one-shot DPO optimum ``pi* ∝ pi_ref exp(r*)``, ``r*`` solving DPO-1.
+
+    Parameters
+    ----------
+    P : preference matrix (anything :func:`verify.load_preference_matrix` accepts)
+    mu : interior point of the simplex (the sampler)
+    pi_ref : interior point of the simplex, default uniform
+    beta_dpo : number > 0, the KL coefficient (larger = closer to ``pi_ref``)
+    dps : int
+        Decimal digits of the result (computed with guard digits).
+
+    Returns
+    -------
+    list of mpmath.mpf
+
+    Raises
+    ------
+    NonUniqueDPOOptimum
+        When some ``mu_k = 0``.
+    DPOSolveError
+        When no finite minimiser is reached (possible only if some ``P[i,j]`` is 0 or 1).
+    InputError
+        For invalid input.
+
+    Examples
+    --------
+    >>> [mpmath.nstr(v, 10) for v in dpo_optimum([[0.5, 0.8], [0.2, 0.5]], [0.5, 0.5], dps=20)]
+    ['0.8', '0.2']
+    """
+    inst = dpo_instance(P, mu, pi_ref, beta_dpo)
+    with workdps(int(dps) + GUARD):
+        r = dpo_log_ratio(inst)
+        pi = _policy(inst.pi_ref, r)
+    return pi
+
+
+def dpo_minimise(P: Any, mu: Any, pi_ref: Any = None, beta_dpo: Any = 1, dps: int = 30, max_sweeps: int = 2000) -> list:
+    """Minimise the DPO loss directly by exact cyclic coordinate descent (independent of Newton).
+
+    Each sweep minimises ``L`` over one coordinate ``r_k`` at a time (a strictly
+    convex one-dimensional problem, solved with ``mpmath.findroot`` on ``dL/dr_k``
+    bracketed by bisection); ``r_{p}`` stays 0. For a smooth strictly convex
+    coercive function cyclic coordinate minimisation converges (linearly). Stops
+    when a sweep moves no coordinate by more than ``10**-(dps + 5)``.
+    Returns the policy.
+    """
+    inst = dpo_instance(P, mu, pi_ref, beta_dpo)
+    K = inst.K
+    with workdps(int(dps) + GUARD):
+        Pm = mp_matrix(inst.P.entries)
+        m = mp_vector(inst.mu)
+        b = mpf(inst.beta_dpo)
+        r = [mpmath.mpf(0)] * K
+        p = max(range(K), key=lambda k: m[k])
+        step_tol = mpmath.mpf(10) ** (-(int(dps) + 5))
+
+        def dL(k, v):
+            # dL/dr_k = -2 b mu_k sum_j mu_j (P[k,j] - sig(b (r_k - r_j)))
+            return -2 * b * m[k] * mpmath.fsum(m[j] * (Pm[k, j] - _sig(b * (v - r[j]))) for j in range(K) if j != k)
+
+        for _ in range(max_sweeps):
+            move = mpmath.mpf(0)
+            for k in range(K):
+                if k == p:
+                    continue
+                lo, hi = r[k] - 1, r[k] + 1
+                while dL(k, lo) > 0:
+                    lo -= 2 * (hi - lo)
+                while dL(k, hi) < 0:
+                    hi += 2 * (hi - lo)
+                v = mpmath.findroot(lambda t: dL(k, t), (lo, hi), solver="anderson")
+                move = max(move, abs(v - r[k]))
+                r[k] = v
+            if move <= step_tol:
+                break
+        else:
+            raise DPOSolveError(f"coordinate descent did not converge in {max_sweeps} sweeps")
+        c = mpmath.fsum(r) / K
+        pi = _policy(inst.pi_ref, [v - c for v in r])
+    return pi
+
+
+def ift_matrices(P, mu: Sequence, x: Sequence) -> tuple[mpmath.matrix, mpmath.matrix]:
+    """``A = dG/dx`` and ``B = dG/dmu`` at ``(x, mu)`` (theory.dpo, step 5)."""
+    K = len(mu)
+    A = _A(mu, x)
+    B = mpmath.matrix(K, K)
+    for k in range(K):
+        for l in range(K):
+            B[k, l] = P[k, l] - _sig(x[k] - x[l])
+    return A, B
+
+
+def ift_sensitivity(P, mu: Sequence, x: Sequence) -> mpmath.matrix:
+    """``X = dx*/dmu`` (ambient ``K x K``, centred columns) by the implicit function theorem.
+
+    Solves ``[[A, 1], [1^T, 0]] [X; t] = [-B; 0]``; the bordered matrix is
+    nonsingular because ``range(A) = mu^perp`` and ``mu^T 1 != 0``.
+    """
+    K = len(mu)
+    A, B = ift_matrices(P, mu, x)
+    M = mpmath.matrix(K + 1, K + 1)
+    for k in range(K):
+        for l in range(K):
+            M[k, l] = A[k, l]
+        M[k, K] = 1
+        M[K, k] = 1
+    X = mpmath.matrix(K, K)
+    for l in range(K):
+        rhs = mpmath.matrix([-B[k, l] for k in range(K)] + [0])
+        col = mpmath.lu_solve(M, rhs)
+        for k in range(K):
+            X[k, l] = col[k]
+    return X
+
+
+def dpo_sensitivity(P: Any, mu: Any, beta_dpo: Any = 1, dps: int = 50) -> mpmath.matrix:
+    """``dr*/dmu = X / beta_dpo`` (ambient ``K x K``; ``r*`` centred) at an interior ``mu``.
+
+    Examples
+    --------
+    >>> X = dpo_sensitivity([[0.5, 0.8], [0.2, 0.5]], [0.5, 0.5], dps=20)   # BT: r* does not move
+    >>> max(abs(v) for v in X) < mpmath.mpf(10) ** -20
+    True
+    """
+    inst = dpo_instance(P, mu, None, beta_dpo)
+    with workdps(int(dps) + GUARD):
+        Pm = mp_matrix(inst.P.entries)
+        m = mp_vector(inst.mu)
+        x = solve_checked(inst, None if extreme_entries(inst.P) else _float_start(inst))
+        X = ift_sensitivity(Pm, m, x) / mpf(inst.beta_dpo)
+    return X
