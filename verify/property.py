@@ -19,6 +19,7 @@ A user claim:
 
 from __future__ import annotations
 
+import time
 from typing import Any, Callable, Mapping
 
 from .registry import (
@@ -38,6 +39,8 @@ __all__ = ["property_check", "claim", "property_checker"]
 
 #: examples per budget for property checks
 EXAMPLES = {"quick": 100, "standard": 500, "thorough": 5000}
+#: seconds of shrinking per budget, counted from the first failure
+SHRINK_SECONDS = {"quick": 3.0, "standard": 10.0, "thorough": 60.0}
 
 
 class _ClaimFalse(AssertionError):
@@ -52,8 +55,13 @@ def property_check(
     hypotheses: Mapping[str, Callable[[Any], bool]] | None = None,
     max_examples: int | None = None,
     describe: Callable[[Any], Any] | None = None,
+    shrink_seconds: float | None = None,
 ) -> Outcome:
     """Search for an instance drawn from ``strategy`` on which ``predicate`` fails.
+
+    Shrinking stops after ``shrink_seconds`` (default by budget: 3, 10, 60 s) from the
+    first failure; the counterexample is then the last instance that was *evaluated*
+    and failed, so it is always a genuine counterexample, if not always the smallest.
 
     ``predicate(x)`` returns True when the claim holds for ``x``; it may also
     return ``(ok, slack)`` where ``slack`` (a float, larger = safer) steers the
@@ -74,6 +82,8 @@ def property_check(
     raised: list[tuple[Any, BaseException]] = []
     count = [0]
     min_slack: list[float] = []
+    budget_s = shrink_seconds if shrink_seconds is not None else SHRINK_SECONDS[ctx.budget]
+    first_fail: list[float] = []
 
     @settings(
         max_examples=n_examples,
@@ -88,11 +98,15 @@ def property_check(
     def run(x: Any) -> None:
         for _name, h in hyps.items():
             hypothesis.assume(bool(h(x)))
+        if first_fail and time.perf_counter() - first_fail[0] > budget_s:
+            return  # shrink budget spent: stop evaluating (nothing new fails)
         count[0] += 1
         try:
             res = predicate(x)
         except Exception as e:  # recorded, then re-raised so hypothesis shrinks it
             raised.append((x, e))
+            if not first_fail:
+                first_fail.append(time.perf_counter())
             raise
         slack = None
         if isinstance(res, tuple):
@@ -103,31 +117,35 @@ def property_check(
             hypothesis.target(-s, label="closeness to violation")
         if not res:
             failing.append(x)
+            if not first_fail:
+                first_fail.append(time.perf_counter())
             raise _ClaimFalse()
 
     show = describe or (lambda x: x)
     try:
         run()
-    except _ClaimFalse:
-        x = failing[-1]
-        return refuted(
-            f"counterexample found by hypothesis (seed {seed}), shrunk",
-            instance=show(x),
-            seed=seed,
-            detail="the predicate returned False on this instance",
-            examples_tried=count[0],
-        )
     except hypothesis.errors.Unsatisfiable:
         return inconclusive(f"too few drawn instances satisfied the hypotheses {sorted(hyps)}")
-    except Exception as e:  # noqa: BLE001 - reported as a counterexample of a crash
+    except BaseException as exc:  # noqa: BLE001 - a failure found by the search, or a crash
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        if failing:
+            x = failing[-1]
+            return refuted(
+                f"counterexample found by hypothesis (seed {seed}), shrunk",
+                instance=show(x),
+                seed=seed,
+                detail="the predicate returned False on this instance",
+                examples_tried=count[0],
+            )
         if raised:
-            x, exc = raised[-1]
+            x, err = raised[-1]
             return Outcome(
                 "error",
-                f"the predicate raised {type(exc).__name__}: {exc}",
+                f"the predicate raised {type(err).__name__}: {err}",
                 {"instance": show(x), "seed": seed},
             )
-        raise e
+        raise
     details: dict[str, Any] = {"seed": seed, "hypotheses": sorted(hyps)}
     if min_slack:
         details["min_slack"] = min(min_slack)

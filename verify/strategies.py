@@ -17,6 +17,7 @@ A user's own property test:
 
 from __future__ import annotations
 
+import functools
 from fractions import Fraction
 from typing import Any
 
@@ -46,7 +47,9 @@ def _K(draw, K: Any, min_K: int, max_K: int) -> int:
     return draw(K)
 
 
+@functools.lru_cache(maxsize=256)
 def _unit(exact: bool, lo: Fraction = Fraction(0), hi: Fraction = Fraction(1), max_denominator: int = 64):
+    """Numbers in ``[lo, hi]`` as fractions (cached: building strategies per draw is slow)."""
     if exact:
         # hypothesis refuses bounds whose denominators exceed max_denominator
         den = max(max_denominator, Fraction(lo).denominator, Fraction(hi).denominator)
@@ -54,6 +57,12 @@ def _unit(exact: bool, lo: Fraction = Fraction(0), hi: Fraction = Fraction(1), m
     return st.floats(min_value=float(lo), max_value=float(hi), allow_nan=False, allow_infinity=False).map(
         lambda x: Fraction(repr(x))
     )
+
+
+@functools.lru_cache(maxsize=4)
+def _above_half(exact: bool):
+    """Numbers in ``(1/2, 1]`` (cached)."""
+    return _unit(exact, Fraction(1, 2), Fraction(1)).filter(lambda v: v > _HALF)
 
 
 def _permute(P: list[list[Fraction]], perm: list[int]) -> list[list[Fraction]]:
@@ -173,14 +182,14 @@ def _preference_matrices(
         for i in range(k):
             for j in range(i + 1, k):
                 if kind == "wst":
-                    x = draw(_unit(exact, Fraction(1, 2), Fraction(1)).filter(lambda v: v > _HALF))
+                    x = draw(_above_half(exact))
                 else:
                     x = draw(_unit(exact, lo, Fraction(1)))
                 P[i][j] = x
                 P[j][i] = 1 - x
         if kind == "cyclic":
             for (a, b) in ((0, 1), (1, 2), (2, 0)):
-                x = draw(_unit(exact, Fraction(1, 2), Fraction(1)).filter(lambda v: v > _HALF))
+                x = draw(_above_half(exact))
                 P[a][b] = x
                 P[b][a] = 1 - x
     if permute:
