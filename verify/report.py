@@ -68,8 +68,9 @@ def results_table(results: Sequence[ClaimResult], evidence_width: int = 70) -> s
         for c in r.checks:
             ev = c.outcome.summary
             o = c.outcome
-            if o.dps is not None or o.tolerance is not None:
-                ev += f" [dps {o.dps}, tolerance {o.tolerance}, max error {o.max_error}]"
+            parts = [f"{k} {v}" for k, v in (("dps", o.dps), ("tolerance", o.tolerance), ("max error", o.max_error)) if v is not None]
+            if parts:
+                ev += " [" + ", ".join(parts) + "]"
             if c.outcome.counterexample is not None:
                 ce = c.outcome.counterexample
                 ev += f" | counterexample: {json.dumps(ce.to_dict()['instance'])} (seed {ce.seed})"
