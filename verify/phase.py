@@ -80,8 +80,9 @@ def batch_fixed_points(P: np.ndarray, alpha: np.ndarray, beta: np.ndarray, lam: 
     """Batched damped Newton for fixed points in centered logits (float64).
 
     ``P`` is ``(K, K)`` or ``(N, K, K)``; parameters ``(N,)``; ``x0`` ``(N, K)`` centered logits.
-    Returns ``(pi (N, K), converged (N,), rho (N,))`` with ``rho`` the spectral radius of the
-    centered-logit Jacobian at the root.
+    Returns ``(pi (N, K), converged (N,), rho (N,), x (N, K))`` with ``rho`` the spectral radius of
+    the centered-logit Jacobian at the root and ``x`` the root in centered logits (finite even when
+    entries of ``pi`` underflow in float64).
     """
     al, be, la = (np.asarray(v, float) for v in (alpha, beta, lam))
     N = al.shape[0]
@@ -136,9 +137,13 @@ def batch_fixed_points(P: np.ndarray, alpha: np.ndarray, beta: np.ndarray, lam: 
         nr = np.where(upd, nn, nr)
         if not (upd | ~active).any():
             break
-    conv = nr <= 1e-9
-    rho = np.abs(np.linalg.eigvals(jac(pi))).max(axis=1)
-    return pi, conv, rho
+    conv = (nr <= 1e-9) & np.isfinite(y).all(axis=1)
+    Jf = jac(pi)
+    good = np.isfinite(Jf).all(axis=(1, 2))
+    rho = np.full(N, np.nan)
+    if good.any():
+        rho[good] = np.abs(np.linalg.eigvals(Jf[good])).max(axis=1)
+    return pi, conv & good, rho, y @ H.T
 
 
 @dataclass
@@ -191,7 +196,7 @@ def phase_diagram(
     x0 = np.concatenate([np.zeros((G, K))] + [rng.normal(0, 2.0, (G, K)) for _ in range(S - 1)])
     x0 -= x0.mean(axis=1, keepdims=True)
     rep = lambda v: np.tile(v, S)  # noqa: E731
-    pis, conv, rhos = batch_fixed_points(P, rep(al), rep(bl / lam), rep(np.full(G, lam)), pi_ref, pi0, x0=x0)
+    pis, conv, rhos, _ = batch_fixed_points(P, rep(al), rep(bl / lam), rep(np.full(G, lam)), pi_ref, pi0, x0=x0)
     pis = pis.reshape(S, G, K)
     conv = conv.reshape(S, G)
     rhos = rhos.reshape(S, G)

@@ -30,6 +30,7 @@ __all__ = ["BUILTIN_MODULES", "load_builtin_claims", "load_module", "check", "ru
 
 #: Modules that register the built-in claims (explicit, in THEORY.md order).
 BUILTIN_MODULES: list[str] = [
+    "verify.claims.dynamics",
 ]
 
 

@@ -159,8 +159,6 @@ def make_ipo_batch_step(
     base = (1 - al) * refK + be * (1 - la) * Pp0
     base = np.ascontiguousarray(np.broadcast_to(base, (K, B)))
     gain = np.asarray(be * la)
-    lam_one = np.ndim(la) == 0 and float(la) == 1.0
-    mu_rest = None if lam_one else np.asarray((1 - la) * p0K)
     al_arr = np.asarray(al)
     small = K <= 8
 
@@ -187,8 +185,8 @@ def make_ipo_batch_step(
             pi = cache["pi"]
         else:
             pi = np.exp(X)
-        mu = pi if lam_one else la * pi + mu_rest
-        z = Pdot(mu)
+        # beta P mu = (beta lam) P pi + beta (1 - lam) P pi0; the second term is in ``base``
+        z = Pdot(pi)
         z *= gain
         z += base
         z += al_arr * X
