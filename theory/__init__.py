@@ -3,6 +3,7 @@
 One module per mathematical object:
 
 * :mod:`theory.ipo` — the population IPO loss, its gradient, Hessian and closed-form optimum.
+* :mod:`theory.mrs_ipo` — the MRS-IPO map, its Jacobian, 3-cycle eigenvalues, stability thresholds.
 * :mod:`theory.latex` — LaTeX rendering of derived expressions.
 
 Nothing here imports numpy or mpmath; ``verify/`` evaluates these results

@@ -34,6 +34,10 @@ from .registry import (
 )
 from .runner import check, load_module
 
+# --- iterative dynamics (MRS-IPO) -------------------------------------------
+from .dynamics import fixed_points, mrs_ipo_jacobian, mrs_ipo_step
+from .simulate import run_batch, simulate
+
 
 __all__ = [
     "__version__",
@@ -60,4 +64,9 @@ __all__ = [
     "verified",
     "check",
     "load_module",
+    "mrs_ipo_step",
+    "mrs_ipo_jacobian",
+    "fixed_points",
+    "simulate",
+    "run_batch",
 ]

@@ -20,6 +20,8 @@ __all__ = ["main", "build_parser", "COMMAND_MODULES", "UsageError"]
 #: Subcommand modules, in the order shown by ``prefdyn --help``.
 COMMAND_MODULES: list[str] = [
     "verify.commands.check",
+    "verify.commands.simulate",
+    "verify.commands.phase",
 ]
 
 

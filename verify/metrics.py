@@ -51,7 +51,7 @@ def entropy_from_log(logpi: np.ndarray, axis: int = -1) -> np.ndarray:
     p = np.exp(lp)
     with np.errstate(invalid="ignore"):
         terms = np.where(p > 0, p * lp, 0.0)
-    return -terms.sum(axis=axis)
+    return -terms.sum(axis=axis) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
 def cycle_strength(traj: np.ndarray, burn_in: int = 0, reduce: str = "mean") -> np.ndarray:

@@ -12,8 +12,9 @@ is classified by float64 computations, all batched over the grid:
 Regions (integer codes): ``0 stable`` — one fixed point, ``rho < 1``, every trajectory converges;
 ``1 cycle`` — one fixed point, ``rho > 1``, trajectories oscillate persistently (an attracting
 invariant set that is not a point); ``2 several`` — more than one fixed point; ``3 bistable`` —
-a stable fixed point and a persistent oscillation from some start; ``4 undecided`` — anything else
-(e.g. convergence slower than ``steps``).
+a stable fixed point (``rho < 0.99``) and a persistent oscillation from some start; ``4 undecided`` —
+anything else (e.g. convergence slower than ``steps``, or ``0.99 <= rho < 1`` with an oscillation
+that has not decayed within the detection window).
 
 >>> d = phase_diagram(cyclic_matrix(0.4), alphas=[0.2, 0.9], bls=[1.0, 8.0], steps=400)
 >>> d.regions.tolist()
@@ -225,7 +226,9 @@ def phase_diagram(
     regions[one & (rho < 1) & cvg.all(axis=0)] = 0
     regions[one & (rho > 1) & osc.all(axis=0)] = 1
     regions[nfp > 1] = 2
-    regions[(nfp >= 1) & (rho < 1) & osc.any(axis=0)] = 3
+    slow = (rho >= 0.99) & (rho < 1) & osc.any(axis=0)
+    regions[slow] = 4  # a decay slower than the detection window: not called either way
+    regions[(nfp >= 1) & (rho < 0.99) & osc.any(axis=0)] = 3
     shape = (A.size, L.size)
     return PhaseDiagram(
         A,
