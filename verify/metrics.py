@@ -9,8 +9,9 @@ Definitions (every choice is an explicit option, THEORY.md §5):
 * **final entropy** — Shannon entropy (nats) of ``pi_T``, computed from log-probabilities
   as ``-sum exp(l) l`` (no ``0 * log 0`` NaN).
 * **convergence** — ``delta_t = max_k |log pi_t[k] - log pi_{t-1}[k]|``; a trajectory has
-  *converged* when ``delta_T <= tol``; ``converged_at`` is the first ``t`` after which every
-  ``delta`` is ``<= tol`` (``-1`` if not converged).
+  *converged* when ``delta_T <= tol``; ``converged_at`` is the first state ``t`` from which every
+  later step moves by at most ``tol`` (the last step whose move exceeded ``tol``; ``0`` if none
+  did; ``-1`` if not converged).
 * **oscillation** — over the last ``window`` states: ``amplitude`` = max over ``k`` of
   ``max_t pi_t[k] - min_t pi_t[k]`` in the *second* half of the window; the trajectory
   *oscillates* when it has not converged, the amplitude exceeds ``amp_tol`` and the amplitude
@@ -71,7 +72,7 @@ def cycle_strength(traj: np.ndarray, burn_in: int = 0, reduce: str = "mean") -> 
 
 
 def convergence_time(log_traj: np.ndarray, tol: float = 1e-10) -> np.ndarray:
-    """First ``t`` after which every step moves log-probabilities by at most ``tol`` (``-1``: never)."""
+    """First state ``t`` from which every step moves log-probabilities by at most ``tol`` (``-1``: not converged)."""
     lt = np.asarray(log_traj, dtype=float)
     d = np.abs(np.diff(lt, axis=0)).max(axis=-1)  # (T, ...)
     T = d.shape[0]
@@ -197,8 +198,7 @@ class StreamingMetrics:
         var = np.maximum(self.s2 / n - m1 * m1, 0.0)
         cs = var.mean(axis=0) if self.reduce == "mean" else var.sum(axis=0)
         converged = self.last_delta <= self.tol
-        conv_at = np.where(converged, np.where(self.last_above > 0, self.last_above + 1, 0), -1)
-        conv_at = np.minimum(conv_at, self.steps)
+        conv_at = np.where(converged, self.last_above, -1)
         amp1 = (self.mx[0] - self.mn[0]).max(axis=0) if self.mx[0] is not None else np.zeros(self.B)
         amp2 = (self.mx[1] - self.mn[1]).max(axis=0) if self.mx[1] is not None else np.zeros(self.B)
         osc = (~converged) & (amp2 > self.amp_tol) & (amp2 >= 0.5 * amp1)
