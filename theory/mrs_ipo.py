@@ -401,7 +401,7 @@ def sections() -> list:
     pi = policy_symbols(K)
     pis = sympy.MatrixSymbol("pi", K, 1)
     l1, l2 = cycle_eigenvalues()
-    Fpi = Matrix(symbols("pi'_0:3", positive=True))
+    Fpi = Matrix(symbols("f_0:3", positive=True))
     J3 = jacobian_formula(K, Fpi=Fpi)
     del pi, pis
     s_max, Kn = Symbol("s_max", positive=True), Symbol("K", integer=True, positive=True)
@@ -412,7 +412,7 @@ def sections() -> list:
             [
                 ("map", r"\pi_{t+1} = \operatorname{softmax}\big(\alpha\log\pi_t + (1-\alpha)\log\pi^{\mathrm{ref}} + \beta P(\lambda\pi_t + (1-\lambda)\pi_0)\big)"),
                 ("Jacobian (ambient, general K)", r"DF(\pi) = (\operatorname{diag}\pi' - \pi'\pi'^{\top})\big(\alpha\operatorname{diag}(\pi)^{-1} + \beta\lambda P\big),\quad \pi' = F(\pi)"),
-                ("Jacobian, K = 3, generic P", J3),
+                ("Jacobian, K = 3, generic P, with f = F(pi)", J3),
                 ("centered-logit Jacobian", r"DG(x) = (I - \tfrac{1}{K}\mathbf{1}\mathbf{1}^{\top})\big(\alpha I + \beta\lambda S(\operatorname{diag}\pi - \pi\pi^{\top})\big),\quad \pi = \operatorname{softmax}(x)"),
             ],
         ),
