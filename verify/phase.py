@@ -18,7 +18,7 @@ that has not decayed within the detection window).
 
 >>> d = phase_diagram(cyclic_matrix(0.4), alphas=[0.2, 0.9], bls=[1.0, 8.0], steps=400)
 >>> d.regions.tolist()
-[[0, 0], [0, 1]]
+[[0, 1], [0, 1]]
 """
 
 from __future__ import annotations
