@@ -105,3 +105,56 @@ def test_sections_render():
 
     doc = document(th.sections())
     assert "DYN-1" in doc and r"\sqrt{3}" in doc
+
+
+def _centered_map(x, P, al, be, la):
+    """G(x) = C(alpha x + beta P mu(softmax x)) with uniform pi_ref = pi0 (mpmath)."""
+    K = len(x)
+    m = max(x)
+    e = [mpmath.exp(v - m) for v in x]
+    s = mpmath.fsum(e)
+    pi = [v / s for v in e]
+    mu = [la * p + (1 - la) / K for p in pi]
+    z = [al * x[i] + be * mpmath.fsum(P[i][j] * mu[j] for j in range(K)) for i in range(K)]
+    zm = mpmath.fsum(z) / K
+    return [v - zm for v in z]
+
+
+def test_symbolic_centered_logit_jacobian_matches_mpmath_diff():
+    K = 3
+    P = [[sympy.Rational(1, 2), sympy.Rational(4, 5), sympy.Rational(1, 10)], [sympy.Rational(1, 5), sympy.Rational(1, 2), sympy.Rational(7, 10)], [sympy.Rational(9, 10), sympy.Rational(3, 10), sympy.Rational(1, 2)]]
+    al, be, la = sympy.Rational(2, 5), sympy.Integer(6), sympy.Rational(3, 4)
+    x = [sympy.Rational(3, 10), sympy.Rational(-1, 2), sympy.Rational(1, 5)]  # a point with 1^T x = 0, not a fixed point
+    pi_sym = [sympy.exp(v) / sum(sympy.exp(w) for w in x) for v in x]
+    Jx = th.centered_logit_jacobian(pi_sym, sympy.Matrix(P), al, be, la)
+    with workdps(80):
+        Pm = [[mpmath.mpf(int(e.p)) / int(e.q) for e in r] for r in P]
+        H = dyn.helmert_basis(K)
+        x0 = [mpmath.mpf(int(v.p)) / int(v.q) for v in x]
+        alm, bem, lam_ = mpmath.mpf(2) / 5, mpmath.mpf(6), mpmath.mpf(3) / 4
+        for c in range(K - 1):
+            for r in range(K - 1):
+                def g(t):
+                    xx = [x0[k] + t * H[k, c] for k in range(K)]
+                    G = _centered_map(xx, Pm, alm, bem, lam_)
+                    return mpmath.fsum(H[k, r] * G[k] for k in range(K))
+
+                num = mpmath.diff(g, 0)
+                sym = mpmath.mpf(str(sympy.N(Jx[r, c], 80)))
+                assert agree(num, sym, 50)[0]
+
+
+def test_symbolic_tangent_jacobian_matches_mpmath_at_non_fixed_point():
+    K = 3
+    P = th.cyclic_P(sympy.Rational(3, 10))
+    pi = [sympy.Rational(1, 5), sympy.Rational(1, 2), sympy.Rational(3, 10)]
+    al, be, la = sympy.Rational(1, 2), sympy.Integer(4), sympy.Rational(9, 10)
+    u = [sympy.Rational(1, 3)] * 3
+    z = th.logits(pi, P, u, u, al, be, la)
+    Fpi = sympy.Matrix([sympy.exp(v) / sum(sympy.exp(w) for w in z) for v in z])
+    JT = th.tangent_jacobian(th.jacobian_formula(K, P=P, pi=pi, Fpi=Fpi).subs({th.alpha: al, th.beta: be, th.lam: la}))
+    with workdps(70):
+        Jm = dyn.tangent_jacobian([str(v) for v in pi], [[str(e) for e in r] for r in P.tolist()], "1/2", 4, "9/10", dps=50)
+        for i in range(K - 1):
+            for j in range(K - 1):
+                assert agree(mpmath.mpf(str(sympy.N(JT[i, j], 70))), Jm[i, j], 50)[0]
