@@ -55,3 +55,14 @@ def test_dyn2_fuzz_predicate_catches_wrong_q():
     assert _dyn2_predicate(inst, q_factor=0.5)[0]
     bad = [s for s in range(40) if _dyn2_predicate((3, s, 0.0, 0.95, 1.0), q_factor=0.125) is False]
     assert bad
+
+
+def test_strict_sst_hypothesis_predicate():
+    import numpy as np
+
+    from verify.claims.dynamics import _is_strict_sst
+    from verify.simulate import cyclic_matrix, random_sst_matrix
+
+    assert _is_strict_sst(random_sst_matrix(5, np.random.default_rng(0)).tolist())
+    assert not _is_strict_sst(cyclic_matrix(0.2).tolist())
+    assert not _is_strict_sst([[0.5, 0.6, 0.6], [0.4, 0.5, 0.7], [0.4, 0.3, 0.5]])  # P[0,2] = 0.6 < P[1,2] = 0.7

@@ -895,6 +895,23 @@ def check_dyn5(ctx: CheckContext, curve_factor: float = 1.0) -> Outcome:
 # ---------------------------------------------------------------------------
 
 
+def _is_strict_sst(P) -> bool:
+    """Strictly SST: the majority relation is a strict order and ``i > j > k`` implies
+    ``P[i,k] > max(P[i,j], P[j,k])``."""
+    K = len(P)
+    h = Fraction(1, 2)
+    Pf = [[Fraction(x) for x in r] for r in P]
+    if any(Pf[i][j] == h for i in range(K) for j in range(K) if i != j):
+        return False
+    for i in range(K):
+        for j in range(K):
+            for k in range(K):
+                if len({i, j, k}) == 3 and Pf[i][j] > h and Pf[j][k] > h:
+                    if not Pf[i][k] > max(Pf[i][j], Pf[j][k]):
+                        return False
+    return True
+
+
 def _is_balanced(P) -> bool:
     return all(sum(Fraction(x) - Fraction(1, 2) for x in r) == 0 for r in P)
 
@@ -981,7 +998,7 @@ register(
         id="DYN-3",
         statement="alpha = 1, strictly SST P, lambda in (0,1], interior pi0: entropy is eventually monotonically decreasing and pi_t -> e_top",
         tag="paper",
-        hypotheses={"strict_sst": lambda P: True, "alpha_one": lambda al: al == 1},
+        hypotheses={"strict_sst": _is_strict_sst, "alpha_one": lambda al: al == 1},
         checkers=[
             Checker("log-ratio", "symbolic", check_dyn3_symbolic, "exact log-ratio increment at alpha = 1"),
             Checker("dynamic", "dynamic", check_dyn3_dynamic, "fuzzed strictly SST instances"),
