@@ -190,3 +190,13 @@ def test_batched_parameter_settings_and_near_uniform_starts():
     step = make_ipo_batch_step(random_sst_matrix(4, rng), np.linspace(0, 0.9, 5), np.linspace(1, 5, 5), 0.5, B=5)
     res = run_batch(step, lp, 200)
     assert res.logpi.shape == (5, 4)
+
+
+def test_public_api_simulate_is_callable_and_a_module():
+    import verify
+    import verify.simulate as simmod
+
+    assert simmod is verify.simulate and callable(verify.simulate)
+    res = verify.simulate(cyclic_matrix(0.4), 0.2, 1.0, 1.0, steps=200)
+    assert res.metrics["converged"][0]
+    assert verify.simulate.run_batch is verify.run_batch

@@ -35,8 +35,9 @@ from .registry import (
 from .runner import check, load_module
 
 # --- iterative dynamics (MRS-IPO) -------------------------------------------
+from . import simulate  # a callable module: ``verify.simulate(P, alpha, beta, lam, ...)``
 from .dynamics import fixed_points, mrs_ipo_jacobian, mrs_ipo_step
-from .simulate import run_batch, simulate
+from .simulate import run_batch
 
 
 __all__ = [

@@ -24,6 +24,8 @@ True
 
 from __future__ import annotations
 
+import sys
+import types
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -361,3 +363,14 @@ def simulate(
     res = run_batch(step, lp0, steps, burn_in=burn_in, record=record, progress=progress, tol=tol, window=window)
     res.params = {"alpha": alpha, "beta": beta, "lam": lam, "K": K, "B": B, "seed": seed}
     return res
+
+
+class _CallableModule(types.ModuleType):
+    """Makes ``verify.simulate(...)`` call :func:`simulate` while ``verify.simulate`` stays this module
+    (so ``verify.simulate.run_batch`` and ``import verify.simulate as m`` keep working)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> BatchResult:
+        return simulate(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
