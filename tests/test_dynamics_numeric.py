@@ -200,3 +200,14 @@ def test_public_api_simulate_is_callable_and_a_module():
     res = verify.simulate(cyclic_matrix(0.4), 0.2, 1.0, 1.0, steps=200)
     assert res.metrics["converged"][0]
     assert verify.simulate.run_batch is verify.run_batch
+
+
+def test_phase_fixed_points_on_a_larger_grid():
+    """Regression: one failing member of the batched Newton solve must not spoil the whole grid."""
+    from verify.phase import phase_diagram
+
+    P = np.array([[0.5, 0.8, 0.3, 0.6], [0.2, 0.5, 0.9, 0.55], [0.7, 0.1, 0.5, 0.65], [0.4, 0.45, 0.35, 0.5]])
+    d = phase_diagram(P, np.linspace(0, 1, 12), np.linspace(0, 12, 12), steps=600)
+    inner = d.alphas[:, None] < 1
+    assert (d.n_fixed_points[np.broadcast_to(inner, d.regions.shape)] == 1).all()
+    assert d.counts()["cycle"] > 30 and d.counts()["stable"] > 30

@@ -14,7 +14,10 @@ Regions (integer codes): ``0 stable`` — one fixed point, ``rho < 1``, every tr
 invariant set that is not a point); ``2 several`` — more than one fixed point; ``3 bistable`` —
 a stable fixed point (``rho < 0.99``) and a persistent oscillation from some start; ``4 undecided`` —
 anything else (e.g. convergence slower than ``steps``, or ``0.99 <= rho < 1`` with an oscillation
-that has not decayed within the detection window).
+that has not decayed within the detection window). The ``alpha = 1`` column is degenerate: the map
+``log pi' = log pi + beta P mu - c`` has an interior fixed point only if ``S mu = 0`` is solvable
+(otherwise trajectories concentrate or cycle toward the boundary), and the identity map at
+``beta lambda = 0`` fixes every point (shown as ``several``).
 
 >>> d = phase_diagram(cyclic_matrix(0.4), alphas=[0.2, 0.9], bls=[1.0, 8.0], steps=400)
 >>> d.regions.tolist()
@@ -77,13 +80,14 @@ def _helmert(K: int) -> np.ndarray:
     return H
 
 
-def batch_fixed_points(P: np.ndarray, alpha: np.ndarray, beta: np.ndarray, lam: np.ndarray, pi_ref=None, pi0=None, x0: np.ndarray | None = None, iters: int = 100, tol: float = 1e-11):
+def batch_fixed_points(P: np.ndarray, alpha: np.ndarray, beta: np.ndarray, lam: np.ndarray, pi_ref=None, pi0=None, x0: np.ndarray | None = None, iters: int = 100, tol: float = 1e-11, max_logit: float = np.inf):
     """Batched damped Newton for fixed points in centered logits (float64).
 
     ``P`` is ``(K, K)`` or ``(N, K, K)``; parameters ``(N,)``; ``x0`` ``(N, K)`` centered logits.
     Returns ``(pi (N, K), converged (N,), rho (N,), x (N, K))`` with ``rho`` the spectral radius of
     the centered-logit Jacobian at the root and ``x`` the root in centered logits (finite even when
-    entries of ``pi`` underflow in float64).
+    entries of ``pi`` underflow in float64). Roots with a centered logit above ``max_logit`` in absolute
+    value are not counted as converged (Newton running off to the boundary).
     """
     al, be, la = (np.asarray(v, float) for v in (alpha, beta, lam))
     N = al.shape[0]
@@ -117,10 +121,11 @@ def batch_fixed_points(P: np.ndarray, alpha: np.ndarray, beta: np.ndarray, lam: 
         if not active.any():
             break
         J = jac(pi) - np.eye(K - 1)
+        J = np.where(np.isfinite(J), J, 0.0)
         try:
             step = np.linalg.solve(J, -R[:, :, None])[:, :, 0]
-        except np.linalg.LinAlgError:
-            step = -R
+        except np.linalg.LinAlgError:  # one singular matrix fails the whole stack: use the pseudo-inverse
+            step = (np.linalg.pinv(J) @ -R[:, :, None])[:, :, 0]
         step = np.where(np.isfinite(step), step, 0.0)
         t = np.ones(N)
         for _ in range(30):
@@ -138,7 +143,7 @@ def batch_fixed_points(P: np.ndarray, alpha: np.ndarray, beta: np.ndarray, lam: 
         nr = np.where(upd, nn, nr)
         if not (upd | ~active).any():
             break
-    conv = (nr <= 1e-9) & np.isfinite(y).all(axis=1)
+    conv = (nr <= 1e-9) & np.isfinite(y).all(axis=1) & (np.abs(y @ H.T).max(axis=1) < max_logit)
     Jf = jac(pi)
     good = np.isfinite(Jf).all(axis=(1, 2))
     rho = np.full(N, np.nan)
@@ -197,7 +202,7 @@ def phase_diagram(
     x0 = np.concatenate([np.zeros((G, K))] + [rng.normal(0, 2.0, (G, K)) for _ in range(S - 1)])
     x0 -= x0.mean(axis=1, keepdims=True)
     rep = lambda v: np.tile(v, S)  # noqa: E731
-    pis, conv, rhos, _ = batch_fixed_points(P, rep(al), rep(bl / lam), rep(np.full(G, lam)), pi_ref, pi0, x0=x0)
+    pis, conv, rhos, _ = batch_fixed_points(P, rep(al), rep(bl / lam), rep(np.full(G, lam)), pi_ref, pi0, x0=x0, max_logit=600.0)
     pis = pis.reshape(S, G, K)
     conv = conv.reshape(S, G)
     rhos = rhos.reshape(S, G)
