@@ -78,6 +78,10 @@ def random_balanced_S(K: int, rng: np.random.Generator, kind: str) -> list[list[
                 S[i][j] += w
                 S[j][i] -= w
     m = max(abs(x) for r in S for x in r)
+    if m == 0:  # all-zero draw: use the basic 3-cycle flow 0 -> 1 -> 2 -> 0
+        for i, j in ((0, 1), (1, 2), (2, 0)):
+            S[i][j], S[j][i] = Fraction(1, 4), -Fraction(1, 4)
+        m = Fraction(1, 4)
     if m > Fraction(1, 2):
         S = [[x / (2 * m) for x in r] for r in S]
     return S
