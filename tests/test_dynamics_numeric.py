@@ -211,3 +211,11 @@ def test_phase_fixed_points_on_a_larger_grid():
     inner = d.alphas[:, None] < 1
     assert (d.n_fixed_points[np.broadcast_to(inner, d.regions.shape)] == 1).all()
     assert d.counts()["cycle"] > 30 and d.counts()["stable"] > 30
+
+
+def test_simulate_several_starts_per_setting():
+    import verify
+
+    r = verify.simulate(np.stack([cyclic_matrix(0.4)] * 2), np.array([0.9, 0.2]), np.array([8.0, 1.0]), 1.0, steps=800, n_starts=3)
+    assert r.metrics["oscillating"].tolist() == [True] * 3 + [False] * 3
+    assert r.metrics["converged"].tolist() == [False] * 3 + [True] * 3
