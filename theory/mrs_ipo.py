@@ -393,21 +393,17 @@ def contraction_factor(S_norm) -> sympy.Expr:
     return alpha + beta * lam * S_norm / 2
 
 
-def sections() -> list:
-    """LaTeX sections: the map, its Jacobian, the 3-cycle eigenvalues, the thresholds."""
+@lru_cache(maxsize=None)
+def _section_map() -> dict:
     from .latex import Section
 
-    K = 3
-    pi = policy_symbols(K)
-    pis = sympy.MatrixSymbol("pi", K, 1)
     l1, l2 = cycle_eigenvalues()
     Fpi = Matrix(symbols("f_0:3", positive=True))
-    J3 = jacobian_formula(K, Fpi=Fpi)
-    del pi, pis
+    J3 = jacobian_formula(3, Fpi=Fpi)
     s_max, Kn = Symbol("s_max", positive=True), Symbol("K", integer=True, positive=True)
-    return [
-        Section(
-            "MRS-IPO map (THEORY.md section 3)",
+    return {
+        "map": Section(
+            "MRS-IPO map and its Jacobian (THEORY.md section 3)",
             "One step of the iterative dynamics; softmax over the K responses.",
             [
                 ("map", r"\pi_{t+1} = \operatorname{softmax}\big(\alpha\log\pi_t + (1-\alpha)\log\pi^{\mathrm{ref}} + \beta P(\lambda\pi_t + (1-\lambda)\pi_0)\big)"),
@@ -416,18 +412,32 @@ def sections() -> list:
                 ("centered-logit Jacobian", r"DG(x) = (I - \tfrac{1}{K}\mathbf{1}\mathbf{1}^{\top})\big(\alpha I + \beta\lambda S(\operatorname{diag}\pi - \pi\pi^{\top})\big),\quad \pi = \operatorname{softmax}(x)"),
             ],
         ),
-        Section(
+        "cycle": Section(
             "DYN-1: 3-cycle eigenvalues at the uniform fixed point",
             "Tangent eigenvalues for P_cyc(a), pi_0 = pi_ref = uniform; unstable iff the modulus squared exceeds 1.",
             [("eigenvalue 1", l1), ("eigenvalue 2", l2), ("modulus squared", cycle_threshold())],
         ),
-        Section(
-            "DYN-2 and DYN-6: thresholds",
-            "Contraction factor (global convergence when q < 1) and the balanced-P linear-stability threshold.",
-            [
-                ("contraction factor q", contraction_factor(Symbol(r"\|S\|_2", positive=True))),
-                ("balanced P: spectral radius squared", balanced_spectral_radius_sq(s_max, Kn)),
-                ("DYN-4 fixed-point equation", r"\pi \propto \pi^{\mathrm{ref}} \odot \exp\big(\kappa P\pi + \tfrac{\beta(1-\lambda)}{1-\alpha}P\pi_0\big),\quad \kappa = \tfrac{\beta\lambda}{1-\alpha}"),
-            ],
+        "contraction": Section(
+            "DYN-2: contraction factor",
+            "Global convergence to the unique fixed point when q < 1.",
+            [("contraction factor q", contraction_factor(Symbol(r"\|S\|_2", positive=True)))],
         ),
-    ]
+        "fixed_point": Section(
+            "DYN-4: fixed-point equation for alpha < 1",
+            "Fixed points of MRS-IPO; the solution is unique for every kappa.",
+            [("fixed-point equation", r"\pi \propto \pi^{\mathrm{ref}} \odot \exp\big(\kappa P\pi + \tfrac{\beta(1-\lambda)}{1-\alpha}P\pi_0\big),\quad \kappa = \tfrac{\beta\lambda}{1-\alpha}")],
+        ),
+        "balanced": Section(
+            "DYN-6: balanced P, any K",
+            "Spectral radius at the uniform fixed point; unstable iff it exceeds 1.",
+            [("spectral radius squared", balanced_spectral_radius_sq(s_max, Kn))],
+        ),
+    }
+
+
+def sections(*names: str) -> list:
+    """LaTeX sections (``theory.latex.Section``): ``map``, ``cycle``, ``contraction``, ``fixed_point``,
+    ``balanced`` (all when no name is given)."""
+    table = _section_map()
+    keys = names or tuple(table)
+    return [table[k] for k in keys]

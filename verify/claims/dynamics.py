@@ -920,8 +920,8 @@ def _is_balanced(P) -> bool:
     return all(sum(Fraction(x) - Fraction(1, 2) for x in r) == 0 for r in P)
 
 
-def _expressions():
-    return th.sections()
+def _expressions(*names):
+    return partial(th.sections, *names)
 
 
 register(
@@ -945,7 +945,7 @@ register(
         "J_T = L DF B with B = [e_i - e_{K-1}], L = first K-1 rows; centered logits x = C log pi give "
         "J_x = H^T (alpha I + beta lambda P M) H (Helmert basis H). Proved exactly for explicit K = 2, 3, 4 (generic P, pi_ref, pi0) "
         "and for general K by index differentiation of the two chain-rule factors. The [derived] formula is correct.",
-        expressions=_expressions,
+        expressions=_expressions("map"),
     )
 )
 
@@ -969,7 +969,7 @@ register(
         note="Dynamic check: alpha <= 0.95 and |modulus^2 - 1| > 0.15 (at alpha = 1 the unstable orbits approach the boundary with "
         "growing periods, which a fixed window cannot call an oscillation). Unstable settings show a persistent oscillation "
         "(attracting invariant curve, non-integer period) rather than divergence.",
-        expressions=_expressions,
+        expressions=_expressions("cycle"),
     )
 )
 
@@ -993,7 +993,7 @@ register(
         note="Proof (centered logits x = C log pi on the tangent space, Euclidean norm): DG = C(alpha I + beta lambda S M) since "
         "1^T M = 0; ||C|| = 1 on the tangent space, ||M||_2 <= 1/2, so ||DG|| <= q and G is q-Lipschitz; Banach. "
         "The fuzz checks the per-step contraction of two trajectories in float64 (relative slack 1e-9).",
-        expressions=_expressions,
+        expressions=_expressions("contraction"),
     )
 )
 
@@ -1016,7 +1016,7 @@ register(
         ">= beta lambda pi_top,0 delta > 0 (SST row order, RANK-5), so pi_top increases and pi -> e_top geometrically; with "
         "eps = 1 - pi_top, H = h(eps) + eps H(rest) and h'(eps) -> infinity make the entropy decrease once eps is small. "
         "The dynamic check is float64 in log space.",
-        expressions=_expressions,
+        expressions=None,  # the map is DYN-J's section
     )
 )
 
@@ -1041,7 +1041,7 @@ register(
         "the fixed points are the symmetric saddle points (x = y = pi) of g(x, y) = x^T S y + (x^T c - KL(x||w))/kappa - (y^T c - KL(y||w))/kappa, "
         "strictly concave in x and strictly convex in y on the simplex, whose saddle point is unique (so uniqueness holds for every kappa). "
         "(2) monotonicity in kappa: see the limit-and-monotonicity evidence (lambda = 1, uniform pi_ref).",
-        expressions=_expressions,
+        expressions=_expressions("fixed_point"),
     )
 )
 
@@ -1056,7 +1056,7 @@ register(
         note="Findings: the region 'several fixed points' is empty for alpha < 1 (DYN-4 uniqueness); the plane splits into a stable "
         "region and an oscillating region; for balanced P the boundary is the DYN-6 curve beta lambda = K sqrt(1 - alpha^2)/||S||_2, "
         "for non-balanced P the numeric rho = 1 contour; the q = 1 line lies inside the stable region. prefdyn phase draws it.",
-        expressions=_expressions,
+        expressions=None,  # its curves are the DYN-1/DYN-6 and DYN-2 sections
     )
 )
 
@@ -1081,6 +1081,6 @@ register(
         "argument: DF(u) = (1/K) C (alpha K I + beta lambda P), and for 1^T v = 0: C v = v, P v = S v + (1/2) 1 1^T v = S v, "
         "1^T S v = -(S 1)^T v = 0, so DF(u) v = alpha v + (beta lambda/K) S v; the tangent space is S-invariant and carries every "
         "non-zero eigenvalue ±i s_k of the real skew S, so rho = sqrt(alpha^2 + (beta lambda ||S||_2/K)^2). Neutral iff equality.",
-        expressions=_expressions,
+        expressions=_expressions("balanced"),
     )
 )
