@@ -49,6 +49,12 @@ from .social import (
     smith_set,
 )
 from .ranking import counterexample, sampler
+
+# --- iterative dynamics (MRS-IPO) -------------------------------------------
+from . import simulate  # a callable module: ``verify.simulate(P, alpha, beta, lam, ...)``
+from .dynamics import fixed_points, mrs_ipo_jacobian, mrs_ipo_step
+from .simulate import run_batch
+
 # --- DPO and MRS-DPO ----------------------------------------------------------
 from .dpo import DPOSolveError, NonUniqueDPOOptimum, dpo_minimise, dpo_optimum, dpo_sensitivity
 from .mrs_dpo import dpo_cycle_threshold_curve, make_batch_step, mrs_dpo_jacobian, mrs_dpo_step
@@ -102,4 +108,9 @@ __all__ = [
     "mrs_dpo_jacobian",
     "make_batch_step",
     "dpo_cycle_threshold_curve",
+    "mrs_ipo_step",
+    "mrs_ipo_jacobian",
+    "fixed_points",
+    "simulate",
+    "run_batch",
 ]

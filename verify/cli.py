@@ -21,10 +21,12 @@ __all__ = ["main", "build_parser", "COMMAND_MODULES", "UsageError"]
 COMMAND_MODULES: list[str] = [
     "verify.commands.check",
     "verify.commands.ipo",
-    "verify.commands.dpo",
-    "verify.commands.latex",
     "verify.commands.counterexample",
     "verify.commands.sampler",
+    "verify.commands.simulate",
+    "verify.commands.phase",
+    "verify.commands.dpo",
+    "verify.commands.latex",
 ]
 
 

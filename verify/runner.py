@@ -32,6 +32,7 @@ __all__ = ["BUILTIN_MODULES", "load_builtin_claims", "load_module", "check", "ru
 BUILTIN_MODULES: list[str] = [
     "verify.claims.ipo",
     "verify.claims.ranking",
+    "verify.claims.dynamics",
     "verify.claims.dpo",
 ]
 

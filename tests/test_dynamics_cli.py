@@ -1,0 +1,112 @@
+"""prefdyn simulate / phase: summaries, pictures, --json, bad input, missing optional parts."""
+
+import json
+import sys
+
+import pytest
+
+from verify.cli import main
+
+
+def _run(capsys, argv):
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_simulate_cyclic_oscillates(tmp_path, capsys):
+    png = tmp_path / "osc.png"
+    code, out, _ = _run(capsys, ["simulate", "--cyclic", "0.4", "--alpha", "0.9", "--beta", "8", "--lam", "1", "--out", str(png), "--json"])
+    d = json.loads(out)
+    assert code == 0 and d["oscillating"] and not d["converged"]
+    assert d["cycle_strength"] > 0.01 and 2 < d["period"] < 100
+    assert d["fixed_point"]["stability"] == "unstable"
+    assert png.stat().st_size > 10_000
+
+
+def test_simulate_cyclic_converges(tmp_path, capsys):
+    png = tmp_path / "conv.png"
+    code, out, _ = _run(capsys, ["simulate", "--cyclic", "0.4", "--alpha", "0.2", "--beta", "1", "--lam", "1", "--out", str(png)])
+    assert code == 0 and "converged at step" in out and "(stable)" in out
+    assert png.exists()
+
+
+def test_simulate_any_K_from_file(tmp_path, capsys):
+    f = tmp_path / "P.json"
+    f.write_text(json.dumps({"P": [["1/2", "0.7", "0.8", "0.9"], ["0.3", "1/2", "0.6", "0.7"], ["0.2", "0.4", "1/2", "0.6"], ["0.1", "0.3", "0.4", "1/2"]]}))
+    code, out, _ = _run(capsys, ["simulate", "--matrix", str(f), "--alpha", "1", "--beta", "5", "--steps", "500", "--no-plot", "--json"])
+    d = json.loads(out)
+    assert code == 0 and d["final_pi"][0] > 0.999 and d["png"] is None
+
+
+def test_simulate_random_sst_is_seeded(capsys):
+    a = _run(capsys, ["simulate", "--random-sst", "4", "--seed", "3", "--steps", "50", "--no-plot", "--json"])[1]
+    b = _run(capsys, ["simulate", "--random-sst", "4", "--seed", "3", "--steps", "50", "--no-plot", "--json"])[1]
+    assert json.loads(a)["final_pi"] == json.loads(b)["final_pi"]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["simulate", "--cyclic", "0.7"], "--cyclic A = 0.7, expected 0 < A <= 1/2"),
+        (["simulate", "--cyclic", "0.4", "--alpha", "2"], "alpha = 2 is outside [0, 1]"),
+        (["simulate", "--cyclic", "0.4", "--beta", "-1"], "beta = -1, expected > 0"),
+        (["simulate", "--cyclic", "0.4", "--pi-ref", "0.5,0.5"], "pi_ref has 2 entries, expected K = 3"),
+        (["simulate", "--cyclic", "0.4", "--steps", "0"], "--steps = 0"),
+        (["simulate"], "give the matrix"),
+        (["simulate", "--matrix", "/nonexistent.json"], "does not exist"),
+        (["phase", "--cyclic", "0.4", "--alpha-points", "1"], "--alpha-points = 1"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(argv, message, capsys):
+    code, _, err = _run(capsys, argv + (["--no-plot"] if argv[0] == "simulate" else []))
+    assert code == 2
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_simulate_dpo_method_without_module(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "verify.mrs_dpo", None)
+    code, _, err = _run(capsys, ["simulate", "--cyclic", "0.4", "--method", "dpo", "--no-plot"])
+    assert code == 2 and "verify.mrs_dpo" in err and len(err.strip().splitlines()) == 1
+
+
+def test_simulate_dpo_method_uses_make_batch_step(monkeypatch, capsys):
+    import types
+
+    from verify.simulate import make_ipo_batch_step
+
+    seen = {}
+
+    def make_batch_step(P, alpha, beta_dpo, lam, pi_ref=None, pi0=None):
+        seen["beta_dpo"] = beta_dpo
+        return make_ipo_batch_step(P, alpha, 1.0, lam, pi_ref, pi0, B=1)
+
+    monkeypatch.setitem(sys.modules, "verify.mrs_dpo", types.SimpleNamespace(make_batch_step=make_batch_step))
+    code, out, _ = _run(capsys, ["simulate", "--cyclic", "0.4", "--method", "dpo", "--beta-dpo", "0.5", "--no-plot", "--json", "--steps", "100"])
+    assert code == 0 and seen["beta_dpo"] == 0.5 and json.loads(out)["method"] == "dpo"
+
+
+def test_without_matplotlib(monkeypatch, tmp_path, capsys):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    code, out, err = _run(capsys, ["simulate", "--cyclic", "0.4", "--steps", "50", "--out", str(tmp_path / "x.png")])
+    assert code == 0 and "pip install 'prefdyn[plot]'" in err and not (tmp_path / "x.png").exists()
+    code, _, err = _run(capsys, ["phase", "--cyclic", "0.4", "--out", str(tmp_path / "p.png")])
+    assert code == 2 and "pip install 'prefdyn[plot]'" in err
+
+
+def test_phase_writes_png_and_json(tmp_path, capsys):
+    png = tmp_path / "phase.png"
+    code, out, _ = _run(capsys, ["phase", "--cyclic", "0.4", "--alpha-points", "6", "--bl-points", "6", "--steps", "300", "--out", str(png), "--json", "--quiet"])
+    d = json.loads(out)
+    assert code == 0 and png.stat().st_size > 5_000
+    assert d["counts"]["stable"] > 0 and d["counts"]["cycle"] > 0
+
+
+def test_plot_phase_extra_curves(tmp_path):
+    import numpy as np
+
+    from verify.phase import cyclic_matrix, phase_diagram, plot_phase
+
+    d = phase_diagram(cyclic_matrix(0.3), np.linspace(0, 1, 4), np.linspace(0, 6, 4), steps=200)
+    out = plot_phase(d, str(tmp_path / "x.png"), extra_curves=[("DPO threshold", [0, 0.5, 1], [5, 4, 0])])
+    assert (tmp_path / "x.png").stat().st_size > 5_000 and out.endswith("x.png")

@@ -1,0 +1,62 @@
+"""Shared options of ``prefdyn simulate`` and ``prefdyn phase``: where the matrix comes from."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from ..objects import InputError, load_preference_matrix, simplex_vector
+
+__all__ = ["add_matrix_options", "matrix_from_args", "vector_option", "need_matplotlib", "PLOT_HINT"]
+
+PLOT_HINT = "plotting needs matplotlib: pip install 'prefdyn[plot]'"
+
+
+def add_matrix_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--matrix", metavar="FILE", help="preference matrix file (.json list of rows or {'P': ...}, or .csv)")
+    g.add_argument("--cyclic", type=float, metavar="A", help="the 3-cycle P_cyc(A): P[0,1] = P[1,2] = P[2,0] = 1/2 + A, 0 < A <= 1/2")
+    g.add_argument("--random-sst", type=int, metavar="K", help="a random strictly SST matrix of size K (seeded by --seed)")
+
+
+def matrix_from_args(args: argparse.Namespace) -> tuple[np.ndarray, str]:
+    """The float64 matrix and a label; raises InputError with a one-line message."""
+    if args.matrix:
+        P = load_preference_matrix(args.matrix)
+        return P.to_numpy(), f"P from {args.matrix}"
+    if args.cyclic is not None:
+        a = args.cyclic
+        if not (0 < a <= 0.5):
+            raise InputError(f"--cyclic A = {a}, expected 0 < A <= 1/2")
+        from ..simulate import cyclic_matrix
+
+        return cyclic_matrix(a), f"P_cyc({a:g})"
+    if args.random_sst is not None:
+        K = args.random_sst
+        if K < 2 or K > 256:
+            raise InputError(f"--random-sst K = {K}, expected 2 <= K <= 256")
+        from ..simulate import random_sst_matrix
+
+        return random_sst_matrix(K, np.random.default_rng(args.seed)), f"random SST (K = {K}, seed {args.seed})"
+    raise InputError("give the matrix: --matrix FILE, --cyclic A or --random-sst K")
+
+
+def vector_option(value: str | None, K: int, name: str) -> np.ndarray | None:
+    """An interior policy from a comma-separated option (validated, exact then float)."""
+    if value is None:
+        return None
+    v = simplex_vector(value, K, name=name, interior=True)
+    return np.array([float(x) for x in v])
+
+
+def need_matplotlib():
+    """Import pyplot with the Agg backend, or raise ImportError with the install hint."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ImportError(PLOT_HINT) from None
+    return plt

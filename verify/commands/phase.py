@@ -1,0 +1,85 @@
+"""``prefdyn phase``: the DYN-5 phase diagram over (alpha, beta * lambda) as a PNG."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from ..objects import InputError, unit_interval
+from ..report import Progress, print_json, table
+from ._dynargs import PLOT_HINT, add_matrix_options, matrix_from_args
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "phase",
+        help="phase diagram of MRS-IPO over (alpha, beta*lambda) as a PNG (DYN-5)",
+        description=(
+            "Classify a grid of (alpha, beta*lambda) into: stable (one fixed point, rho < 1, trajectories converge), "
+            "cycle (rho > 1, persistent oscillation), several fixed points, bistable, undecided. Draws the DYN-1/DYN-6 "
+            "threshold (balanced P) or the numeric rho = 1 contour, and the q = 1 line of DYN-2."
+        ),
+    )
+    add_matrix_options(p)
+    p.add_argument("--lam", default="1", help="lambda in (0, 1] held fixed (default 1); beta = (beta*lambda)/lambda")
+    p.add_argument("--alpha-points", type=int, default=41, help="grid points in alpha over [0, 1] (default 41)")
+    p.add_argument("--bl-max", type=float, default=None, help="largest beta*lambda (default: 1.6 x the threshold at alpha = 0, or 12)")
+    p.add_argument("--bl-points", type=int, default=41, help="grid points in beta*lambda (default 41)")
+    p.add_argument("--steps", type=int, default=1500, help="iterations per trajectory (default 1500)")
+    p.add_argument("--starts", type=int, default=3, help="trajectories per grid point (default 3)")
+    p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    p.add_argument("--out", default="prefdyn_phase.png", help="PNG path (default prefdyn_phase.png)")
+    p.add_argument(
+        "--no-dpo-curve",
+        action="store_true",
+        help="for balanced P, do not overlay the MRS-DPO threshold (DPO-4/DPO-6), read on the same axis as lambda/beta_dpo",
+    )
+    p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise InputError(PLOT_HINT) from None
+    P, label = matrix_from_args(args)
+    la = float(unit_interval(args.lam, "lambda"))
+    if la <= 0:
+        raise InputError("--lam must be > 0 (the axis is beta*lambda)")
+    for name in ("alpha_points", "bl_points"):
+        if getattr(args, name) < 2 or getattr(args, name) > 400:
+            raise InputError(f"--{name.replace('_', '-')} = {getattr(args, name)}, expected 2..400")
+    if args.steps < 10:
+        raise InputError(f"--steps = {args.steps}, expected >= 10")
+    from ..phase import balanced_curve, phase_diagram, plot_phase
+
+    balanced = bool(np.allclose((P - 0.5).sum(axis=1), 0, atol=1e-12))
+    if args.bl_max is None:
+        bl_max = 1.6 * balanced_curve(np.array([0.0]), P)[0] if balanced and np.abs(P - 0.5).max() > 0 else 12.0
+    else:
+        bl_max = args.bl_max
+    if not bl_max > 0:
+        raise InputError(f"--bl-max = {bl_max}, expected > 0")
+    alphas = np.linspace(0, 1, args.alpha_points)
+    bls = np.linspace(0, bl_max, args.bl_points)
+    prog = Progress("phase", enabled=not args.quiet)
+    d = phase_diagram(P, alphas, bls, lam=la, steps=args.steps, n_starts=args.starts, seed=args.seed, progress=prog)
+    extra = []
+    if balanced and not args.no_dpo_curve and np.abs(P - 0.5).max() > 0:
+        # DPO-4 / DPO-6: the MRS-DPO threshold at the uniform point is the IPO one with beta = 4 / beta_dpo,
+        # so on this axis the critical lambda / beta_dpo is the DYN-6 curve divided by 4.
+        fine = np.linspace(0, 1, 201)
+        extra.append(("MRS-DPO threshold (DPO-4/6): critical lambda/beta_dpo", fine, balanced_curve(fine, P) / 4))
+    path = plot_phase(d, args.out, extra_curves=extra, title=f"MRS-IPO phase diagram: {label}, lambda = {la:g}")
+    counts = d.counts()
+    if args.json:
+        print_json({"matrix": label, "K": P.shape[0], "lambda": la, "alphas": alphas, "beta_lambda": bls, "regions": d.regions,
+                    "region_names": ["stable", "cycle", "several", "bistable", "undecided"], "counts": counts, "png": path,
+                    "balanced": balanced, "extra_curves": [c[0] for c in extra]})
+    else:
+        rows = [[k, v] for k, v in counts.items()] + [["picture", path]]
+        print(table(["region", "grid points"], rows, [12, 60]))
+    return 0
