@@ -12,7 +12,7 @@ from verify.registry import (
     Registry,
     combine_verdicts,
     proved,
-    refuted,
+
 )
 from verify.runner import run_claim
 

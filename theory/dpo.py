@@ -646,9 +646,7 @@ def _build_latex_sections() -> list[Section]:
 
 def _raw_latex_sections() -> list[Section]:
     sy = dpo_symbols(3)
-    x = _xsyms(3)
     alpha, lam, b = _params()
-    a = sympy.Symbol("a", positive=True)
     ev = cycle_eigenvalues()
     return [
         Section(

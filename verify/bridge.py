@@ -8,7 +8,7 @@ only through the functions here, at a stated precision.
 >>> f = lambdify_mp([x], sympy.exp(x) / 3)
 >>> with workdps(30):
 ...     print(mpmath.nstr(f(mpmath.mpf(1)), 20))
-0.90609394281968136091
+0.90609394281968174512
 """
 
 from __future__ import annotations

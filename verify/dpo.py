@@ -35,7 +35,7 @@ from typing import Any, Sequence
 import mpmath
 
 from .bridge import mp_matrix, mp_vector, mpf
-from .objects import InputError, PreferenceMatrix, load_preference_matrix, positive, simplex_vector, uniform
+from .objects import PreferenceMatrix, one_shot_data, positive
 from .precision import GUARD, workdps
 
 __all__ = [
@@ -85,9 +85,7 @@ class DPOInstance:
 
 def dpo_instance(P: Any, mu: Any, pi_ref: Any = None, beta_dpo: Any = 1) -> DPOInstance:
     """Validate ``P``, ``mu`` (simplex), ``pi_ref`` (interior, default uniform), ``beta_dpo > 0``."""
-    Pm = load_preference_matrix(P)
-    m = simplex_vector(mu, Pm.K, name="mu")
-    ref = uniform(Pm.K) if pi_ref is None else simplex_vector(pi_ref, Pm.K, name="pi_ref", interior=True)
+    Pm, m, ref = one_shot_data(P, mu, pi_ref)
     inst = DPOInstance(Pm, m, ref, positive(beta_dpo, "beta_dpo"))
     zero = [k for k, x in enumerate(m) if x == 0]
     if zero:

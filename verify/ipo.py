@@ -7,7 +7,7 @@
 >>> ipo_optimum(P, [1, 0])
 Traceback (most recent call last):
 ...
-verify.ipo.NonUniqueOptimum: the IPO optimum is not unique: mu[1] = 0, so r_1 = log(pi_1/pi_ref_1) does not enter the loss and any value is optimal (IPO-2); the optimal policies are pi_k proportional to pi_ref_k exp(beta (P mu)_k) on the support {0} of mu, with arbitrary mass on {1}
+verify.ipo.NonUniqueOptimum: the IPO optimum is not unique: mu[1] = 0; with at most one sampled response every pair has margin 0 and the loss does not depend on r at all: every policy is optimal (IPO-2)
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any, Sequence
 import mpmath
 
 from .bridge import mp_matrix, mp_vector, mpf
-from .objects import PreferenceMatrix, load_preference_matrix, positive, simplex_vector, uniform
+from .objects import PreferenceMatrix, one_shot_data, positive
 from .precision import GUARD, workdps
 
 __all__ = [
@@ -58,10 +58,7 @@ class IPOInstance:
 
 def ipo_instance(P: Any, mu: Any, pi_ref: Any = None, beta: Any = 1) -> IPOInstance:
     """Validate ``P``, ``mu`` (simplex), ``pi_ref`` (interior, default uniform), ``beta > 0``."""
-    Pm = load_preference_matrix(P)
-    m = simplex_vector(mu, Pm.K, name="mu")
-    ref = uniform(Pm.K) if pi_ref is None else simplex_vector(pi_ref, Pm.K, name="pi_ref", interior=True)
-    return IPOInstance(Pm, m, ref, positive(beta, "beta"))
+    return IPOInstance(*one_shot_data(P, mu, pi_ref), positive(beta, "beta"))
 
 
 def support(mu: Sequence[Fraction]) -> list[int]:

@@ -399,6 +399,14 @@ def uniform(K: int) -> tuple[Fraction, ...]:
     return tuple(Fraction(1, K) for _ in range(K))
 
 
+def one_shot_data(P: Any, mu: Any, pi_ref: Any = None) -> tuple[PreferenceMatrix, tuple[Fraction, ...], tuple[Fraction, ...]]:
+    """Validate the data shared by one-shot problems: ``P``, ``mu`` (simplex), ``pi_ref`` (interior, default uniform)."""
+    Pm = load_preference_matrix(P)
+    m = simplex_vector(mu, Pm.K, name="mu")
+    ref = uniform(Pm.K) if pi_ref is None else simplex_vector(pi_ref, Pm.K, name="pi_ref", interior=True)
+    return Pm, m, ref
+
+
 def as_sequence_of_rows(P: PreferenceMatrix) -> Sequence[Sequence[Fraction]]:
     """Rows of ``P`` (helper for code that only needs indexing)."""
     return P.entries

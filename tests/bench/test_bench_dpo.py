@@ -4,7 +4,6 @@ Targets (issue 5): one MRS-DPO step at 50 digits for K = 4 in <= 100 ms; a batch
 fast enough for the experiment scale (thousands of K = 4 matrices x 3,000 iterations).
 """
 
-from fractions import Fraction
 
 import numpy as np
 import pytest

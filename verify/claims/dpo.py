@@ -21,14 +21,12 @@ from hypothesis import strategies as st
 from theory import dpo as T
 
 from ..bridge import mp_matrix, mp_vector, mpf
-from ..dpo import DPOSolveError, _A, dpo_instance, dpo_minimise, dpo_optimum, ift_sensitivity, scaled_loss, solve_checked, solve_scaled, stationarity
+from ..dpo import DPOSolveError, _A, dpo_instance, dpo_minimise, ift_sensitivity, scaled_loss, solve_checked, solve_scaled, stationarity
 from ..property import dropped_hypothesis_control, property_checker
 from ..strategies import preference_matrices, simplex_points
 from ..mrs_dpo import (
     ambient_map,
     cycle_matrix,
-    dpo_balanced_modulus,
-    dpo_cycle_modulus,
     make_batch_step,
     mrs_dpo_instance,
     mrs_dpo_jacobian,

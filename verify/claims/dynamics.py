@@ -317,8 +317,7 @@ def check_dyn1_dynamic(ctx: CheckContext, factor: float = 1 / 3) -> Outcome:
         f"{B} settings (|modulus^2 - 1| > 0.15, alpha <= 0.95): {int(unstable.sum())} unstable all oscillate persistently "
         f"(median period {np.nanmedian(res.metrics['period'][unstable]):.1f}), {int((~unstable).sum())} stable all converge to uniform",
         n=B,
-        dps=None,
-        tolerance="float64; converged: max step 1e-9, |pi - 1/3| < 1e-6",
+        dps=15, tolerance="float64; converged: max step 1e-9, |pi - 1/3| < 1e-6",
         steps=steps,
         min_cycle_strength_unstable=float(res.metrics["cycle_strength"][unstable].min()) if unstable.any() else None,
     )
@@ -449,7 +448,7 @@ def check_dyn6_dynamic(ctx: CheckContext) -> Outcome:
     if bad:
         i = bad[0]
         return refuted(f"{len(bad)}/{n} balanced settings disagree with the threshold", instance={"P": Ps[i], "alpha": al[i], "beta_lambda": bl[i]}, seed=ctx.subseed("dyn6dyn"))
-    return verified(f"{n} random balanced P (K = 3..8): rho^2 = 0.7 converge to uniform, rho^2 = 1.4 oscillate persistently", n=n, tolerance="float64")
+    return verified(f"{n} random balanced P (K = 3..8): rho^2 = 0.7 converge to uniform, rho^2 = 1.4 oscillate persistently", n=n, dps=15, tolerance="float64")
 
 
 # ---------------------------------------------------------------------------
@@ -624,7 +623,7 @@ def check_dyn2_conservative(ctx: CheckContext) -> Outcome:
         f"{R.shape[0]} random instances with q < 1: rho <= q always; rho/q median {np.median(ratio):.3f}, 10% quantile "
         f"{np.quantile(ratio, 0.1):.3f}, max {ratio.max():.3f}; q - rho median {np.median(gap):.3f}",
         n=int(R.shape[0]),
-        tolerance="float64 (1e-9)",
+        dps=15, tolerance="float64 (1e-9)",
         ratio_quantiles={str(p): float(np.quantile(ratio, p)) for p in (0.1, 0.25, 0.5, 0.75, 0.9)},
     )
 
@@ -695,7 +694,7 @@ def check_dyn3_dynamic(ctx: CheckContext, alpha_value: float = 1.0, kind: str = 
         f"top mass increases every step, final top mass > 1 - 1e-6, entropy non-increasing from t0 on (max t0 = {max(t0s)}, "
         f"median {int(np.median(t0s))})",
         n=4 * (n // 4),
-        tolerance="float64, log space",
+        dps=15, tolerance="float64, log space",
         steps=steps,
     )
 
@@ -760,7 +759,7 @@ def check_dyn4_unique(ctx: CheckContext, alpha_max: float = 0.99) -> Outcome:
         f"{total} random instances (any P, K = 3..5, alpha < {alpha_max}, beta up to 200): exactly one fixed point from {S} Newton starts "
         "(consistent with the proof: fixed points = symmetric saddle points of a strictly concave-convex entropy-regularised zero-sum game)",
         n=total,
-        tolerance="float64 Newton residual 1e-9; roots merged at 1e-5 in log",
+        dps=15, tolerance="float64 Newton residual 1e-9; roots merged at 1e-5 in log",
     )
 
 
@@ -823,7 +822,7 @@ def check_dyn4_limit(ctx: CheckContext, kind: str = "sst") -> Outcome:
         f"{n} strictly SST P (K = 3..6, lambda = 1): 1 - top mass at kappa = 2000 is <= max_j(r_j/r_top)(K-1) exp(-kappa delta/2) (max {max(gaps):.2e}); {finding}; "
         "several fixed points: none possible (unique for every kappa, see the uniqueness check)",
         n=n,
-        tolerance="float64 Newton continuation",
+        dps=15, tolerance="float64 Newton continuation",
         non_monotone_examples=nonmono[:2],
     )
 
@@ -846,7 +845,7 @@ def check_dyn4_stability(ctx: CheckContext) -> Outcome:
         f"{R.shape[0]} strictly SST instances (K = 3..5, alpha < 0.99, beta lambda in [0.1, 500], lambda = 1): max spectral radius at the "
         f"fixed point {R[:, 0].max():.4f} ({int((R[:, 0] >= 1).sum())} with rho >= 1)",
         n=int(R.shape[0]),
-        tolerance="float64",
+        dps=15, tolerance="float64",
         max_rho=float(R[:, 0].max()),
     )
 
@@ -897,7 +896,7 @@ def check_dyn5(ctx: CheckContext, curve_factor: float = 1.0) -> Outcome:
         "no several-fixed-point region at alpha < 1 (only the identity map at alpha = 1, beta lambda = 0); bistable points: "
         f"{sum(v['bistable'] for v in findings.values())}",
         n=sum(sum(v.values()) for v in findings.values()),
-        tolerance="float64; 10% band around the curve excluded",
+        dps=15, tolerance="float64; 10% band around the curve excluded",
         regions=findings,
     )
 

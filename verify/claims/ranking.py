@@ -642,7 +642,6 @@ def _mat(P) -> sympy.Matrix:
 
 
 def _sections_rank1() -> list[Section]:
-    mu = th.mu_symbols(3)
     _, red = th.ct_gap(3)
     cx = counterexample("1/5,3/10,1/2", "CT")
     cx4 = counterexample("1/10,1/5,3/10,2/5", "ST")
