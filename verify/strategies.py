@@ -142,22 +142,7 @@ def _preference_matrices(
     max_K: int = 6,
     permute: bool = True,
 ) -> list[list[Fraction]]:
-    """Valid preference matrices as lists of rows of ``Fraction``.
-
-    Parameters
-    ----------
-    K : int or strategy, optional
-        Size (default: drawn in ``[min_K, max_K]``).
-    kind : {"any", "cyclic", "wst", "sst", "bt"}
-        ``any``: any valid ``P``; ``cyclic``: has a majority 3-cycle (needs K >= 3);
-        ``wst``: the majority relation is a strict linear order; ``sst``: strictly
-        strongly transitive; ``bt``: Bradley–Terry, ``P[i,j] = w_i/(w_i+w_j)`` with
-        rational weights (so exact draws stay rational).
-    exact : bool
-        Draw entries as fractions with small denominators (else decimals of floats).
-    permute : bool
-        Relabel responses by a random permutation (so the top is not always 0).
-    """
+    """The drawing behind :func:`preference_matrices` (arguments already validated)."""
     if kind not in KINDS:
         raise ValueError(f"kind = {kind!r}, expected one of {KINDS}")
     k = _K(draw, K, max(min_K, 3) if kind == "cyclic" else min_K, max_K)
