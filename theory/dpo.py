@@ -57,6 +57,7 @@ import sympy
 
 from . import matrix_algebra as ma
 from .latex import Section
+from .ipo import symbolic_preference_matrix
 
 __all__ = [
     "sig",
@@ -161,20 +162,10 @@ class DPOSymbols:
 @lru_cache(maxsize=None)
 def dpo_symbols(K: int) -> DPOSymbols:
     """Symbols for explicit ``K >= 2``."""
-    if K < 2:
-        raise ValueError(f"K = {K}, expected K >= 2")
-    P = sympy.zeros(K, K)
-    upper = []
-    for i in range(K):
-        P[i, i] = sympy.Rational(1, 2)
-        for j in range(i + 1, K):
-            p = sympy.Symbol(f"p_{i}_{j}", positive=True)
-            upper.append(p)
-            P[i, j] = p
-            P[j, i] = 1 - p
+    P, upper = symbolic_preference_matrix(K)
     mu = tuple(sympy.Symbol(f"mu_{k}", positive=True) for k in range(K))
     r = tuple(sympy.Symbol(f"r_{k}", real=True) for k in range(K))
-    return DPOSymbols(K, P, tuple(upper), mu, r, sympy.Symbol("beta_dpo", positive=True))
+    return DPOSymbols(K, P, upper, mu, r, sympy.Symbol("beta_dpo", positive=True))
 
 
 def population_loss(sy: DPOSymbols) -> sympy.Expr:

@@ -35,6 +35,7 @@ from .latex import Section
 
 __all__ = [
     "IPOSymbols",
+    "symbolic_preference_matrix",
     "ipo_symbols",
     "expected_pair_loss",
     "population_loss",
@@ -80,9 +81,11 @@ class IPOSymbols:
         return {self.mu[-1]: 1 - sum(self.mu[:-1])}
 
 
-@lru_cache(maxsize=None)
-def ipo_symbols(K: int) -> IPOSymbols:
-    """Symbols for explicit ``K >= 2``."""
+def symbolic_preference_matrix(K: int) -> tuple[sympy.Matrix, tuple[sympy.Symbol, ...]]:
+    """``P`` with free upper-triangle entries ``p_i_j`` (``i < j``), ``P[j,i] = 1 - p_i_j``, ``P[i,i] = 1/2``.
+
+    Returns ``(P, upper symbols)``; shared by the IPO and DPO derivations.
+    """
     if K < 2:
         raise ValueError(f"K = {K}, expected K >= 2")
     upper = []
@@ -94,11 +97,18 @@ def ipo_symbols(K: int) -> IPOSymbols:
             upper.append(p)
             P[i, j] = p
             P[j, i] = 1 - p
+    return P, tuple(upper)
+
+
+@lru_cache(maxsize=None)
+def ipo_symbols(K: int) -> IPOSymbols:
+    """Symbols for explicit ``K >= 2``."""
+    P, upper = symbolic_preference_matrix(K)
     mu = tuple(sympy.Symbol(f"mu_{k}", positive=True) for k in range(K))
     r = tuple(sympy.Symbol(f"r_{k}", real=True) for k in range(K))
     pi_ref = tuple(sympy.Symbol(f"piref_{k}", positive=True) for k in range(K))
     beta = sympy.Symbol("beta", positive=True)
-    return IPOSymbols(K, P, tuple(upper), mu, r, pi_ref, beta)
+    return IPOSymbols(K, P, upper, mu, r, pi_ref, beta)
 
 
 def expected_pair_loss(sy: IPOSymbols, beta_factor: sympy.Expr = 1) -> sympy.Expr:
