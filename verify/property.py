@@ -35,7 +35,7 @@ from .registry import (
     verified,
 )
 
-__all__ = ["property_check", "claim", "property_checker"]
+__all__ = ["property_check", "claim", "property_checker", "without_hypothesis", "dropped_hypothesis_control"]
 
 #: examples per budget for property checks
 EXAMPLES = {"quick": 100, "standard": 500, "thorough": 5000}
@@ -75,7 +75,7 @@ def property_check(
     from hypothesis import HealthCheck, Verbosity, given, settings
     from hypothesis import seed as hseed
 
-    hyps = dict(hypotheses or {})
+    hyps = dict(ctx.hypotheses if hypotheses is None else hypotheses)
     n_examples = max_examples or EXAMPLES[ctx.budget]
     seed = ctx.subseed("property")
     failing: list[Any] = []
@@ -238,3 +238,22 @@ def dropped_hypothesis_control(
         return property_check(predicate, strategy, ctx, hypotheses=kept, max_examples=max_examples, describe=describe)
 
     return Control(f"drop-{drop}", f"the property check without the hypothesis '{drop}'", fn)
+
+
+def without_hypothesis(fn: Callable[[CheckContext], Outcome], drop: str, description: str = "") -> Control:
+    """A negative control: checker ``fn`` run with the claim's hypothesis ``drop`` removed.
+
+    The checker must draw its instances and filter them with ``ctx.hypotheses``
+    (or :meth:`CheckContext.satisfies`); the control then runs the very same code on
+    instances that the dropped hypothesis used to exclude, and must be refuted when
+    that hypothesis is needed.
+    """
+    import dataclasses
+
+    def run(ctx: CheckContext) -> Outcome:
+        if drop not in ctx.hypotheses:
+            raise KeyError(f"claim {ctx.claim_id} has no hypothesis named {drop!r}; it has {sorted(ctx.hypotheses)}")
+        kept = {k: v for k, v in ctx.hypotheses.items() if k != drop}
+        return fn(dataclasses.replace(ctx, hypotheses=kept))
+
+    return Control(f"drop-{drop}", description or f"the same checker without the hypothesis '{drop}'", run)

@@ -11,7 +11,7 @@ import textwrap
 import time
 from typing import Any, Sequence, TextIO
 
-from .registry import ClaimResult, jsonable
+from .registry import SCHEMA_VERSION, ClaimResult, jsonable
 
 __all__ = ["Progress", "results_table", "results_markdown", "results_json", "print_json", "table"]
 
@@ -61,22 +61,25 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], widths: Sequenc
 
 
 def results_table(results: Sequence[ClaimResult], evidence_width: int = 70) -> str:
-    """One row per claim, then one indented row per checker."""
+    """One row per claim (its scope and what is proved vs checked), then one indented row per checker."""
     rows = []
     for r in results:
-        rows.append([r.id, r.tag, r.verdict.upper(), "", f"{r.seconds:.2f}"])
+        rows.append([r.id, r.tag, r.verdict.upper(), f"scope: {r.scope.text}", f"{r.seconds:.2f}"])
+        if r.coverage:
+            rows.append(["", "", "", r.coverage, ""])
         for c in r.checks:
-            ev = c.outcome.summary
-            o = c.outcome
-            parts = [f"{k} {v}" for k, v in (("dps", o.dps), ("tolerance", o.tolerance), ("max error", o.max_error)) if v is not None]
-            if parts:
-                ev += " [" + ", ".join(parts) + "]"
+            ev = f"{c.checker} [{c.evidence}{': ' + c.covers if c.covers else ''}]: {c.outcome.summary}"
+            prec = c.outcome.precision() if c.verdict != "proved" else ""
+            if prec:
+                ev += f" [{prec}]"
             if c.outcome.counterexample is not None:
                 ce = c.outcome.counterexample
                 ev += f" | counterexample: {json.dumps(ce.to_dict()['instance'])} (seed {ce.seed})"
-            rows.append(["", "", f"  {c.verdict}", f"{c.checker}: {ev}", f"{c.seconds:.2f}"])
+                if ce.replay:
+                    ev += f" | replay: {ce.replay}"
+            rows.append(["", "", f"  {c.verdict}", ev, f"{c.seconds:.2f}"])
     idw = max([5] + [len(r.id) for r in results])
-    text = table(["claim", "tag", "verdict", "evidence", "seconds"], rows, [idw, 7, 13, evidence_width, 7])
+    text = table(["claim", "tag", "verdict", "scope / evidence", "seconds"], rows, [idw, 7, 13, evidence_width, 7])
     counts: dict[str, int] = {}
     for r in results:
         counts[r.verdict] = counts.get(r.verdict, 0) + 1
@@ -86,17 +89,25 @@ def results_table(results: Sequence[ClaimResult], evidence_width: int = 70) -> s
 
 
 def results_markdown(results: Sequence[ClaimResult]) -> str:
-    """A Markdown table (claim, tag, verdict, checks) for the README's "what is verified" section."""
-    lines = ["| claim | tag | verdict | checks |", "|---|---|---|---|"]
+    """A Markdown table (claim, tag, scope, verdict, proved / checked) for the README's "what is verified"."""
+    lines = ["| claim | tag | scope | verdict | what is proved / checked |", "|---|---|---|---|---|"]
     for r in results:
-        checks = "; ".join(f"{c.checker}: {c.verdict}" for c in r.checks)
-        lines.append(f"| {r.id} | {r.tag} | {r.verdict} | {checks} |")
+        cov = r.coverage.replace("|", "/")
+        lines.append(f"| {r.id} | {r.tag} | {r.scope.text.replace('|', '/')} | {r.verdict} | {cov} |")
     return "\n".join(lines)
 
 
-def results_json(results: Sequence[ClaimResult]) -> list[dict]:
-    """JSON-ready list of claim results."""
-    return [r.to_dict() for r in results]
+def results_json(results: Sequence[ClaimResult], **run: Any) -> dict:
+    """The versioned JSON document of a check run (schema: docs/json-schema.md).
+
+    ``run`` adds fields describing the run (budget, seed, command, controls).
+    """
+    from . import __version__
+
+    doc: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "prefdyn_version": __version__}
+    doc.update(run)
+    doc["results"] = [r.to_dict() for r in results]
+    return doc
 
 
 def print_json(obj: Any, stream: TextIO | None = None) -> None:

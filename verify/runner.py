@@ -19,14 +19,16 @@ from .registry import (
     BUDGETS,
     REGISTRY,
     CheckContext,
+    Checker,
     CheckResult,
     Claim,
     ClaimResult,
+    Control,
     Outcome,
     Registry,
 )
 
-__all__ = ["BUILTIN_MODULES", "load_builtin_claims", "load_module", "check", "run_claim", "run_controls"]
+__all__ = ["BUILTIN_MODULES", "load_builtin_claims", "load_module", "check", "run_claim", "run_checker", "run_controls", "all_controls", "replay_command"]
 
 #: Modules that register the built-in claims (explicit, in THEORY.md order).
 BUILTIN_MODULES: list[str] = [
@@ -35,6 +37,10 @@ BUILTIN_MODULES: list[str] = [
     "verify.claims.dynamics",
     "verify.claims.dpo",
 ]
+
+
+#: claim id -> the file it was loaded from (for replay commands)
+_USER_MODULE_PATHS: dict[str, str] = {}
 
 
 def load_builtin_claims() -> Registry:
@@ -69,6 +75,8 @@ def load_module(path: str | Path) -> list[str]:
         raise ValueError(f"claim module {str(p)!r} failed to import: {type(e).__name__}: {e}") from e
     new = [i for i in REGISTRY.ids() if i not in before]
     mod.__prefdyn_ids__ = new  # type: ignore[attr-defined]
+    for i in new:
+        _USER_MODULE_PATHS[i] = str(p)
     return new
 
 
@@ -87,14 +95,43 @@ def _timed(fn: Callable[[CheckContext], Outcome], ctx: CheckContext) -> tuple[Ou
     return out, time.perf_counter() - t0
 
 
+def replay_command(claim: Claim, budget: str, seed: int) -> str:
+    """The command that checks ``claim`` alone and regenerates its counterexamples."""
+    cmd = f"prefdyn check --claim {claim.id} --seed {seed}"
+    if budget != "quick":
+        cmd += f" --budget {budget}"
+    path = _USER_MODULE_PATHS.get(claim.id)
+    if path:
+        cmd += f" --module {path}"
+    return cmd
+
+
+def _context(claim: Claim, budget: str, seed: int) -> CheckContext:
+    return CheckContext(budget=budget, seed=seed, claim_id=claim.id, hypotheses=dict(claim.hypotheses))
+
+
+def run_checker(claim: Claim, checker: Checker, budget: str = "quick", seed: int = 0) -> CheckResult:
+    """Run one checker of ``claim`` in a fresh context (depends only on claim, budget, seed)."""
+    out, secs = _timed(checker.fn, _context(claim, budget, seed))
+    if out.verdict == "proved" and checker.evidence != "proof":
+        out = Outcome(
+            "error",
+            f"checker {checker.name!r} returned 'proved' but declares evidence {checker.evidence!r}, not a proof",
+            {"summary": out.summary},
+        )
+    if out.counterexample is not None and not out.counterexample.replay:
+        out.counterexample.replay = replay_command(claim, budget, seed)
+    return CheckResult(checker.name, checker.kind, out, secs, checker.evidence, checker.covers, tuple(checker.proves))
+
+
 def run_claim(claim: Claim, budget: str = "quick", seed: int = 0) -> ClaimResult:
-    """Run every checker of ``claim``; exceptions become ``error`` verdicts."""
-    ctx = CheckContext(budget=budget, seed=seed, claim_id=claim.id)
-    checks = []
+    """Run every checker of ``claim``; exceptions become ``error`` verdicts.
+
+    Each checker gets a fresh :class:`CheckContext` whose random streams depend only on
+    ``(seed, claim id)``: the result does not depend on which other claims ran.
+    """
     t0 = time.perf_counter()
-    for ch in claim.checkers:
-        out, secs = _timed(ch.fn, ctx)
-        checks.append(CheckResult(ch.name, ch.kind, out, secs))
+    checks = [run_checker(claim, ch, budget, seed) for ch in claim.checkers]
     return ClaimResult(
         id=claim.id,
         tag=claim.tag,
@@ -104,16 +141,26 @@ def run_claim(claim: Claim, budget: str = "quick", seed: int = 0) -> ClaimResult
         budget=budget,
         seed=seed,
         note=claim.note,
+        scope=claim.scope,
+        argument=claim.argument,
     )
 
 
+def all_controls(claim: Claim) -> list[Control]:
+    """The claim's planted controls followed by its constant mutations."""
+    return list(claim.controls) + claim.mutation_controls()
+
+
 def run_controls(claim: Claim, budget: str = "quick", seed: int = 0) -> list[CheckResult]:
-    """Run the negative controls of ``claim``; each should come back ``refuted``."""
-    ctx = CheckContext(budget=budget, seed=seed, claim_id=claim.id)
+    """Run the negative controls and constant mutations of ``claim``.
+
+    Each result has ``.expect`` (``"refuted"``, or ``"holds"`` for a mutation that
+    leaves the statement true) and ``.caught`` (whether it came back as expected).
+    """
     out = []
-    for c in claim.controls:
-        o, secs = _timed(c.fn, ctx)
-        out.append(CheckResult(f"control:{c.name}", "control", o, secs))
+    for c in all_controls(claim):
+        o, secs = _timed(c.fn, _context(claim, budget, seed))
+        out.append(CheckResult(f"control:{c.name}", "control", o, secs, expect=c.expect, caught=c.caught(o)))
     return out
 
 

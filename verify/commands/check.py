@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from ..registry import BUDGETS, REGISTRY
 from ..report import Progress, print_json, results_json, results_markdown, results_table, table
@@ -16,7 +17,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=(
             "Run the checkers of each claim and print a verdict with evidence: proved, "
             "verified, refuted (with a counterexample and its seed), inconclusive or error. "
-            "Exit 0 when nothing is refuted or errored, 1 otherwise, 2 on bad usage."
+            "Each claim shows its scope and what is proved vs only checked: a claim is proved only when its proofs "
+            "cover its whole scope. A refuted verdict prints the command that replays it "
+            "(prefdyn check --claim ID --seed N). "
+            "Exit 0 when nothing is refuted or errored (and, with --controls, every control came back as expected), "
+            "1 otherwise, 2 on bad usage."
         ),
     )
     p.add_argument("--claim", action="append", metavar="ID", help="claim id to check (repeatable; default: all)")
@@ -32,7 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--controls",
         action="store_true",
-        help="also run each claim's negative controls (planted wrong variants that must come back refuted)",
+        help="also run each claim's negative controls and constant mutations (planted wrong variants that must come back "
+        "refuted; mutations that keep the statement true must not); exit 1 if any is not as expected",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=run)
@@ -44,11 +50,11 @@ def run(args: argparse.Namespace) -> int:
     for m in args.module:
         user_ids += load_module(m)
     if args.list:
-        rows = [[c.id, c.tag, c.statement] for c in REGISTRY]
+        rows = [[c.id, c.tag, c.scope.text, c.statement] for c in REGISTRY]
         if args.json:
-            print_json([{"id": c.id, "tag": c.tag, "statement": c.statement} for c in REGISTRY])
+            print_json([{"id": c.id, "tag": c.tag, "scope": c.scope.text, "statement": c.statement} for c in REGISTRY])
         else:
-            print(table(["claim", "tag", "statement"], rows, [10, 7, 90]))
+            print(table(["claim", "tag", "scope", "statement"], rows, [10, 7, 40, 70]))
         return 0
     ids = args.claim
     if ids:
@@ -58,13 +64,19 @@ def run(args: argparse.Namespace) -> int:
     results = check(ids, budget=args.budget, seed=args.seed, progress=progress)
     controls = {}
     if args.controls:
-        for r in results:
+        cprog = Progress("controls", enabled=not args.quiet)
+        for k, r in enumerate(results):
+            cprog(k, len(results), r.id)
             controls[r.id] = run_controls(REGISTRY.get(r.id), budget=args.budget, seed=args.seed)
+        cprog(len(results), len(results), "")
+    missed = [(cid, c) for cid, cs in controls.items() for c in cs if not c.caught]
     if args.json:
-        data = results_json(results)
+        run_info = {"command": "prefdyn check", "budget": args.budget, "seed": args.seed, "claims": [r.id for r in results]}
+        data = results_json(results, **run_info)
         if args.controls:
-            for d in data:
+            for d in data["results"]:
                 d["controls"] = [c.to_dict() for c in controls[d["id"]]]
+            data["controls_missed"] = [f"{cid}/{c.checker}" for cid, c in missed]
         print_json(data)
     elif args.markdown:
         print(results_markdown(results))
@@ -74,9 +86,17 @@ def run(args: argparse.Namespace) -> int:
             rows = []
             for cid, cs in controls.items():
                 for c in cs:
-                    ok = "caught" if c.verdict == "refuted" else "NOT CAUGHT"
-                    rows.append([cid, c.checker, ok, c.outcome.summary])
+                    if c.expect == "holds":
+                        ok = "holds" if c.caught else "FALSE ALARM"
+                    else:
+                        ok = "caught" if c.caught else "NOT CAUGHT"
+                    rows.append([cid, c.checker[len("control:"):], ok, f"{c.verdict}: {c.outcome.summary}"])
             print()
-            print(table(["claim", "control", "result", "evidence"], rows, [10, 24, 10, 70]))
+            print(table(["claim", "control", "result", "evidence"], rows, [10, 40, 11, 60]))
+            n = sum(len(cs) for cs in controls.values())
+            print(f"\n{n - len(missed)} of {n} controls came back as expected")
+    for cid, c in missed:
+        what = "was refuted although the mutated statement is true" if c.expect == "holds" else f"was not caught ({c.verdict})"
+        print(f"control {cid}/{c.checker[len('control:'):]} {what}", file=sys.stderr)
     bad = [r for r in results if r.verdict in ("refuted", "error")]
-    return 1 if bad else 0
+    return 1 if bad or missed else 0
