@@ -104,11 +104,13 @@ _KIND_EVIDENCE = {
 }
 
 
-def json_number(x: Any) -> Any:
-    """A number for JSON at full precision: int, float, or (beyond float range) a string.
+def json_number(x: Any, *, magnitude: bool = True) -> Any:
+    """A number for JSON: int, float, or a string that keeps every digit.
 
-    Fractions with small terms stay exact as ``"p/q"``; mpmath numbers become floats
-    when a float holds them to 17 digits (errors and tolerances), else 30-digit strings.
+    Fractions stay exact (an int, or ``"p/q"``). An mpmath number is a float when it is
+    a *magnitude* (an error, a tolerance: 17 significant digits say all there is to say)
+    and in the float range; a computed value (``magnitude=False``) is a float only when
+    the float is exactly that value, else a string with every digit of its precision.
     """
     if x is None or isinstance(x, (bool, int)):
         return x
@@ -120,22 +122,18 @@ def json_number(x: Any) -> Any:
     if mod.startswith("mpmath"):
         import mpmath
 
-        if isinstance(x, mpmath.mpf):
-            if x == 0:
-                return 0.0
-            if mpmath.isfinite(x) and mpmath.mpf("1e-300") < abs(x) < mpmath.mpf("1e300"):
-                return float(x)
-            return mpmath.nstr(x, 30)
-        return mpmath.nstr(x, 30)
+        if isinstance(x, mpmath.mpf) and mpmath.isfinite(x):
+            f = float(x)
+            if x == 0 or (mpmath.mpf("1e-300") < abs(x) < mpmath.mpf("1e300") and (magnitude or mpmath.mpf(f) == x)):
+                return f
+        return str(x)  # every digit of the working precision
     if mod.startswith("numpy"):
-        return json_number(x.item())
+        return json_number(x.item(), magnitude=magnitude)
     if mod.startswith("sympy"):
         if getattr(x, "is_Integer", False):
             return int(x)
         if getattr(x, "is_Rational", False):
             return str(x)
-        if getattr(x, "is_Float", False):
-            return float(x)
         return str(x)
     if isinstance(x, str):
         return x
@@ -160,7 +158,7 @@ def _as_tolerance(x: Any) -> Any:
 def jsonable(x: Any) -> Any:
     """Convert evidence to plain JSON types; numbers stay numbers (see :func:`json_number`)."""
     if x is None or isinstance(x, (bool, int, str, float, Fraction)):
-        return json_number(x)
+        return json_number(x, magnitude=False)
     if isinstance(x, Mapping):
         return {str(k): jsonable(v) for k, v in x.items()}
     if hasattr(x, "to_json"):
@@ -172,11 +170,11 @@ def jsonable(x: Any) -> Any:
     if mod.startswith("mpmath"):
         if hasattr(x, "tolist"):
             return jsonable(x.tolist())
-        return json_number(x)
+        return json_number(x, magnitude=False)
     if mod.startswith("sympy"):
         if getattr(x, "is_Matrix", False):
             return [[jsonable(e) for e in x.row(i)] for i in range(x.rows)]
-        return json_number(x)
+        return json_number(x, magnitude=False)
     if isinstance(x, (list, tuple, set, frozenset)):
         return [jsonable(v) for v in x]
     if hasattr(x, "__dict__") and hasattr(x, "__dataclass_fields__"):

@@ -119,8 +119,15 @@ def run_checker(claim: Claim, checker: Checker, budget: str = "quick", seed: int
             f"checker {checker.name!r} returned 'proved' but declares evidence {checker.evidence!r}, not a proof",
             {"summary": out.summary},
         )
-    if out.counterexample is not None and not out.counterexample.replay:
-        out.counterexample.replay = replay_command(claim, budget, seed)
+    ce = out.counterexample
+    if ce is not None:
+        # the seed a refuted verdict reports is the run seed: `--seed` with it regenerates the
+        # counterexample when the claim is checked alone; a checker's own sub-seed is kept as detail
+        if ce.seed is not None and ce.seed != seed:
+            out.details.setdefault("generator_seed", ce.seed)
+        ce.seed = seed
+        if not ce.replay:
+            ce.replay = replay_command(claim, budget, seed)
     return CheckResult(checker.name, checker.kind, out, secs, checker.evidence, checker.covers, tuple(checker.proves))
 
 
