@@ -23,7 +23,7 @@ def run(capsys, *argv):
 def test_check_json_reports_ipo_claims(capsys):
     code, out, err = run(capsys, "check", "--claim", "IPO-1", "--claim", "IPO-2", "--json", "--quiet")
     assert code == 0
-    data = json.loads(out)
+    data = json.loads(out)["results"]
     assert [d["id"] for d in data] == ["IPO-1", "IPO-2"]
     assert all({"id", "verdict", "evidence", "seconds"} <= set(d) for d in data)
     kinds = {c["verdict"] for c in data[0]["checks"]}
@@ -35,7 +35,7 @@ def test_user_module_false_claim_is_refuted_with_counterexample(capsys):
     try:
         code, out, err = run(capsys, "check", "--module", str(EXAMPLES / "user_claims.py"), "--claim", "USER-ipo-order", "--claim", "USER-false-top", "--json", "--quiet")
         assert code == 1
-        data = {d["id"]: d for d in json.loads(out)}
+        data = {d["id"]: d for d in json.loads(out)["results"]}
         assert data["USER-ipo-order"]["verdict"] == "verified"
         bad = data["USER-false-top"]
         assert bad["verdict"] == "refuted"
