@@ -300,7 +300,11 @@ def entropy_derivative_identity(K: int) -> sympy.Expr:
     mean_z = sum(pi[k] * z[k] for k in range(K))
     mean_D = sum(pi[k] * D[k] for k in range(K))
     cov = sum(pi[k] * (z[k] - mean_z) * (D[k] - mean_D) for k in range(K))
-    return sympy.simplify(sympy.together(expand(dH + beta * cov)))
+    # logs of the positive w_k and of W as independent symbols: a rational function that cancels
+    # to 0 in independent symbols is 0 at every value of them (sound, and fast)
+    logs = {sympy.log(wk): Symbol(f"L_{k}") for k, wk in enumerate(w)}
+    logs[sympy.log(W)] = Symbol("L_W")
+    return sympy.cancel(sympy.together((dH + beta * cov).xreplace(logs)))
 
 
 @lru_cache(maxsize=None)
