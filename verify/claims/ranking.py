@@ -163,10 +163,26 @@ def _drawn_mu(rng, K: int) -> tuple[Fraction, ...]:
     """A point of the simplex; one in four has zero coordinates (for the dropped-hypothesis controls)."""
     mu = random_interior_mu(rng, K, den=int(rng.choice([3, 10, 100])))
     if rng.random() < 0.25:
-        zeros = [int(x) for x in rng.choice(K, size=int(rng.integers(1, K)), replace=False)]
+        if rng.random() < 0.5:  # all mass on two responses (then 1 - mu_0 - mu_1 may vanish)
+            zeros = list(range(2, K))
+        else:
+            zeros = [int(x) for x in rng.choice(K, size=int(rng.integers(1, K)), replace=False)]
         w = [Fraction(0) if k in zeros else x for k, x in enumerate(mu)]
         mu = tuple(x / sum(w) for x in w)
     return mu
+
+
+def _breaks(P, mu, prop: str) -> tuple[bool, str]:
+    """Whether ``mu`` (any point of the simplex) violates ``prop`` on ``P``, computed directly (exact)."""
+    pairs = required_pairs(P, prop)
+    if not pairs:
+        return False, f"{prop} holds vacuously on this P (no Condorcet winner / Smith set is everything)"
+    ms = margins(P, pairs, mu)
+    bad = [(p, m) for p, m in zip(pairs, ms) if m <= 0]
+    if not bad:
+        return False, f"{prop} holds: every required margin is > 0 (smallest {fmt_exact(min(ms))})"
+    (i, j), m = bad[0]
+    return True, f"s_{i} - s_{j} = {fmt_exact(m)} <= 0, so {prop} fails"
 
 
 def rank1_constructor(ctx: CheckContext, factor: Fraction | None = None, threshold: Fraction = HALF) -> Outcome:
@@ -193,10 +209,11 @@ def rank1_constructor(ctx: CheckContext, factor: Fraction | None = None, thresho
         for prop in ("CT", "ST", "OP"):
             if K >= 3 and all(x > 0 for x in mu):
                 cx = counterexample(mu, prop, factor=factor).to_json()
+                ok, why = verify_counterexample(cx)
             else:  # outside the hypotheses the construction is applied as is (controls)
                 e = min((Fraction(1, 4) if factor is None else Fraction(factor)) * (1 - mu[0] - mu[1]), HALF)
                 cx = {"property": prop, "mu": [fmt_exact(x) for x in mu], "P": _J(_extremal(K, e))}
-            ok, why = verify_counterexample(cx)
+                ok, why = _breaks(_extremal(K, e), mu, prop)
             if not ok:
                 return refuted(
                     f"the construction is not a counterexample for {prop}: {why}",
@@ -212,7 +229,10 @@ def rank1_constructor(ctx: CheckContext, factor: Fraction | None = None, thresho
             P = _extremal(K, eps)
             claimed_fails = eps <= c * R
             for prop in ("CT", "ST", "OP"):
-                observed_fails, why = verify_counterexample({"property": prop, "mu": [fmt_exact(x) for x in mu], "P": _J(P)})
+                if all(x > 0 for x in mu):
+                    observed_fails, why = verify_counterexample({"property": prop, "mu": [fmt_exact(x) for x in mu], "P": _J(P)})
+                else:
+                    observed_fails, why = _breaks(P, mu, prop)
                 if observed_fails != claimed_fails:
                     return refuted(
                         f"claimed: {prop} {'fails' if claimed_fails else 'holds'} at eps = {fmt_exact(eps)} (threshold {fmt_exact(c)} R, "
