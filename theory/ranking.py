@@ -21,6 +21,13 @@ Contents
   SST slacks (three relative positions of the third response).
 * :func:`abel_identity`, :func:`entropy_derivative_identity`,
   :func:`chebyshev_identity` — RANK-6.
+
+Every K (symbolic ``K``, sympy indexed sums; see the section "every K" below):
+:class:`Sigma` (finite sums with peel / shift / split), :func:`canonical`,
+:func:`combine`, :func:`tiles`; :func:`rank1_general`, :func:`rank2_general`,
+:func:`rank5_general`, :func:`rank6_general`; :func:`rank3_duality` (free matrix
+algebra) and :func:`interior_push`. Each takes the constant of its identity as a
+parameter, so a planted wrong constant leaves a non-zero residual.
 """
 
 from __future__ import annotations
@@ -47,6 +54,16 @@ __all__ = [
     "abel_identity",
     "entropy_derivative_identity",
     "chebyshev_identity",
+    "Sigma",
+    "canonical",
+    "combine",
+    "tiles",
+    "rank1_general",
+    "rank2_general",
+    "rank3_duality",
+    "interior_push",
+    "rank5_general",
+    "rank6_general",
 ]
 
 HALF = Rational(1, 2)
