@@ -16,7 +16,7 @@ from verify.cli import main
 from verify.claims import ranking as cr
 from verify.lp import check_farkas, max_min_margin
 from verify.ranking import counterexample, ct_sampler, rank2_eps_bound, sampler, scores
-from verify.registry import REGISTRY, CheckContext
+from verify.registry import REGISTRY, TOLERANCE_KINDS, CheckContext
 from verify.runner import load_builtin_claims, run_claim, run_controls
 from verify.strategies import preference_matrices, simplex_points
 
@@ -265,14 +265,16 @@ def test_all_rank_claims_registered_with_controls():
 def test_checkers_pass_quick(cid):
     load_builtin_claims()
     r = run_claim(REGISTRY.get(cid), budget="quick", seed=0)
-    assert r.verdict in ("proved", "verified"), r.evidence
+    assert all(c.verdict in ("proved", "verified") for c in r.checks), r.evidence
 
 
 @pytest.mark.parametrize("cid", IDS)
-def test_controls_are_refuted(cid):
+def test_controls_come_back_as_expected(cid):
     load_builtin_claims()
     for c in run_controls(REGISTRY.get(cid), budget="quick", seed=0):
-        assert c.verdict == "refuted", (c.checker, c.outcome.summary)
+        assert c.caught, (c.checker, c.expect, c.verdict, c.outcome.summary)
+        if c.verdict == "refuted":
+            assert c.outcome.counterexample is not None and c.outcome.counterexample.instance
 
 
 def test_wrong_witness_is_refuted():
@@ -281,10 +283,144 @@ def test_wrong_witness_is_refuted():
 
 
 def test_rank6_counterexample_without_condition_is_reproducible():
-    a = cr.rank6_fuzz(CheckContext(seed=4, claim_id="RANK-6"), condition=False)
-    b = cr.rank6_fuzz(CheckContext(seed=4, claim_id="RANK-6"), condition=False)
+    ctx = CheckContext(seed=4, claim_id="RANK-6", hypotheses={"fosd": cr._fosd})
+    a = cr.rank6_fuzz(ctx, draw="sst")
+    b = cr.rank6_fuzz(ctx, draw="sst")
     assert a.verdict == b.verdict == "refuted"
     assert a.counterexample.to_dict() == b.counterexample.to_dict()
+    inst = a.counterexample.instance
+    P = [[Fraction(x) for x in r] for r in inst["P"]]
+    back = {"P": P, "pair": tuple(inst["pair"]), "positions": inst["positions"], "mu": [Fraction(x) for x in inst["mu"]], "mu_shifted": [Fraction(x) for x in inst["mu_shifted"]]}
+    assert cr._fosd(back) and not cr._d_monotone(back)
+
+
+# ---------------------------------------------------------------- verdicts, coverage, every-K proofs, mutations
+
+
+def _claim(cid):
+    load_builtin_claims()
+    return REGISTRY.get(cid)
+
+
+#: the checker whose proof covers each claim's whole scope (every K, or the existential/minimality parts)
+EVERY_K = {"RANK-1": ["general-K"], "RANK-2": ["general-K"], "RANK-3": ["duality"], "RANK-4": ["farkas-witness", "minimality"], "RANK-5": ["general-K"], "RANK-6": ["abel"]}
+
+
+@pytest.mark.parametrize("cid", IDS)
+def test_verdict_and_coverage_are_as_intended(cid):
+    c = _claim(cid)
+    r = run_claim(c, budget="quick", seed=0)
+    assert r.verdict == "proved", r.coverage
+    assert r.unproved_parts == []
+    covered = set()
+    for name in EVERY_K[cid]:
+        ch = c.checker(name)
+        assert ch.evidence == "proof" and ch.proves
+        covered |= set(ch.proves)
+    assert covered == set(c.scope.parts)
+    # partial proofs (fixed K) prove no scope part; instance checkers never return 'proved'
+    for ch in c.checkers:
+        if ch.name not in EVERY_K[cid]:
+            assert ch.proves == ()
+    for chk in r.checks:
+        if chk.verdict == "verified":
+            o = chk.outcome
+            assert o.tolerance_kind in TOLERANCE_KINDS and isinstance(o.tolerance, (int, float)), (cid, chk.checker, o.tolerance)
+            if o.tolerance_kind == "exact":
+                assert o.tolerance == 0 and o.dps is None
+            else:
+                assert o.dps is not None
+
+
+def test_rank3_argument_names_the_cited_theorem():
+    c = _claim("RANK-3")
+    assert "Ville" in c.argument and "Ville" in c.checker("duality").covers
+
+
+@pytest.mark.parametrize(
+    "name, fn, wrong",
+    [
+        ("RANK-1 threshold", lambda x: th.rank1_general(x)["residual"], sympy.Rational(3, 8)),
+        ("RANK-2 coefficient", lambda x: th.rank2_general(x)["residual"], sympy.Rational(5, 8)),
+        ("RANK-3 quadratic", lambda x: th.rank3_duality(x)["quadratic"], sympy.Rational(3, 8)),
+        ("RANK-5 certificate", lambda x: th.rank5_general(x)["residual"], sympy.Rational(1, 3)),
+        ("RANK-6 Abel factor", lambda x: th.rank6_general(x)["residual"], sympy.Rational(5, 4)),
+    ],
+)
+def test_every_K_proofs_fail_on_a_planted_wrong_constant(name, fn, wrong):
+    true = sympy.Integer(1) if "Abel" in name else sympy.Rational(1, 2)
+    assert fn(true) in (0, {}), name
+    assert fn(wrong) not in (0, {}), name
+
+
+@pytest.mark.parametrize(
+    "cid, checker, kw",
+    [
+        ("RANK-1", cr.rank1_general, {"threshold": Fraction(3, 8)}),
+        ("RANK-2", cr.rank2_general, {"coefficient": Fraction(3, 8)}),
+        ("RANK-3", cr.rank3_duality, {"half": Fraction(3, 8)}),
+        ("RANK-5", cr.rank5_general, {"half": Fraction(1, 3)}),
+        ("RANK-6", cr.rank6_general, {"scale": Fraction(5, 4)}),
+    ],
+)
+def test_every_K_checkers_refute_a_planted_wrong_identity(cid, checker, kw):
+    ctx = CheckContext(budget="quick", seed=0, claim_id=cid, hypotheses=dict(_claim(cid).hypotheses))
+    assert checker(ctx).verdict == "proved"
+    out = checker(ctx, **kw)
+    assert out.verdict == "refuted" and out.counterexample.instance
+
+
+@pytest.mark.parametrize("K", [2, 3, 4, 6])
+def test_sum_calculus_steps_agree_with_explicit_sums(K):
+    """peel, shift and split of :class:`theory.ranking.Sigma` at concrete K, against the expanded sum."""
+    f = sympy.IndexedBase("f")
+    s = th.Sigma(f[th.KI] * th.KI, 0, th.KS - 1)
+
+    def val(x):
+        if isinstance(x, th.Sigma):
+            lo, hi = int(x.lo.subs(th.KS, K)), int(x.hi.subs(th.KS, K))
+            return sum((x.summand.subs(th.KI, k).subs(th.KS, K) for k in range(lo, hi + 1)), sympy.Integer(0))
+        return sympy.sympify(x).subs(th.KS, K)
+
+    whole = val(s)
+    low, top = s.peel_top()
+    assert sympy.expand(val(low) + val(top) - whole) == 0
+    bottom, high = s.peel_bottom()
+    assert sympy.expand(val(bottom) + val(high) - whole) == 0
+    assert sympy.expand(val(s.shift(3)) - whole) == 0
+    for c in range(K):
+        a, (mid, _), b = s.split(c, (), (), ())
+        assert sympy.expand(val(a) + val(mid) + val(b) - whole) == 0
+
+
+@pytest.mark.parametrize("cid, checkers", [("RANK-1", ("general-K", "constructor")), ("RANK-2", ("general-K", "instances"))])
+def test_mutations_behave_as_declared(cid, checkers):
+    c = _claim(cid)
+    muts = c.mutation_controls()
+    assert len(muts) == 3 * len(checkers)
+    for ctrl in muts:
+        assert any(f"[{n}]" in ctrl.name for n in checkers)
+        out = ctrl.fn(CheckContext(budget="quick", seed=0, claim_id=cid, hypotheses=dict(c.hypotheses)))
+        holds = "x3/4" in ctrl.name and cid == "RANK-2"
+        assert ctrl.expect == ("holds" if holds else "refuted"), ctrl.name
+        assert ctrl.caught(out), (ctrl.name, out.verdict, out.summary)
+
+
+@pytest.mark.parametrize("cid, names", [("RANK-1", {"drop-K_at_least_3", "drop-interior"}), ("RANK-5", {"drop-sst", "drop-interior"}), ("RANK-6", {"drop-d_monotone", "drop-fosd", "sst-only"})])
+def test_needed_hypotheses_have_dropped_hypothesis_controls(cid, names):
+    c = _claim(cid)
+    assert names <= {x.name for x in c.controls}
+    for x in c.controls:
+        if x.name in names:
+            out = x.fn(CheckContext(budget="quick", seed=0, claim_id=cid, hypotheses=dict(c.hypotheses)))
+            assert out.verdict == "refuted"
+
+
+def test_rank5_fuzz_filters_with_the_hypotheses():
+    c = _claim("RANK-5")
+    seen = []
+    ctx = CheckContext(budget="quick", seed=0, claim_id="RANK-5", hypotheses={k: (lambda h: lambda inst: seen.append(1) or h(inst))(v) for k, v in c.hypotheses.items()})
+    assert cr.rank5_fuzz(ctx).verdict == "verified" and seen
 
 
 def test_latex_sections_compile_to_a_document():
