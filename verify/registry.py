@@ -463,7 +463,9 @@ class Claim:
     """One claim of the specification (or a user's), with its checkers and controls.
 
     ``scope`` says what it quantifies over; ``argument`` is a human-checked argument
-    that is reported but never counted as a proof; ``constants`` feed the mutation test.
+    that is reported but never counted as a proof; ``cites`` names published theorems
+    that a mechanised proof uses as axioms (reported with the verdict: "proved, citing
+    ..."); ``constants`` feed the mutation test.
     """
 
     id: str
@@ -479,8 +481,11 @@ class Claim:
     scope: Scope = DRAWN
     argument: str = ""
     constants: list[Constant] = field(default_factory=list)
+    cites: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        if isinstance(self.cites, str):
+            self.cites = (self.cites,)
         if not isinstance(self.id, str) or not self.id.strip():
             raise ValueError("a claim needs a non-empty string id")
         if self.tag not in TAGS:
@@ -607,6 +612,7 @@ class ClaimResult:
     note: str = ""
     scope: Scope = DRAWN
     argument: str = ""
+    cites: tuple[str, ...] = ()
 
     @property
     def verdict(self) -> str:
@@ -637,6 +643,8 @@ class ClaimResult:
         bits = []
         if proofs:
             bits.append("proved: " + "; ".join(f"{c.covers or c.checker}" + ("" if c.proves else " (part)") for c in proofs))
+            if self.cites:
+                bits.append("citing: " + "; ".join(self.cites))
         if checked:
             bits.append("checked: " + "; ".join(f"{c.covers or c.checker} ({c.evidence})" for c in checked))
         missing = self.unproved_parts if self.verdict in ("verified", "inconclusive") else []
@@ -660,6 +668,7 @@ class ClaimResult:
             "seed": self.seed,
             "note": self.note,
             "argument": self.argument,
+            "cites": list(self.cites),
             "checks": [c.to_dict() for c in self.checks],
         }
 

@@ -150,6 +150,7 @@ def run_claim(claim: Claim, budget: str = "quick", seed: int = 0) -> ClaimResult
         note=claim.note,
         scope=claim.scope,
         argument=claim.argument,
+        cites=claim.cites,
     )
 
 

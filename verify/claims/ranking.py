@@ -1062,6 +1062,7 @@ CLAIMS = [
             "for K = 2 every eps in (0, 1] works. The bound is attained by the RANK-1 construction (gap 0 at eps = 2Km/(K-2)). "
             "The hypothesis 'Condorcet winner' has no dropped-hypothesis control: without a Condorcet winner CT holds vacuously."
         ),
+        cites=("relabelling: CT, m and the bound are invariant under a permutation of the responses, so c = 0 and j = 1 loses no generality",),
         expressions=_sections_rank2,
     ),
     Claim(
@@ -1087,10 +1088,10 @@ CLAIMS = [
             "componentwise; then 0 >= (a - b)^T P a = b^T Delta a > 0 (Delta = (1/2) 1 1^T - P > 0 on off x in), a contradiction. "
             "Mixing the optimum with the uniform point (delta = t*/(2(1+t*))) keeps margin >= t*/2."
         ),
-        argument=(
-            "Cited, not mechanised: Ville's theorem of the alternative (1938): for a real matrix M, either M x > 0 for some x >= 0, "
-            "or y^T M <= 0 for some y >= 0, y != 0 (equivalent to LP strong duality / Gordan's theorem). Also used: a sum of "
-            "products b_l Delta_lk a_k with Delta_lk > 0, b, a >= 0 summing to 1 is > 0."
+        cites=(
+            "Ville's theorem of the alternative (1938): for a real matrix M, either M x > 0 for some x >= 0, or y^T M <= 0 "
+            "for some y >= 0, y != 0 (equivalent to Gordan's theorem / LP strong duality)",
+            "a sum of products b_l Delta_lk a_k with every Delta_lk >= m > 0 and a, b >= 0 summing to 1 is >= m (elementary)",
         ),
         expressions=_sections_rank3,
     ),
@@ -1151,6 +1152,7 @@ CLAIMS = [
             "holds together with transitivity (strict and non-strict); without transitivity it fails (a matrix of ties has "
             "ordered rows vacuously)."
         ),
+        cites=("relabelling: OP and SST are invariant under a permutation of the responses, so the majority order may be taken as the index order",),
         expressions=_sections_rank5,
     ),
     Claim(
