@@ -25,6 +25,7 @@ verify.objects.InputError: P[0,1] + P[1,0] = 1.3, expected 1
 
 from __future__ import annotations
 
+import decimal
 import json
 import math
 import numbers
@@ -62,21 +63,33 @@ class InputError(ValueError):
 def fmt(x: Any) -> str:
     """Format a number for messages: fractions as ``p/q``, floats compactly."""
     if isinstance(x, Fraction):
-        if x.denominator == 1:
+        if x.denominator == 1 and abs(x.numerator) < 10**15:
             return str(x.numerator)
-        if x.denominator <= 10**6:
+        if x.denominator <= 10**6 and abs(x.numerator) < 10**15:
             return f"{x.numerator}/{x.denominator}"
-        return f"{float(x):.12g}"
+        return _sci(x)
     if isinstance(x, float):
         return f"{x:.12g}"
     return str(x)
+
+
+def _sci(x: Fraction, digits: int = 12) -> str:
+    """``x`` to ``digits`` significant digits, with no float overflow or underflow (``1e-400`` stays ``1e-400``)."""
+    with decimal.localcontext() as ctx:
+        ctx.prec = digits + 3
+        ctx.Emax, ctx.Emin = decimal.MAX_EMAX, decimal.MIN_EMIN
+        s = f"{decimal.Decimal(x.numerator) / decimal.Decimal(x.denominator):.{digits}g}"
+    mant, e, ex = s.partition("e")
+    if "." in mant:
+        mant = mant.rstrip("0").rstrip(".")
+    return mant + (f"e{int(ex):+03d}" if e else "")
 
 
 def _shower(exact: bool):
     """Format values as fractions for exact input, as decimals for float input."""
     if exact:
         return fmt
-    return lambda v: f"{float(v):.12g}"
+    return lambda v: _sci(Fraction(v))
 
 
 class NumericalFailure(ArithmeticError):
@@ -249,16 +262,16 @@ def _check_tol(readings: Iterable[Reading], float_tol: Fraction) -> Fraction:
 
 def _show_num(v: Fraction, exact: bool, target: Fraction | None = None) -> str:
     """A value for a message; near ``target`` (1), show the gap so that "1, expected 1" cannot happen."""
-    s = fmt(v) if exact else f"{float(v):.12g}"
+    s = fmt(v) if exact else _sci(v)
     if target is not None and v != target:
         d = v - target
-        if s in (fmt(target), f"{float(target):.12g}"):
-            s = f"{fmt(target)} {'+' if d > 0 else '-'} {float(abs(d)):.3g}"
+        if s in (fmt(target), _sci(target)):
+            s = f"{fmt(target)} {'+' if d > 0 else '-'} {_sci(abs(d), 3)}"
     return s
 
 
 def _gap(d: Fraction) -> str:
-    return f"{float(abs(d)):.3g}" if d else "0"
+    return _sci(abs(d), 3) if d else "0"
 
 
 class _JsonNumber(str):
@@ -466,7 +479,9 @@ def load_preference_matrix(source: Any, *, tol: float = FLOAT_TOL, name: str = "
         for j in range(K):
             v, t = vals[i][j], _check_tol([reads[i][j]], ftol)
             if v < -t or v > 1 + t:
-                raise InputError(f"{name}[{i},{j}] = {_show_num(v, reads[i][j].kind == 'exact')} is outside [0, 1]")
+                x = rows[i][j]
+                shown = x.strip() if isinstance(x, str) else _show_num(v, reads[i][j].kind == "exact")
+                raise InputError(f"{name}[{i},{j}] = {shown} is outside [0, 1]")
     clamped, diag, completed = [], [], []
     worst = {"clamp": Fraction(0), "diag": Fraction(0), "pair": Fraction(0)}
     tols = {"clamp": Fraction(0), "diag": Fraction(0), "pair": Fraction(0)}
@@ -481,7 +496,7 @@ def load_preference_matrix(source: Any, *, tol: float = FLOAT_TOL, name: str = "
                     raise InputError(f"{name}[{i},{i}] = {_show_num(vals[i][i], ex, Fraction(1, 2))}, expected 1/2 (P[i,i] + P[i,i] = 1)")
                 raise InputError(
                     f"{name}[{i},{j}] + {name}[{j},{i}] = {_show_num(s, ex, Fraction(1))}, expected 1"
-                    + ("" if ex or abs(s - 1) > Fraction(1, 10**6) else f" (tolerance {float(t):.3g} for input of this precision)")
+                    + ("" if ex or abs(s - 1) > Fraction(1, 10**6) else f" (tolerance {_sci(t, 3)} for input of this precision)")
                 )
     # exact repairs, reported
     for i in range(K):
@@ -508,16 +523,16 @@ def load_preference_matrix(source: Any, *, tol: float = FLOAT_TOL, name: str = "
                 vals[b][a] = 1 - v
     repairs = []
     if diag:
-        repairs.append(f"{_listing(diag)} := 1/2 (off by at most {_gap(worst['diag'])}; tolerance {float(tols['diag']):.3g})")
+        repairs.append(f"{_listing(diag)} := 1/2 (off by at most {_gap(worst['diag'])}; tolerance {_sci(tols['diag'], 3)})")
     if clamped:
-        repairs.append(f"{_listing(clamped)} clipped to [0, 1] (by at most {_gap(worst['clamp'])}; tolerance {float(tols['clamp']):.3g})")
+        repairs.append(f"{_listing(clamped)} clipped to [0, 1] (by at most {_gap(worst['clamp'])}; tolerance {_sci(tols['clamp'], 3)})")
     if len(completed) == 1:
         lo, up, d = completed[0]
-        repairs.append(f"{lo} := 1 - {up} (the pair summed to 1 {'+' if d > 0 else '-'} {_gap(d)}; tolerance {float(tols['pair']):.3g})")
+        repairs.append(f"{lo} := 1 - {up} (the pair summed to 1 {'+' if d > 0 else '-'} {_gap(d)}; tolerance {_sci(tols['pair'], 3)})")
     elif completed:
         repairs.append(
             f"{_listing([c[0] for c in completed])} := 1 - (the transposed entry) "
-            f"(pair sums off from 1 by at most {_gap(worst['pair'])}; tolerance {float(tols['pair']):.3g})"
+            f"(pair sums off from 1 by at most {_gap(worst['pair'])}; tolerance {_sci(tols['pair'], 3)})"
         )
     etol = max((_check_tol([rd], ftol) for r in reads for rd in r), default=Fraction(0))
     return PreferenceMatrix(tuple(tuple(r) for r in vals), exact, etol, tuple(repairs))
@@ -610,21 +625,22 @@ def simplex_vector(
     ftol = Fraction(repr(float(tol)))
     for k, (x, r) in enumerate(zip(vals, reads)):
         if x < -_check_tol([r], ftol):
-            raise InputError(f"{name}[{k}] = {_show_num(x, r.kind == 'exact')} < 0, expected >= 0 (a probability)")
+            shown = items[k].strip() if isinstance(items[k], str) else _show_num(x, r.kind == "exact")
+            raise InputError(f"{name}[{k}] = {shown} < 0, expected >= 0 (a probability)")
     total = sum(vals, Fraction(0))
     t = _check_tol(reads, ftol)
     if abs(total - 1) > t:
-        extra = "" if exact or abs(total - 1) > Fraction(1, 10**6) else f" (tolerance {float(t):.3g} for input of this precision)"
+        extra = "" if exact or abs(total - 1) > Fraction(1, 10**6) else f" (tolerance {_sci(t, 3)} for input of this precision)"
         raise InputError(f"{name} sums to {_show_num(total, exact, Fraction(1))}, expected 1 (a point of the simplex){extra}")
     repairs = []
     neg = [k for k, x in enumerate(vals) if x < 0]
     if neg:
-        repairs.append(f"{_listing([f'{name}[{k}]' for k in neg])} clipped to 0 (by at most {_gap(max(-vals[k] for k in neg))}; tolerance {float(t):.3g})")
+        repairs.append(f"{_listing([f'{name}[{k}]' for k in neg])} clipped to 0 (by at most {_gap(max(-vals[k] for k in neg))}; tolerance {_sci(t, 3)})")
         vals = [max(x, Fraction(0)) for x in vals]
         total = sum(vals, Fraction(0))
     if total != 1:
         d = total - 1
-        repairs.append(f"{name} divided by its sum 1 {'+' if d > 0 else '-'} {_gap(d)} (tolerance {float(t):.3g})")
+        repairs.append(f"{name} divided by its sum 1 {'+' if d > 0 else '-'} {_gap(d)} (tolerance {_sci(t, 3)})")
         vals = [x / total for x in vals]
     if interior:
         for k, x in enumerate(vals):
