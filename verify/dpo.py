@@ -86,6 +86,11 @@ class DPOInstance:
     def K(self) -> int:
         return self.P.K
 
+    @property
+    def repairs(self) -> tuple[str, ...]:
+        """Exact repairs made to the input ``P``, ``mu``, ``pi_ref`` (see :mod:`verify.objects`)."""
+        return tuple(r for x in (self.P, self.mu, self.pi_ref) for r in getattr(x, "repairs", ()))
+
     def to_json(self) -> dict:
         return {"P": self.P.to_json(), "mu": list(self.mu), "pi_ref": list(self.pi_ref), "beta_dpo": self.beta_dpo}
 

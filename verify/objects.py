@@ -138,11 +138,12 @@ def _decimal_reading(s: str, *, json_number: bool = False) -> Reading | None:
     d = len(digits)
     exp = int(ex) if ex else 0
     value = Fraction(s)
-    if d <= 17 and json_number:
-        return Reading(Fraction(repr(float(s))), "float")
-    if d <= EXACT_DECIMAL_DIGITS and not json_number:
-        return Reading(value, "exact")
     ulp = Fraction(10) ** (exp - len(fp))
+    if d <= 17 and json_number:
+        # a JSON number is a float; never stricter than the same digits in a string
+        return Reading(Fraction(repr(float(s))), "float", ulp if d > EXACT_DECIMAL_DIGITS else Fraction(0))
+    if d <= EXACT_DECIMAL_DIGITS:
+        return Reading(value, "exact")
     if d >= 16:
         f = float(s)
         if math.isfinite(f) and f != 0 and abs(value - Fraction(f)) <= ulp / 2:
