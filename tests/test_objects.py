@@ -83,7 +83,7 @@ def test_conversions_round_trip():
     "v, kwargs, message",
     [
         ([0.5, 0.6], {}, r"mu sums to 1.1, expected 1"),
-        ([1.2, -0.2], {}, r"mu\[1\] = -0.2 is negative"),
+        ([1.2, -0.2], {}, r"mu\[1\] = -0.2 < 0, expected >= 0"),
         ([0.5, math.nan], {}, r"mu\[1\] is NaN"),
         ([1.0], {}, r"at least 2"),
         ([0.5, 0.5], {"K": 3}, r"has 2 entries, expected K = 3"),

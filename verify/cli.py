@@ -2,18 +2,24 @@
 
 Each subcommand lives in its own module under ``verify/commands/`` and exposes
 ``register(subparsers)``, which adds its parser and sets ``func``; ``func(args)``
-returns the exit code. Exit codes: 0 success, 1 a claim refuted or errored,
-2 bad usage or bad input (one line on stderr, no traceback).
+returns the exit code. Exit codes: 0 success, 1 a claim refuted or errored, or a solver failed on
+valid input (:class:`~verify.objects.NumericalFailure`: one line ``error: ...``
+saying what to try), 2 bad usage or bad input (one line on stderr, no traceback).
+
+A list option may start with a minus sign (``--mu -0.1,0.5,0.6``): the value is
+then validated, and refused with the entry named, instead of being mistaken
+for an option.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 from typing import Sequence
 
-from .objects import InputError
+from .objects import InputError, NumericalFailure
 
 __all__ = ["main", "build_parser", "COMMAND_MODULES", "UsageError"]
 
@@ -54,11 +60,56 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_NEGATIVE_VALUE = re.compile(r"^-(\d|\.\d)")
+
+
+def _value_options(parser: argparse.ArgumentParser) -> set[str]:
+    """Every ``--option`` (of the parser and its subcommands) that takes a value."""
+    out: set[str] = set()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                out |= _value_options(sub)
+        elif action.option_strings and action.nargs != 0:
+            out |= {s for s in action.option_strings if s.startswith("--")}
+    return out
+
+
+def join_negative_values(argv: Sequence[str], options: set[str]) -> list[str]:
+    """Rewrite ``--opt -0.1,0.5`` as ``--opt=-0.1,0.5`` for options that take a value.
+
+    argparse reads a token starting with ``-`` as an option unless it is a single
+    negative number, so a list such as ``-0.1,0.5,0.6`` would be refused as a
+    missing argument before it could be validated.
+    """
+    out: list[str] = []
+    it = iter(argv)
+    for tok in it:
+        if tok in options:
+            nxt = next(it, None)
+            if nxt is not None and _NEGATIVE_VALUE.match(nxt):
+                out.append(f"{tok}={nxt}")
+                continue
+            out.append(tok)
+            if nxt is not None:
+                out.append(nxt)
+            continue
+        out.append(tok)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(join_negative_values(argv, _value_options(parser)))
     try:
         return int(args.func(args) or 0)
+    except NumericalFailure as e:
+        print(f"prefdyn {args.command}: error: {e}", file=sys.stderr)
+        return 1
+    except (IsADirectoryError, PermissionError) as e:
+        print(f"prefdyn {args.command}: error: {e.filename!r}: {e.strerror}", file=sys.stderr)
+        return 2
     except (InputError, UsageError, FileNotFoundError, KeyError, ValueError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
         print(f"prefdyn {args.command}: error: {msg}", file=sys.stderr)

@@ -35,11 +35,14 @@ from typing import Any, Sequence
 import mpmath
 
 from .bridge import mp_matrix, mp_vector, mpf
-from .objects import PreferenceMatrix, one_shot_data, positive
+from .objects import NumericalFailure, PreferenceMatrix, one_shot_data, positive
 from .precision import GUARD, workdps
 
 __all__ = [
     "DPOSolveError",
+    "DPONumericalFailure",
+    "population_loss",
+    "minimiser_extra_digits",
     "NonUniqueDPOOptimum",
     "DPOInstance",
     "dpo_instance",
@@ -62,6 +65,10 @@ class DPOSolveError(ArithmeticError, ValueError):
     """Newton did not reach the stationarity tolerance (no finite minimiser, or too few iterations)."""
 
 
+class DPONumericalFailure(DPOSolveError, NumericalFailure):
+    """A DPO solver failed on valid input (a finite minimiser exists): a numerical failure, not bad input."""
+
+
 class NonUniqueDPOOptimum(ValueError):
     """Some ``mu_k = 0``: ``r_k`` does not enter the DPO loss, the optimum is not unique."""
 
@@ -78,6 +85,11 @@ class DPOInstance:
     @property
     def K(self) -> int:
         return self.P.K
+
+    @property
+    def repairs(self) -> tuple[str, ...]:
+        """Exact repairs made to the input ``P``, ``mu``, ``pi_ref`` (see :mod:`verify.objects`)."""
+        return tuple(r for x in (self.P, self.mu, self.pi_ref) for r in getattr(x, "repairs", ()))
 
     def to_json(self) -> dict:
         return {"P": self.P.to_json(), "mu": list(self.mu), "pi_ref": list(self.pi_ref), "beta_dpo": self.beta_dpo}
@@ -119,6 +131,24 @@ def scaled_loss(P, mu: Sequence, x: Sequence):
             # -log sig(z) = log1p(exp(-z)); -log sig(-z) = log1p(exp(z))
             total.append(mu[i] * mu[j] * (P[i, j] * mpmath.log1p(mpmath.exp(-z)) + P[j, i] * mpmath.log1p(mpmath.exp(z))))
     return mpmath.fsum(total)
+
+
+def _merit(P, mu: Sequence, x: Sequence):
+    """The line-search merit of :func:`solve_scaled`: ``scaled_loss`` written through ``_sig``.
+
+    Its gradient is ``-2 diag(mu) G`` with the same sigmoid as :func:`stationarity`,
+    so the damped Newton iteration is self-consistent: it converges to the root of
+    the ``G`` it solves (a wrong sigmoid gives a wrong root, which the independent
+    :func:`dpo_minimise` then exposes, rather than a stall).
+    """
+    K = len(mu)
+    total = []
+    for i in range(K):
+        for j in range(K):
+            if i != j:
+                z = x[i] - x[j]
+                total.append(mu[i] * mu[j] * (P[i, j] * mpmath.log(_sig(z)) + P[j, i] * mpmath.log(_sig(-z))))
+    return -mpmath.fsum(total)
 
 
 def _A(mu: Sequence, x: Sequence) -> mpmath.matrix:
@@ -175,7 +205,7 @@ def solve_scaled(P, mu: Sequence, x0: Sequence | None = None, *, tol=None, maxit
     p = max(range(K), key=lambda k: mu[k])
     x = [v - x[p] for v in x]
     free = [k for k in range(K) if k != p]
-    L = scaled_loss(P, mu, x)
+    L = _merit(P, mu, x)
     it = 0
     res = None
     for it in range(1, maxiter + 1):
@@ -196,16 +226,21 @@ def solve_scaled(P, mu: Sequence, x0: Sequence | None = None, *, tol=None, maxit
         # below the rounding level of L the Armijo test is noise: then accept a full step that reduces max |G|
         noise = mpmath.mpf(10) ** (-(mpmath.mp.dps - 5)) * max(1, abs(L))
         if -slope <= noise:
-            xt = [x[k] + dx[k] for k in range(K)]
-            if max(abs(g) for g in stationarity(P, mu, xt)) >= res:
-                raise DPOSolveError(
+            # take the longest step t = 1, 1/2, 1/4, ... that reduces max |G|
+            while t >= mpmath.mpf(2) ** -40:
+                xt = [x[k] + t * dx[k] for k in range(K)]
+                if max(abs(g) for g in stationarity(P, mu, xt)) < res:
+                    break
+                t /= 2
+            else:
+                raise DPONumericalFailure(
                     f"DPO Newton stalled at the rounding level: max |G_k| = {mpmath.nstr(res, 5)} > {mpmath.nstr(tol, 3)}"
                 )
-            x, L = xt, scaled_loss(P, mu, xt)
+            x, L = xt, _merit(P, mu, xt)
             continue
         while t >= mpmath.mpf(2) ** -40:
             xt = [x[k] + t * dx[k] for k in range(K)]
-            Lt = scaled_loss(P, mu, xt)
+            Lt = _merit(P, mu, xt)
             if Lt <= L + t * slope / 4:
                 break
             t /= 2
@@ -213,16 +248,16 @@ def solve_scaled(P, mu: Sequence, x0: Sequence | None = None, *, tol=None, maxit
             # Armijo failed at every step length: only possible when the decrease is at the rounding level of L
             xt = [x[k] + dx[k] for k in range(K)]
             if max(abs(g) for g in stationarity(P, mu, xt)) >= res:
-                raise DPOSolveError(
+                raise DPONumericalFailure(
                     f"DPO Newton stalled: max |G_k| = {mpmath.nstr(res, 5)} > {mpmath.nstr(tol, 3)} and no step decreases L or |G|"
                 )
-            Lt = scaled_loss(P, mu, xt)
+            Lt = _merit(P, mu, xt)
         x, L = xt, Lt
     else:
         G = stationarity(P, mu, x)
         res = max(abs(g) for g in G)
         if res > tol:
-            raise DPOSolveError(
+            raise DPONumericalFailure(
                 f"DPO stationarity not reached: max |G_k| = {mpmath.nstr(res, 5)} > {mpmath.nstr(tol, 3)} after {maxiter} "
                 f"damped Newton iterations (a finite minimiser need not exist when some P[i,j] is 0 or 1)"
             )
@@ -355,50 +390,170 @@ def dpo_optimum(P: Any, mu: Any, pi_ref: Any = None, beta_dpo: Any = 1, dps: int
     return pi
 
 
-def dpo_minimise(P: Any, mu: Any, pi_ref: Any = None, beta_dpo: Any = 1, dps: int = 30, max_sweeps: int = 2000) -> list:
-    """Minimise the DPO loss directly by exact cyclic coordinate descent (independent of Newton).
+def _log_sigmoid(z):
+    """``log(1/(1 + exp(-z)))`` without overflow; written here independently of the Newton solver's sigmoid."""
+    if z >= 0:
+        return -mpmath.log1p(mpmath.exp(-z))
+    return z - mpmath.log1p(mpmath.exp(z))
 
-    Each sweep minimises ``L`` over one coordinate ``r_k`` at a time (a strictly
-    convex one-dimensional problem, solved with ``mpmath.findroot`` on ``dL/dr_k``
-    bracketed by bisection); ``r_{p}`` stays 0. For a smooth strictly convex
-    coercive function cyclic coordinate minimisation converges (linearly). Stops
-    when a sweep moves no coordinate by more than ``10**-(dps + 5)``.
-    Returns the policy.
+
+def population_loss(P, mu: Sequence, r: Sequence, beta_dpo) -> mpmath.mpf:
+    r"""The population DPO loss from its definition, at the current precision.
+
+    ``L(r) = -sum_{i != j} mu_i mu_j [P_ij log sig(b (r_i - r_j)) + P_ji log sig(-b (r_i - r_j))]``
+    with ``b = beta_dpo``, using :func:`_log_sigmoid` (not the solver's sigmoid).
+    """
+    K = len(mu)
+    terms = []
+    for i in range(K):
+        for j in range(K):
+            if i != j:
+                z = beta_dpo * (r[i] - r[j])
+                terms.append(mu[i] * mu[j] * (P[i, j] * _log_sigmoid(z) + P[j, i] * _log_sigmoid(-z)))
+    return -mpmath.fsum(terms)
+
+
+def _digits_of(x: Fraction) -> int:
+    """``ceil(log10(x))`` for ``x >= 1``, else 0."""
+    if x <= 1:
+        return 0
+    return len(str(x.numerator // x.denominator)) or 1
+
+
+def minimiser_extra_digits(inst: DPOInstance) -> int:
+    """Digits :func:`dpo_minimise` adds for conditioning.
+
+    The Hessian of the loss in ``r`` has eigenvalues down to about
+    ``b^2 min(mu)^2 min P(1-P)`` (``P`` over entries in ``(0, 1)``), so ``r`` is
+    determined only to (gradient error)/(that); the extra digits are
+    ``2 log10(1/min mu) + log10(1/min P(1-P)) + 2 log10(max(1, 1/b)) + 5``.
+    """
+    inner = [inst.P[i, j] * (1 - inst.P[i, j]) for i in range(inst.K) for j in range(i + 1, inst.K) if 0 < inst.P[i, j] < 1]
+    pq = min(inner) if inner else Fraction(1, 4)
+    return 2 * _digits_of(1 / min(inst.mu)) + _digits_of(1 / pq) + 2 * _digits_of(1 / inst.beta_dpo) + 5
+
+
+def dpo_minimise(P: Any, mu: Any, pi_ref: Any = None, beta_dpo: Any = 1, dps: int = 30, max_iter: int = 500) -> list:
+    """Minimise the DPO loss directly, from loss values only (independent of the Newton solver).
+
+    Method: Newton's method with an Armijo backtracking line search, where the
+    gradient and the Hessian are finite differences of values of
+    :func:`population_loss` (its own log-sigmoid; no ``_sig``, ``stationarity``
+    or ``solve_scaled``). ``r_p`` is pinned to 0 at ``p = argmax mu`` (the loss is
+    invariant under ``r -> r + t 1``). The loss is evaluated at ``W' = 3W/2 + 10``
+    digits, ``W = dps + GUARD +`` :func:`minimiser_extra_digits`; central
+    differences with step ``10**-(W/2)/b`` then give the gradient to about
+    ``10**-W`` and second differences with step ``10**-(W/4)/b`` the Hessian to
+    about ``10**-(W/2)`` (ample for Newton's step). Stops when a full Newton step
+    moves ``b r`` by less than ``10**-(dps + 10)``; a final check recomputes the
+    Newton step at the result and requires it below the same bound.
+
+    Returns the policy ``pi ∝ pi_ref exp(r)``.
+
+    Raises
+    ------
+    DPOSolveError
+        When no finite minimiser exists (exact test :func:`escaping_set`).
+    DPONumericalFailure
+        (a :class:`~verify.objects.NumericalFailure`) when the iteration does not converge.
     """
     inst = dpo_instance(P, mu, pi_ref, beta_dpo)
     K = inst.K
-    with workdps(int(dps) + GUARD):
+    U = escaping_set(inst.P) if extreme_entries(inst.P) else None
+    if U is not None:
+        rest = [k for k in range(K) if k not in U]
+        raise DPOSolveError(f"no finite DPO minimiser: responses {U} beat {rest} with probability 1")
+    W = int(dps) + GUARD + minimiser_extra_digits(inst)
+    W2 = W + W // 2 + 10
+    with workdps(W2):
         Pm = mp_matrix(inst.P.entries)
         m = mp_vector(inst.mu)
         b = mpf(inst.beta_dpo)
+        p = max(range(K), key=lambda k: inst.mu[k])
+        free = [k for k in range(K) if k != p]
+        n = len(free)
+        h1 = mpmath.mpf(10) ** (-(W // 2)) / b
+        h2 = mpmath.mpf(10) ** (-(W // 4)) / b
+
+        def L(r):
+            return population_loss(Pm, m, r, b)
+
+        def moved(r, steps):
+            s = list(r)
+            for k, d in steps:
+                s[k] += d
+            return s
+
+        def gradient(r):
+            return [(L(moved(r, [(k, h1)])) - L(moved(r, [(k, -h1)]))) / (2 * h1) for k in free]
+
+        def hessian(r, L0):
+            H = mpmath.matrix(n, n)
+            for a, k in enumerate(free):
+                H[a, a] = (L(moved(r, [(k, h2)])) - 2 * L0 + L(moved(r, [(k, -h2)]))) / h2**2
+                for c in range(a + 1, n):
+                    l = free[c]
+                    H[a, c] = H[c, a] = (
+                        L(moved(r, [(k, h2), (l, h2)]))
+                        - L(moved(r, [(k, h2), (l, -h2)]))
+                        - L(moved(r, [(k, -h2), (l, h2)]))
+                        + L(moved(r, [(k, -h2), (l, -h2)]))
+                    ) / (4 * h2**2)
+            return H
+
         r = [mpmath.mpf(0)] * K
-        p = max(range(K), key=lambda k: m[k])
-        step_tol = mpmath.mpf(10) ** (-(int(dps) + 5))
-
-        def dL(k, v):
-            # dL/dr_k = -2 b mu_k sum_j mu_j (P[k,j] - sig(b (r_k - r_j)))
-            return -2 * b * m[k] * mpmath.fsum(m[j] * (Pm[k, j] - _sig(b * (v - r[j]))) for j in range(K) if j != k)
-
-        for _ in range(max_sweeps):
-            move = mpmath.mpf(0)
-            for k in range(K):
-                if k == p:
-                    continue
-                lo, hi = r[k] - 1, r[k] + 1
-                while dL(k, lo) > 0:
-                    lo -= 2 * (hi - lo)
-                while dL(k, hi) < 0:
-                    hi += 2 * (hi - lo)
-                v = mpmath.findroot(lambda t: dL(k, t), (lo, hi), solver="anderson")
-                move = max(move, abs(v - r[k]))
-                r[k] = v
-            if move <= step_tol:
+        L0 = L(r)
+        step_tol = mpmath.mpf(10) ** (-(int(dps) + 10))
+        noise = mpmath.mpf(10) ** (-(W2 - 5))
+        for it in range(max_iter):
+            g = gradient(r)
+            try:
+                dz = mpmath.lu_solve(hessian(r, L0), mpmath.matrix([-v for v in g]))
+            except ZeroDivisionError:
+                raise DPONumericalFailure(
+                    f"direct DPO minimisation: singular finite-difference Hessian at iteration {it}; try a larger --dps"
+                ) from None
+            dr = [mpmath.mpf(0)] * K
+            for a, k in enumerate(free):
+                dr[k] = dz[a]
+            slope = mpmath.fsum(g[a] * dz[a] for a in range(n))
+            size = max(abs(b * v) for v in dr)
+            t = mpmath.mpf(1)
+            if -slope <= noise * max(1, abs(L0)):
+                r = moved(r, [(k, dr[k]) for k in free])  # below the loss's rounding level: take Newton's step
+            else:
+                while True:
+                    rt = moved(r, [(k, t * dr[k]) for k in free])
+                    Lt = L(rt)
+                    if Lt <= L0 + t * slope / 4:
+                        break
+                    t /= 2
+                    if t < mpmath.mpf(2) ** -60:
+                        raise DPONumericalFailure(
+                            f"direct DPO minimisation: line search failed at iteration {it}; try a larger --dps"
+                        )
+                r = rt
+            L0 = L(r)
+            if t == 1 and size <= step_tol:
                 break
         else:
-            raise DPOSolveError(f"coordinate descent did not converge in {max_sweeps} sweeps")
+            raise DPONumericalFailure(
+                f"direct DPO minimisation did not converge in {max_iter} Newton steps (last step {mpmath.nstr(size, 3)}); "
+                f"try a larger --dps"
+            )
+        # final check: r is a fixed point of the iteration (a fresh Newton step is again below tolerance)
+        g = gradient(r)
+        dz = mpmath.lu_solve(hessian(r, L0), mpmath.matrix([-v for v in g]))
+        last = max(abs(b * v) for v in dz)
+        if last > step_tol:
+            raise DPONumericalFailure(
+                f"direct DPO minimisation: the Newton step at the final point is {mpmath.nstr(last, 3)} > "
+                f"{mpmath.nstr(step_tol, 3)}; try a larger --dps"
+            )
         c = mpmath.fsum(r) / K
         pi = _policy(inst.pi_ref, [v - c for v in r])
-    return pi
+    with workdps(int(dps) + GUARD):
+        return [+v for v in pi]
 
 
 def ift_matrices(P, mu: Sequence, x: Sequence) -> tuple[mpmath.matrix, mpmath.matrix]:

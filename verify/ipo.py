@@ -19,7 +19,7 @@ from typing import Any, Sequence
 import mpmath
 
 from .bridge import mp_matrix, mp_vector, mpf
-from .objects import PreferenceMatrix, one_shot_data, positive
+from .objects import NumericalFailure, PreferenceMatrix, one_shot_data, positive
 from .precision import GUARD, workdps
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "ipo_optimum",
     "ipo_optimum_log",
     "ipo_minimise",
+    "minimiser_extra_digits",
     "expected_pair_loss",
     "support",
     "solution_set_statement",
@@ -51,6 +52,11 @@ class IPOInstance:
     @property
     def K(self) -> int:
         return self.P.K
+
+    @property
+    def repairs(self) -> tuple[str, ...]:
+        """Exact repairs made to the input ``P``, ``mu``, ``pi_ref`` (see :mod:`verify.objects`)."""
+        return tuple(r for x in (self.P, self.mu, self.pi_ref) for r in getattr(x, "repairs", ()))
 
     def to_json(self) -> dict:
         return {"P": self.P.to_json(), "mu": list(self.mu), "pi_ref": list(self.pi_ref), "beta": self.beta}
@@ -141,28 +147,56 @@ def expected_pair_loss(inst: IPOInstance, r: Sequence[Any]) -> mpmath.mpf:
     return total
 
 
+def _log10_ceil(x: Fraction) -> int:
+    """``ceil(log10(x))`` for ``x >= 1`` (0 below 1), from the digits of an exact number."""
+    if x <= 1:
+        return 0
+    q = x.numerator // x.denominator
+    return len(str(q)) if q > 0 else 1
+
+
+def minimiser_extra_digits(inst: IPOInstance) -> int:
+    """Digits the direct minimiser adds to the working precision: ``2 log10(1/min mu) + log10(max(1, beta)) + 5``."""
+    m = min(inst.mu)
+    return 2 * _log10_ceil(1 / m) + _log10_ceil(inst.beta) + 5
+
+
 def ipo_minimise(P: Any, mu: Any, pi_ref: Any = None, beta: Any = 1, dps: int = 50) -> list[mpmath.mpf]:
     """Minimise the IPO loss directly, using only evaluations of the loss.
 
     The loss is a quadratic in ``r``; its Hessian and gradient at ``r = 0`` are
-    obtained from loss evaluations (second and central differences with unit
-    steps, exact for a quadratic up to rounding), ``r_{K-1}`` is pinned to 0
-    (the loss is invariant under ``r -> r + t 1``), and the reduced Newton system
-    is solved by Cholesky (which fails loudly if the reduced Hessian is not
-    positive definite). Independent of the closed form; used to check it.
+    obtained from loss evaluations (second and central differences with steps
+    ``s = max(1, beta)``, exact for a quadratic up to rounding), ``r_{K-1}`` is
+    pinned to 0 (the loss is invariant under ``r -> r + t 1``), and the reduced
+    Newton system is solved by Cholesky. Independent of the closed form; used
+    to check it.
+
+    Conditioning: the loss is ``O(beta^2)`` at ``r = 0`` while the Hessian
+    entries of ``r_k`` are ``O(mu_k)``, and ``r_k`` is determined only to
+    ``eps/mu_k``. The working precision is therefore raised by
+    :func:`minimiser_extra_digits` (``2 log10(1/min mu) + log10(max(1, beta))``
+    digits), so the policy is accurate to ``dps`` digits for ``mu_k`` down to
+    ``1e-300`` and any ``beta``.
+
+    Raises
+    ------
+    NumericalFailure
+        If the reduced Hessian is not numerically positive definite.
     """
     inst = ipo_instance(P, mu, pi_ref, beta)
     if len(support(inst.mu)) < inst.K:
         raise NonUniqueOptimum(solution_set_statement(inst))
     K = inst.K
     n = K - 1
-    with workdps(int(dps) + GUARD):
+    extra = minimiser_extra_digits(inst)
+    with workdps(int(dps) + GUARD + extra):
         zero = [mpmath.mpf(0)] * K
+        step = max(mpmath.mpf(1), mpf(inst.beta))
 
         def L(idx_vals: dict[int, Any]) -> mpmath.mpf:
             r = list(zero)
             for i, v in idx_vals.items():
-                r[i] += v
+                r[i] += v * step
             return expected_pair_loss(inst, r)
 
         L0 = L({})
@@ -176,8 +210,15 @@ def ipo_minimise(P: Any, mu: Any, pi_ref: Any = None, beta: Any = 1, dps: int = 
                     H[k, k] = Le[k] - 2 * L0 + L({k: -1})
                 else:
                     H[k, l] = H[l, k] = L({k: 1, l: 1}) - Le[k] - Le[l] + L0
-        y = mpmath.cholesky_solve(H, -g)  # raises ValueError unless H is positive definite
-        r = [y[k] for k in range(n)] + [mpmath.mpf(0)]
+        try:
+            y = mpmath.cholesky_solve(H, -g)  # raises ValueError unless H is positive definite
+        except (ValueError, ZeroDivisionError):
+            raise NumericalFailure(
+                f"direct IPO minimisation failed: the reduced Hessian of the loss is not numerically positive "
+                f"definite at {mpmath.mp.dps} digits (min mu = {mpmath.nstr(mpf(min(inst.mu)), 3)}, beta = "
+                f"{mpmath.nstr(mpf(inst.beta), 3)}); try a larger --dps"
+            ) from None
+        r = [y[k] * step for k in range(n)] + [mpmath.mpf(0)]
         z = [mpmath.log(mpf(inst.pi_ref[k])) + r[k] for k in range(K)]
         top = max(z)
         w = [mpmath.exp(x - top) for x in z]

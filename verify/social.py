@@ -1,9 +1,22 @@
-"""Social-choice predicates on a preference matrix, in exact rational arithmetic.
+"""Social-choice predicates on a preference matrix, exact on exact input.
 
 Every function accepts anything :func:`verify.objects.load_preference_matrix`
-accepts (nested lists, numpy arrays, sympy matrices, ``.json``/``.csv`` paths)
-and compares entries exactly (``Fraction``), so a margin of ``1e-30`` is a
-margin and a tie is a tie.
+accepts (nested lists, numpy arrays, sympy matrices, ``.json``/``.csv`` paths).
+
+* On **exact input** (``Fraction``, ``int``, sympy ``Rational``, exact strings)
+  entries are compared exactly, so a margin of ``1e-30`` is a margin and a tie
+  is a tie.
+* On **input read with a tolerance** (floats, long decimal strings, mpmath
+  numbers; ``P.exact`` is False) every comparison uses the absolute tolerance
+  ``t = min(PREDICATE_FLOAT_TOL, P.tol)``: ``1e-12`` for float64 input, tighter
+  for high-precision input (``P.tol`` is tied to its digits, see
+  :func:`verify.objects.read_number`). Then ``|P[i,j] - 1/2| <= t`` is a **tie**
+  (neither ``i >_M j`` nor ``j >_M i``), ``i >_M j`` needs ``P[i,j] > 1/2 + t``,
+  an inequality ``a >= b`` holds when ``a >= b - t`` and ``a > b`` when
+  ``a > b + t``; Bradley–Terry's product identity is tested relatively,
+  ``|P_ij P_jk P_ki - P_ji P_kj P_ik| <= t max(both sides)``. So a float
+  Bradley–Terry matrix computed as ``1/(1 + exp(-(u_i - u_j)))`` is BT, and a
+  float margin of ``1e-13`` counts as a tie.
 
 Definitions (THEORY.md §2):
 
@@ -54,16 +67,47 @@ __all__ = [
     "BTFit",
     "bradley_terry",
     "is_bt",
+    "PREDICATE_FLOAT_TOL",
+    "predicate_tolerance",
 ]
 
 HALF = Fraction(1, 2)
 
+#: Largest absolute tolerance of the predicates on input that is not exact (float64 input gets exactly this).
+PREDICATE_FLOAT_TOL = 1e-12
+
+
+class _Rows(tuple):
+    """Rows of ``Fraction`` that remember the comparison tolerance of the matrix they came from."""
+
+    tol: Fraction
+
+    def __new__(cls, rows, tol: Fraction = Fraction(0)):
+        self = super().__new__(cls, rows)
+        self.tol = tol
+        return self
+
 
 def rows_of(P: Any) -> tuple[tuple[Fraction, ...], ...]:
-    """The validated entries of ``P`` (rows of ``Fraction``)."""
-    if isinstance(P, PreferenceMatrix):
-        return P.entries
-    return load_preference_matrix(P).entries
+    """The validated entries of ``P`` (rows of ``Fraction``), carrying the predicate tolerance as ``.tol``."""
+    if isinstance(P, _Rows):
+        return P
+    pm = P if isinstance(P, PreferenceMatrix) else load_preference_matrix(P)
+    tol = Fraction(0) if pm.exact else min(Fraction(repr(PREDICATE_FLOAT_TOL)), pm.tol or Fraction(repr(PREDICATE_FLOAT_TOL)))
+    return _Rows(pm.entries, tol)
+
+
+def predicate_tolerance(P: Any) -> Fraction:
+    """The absolute tolerance the predicates use on ``P`` (0 for exact input; see the module docstring)."""
+    return rows_of(P).tol
+
+
+def _gt(a: Fraction, b: Fraction, t: Fraction) -> bool:
+    return a > b + t
+
+
+def _ge(a: Fraction, b: Fraction, t: Fraction) -> bool:
+    return a >= b - t
 
 
 def majority_relation(P: Any) -> list[list[bool]]:
@@ -73,7 +117,7 @@ def majority_relation(P: Any) -> list[list[bool]]:
     [[False, True], [False, False]]
     """
     R = rows_of(P)
-    return [[x > HALF for x in r] for r in R]
+    return [[_gt(x, HALF, R.tol) for x in r] for r in R]
 
 
 def condorcet_winner(P: Any) -> int | None:
@@ -98,7 +142,7 @@ def condorcet_winner(P: Any) -> int | None:
     R = rows_of(P)
     K = len(R)
     for c in range(K):
-        if all(R[c][j] > HALF for j in range(K) if j != c):
+        if all(_gt(R[c][j], HALF, R.tol) for j in range(K) if j != c):
             return c
     return None
 
@@ -126,7 +170,7 @@ def smith_set(P: Any) -> list[int]:
         while queue:
             i = queue.popleft()
             for j in range(K):
-                if j not in closure and not R[i][j] > HALF:
+                if j not in closure and not _gt(R[i][j], HALF, R.tol):
                     closure.add(j)
                     queue.append(j)
         if best is None or len(closure) < len(best):
@@ -155,8 +199,8 @@ def majority_order(P: Any) -> list[int] | None:
     """
     R = rows_of(P)
     K = len(R)
-    wins = [sum(1 for j in range(K) if R[i][j] > HALF) for i in range(K)]
-    if any(R[i][j] == HALF for i in range(K) for j in range(K) if i != j):
+    wins = [sum(1 for j in range(K) if _gt(R[i][j], HALF, R.tol)) for i in range(K)]
+    if any(abs(R[i][j] - HALF) <= R.tol for i in range(K) for j in range(K) if i != j):
         return None
     order = sorted(range(K), key=lambda i: -wins[i])
     # a tournament is transitive iff its win counts are K-1, K-2, ..., 0
@@ -180,9 +224,9 @@ def is_wst(P: Any, strict: bool = False) -> bool:
     R = rows_of(P)
     K = len(R)
     if strict:
-        rel = [[R[i][j] > HALF for j in range(K)] for i in range(K)]
+        rel = [[_gt(R[i][j], HALF, R.tol) for j in range(K)] for i in range(K)]
     else:
-        rel = [[R[i][j] >= HALF for j in range(K)] for i in range(K)]
+        rel = [[_ge(R[i][j], HALF, R.tol) for j in range(K)] for i in range(K)]
     for i in range(K):
         for j in range(K):
             if i == j or not rel[i][j]:
@@ -203,13 +247,13 @@ def sst_violation(P: Any, strict: bool = False) -> tuple[int, int, int] | None:
     K = len(R)
     for i in range(K):
         for j in range(K):
-            if not R[i][j] > HALF:
+            if not _gt(R[i][j], HALF, R.tol):
                 continue
             for k in range(K):
-                if k in (i, j) or not R[j][k] > HALF:
+                if k in (i, j) or not _gt(R[j][k], HALF, R.tol):
                     continue
                 m = max(R[i][j], R[j][k])
-                if (R[i][k] <= m) if strict else (R[i][k] < m):
+                if not (_gt(R[i][k], m, R.tol) if strict else _ge(R[i][k], m, R.tol)):
                     return (i, j, k)
     return None
 
@@ -251,9 +295,9 @@ def rows_ordered(P: Any, strict: bool = False) -> bool:
     K = len(R)
     for i in range(K):
         for j in range(K):
-            if R[i][j] > HALF:
+            if _gt(R[i][j], HALF, R.tol):
                 for k in range(K):
-                    if (R[i][k] <= R[j][k]) if strict else (R[i][k] < R[j][k]):
+                    if not (_gt(R[i][k], R[j][k], R.tol) if strict else _ge(R[i][k], R[j][k], R.tol)):
                         return False
     return True
 
@@ -277,7 +321,7 @@ def majority_cycle(P: Any) -> list[int] | None:
         while queue and found is None:
             u = queue.popleft()
             for v in range(K):
-                if R[u][v] > HALF:
+                if _gt(R[u][v], HALF, R.tol):
                     if v == s:
                         found = u
                         break
@@ -306,7 +350,8 @@ class BTFit:
     Attributes
     ----------
     is_bt : bool
-        Whether ``P[i,j] = sig(u_i - u_j)`` for some finite ``u`` (exact test).
+        Whether ``P[i,j] = sig(u_i - u_j)`` for some finite ``u`` (exact test on exact
+        input; relative tolerance :func:`predicate_tolerance` otherwise).
     odds : tuple of Fraction or None
         When ``is_bt``: the exact strengths ``w_i = exp(u_i - u_0) = P[i,0]/P[0,i]``,
         with ``P[i,j] = w_i / (w_i + w_j)``.
@@ -355,7 +400,8 @@ def bradley_terry(P: Any) -> BTFit:
     for i in range(K):
         for j in range(i + 1, K):
             for k in range(j + 1, K):
-                if R[i][j] * R[j][k] * R[k][i] != R[j][i] * R[k][j] * R[i][k]:
+                lhs, rhs = R[i][j] * R[j][k] * R[k][i], R[j][i] * R[k][j] * R[i][k]
+                if abs(lhs - rhs) > R.tol * max(lhs, rhs):
                     violation = (i, j, k)
                     break
             if violation:
@@ -376,6 +422,15 @@ def bradley_terry(P: Any) -> BTFit:
 
 def is_bt(P: Any) -> bool:
     """Whether ``P`` is Bradley–Terry: ``P[i,j] = sig(u_i - u_j)`` for a finite ``u``.
+
+    Exact on exact input; on float input within the relative tolerance
+    :data:`PREDICATE_FLOAT_TOL` (see the module docstring), so a float64
+    Bradley–Terry matrix is recognised:
+
+    >>> import math
+    >>> u = [0.3, -1.2, 2.0]
+    >>> is_bt([[1 / (1 + math.exp(-(a - b))) for b in u] for a in u])
+    True
 
     >>> is_bt([["1/2", "2/3", "4/5"], ["1/3", "1/2", "2/3"], ["1/5", "1/3", "1/2"]])
     True

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 import numpy as np
 
 from ..objects import InputError, load_preference_matrix, simplex_vector
 
-__all__ = ["add_matrix_options", "matrix_from_args", "vector_option", "need_matplotlib", "PLOT_HINT"]
+__all__ = ["add_matrix_options", "matrix_from_args", "vector_option", "need_matplotlib", "note_repairs", "PLOT_HINT"]
 
 PLOT_HINT = "plotting needs matplotlib: pip install 'prefdyn[plot]'"
 
@@ -20,10 +21,18 @@ def add_matrix_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--random-sst", type=int, metavar="K", help="a random strictly SST matrix of size K (seeded by --seed)")
 
 
+def note_repairs(command: str, *objs: object) -> None:
+    """Print the exact repairs made to accept the input (``repairs`` attributes) on stderr, one note each."""
+    for obj in objs:
+        for r in getattr(obj, "repairs", ()) or ():
+            print(f"prefdyn{' ' + command if command else ''}: note: input repaired: {r}", file=sys.stderr)
+
+
 def matrix_from_args(args: argparse.Namespace) -> tuple[np.ndarray, str]:
     """The float64 matrix and a label; raises InputError with a one-line message."""
     if args.matrix:
         P = load_preference_matrix(args.matrix)
+        note_repairs(args.command, P)
         return P.to_numpy(), f"P from {args.matrix}"
     if args.cyclic is not None:
         a = args.cyclic
@@ -47,6 +56,7 @@ def vector_option(value: str | None, K: int, name: str) -> np.ndarray | None:
     if value is None:
         return None
     v = simplex_vector(value, K, name=name, interior=True)
+    note_repairs("", v)
     return np.array([float(x) for x in v])
 
 

@@ -6,6 +6,8 @@ import argparse
 
 from ..ranking import PROPERTIES, counterexample, verify_counterexample
 from ..report import print_json
+from ..objects import simplex_vector
+from ._dynargs import note_repairs
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    cx = counterexample(args.mu, args.property)
+    mu = simplex_vector(args.mu, name="mu")
+    note_repairs(args.command, mu)
+    cx = counterexample(mu, args.property)
     ok, why = verify_counterexample(cx.to_json())
     if not ok:  # pragma: no cover - the construction is proved (RANK-1)
         raise ValueError(f"internal error: certificate rejected: {why}")

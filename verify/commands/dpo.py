@@ -13,6 +13,7 @@ from ..mrs_dpo import dpo_balanced_modulus, ipo_balanced_modulus, mrs_dpo_jacobi
 from ..objects import InputError, fmt, load_preference_matrix, positive, unit_interval
 from ..precision import GUARD, agree, tolerance, workdps
 from ..report import print_json
+from ._dynargs import note_repairs
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -69,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
     P = load_preference_matrix(args.matrix)
     mu = args.mu if args.mu is not None else [f"1/{P.K}"] * P.K
     inst = dpo_instance(P, mu, args.ref, args.beta_dpo)
+    note_repairs(args.command, inst)
     pi = dpo_optimum(inst.P, inst.mu, inst.pi_ref, inst.beta_dpo, dps=args.dps)
     direct = dpo_minimise(inst.P, inst.mu, inst.pi_ref, inst.beta_dpo, dps=args.dps)
     with workdps(args.dps + GUARD):

@@ -8,9 +8,10 @@ import sys
 import mpmath
 
 from ..ipo import NonUniqueOptimum, ipo_instance, ipo_minimise, ipo_optimum, solution_set_statement, support
-from ..objects import load_preference_matrix
+from ..objects import fmt, load_preference_matrix
 from ..precision import GUARD, agree, tolerance, workdps
 from ..report import print_json
+from ._dynargs import note_repairs
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     P = load_preference_matrix(args.matrix)
     mu = args.mu if args.mu is not None else [f"1/{P.K}"] * P.K
     inst = ipo_instance(P, mu, args.ref, args.beta)
+    note_repairs(args.command, inst)
     if len(support(inst.mu)) < inst.K:
         statement = solution_set_statement(inst)
         if args.json:
@@ -70,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         )
     else:
         width = len(str(inst.K - 1))
-        print(f"IPO optimum (beta = {inst.beta}, dps = {args.dps}):")
+        print(f"IPO optimum (beta = {fmt(inst.beta)}, dps = {args.dps}):")
         for k, s in enumerate(pis):
             print(f"  pi*[{k:>{width}}] = {s}")
         verdict = "agree" if ok else "DISAGREE"

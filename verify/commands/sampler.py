@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..objects import load_preference_matrix
+from ._dynargs import note_repairs
 from ..ranking import PROPERTIES, sampler, verify_sampler_certificate
 from ..report import print_json
 
@@ -27,6 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     P = load_preference_matrix(args.matrix)
+    note_repairs(args.command, P)
     res = sampler(P, args.property)
     d = res.to_json()
     ok, why = verify_sampler_certificate(P, args.property, d)
