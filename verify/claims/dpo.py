@@ -35,7 +35,7 @@ from ..mrs_dpo import (
     tangent_eigenvalues,
 )
 from ..precision import DEFAULT_DPS, GUARD, agree, tolerance, workdps
-from ..registry import CheckContext, Checker, Claim, Constant, Control, Outcome, Scope, proved, refuted, register, verified
+from ..registry import CheckContext, Checker, Claim, Constant, Control, Outcome, Scope, inconclusive, proved, refuted, register, verified
 from theory import matrix_algebra as ma
 
 SOURCE = "arXiv:2602.12180, DPO one-shot optimum and MRS-DPO (THEORY.md §4)"
@@ -356,6 +356,8 @@ def check_dpo2_bt_numeric(ctx: CheckContext, digits: int = DEFAULT_DPS, scale=1)
                             seed=seed,
                             detail=f"x*[{k}] = {mpmath.nstr(x[k], 15)} vs {mpmath.nstr(pred[k], 15)}",
                         )
+    if kept < n:
+        return inconclusive(f"only {kept} of {n} drawn instances satisfied the hypotheses {sorted(ctx.hypotheses)}")
     return verified(
         f"{kept} drawn instances satisfying the hypotheses (K = 2..5), 2 samplers each: beta_dpo r*(mu) = log w - mean(log w) "
         "for both samplers",
@@ -946,6 +948,8 @@ def check_dpo6_numeric(ctx: CheckContext, digits: int = DEFAULT_DPS, coefficient
                     instance={"P": P, "alpha": alpha, "beta_dpo": b, "lam": lam},
                     seed=seed,
                 )
+    if kept < n:
+        return inconclusive(f"only {kept} of {n} drawn P satisfied the hypotheses {sorted(ctx.hypotheses)}")
     return verified(
         f"{n} random balanced P ({kinds['circulant']} circulant, {kinds['non-circulant']} not; K = 3..6): IFT Jacobian at "
         f"uniform = alpha C + (4 lam/(beta_dpo K)) S entrywise and spectral radius = sqrt(alpha^2 + (4 lam rho(S)/(beta_dpo K))^2) "
