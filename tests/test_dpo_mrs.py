@@ -141,7 +141,11 @@ def test_threshold_curve():
 
 
 # ---------------------------------------------------------------- checkers pass, planted variants fail
-CTX = CheckContext(budget="quick", seed=0, claim_id="T")
+CTX = CheckContext(budget="quick", seed=0, claim_id="T", hypotheses=dict(C.DPO6.hypotheses))
+
+
+def _ctx(claim):
+    return CheckContext(budget="quick", seed=0, claim_id=claim.id, hypotheses=dict(claim.hypotheses))
 
 
 @pytest.mark.parametrize(
@@ -166,7 +170,7 @@ def test_checker_passes(fn):
     [
         functools.partial(C.check_dpo1_symbolic, Ks=(2,), grad_factor=3),
         functools.partial(C.check_dpo1_numeric, digits=20, scale=Fraction(2)),
-        functools.partial(C.check_dpo2_bt_numeric, digits=20, planted_non_bt=True),
+        lambda ctx: C.check_dpo2_bt_numeric(_ctx(C.DPO2), digits=20, scale=2),
         functools.partial(C.check_dpo2_non_bt, digits=25, planted_bt=True),
         functools.partial(C.check_dpo3_numeric, digits=20, b_factor=Fraction(1, 2)),
         functools.partial(C.check_dpo4_symbolic, coefficient=4),
@@ -204,3 +208,61 @@ def test_threshold_drawn_beside_ipo(tmp_path, capsys):
     assert np.allclose(dpo.get_ydata() * 4, ipo.get_ydata())
     assert "lambda/beta_dpo" in dpo.get_label()
     assert main(["dpo-phase", "--a", "0.7", "--out", str(out)]) == 2
+
+
+# ---------------------------------------------------------------- regression tests (issue "Verdicts you can trust")
+@pytest.mark.parametrize("coefficient", [8, 12])
+def test_dpo4_dynamic_refutes_wrong_coefficient(coefficient):
+    out = C.check_dpo4_dynamic(_ctx(C.DPO4), coefficient=coefficient)
+    assert out.verdict == "refuted" and "modulus2" in out.counterexample.instance
+
+
+def test_dpo4_dynamic_passes_with_the_true_coefficient_and_states_its_rule():
+    out = C.check_dpo4_dynamic(_ctx(C.DPO4))
+    assert out.verdict == "verified" and out.dps == 15 and out.tolerance_kind == "margin" and out.criterion
+
+
+@pytest.mark.parametrize("coefficient", [3, 5])
+def test_dpo6_dynamic_refutes_wrong_coefficient(coefficient):
+    assert C.check_dpo6_dynamic(_ctx(C.DPO6), coefficient=coefficient).verdict == "refuted"
+
+
+def test_dpo6_numeric_without_balanced_is_refuted():
+    from verify.runner import run_controls
+
+    res = {r.checker: r for r in run_controls(C.DPO6) if "drop-balanced" in r.checker}
+    assert res and all(r.caught for r in res.values())
+
+
+def test_dpo2_verdict_and_coverage():
+    from verify.runner import run_claim
+
+    r = run_claim(C.DPO2)
+    assert r.verdict == "proved", r.evidence
+    assert len(C.DPO2.scope.parts) == 2 and C.DPO2.scope.parts[0].startswith("(<=)") and C.DPO2.scope.parts[1].startswith("(=>)")
+    by = {c.checker: c for c in r.checks}
+    assert by["exact certificate P_cyc"].verdict == "verified" and by["exact certificate P_cyc"].evidence == "exact instances"
+    assert by["symbolic BT K=2,3,4"].proves == ()
+    assert by["symbolic (<=) every K"].proves == (C.DPO2.scope.parts[0],)
+    assert by["symbolic (=>) every K"].proves == (C.DPO2.scope.parts[1],)
+    assert r.unproved_parts == []
+
+
+def test_dpo2_every_k_proof_fails_on_a_planted_scale():
+    for scale in (2, Fraction(3, 4)):
+        assert C.check_dpo2_bt_general(_ctx(C.DPO2), scale=scale).verdict == "refuted"
+    assert C.check_dpo2_non_bt_general(_ctx(C.DPO2), inverse_factor=2).verdict == "refuted"
+
+
+def test_dpo2_invariance_needs_bradley_terry():
+    from verify.runner import run_controls
+
+    res = [r for r in run_controls(C.DPO2) if "drop-bradley_terry" in r.checker]
+    assert res and all(r.caught for r in res)
+
+
+def test_dpo1_stays_verified_with_existence_unproved():
+    from verify.runner import run_claim
+
+    r = run_claim(C.DPO1)
+    assert r.verdict == "verified" and r.unproved_parts == [C.DPO1.scope.parts[1]]

@@ -121,3 +121,29 @@ def test_latex_sections_render():
 
     doc = document(T.latex_sections())
     assert r"\beta" in doc and "mu_{0}" in doc.replace("\\mu", "mu")
+
+
+def test_every_k_index_to_matrix_identities_hold_and_planted_margin_fails():
+    assert all(res == 0 for _n, _k, res in T.general_index_obligations())
+    assert T.general_index_obligations(beta_factor=2)[0][2] != 0
+
+
+def test_ipo1_general_evidence_says_only_what_it_runs():
+    from verify.claims import ipo as C
+    from verify.registry import CheckContext
+
+    ctx = CheckContext(budget="quick", seed=0, claim_id="IPO-1", hypotheses=dict(C.IPO1.hypotheses))
+    out = C.check_general(ctx)
+    assert out.verdict == "proved"
+    assert "K = 2..6" not in out.summary and "checked against" not in out.summary
+    assert "index form" in out.summary and "index-matrix" in out.details["identities"]
+    assert C.check_general(ctx, beta_factor=sympy.Rational(1, 2)).verdict == "refuted"
+
+
+def test_ipo1_controls_and_mutations_are_caught():
+    from verify.claims import ipo as C
+    from verify.runner import run_controls
+
+    res = run_controls(C.IPO1)
+    assert all(r.caught for r in res), [(r.checker, r.verdict) for r in res if not r.caught]
+    assert any("drop-mu_interior" in r.checker for r in res)

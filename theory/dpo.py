@@ -94,6 +94,10 @@ __all__ = [
     "balanced_threshold_expr",
     "ipo_balanced_threshold_expr",
     "critical_lam_over_beta_dpo",
+    "pair_symbols",
+    "general_dpo1_obligations",
+    "general_bt_obligations",
+    "general_non_bt_obligations",
     "latex_sections",
     "latex_section",
 ]
@@ -560,6 +564,108 @@ def general_balanced_obligations(*, coefficient: sympy.Expr = 4) -> list[tuple[s
         ("1^T J = 0 (J maps the tangent space into itself)", onet * J),
         ("J^T J = alpha^2 C - c^2 S^2", J.T * J - (C * alpha**2 - S * S * c**2)),
         ("J J^T = J^T J (normal)", J * J.T - J.T * J),
+    ]
+
+
+def pair_symbols() -> dict:
+    """Symbols for the ``(i, j)`` summand of an indexed double sum over ``[K] x [K]`` (every ``K``).
+
+    ``r_i, r_j, v_i, v_j, mu_i, mu_j, u_i, u_j`` and ``p`` (``= P_ij``); ``swap`` exchanges
+    ``i`` and ``j`` (``P_ji = 1 - P_ij``), as :func:`theory.matrix_algebra.pair_sum_residual` needs.
+    """
+    r_i, r_j, v_i, v_j, u_i, u_j = sympy.symbols("r_i r_j v_i v_j u_i u_j", real=True)
+    mu_i, mu_j = sympy.symbols("mu_i mu_j", positive=True)
+    p = sympy.Symbol("p", positive=True)
+    b = sympy.Symbol("beta_dpo", positive=True)
+    c = sympy.Symbol("c", real=True)
+    t = sympy.Symbol("t", real=True)
+    swap = {r_i: r_j, r_j: r_i, v_i: v_j, v_j: v_i, mu_i: mu_j, mu_j: mu_i, u_i: u_j, u_j: u_i, p: 1 - p}
+    return dict(r_i=r_i, r_j=r_j, v_i=v_i, v_j=v_j, u_i=u_i, u_j=u_j, mu_i=mu_i, mu_j=mu_j, p=p, b=b, c=c, t=t, swap=swap)
+
+
+def _pair_loss(h, p, b):
+    return -(p * sympy.log(sig(sympy.expand(b * h))) + (1 - p) * sympy.log(sig(sympy.expand(-b * h))))
+
+
+def general_dpo1_obligations(*, grad_factor: sympy.Expr = 2, hess_factor: sympy.Expr = 1) -> list[tuple[str, str, sympy.Expr]]:
+    r"""DPO-1 for every ``K``: gradient and Hessian quadratic form as indexed double sums.
+
+    ``L(r + t v) = sum_{i,j} F_ij(t)`` with ``F_ij(t) = mu_i mu_j l(r_i - r_j + t (v_i - v_j); P_ij)``.
+    Returns ``(name, kind, residual)``; every residual must be 0:
+
+    * ``pair-sum``: ``dL[v] = -2 b sum_i v_i mu_i G_i`` -- the summand
+      ``F_ij'(0) + 2 b v_i mu_i mu_j (P_ij - sig(b h_ij))`` vanishes after relabelling ``i <-> j``;
+    * ``pointwise``: ``d^2 L[v, v] = b^2 sum_{i,j} w_ij (v_i - v_j)^2`` with
+      ``w_ij = mu_i mu_j sig(b h_ij)(1 - sig(b h_ij))`` -- the summands agree term by term;
+    * ``positive``: ``w_ij > 0`` for interior ``mu`` (sympy decides the sign of
+      ``mu_i mu_j e^{-z}/(1 + e^{-z})^2`` for real ``z``); the residual is 0 when it is positive.
+
+    ``grad_factor`` (2) and ``hess_factor`` (1, the factor of ``b^2``) plant wrong constants.
+    """
+    from .matrix_algebra import pair_sum_residual
+
+    y = pair_symbols()
+    r_i, r_j, v_i, v_j, mu_i, mu_j, p, b, t = (y[k] for k in ("r_i", "r_j", "v_i", "v_j", "mu_i", "mu_j", "p", "b", "t"))
+    h = r_i - r_j
+    F = mu_i * mu_j * _pair_loss(h + t * (v_i - v_j), p, b)
+    d1 = sympy.diff(F, t).subs(t, 0)
+    d2 = sympy.diff(F, t, 2).subs(t, 0)
+    s = sig(sympy.expand(b * h))
+    g_summand = -grad_factor * b * v_i * mu_i * mu_j * (p - s)
+    w = mu_i * mu_j * s * (1 - s)
+    z = sympy.Symbol("z", real=True)
+    w_exp = (mu_i * mu_j * sig(z) * (1 - sig(z))).rewrite(sympy.exp)
+    return [
+        ("dL[v] = -2 b sum_i v_i mu_i G_i", "pair-sum", pair_sum_residual(sympy.expand(d1 - g_summand), y["swap"])),
+        (
+            "d^2L[v,v] = b^2 sum_ij w_ij (v_i - v_j)^2",
+            "pointwise",
+            sympy.expand(d2 - hess_factor * b**2 * w * (v_i - v_j) ** 2),
+        ),
+        ("w_ij = mu_i mu_j sig (1 - sig) > 0", "positive", sympy.Integer(0) if sympy.simplify(w_exp).is_positive else w_exp),
+    ]
+
+
+def general_bt_obligations(*, scale: sympy.Expr = 1) -> list[tuple[str, str, sympy.Expr]]:
+    r"""DPO-2 (<=) for every ``K`` and every ``mu``: the summand of ``G_i`` vanishes identically.
+
+    With ``P_ij = sig(u_i - u_j)`` and ``r = scale * u / b + c``: ``x_i - x_j = b (r_i - r_j) =
+    scale (u_i - u_j)``, so ``mu_j (P_ij - sig(x_i - x_j)) = 0`` for every pair, hence
+    ``G_i = sum_j mu_j (...) = 0`` for every ``K`` and every ``mu``. ``scale = 1`` is the claim.
+    """
+    y = pair_symbols()
+    u_i, u_j, mu_j, b, c = y["u_i"], y["u_j"], y["mu_j"], y["b"], y["c"]
+    r_i, r_j = scale * u_i / b + c, scale * u_j / b + c
+    summand = mu_j * (sig(sympy.expand(u_i - u_j)) - sig(sympy.expand(b * (r_i - r_j))))
+    return [("mu_j (P_ij - sig(b (r_i - r_j))) = 0 with P_ij = sig(u_i - u_j), r = u/b + c", "pointwise", sympy.expand(summand))]
+
+
+def general_non_bt_obligations(*, eps: sympy.Expr = sympy.Rational(1, 2), inverse_factor: sympy.Expr = 1) -> list[tuple[str, str, object]]:
+    r"""DPO-2 (=>) for every ``K`` in the free matrix algebra (axiom ``one^T one = K``).
+
+    ``D = P - Sigma(x)`` is a free ``K x K`` matrix (``G(x, mu) = D mu``). The samplers
+    ``m_j = M e_j`` with ``M = (1 - eps) I + (eps/K) 1 1^T`` are interior (entries ``1 - eps + eps/K``
+    and ``eps/K``, both > 0 for ``0 < eps < 1``) and sum to 1 (``1^T M = 1^T``); ``M`` is invertible
+    with ``M^{-1} = (I - (eps/K) 1 1^T)/(1 - eps)``. So if one ``x`` were stationary for every ``m_j``,
+    ``D M = 0`` and ``D = D M M^{-1} = 0``: ``P_ij = sig(x_i - x_j)``, i.e. ``P`` is BT.
+    Returns ``(name, kind, element)``: ``kind`` "algebra" (must normalise to 0 with ``one^T one = K``)
+    or "positive" (a sympy expression that must be positive). ``inverse_factor`` plants a wrong inverse.
+    """
+    from . import matrix_algebra as ma
+
+    K = sympy.Symbol("K", positive=True, integer=True)
+    I = ma.NC({(): 1})
+    one, onet = ma.one, ma.onet
+    Dm, _ = ma.mat("Dres")
+    M = I * (1 - eps) + one * onet * (eps / K)
+    Minv = (I - one * onet * (inverse_factor * eps / K)) * (1 / (1 - eps))
+    return [
+        ("M M^-1 = I", "algebra", M * Minv - I),
+        ("M^-1 M = I", "algebra", Minv * M - I),
+        ("D = (D M) M^-1", "algebra", Dm * M * Minv - Dm),
+        ("1^T M = 1^T (each m_j sums to 1)", "algebra", onet * M - onet),
+        ("diagonal entry of M: 1 - eps + eps/K > 0", "positive", 1 - eps + eps / K),
+        ("off-diagonal entry of M: eps/K > 0", "positive", eps / K),
     ]
 
 

@@ -352,3 +352,35 @@ def latex_sections() -> list[Section]:
             items,
         )
     ]
+
+
+def general_index_obligations(*, beta_factor: sympy.Expr = 1) -> list[tuple[str, str, sympy.Expr]]:
+    r"""The link from the sampled-pair loss to the matrix form of :func:`general_obligations`, every ``K``.
+
+    Written as the ``(i, j)`` summand of a double sum over ``[K] x [K]`` in symbols ``r_i, r_j,
+    mu_i, mu_j, s`` (``s = S_ij``, so ``S_ji = -s``); each residual must be 0:
+
+    * ``pointwise`` (pair loss): ``P_ij (h - c)^2 + P_ji (h + c)^2 = (h - beta s)^2 + beta^2 (1/4 - s^2)``
+      with ``c = beta/2``, ``P_ij = 1/2 + s``, ``P_ji = 1/2 - s`` -- for every pair, hence every ``K``;
+    * ``pair-sum`` (matrix form): each word of the matrix form is, by definition, a double sum
+      (``(1^T mu)(r^T D r) = sum_ij mu_j mu_i r_i^2``, ``(mu^T r)(r^T mu) = sum_ij mu_i r_i mu_j r_j``,
+      ``r^T D S mu = sum_ij r_i mu_i s mu_j``, ``mu^T S D r = sum_ij mu_i s mu_j r_j``,
+      ``C = sum_ij mu_i mu_j s^2``); the summand of index form minus matrix form vanishes after
+      relabelling ``i <-> j`` (:func:`theory.matrix_algebra.pair_sum_residual`).
+
+    ``beta_factor`` scales the margin ``1/(2 tau)`` of the sampled-pair loss (planted variant).
+    """
+    r_i, r_j, s = sympy.symbols("r_i r_j s", real=True)
+    mu_i, mu_j = sympy.symbols("mu_i mu_j", positive=True)
+    beta = sympy.Symbol("beta", positive=True)
+    h = r_i - r_j
+    c = beta_factor * beta / 2
+    half = sympy.Rational(1, 2)
+    pair = (half + s) * (h - c) ** 2 + (half - s) * (h + c) ** 2 - ((h - beta * s) ** 2 + beta**2 * (sympy.Rational(1, 4) - s**2))
+    index = mu_i * mu_j * (h - beta * s) ** 2
+    matrix = 2 * mu_j * mu_i * r_i**2 - 2 * mu_i * r_i * mu_j * r_j - 2 * beta * (r_i * mu_i * s * mu_j - mu_i * s * mu_j * r_j) + beta**2 * mu_i * mu_j * s**2
+    swap = {r_i: r_j, r_j: r_i, mu_i: mu_j, mu_j: mu_i, s: -s}
+    return [
+        ("pair-loss (every pair)", "pointwise", sympy.expand(pair)),
+        ("index form = matrix form (every K)", "pair-sum", ma.pair_sum_residual(index - matrix, swap)),
+    ]

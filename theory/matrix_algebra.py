@@ -320,3 +320,48 @@ def evaluate(e: NC, env: Mapping[str, sympy.Matrix], scalars: Mapping[sympy.Symb
     if total is None:
         return sympy.zeros(1, 1)
     return total.applyfunc(sympy.expand)
+
+
+# --------------------------------------------------------------------------- additions (DPO/IPO, every K)
+def mat(name: str) -> tuple[NC, NC]:
+    """Declare a free K x K matrix ``name`` (no axioms); returns ``(name, name^T)`` (token ``nameT``)."""
+    t = name + "T"
+    if name not in _SHAPES:
+        _SHAPES[name] = ("K", "K")
+        _SHAPES[t] = ("K", "K")
+        _TRANSPOSE[name] = (t, 1)
+        _TRANSPOSE[t] = (name, 1)
+    return gen(name), gen(t)
+
+
+def dimension_normal_form(e: NC, K: sympy.Expr) -> dict:
+    """Normal form with the one extra axiom ``one^T one = K`` (sound for every ``K``)."""
+    changed = True
+    while changed:
+        changed = False
+        out = NC()
+        for w, c in e.terms.items():
+            for k in range(len(w) - 1):
+                if w[k : k + 2] == ("onet", "one"):
+                    out = out + NC({w[:k] + w[k + 2 :]: c * K})
+                    changed = True
+                    break
+            else:
+                out = out + NC({w: c})
+        e = out
+    return normal_form(e)
+
+
+def pair_sum_residual(summand: sympy.Expr, swap: Mapping[sympy.Expr, sympy.Expr]) -> sympy.Expr:
+    r"""Residual of ``sum_{i,j in [K]} f(i, j) = 0`` by relabelling, valid for every ``K``.
+
+    ``summand`` is ``f(i, j)`` written in symbols that stand for the ``i``- and ``j``-indexed
+    quantities (``r_i``, ``r_j``, ``mu_i``, ``P_ij``, ...); ``swap`` maps each of them to the
+    quantity with ``i`` and ``j`` exchanged (e.g. ``r_i -> r_j``, ``P_ij -> 1 - P_ij``; applied
+    simultaneously). Relabelling the summation indices gives
+    ``sum_{i,j} f(i, j) = (1/2) sum_{i,j} (f(i, j) + f(j, i))``, so if the returned expression
+    ``expand(f(i, j) + f(j, i))`` is identically 0 the double sum vanishes for every ``K``
+    (soundness: the rule is exact; an identity it misses stays unproved). A summand that is
+    identically 0 by itself has a zero residual too.
+    """
+    return sympy.expand(summand + summand.xreplace(dict(swap)))

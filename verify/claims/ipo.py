@@ -21,8 +21,8 @@ from theory import matrix_algebra as ma
 
 from ..ipo import IPOInstance, NonUniqueOptimum, ipo_instance, ipo_minimise, ipo_optimum, ipo_optimum_log
 from ..precision import DEFAULT_DPS, GUARD, agree, tolerance, workdps
-from ..property import property_checker
-from ..registry import CheckContext, Checker, Claim, Control, Outcome, inconclusive, proved, refuted, register, verified
+from ..property import property_check, without_hypothesis
+from ..registry import CheckContext, Checker, Claim, Constant, Control, Outcome, Scope, inconclusive, proved, refuted, register, verified
 from ..strategies import preference_matrices, simplex_points
 
 SOURCE = "arXiv:2602.12180, one-shot IPO optimum (THEORY.md §1)"
@@ -59,6 +59,10 @@ def _nonzero_parts(e: Any) -> list[sympy.Expr]:
 
 
 # --------------------------------------------------------------------------- IPO-1 checkers
+def _describe(inst: IPOInstance) -> dict:
+    return inst.to_json()
+
+
 def check_symbolic(ctx: CheckContext, Ks: tuple[int, ...] = (2, 3, 4), **factors: Any) -> Outcome:
     """Every obligation of :func:`theory.ipo.obligations` simplifies to exactly 0 for explicit ``K``."""
     rnd = random.Random(ctx.subseed("symbolic"))
@@ -109,7 +113,16 @@ def _concrete_env(K: int, rnd: random.Random) -> tuple[dict, dict]:
 
 
 def check_general(ctx: CheckContext, **factors: Any) -> Outcome:
-    """The derivation for every ``K`` in the free matrix algebra (:func:`theory.ipo.general_obligations`)."""
+    """The derivation for every ``K``: the sampled-pair loss to the matrix form by indexed pair sums
+    (:func:`theory.ipo.general_index_obligations`), then the free matrix algebra
+    (:func:`theory.ipo.general_obligations`)."""
+    for name, kind, res in T.general_index_obligations():
+        if res != 0:
+            return refuted(
+                f"general K: '{name}' ({kind}) leaves the residual {sympy.sstr(res)[:200]}",
+                instance={"obligation": name, "residual": sympy.sstr(res)[:400]},
+                seed=ctx.subseed("general"),
+            )
     rnd = random.Random(ctx.subseed("general"))
     obs = T.general_obligations(**factors)
     for name, desc, e, normalised in obs:
@@ -126,9 +139,11 @@ def check_general(ctx: CheckContext, **factors: Any) -> Outcome:
                     )
             return inconclusive(f"general K: '{name}' not reduced to 0 by the axioms, and no concrete counterexample found")
     return proved(
-        f"{len(obs)} identities hold for every K in the free matrix algebra with axioms S^T = -S, D = diag(mu), 1^T mu = 1 "
-        f"({', '.join(o[0] for o in obs)}); matrix form of L checked against the index form for K = 2..6",
-        identities=[o[0] for o in obs],
+        "every K: the sampled-pair loss equals the index form pair by pair, and the index form equals the matrix form "
+        "(indexed double sums, relabelling i <-> j); then "
+        f"{len(obs)} identities hold in the free matrix algebra with axioms S^T = -S, D = diag(mu), 1^T mu = 1 "
+        f"({', '.join(o[0] for o in obs)})",
+        identities=["pair-loss", "index-matrix"] + [o[0] for o in obs],
     )
 
 
@@ -178,27 +193,41 @@ def check_numeric(ctx: CheckContext, beta_factor: Any = 1, digits: int = DEFAULT
 
 @st.composite
 def _ipo_instances(draw: Any, max_K: int = 6) -> IPOInstance:
+    """IPO instances; ``mu`` is interior or (one draw in four) may have zero entries, so that the
+    hypothesis ``mu_interior`` filters something and its control sees degenerate samplers."""
     K = draw(st.integers(2, max_K))
     P = draw(preference_matrices(K=K, exact=True))
-    mu = draw(simplex_points(K=K, interior=True, exact=True))
+    mu = draw(simplex_points(K=K, interior=draw(st.integers(0, 3)) > 0, exact=True))
     ref = draw(simplex_points(K=K, interior=True, exact=True))
     beta = draw(st.fractions(Fraction(1, 100), Fraction(60), max_denominator=100).filter(lambda b: b > 0))
     return ipo_instance(P, mu, ref, beta)
 
 
-def _closed_form_matches(inst: IPOInstance, digits: int = 20) -> bool:
-    a = ipo_optimum(inst.P, inst.mu, inst.pi_ref, inst.beta, dps=digits)
-    b = ipo_minimise(inst.P, inst.mu, inst.pi_ref, inst.beta, dps=digits)
+def _closed_form_matches(inst: IPOInstance, digits: int = 20, beta_factor: Any = 1) -> bool:
+    """The (``beta_factor``-scaled) closed form is the unique minimiser: False when the solver reports
+    non-uniqueness (IPO-2) or the two disagree."""
+    try:
+        b = ipo_minimise(inst.P, inst.mu, inst.pi_ref, inst.beta, dps=digits)
+    except NonUniqueOptimum:
+        return False
     with workdps(digits + GUARD):
+        a = [mpmath.exp(x) for x in ipo_optimum_log(inst, beta_factor=Fraction(beta_factor))]
         return all(agree(x, y, digits)[0] for x, y in zip(a, b))
 
 
-def _wrong_closed_form_matches(inst: IPOInstance, digits: int = 20) -> bool:
-    with workdps(digits + GUARD):
-        a = [mpmath.exp(x) for x in ipo_optimum_log(inst, beta_factor=Fraction(1, 2))]
-    b = ipo_minimise(inst.P, inst.mu, inst.pi_ref, inst.beta, dps=digits)
-    with workdps(digits + GUARD):
-        return all(agree(x, y, digits)[0] for x, y in zip(a, b))
+def check_fuzz(ctx: CheckContext, beta_factor: Any = 1, max_examples: int | None = None) -> Outcome:
+    """Hypothesis search: closed form with ``beta_factor * beta`` = direct minimiser, instances filtered by
+    the claim's hypotheses (``ctx.hypotheses``)."""
+    out = property_check(
+        functools.partial(_closed_form_matches, beta_factor=beta_factor),
+        _ipo_instances(),
+        ctx,
+        max_examples=max_examples or ctx.pick(quick=40, standard=300, thorough=2000),
+        describe=_describe,
+    )
+    if out.verdict == "verified":
+        out.dps, out.tolerance, out.tolerance_kind = 20 + GUARD, float(tolerance(20)), "relative-or-absolute"
+    return out
 
 
 # --------------------------------------------------------------------------- IPO-2 checkers
@@ -255,6 +284,11 @@ def check_nonunique(ctx: CheckContext, zero_mass: bool = True) -> Outcome:
                 pass
             else:
                 return refuted("ipo_optimum returned a single policy for a degenerate sampler", instance={"mu": mu}, seed=seed)
+    # every K: the IPO-1 gradient g = 4 D (...) with D = diag(mu) (free matrix algebra), so its k-th entry
+    # carries the factor mu_k and vanishes identically in r when mu_k = 0
+    grad = [e for n, _d, e, norm in T.general_obligations() if n == "gradient"][0]
+    if ma.normal_form(grad, False):
+        return refuted("the general-K IPO gradient identity does not normalise to 0", instance={"obligation": "gradient"}, seed=seed)
     # symbolic part, K = 3 and 4
     for K in (3, 4):
         sy = T.ipo_symbols(K)
@@ -281,9 +315,8 @@ def check_nonunique(ctx: CheckContext, zero_mass: bool = True) -> Outcome:
 
 
 # --------------------------------------------------------------------------- registration
-def _describe(inst: IPOInstance) -> dict:
-    return inst.to_json()
-
+IPO1_SCOPE = "every K >= 2; every valid P; every interior mu; every interior pi_ref; beta > 0"
+IPO1_HYPOTHESES = {"mu_interior": lambda inst: all(x > 0 for x in inst.mu), "beta_positive": lambda inst: inst.beta > 0}
 
 IPO1 = register(
     Claim(
@@ -294,27 +327,43 @@ IPO1 = register(
         ),
         latex=r"\pi^*\propto\pi_{\mathrm{ref}}\odot\exp(\beta P\mu)",
         tag="paper",
-        hypotheses={"mu_interior": lambda inst: all(x > 0 for x in inst.mu), "beta_positive": lambda inst: inst.beta > 0},
+        scope=Scope(IPO1_SCOPE),
+        hypotheses=IPO1_HYPOTHESES,
         checkers=[
-            Checker("symbolic K=2,3,4", "symbolic", check_symbolic, "exact obligations with fully symbolic P, mu, pi_ref, beta"),
-            Checker("symbolic general K", "symbolic", check_general, "free matrix algebra with stated axioms"),
-            Checker("numeric 50 digits", "numeric", check_numeric, "closed form vs direct minimisation of the loss"),
-            property_checker(_closed_form_matches, _ipo_instances(), name="hypothesis fuzz", describe=_describe),
+            Checker("symbolic K=2,3,4", "symbolic", check_symbolic, "exact obligations with fully symbolic P, mu, pi_ref, beta", covers="K = 2, 3, 4 (explicit symbolic matrices)"),
+            Checker(
+                "symbolic general K",
+                "symbolic",
+                check_general,
+                "indexed pair sums (pair loss -> index form -> matrix form) and the free matrix algebra with stated axioms",
+                covers="every K (indexed pair sums + free matrix algebra)",
+                proves=(IPO1_SCOPE,),
+            ),
+            Checker("numeric 50 digits", "numeric", check_numeric, "closed form vs direct minimisation of the loss", covers="12 random instances, K = 2..8, at 50 digits"),
+            Checker("hypothesis fuzz", "property", check_fuzz, "hypothesis search, closed form vs direct minimisation at 20 digits", covers="hypothesis-drawn instances K = 2..6 satisfying the hypotheses"),
         ],
         controls=[
-            Control("closed form beta/2", "stationarity of pi_ref exp((beta/2) P mu)", functools.partial(check_symbolic, Ks=(2, 3), beta_factor=sympy.Rational(1, 2))),
             Control("gradient factor 2", "dL/dr_k stated with 2 instead of 4", functools.partial(check_symbolic, Ks=(2,), grad_factor=2)),
             Control("pair margin beta/4", "sampled-pair margin 1/(4 tau) instead of 1/(2 tau)", functools.partial(check_symbolic, Ks=(2,), pair_factor=sympy.Rational(1, 2))),
-            Control("general K beta/2", "general-K stationarity of the closed form with beta/2", functools.partial(check_general, beta_factor=sympy.Rational(1, 2))),
-            Control("numeric beta/2", "numeric agreement of the beta/2 closed form", functools.partial(check_numeric, beta_factor=Fraction(1, 2))),
-            Control(
-                "fuzz beta/2",
-                "hypothesis fuzz of the beta/2 closed form",
-                property_checker(_wrong_closed_form_matches, _ipo_instances(max_K=4), max_examples=25, describe=_describe).fn,
+            without_hypothesis(
+                functools.partial(check_fuzz, max_examples=40),
+                "mu_interior",
+                "the fuzz checker with degenerate samplers admitted: the minimiser is no longer unique (IPO-2)",
             ),
         ],
+        constants=[
+            Constant(
+                "beta in pi* ∝ pi_ref exp(beta P mu)",
+                sympy.Integer(1),
+                "beta_factor",
+                ("symbolic K=2,3,4", "symbolic general K", "numeric 50 digits", "hypothesis fuzz"),
+                why="the stationarity residual of pi_ref exp(c beta P mu) is 4 mu_k (c - 1) beta ((P mu)_k - 1/2) up to centring, "
+                "non-zero unless P mu is constant, so every factor c != 1 gives a wrong minimiser",
+            )
+        ],
         source=SOURCE,
-        note="General K: the matrix form of the loss is compared with the index form for K = 2..6 (tests); every later step is proved for symbolic K.",
+        note="beta_positive is the domain (beta = 1/tau); the closed form stays the minimiser for beta <= 0, so that "
+        "hypothesis has no control. mu_interior is needed: with mu_k = 0 the minimiser is a family (IPO-2).",
         expressions=T.latex_sections,
     )
 )
@@ -325,8 +374,18 @@ IPO2 = register(
         statement="If mu_k = 0 then r_k = log(pi_k/pi_ref_k) is not determined by the IPO loss: the optimum is a family, and prefdyn reports it instead of picking one.",
         latex=r"\mu_k=0\;\Rightarrow\;\partial L/\partial r_k\equiv 0",
         tag="derived",
-        hypotheses={"some_mu_zero": lambda inst: any(x == 0 for x in inst.mu)},
-        checkers=[Checker("exact + symbolic", "exact", check_nonunique)],
+        scope=Scope("every K >= 2; every P; every mu with some mu_k = 0; beta > 0"),
+        checkers=[
+            Checker(
+                "exact + symbolic",
+                "exact",
+                check_nonunique,
+                evidence="proof",
+                covers="every K: dL/dr_k = 4 mu_k (...) vanishes when mu_k = 0 (the IPO-1 gradient, proved for every K); "
+                "exact rational instances K = 2..7 and symbolic K = 3, 4 as checks",
+                proves=("every K >= 2; every P; every mu with some mu_k = 0; beta > 0",),
+            )
+        ],
         controls=[Control("interior mu", "the same check with the hypothesis mu_k = 0 dropped", functools.partial(check_nonunique, zero_mass=False))],
         source="THEORY.md §1 (derived)",
     )
