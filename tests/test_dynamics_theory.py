@@ -158,3 +158,26 @@ def test_symbolic_tangent_jacobian_matches_mpmath_at_non_fixed_point():
         for i in range(K - 1):
             for j in range(K - 1):
                 assert agree(mpmath.mpf(str(sympy.N(JT[i, j], 70))), Jm[i, j], 50)[0]
+
+
+def test_general_K_balanced_identities_hold():
+    assert all(v == {} for v in th.general_balanced_residuals().values())
+
+
+def test_general_K_balanced_proof_fails_on_planted_identity():
+    from theory import matrix_algebra as ma
+
+    # a planted wrong identity: DF(u) C = alpha C + (beta lambda/(2K)) S
+    res = th.general_balanced_residuals(sympy.Rational(1, 2))
+    assert res["DF(u) C = alpha C + (beta lambda/K) S (tangent action)"] != {}
+    # and a planted wrong axiom-free identity: S C = C S is not an identity
+    from theory.dpo import balanced_normal_form
+
+    K = sympy.Symbol("K", positive=True, integer=True)
+    C = ma.NC({(): 1}) - ma.one * ma.onet * (1 / K)
+    assert balanced_normal_form(ma.S * C - C * ma.S - ma.S, K) != {}
+
+
+def test_general_jacobian_proof_detects_wrong_lambda():
+    res = th.general_jacobian_proof(2)
+    assert res["dz_off_diagonal"] != 0

@@ -85,6 +85,8 @@ __all__ = [
     "balanced_spectral_radius_sq",
     "balanced_threshold",
     "generic_balanced_S",
+    "general_balanced_obligations",
+    "general_balanced_residuals",
     "fixed_point_equation_residual",
     "contraction_factor",
     "softmax_jacobian",
@@ -204,7 +206,7 @@ def jacobian_residual(K: int) -> Matrix:
 
 
 @lru_cache(maxsize=None)
-def general_jacobian_proof() -> dict[str, sympy.Expr]:
+def general_jacobian_proof(lam_factor=1) -> dict[str, sympy.Expr]:
     """General-``K`` matrix-form derivation with indexed symbols.
 
     Returns the residuals of the two chain-rule factors, each of which must be 0:
@@ -225,7 +227,7 @@ def general_jacobian_proof() -> dict[str, sympy.Expr]:
     Pm = sympy.IndexedBase("P")
     z_i = alpha * log(pi[i]) + (1 - alpha) * log(r[i]) + beta * sympy.Sum(Pm[i, k] * (lam * pi[k] + (1 - lam) * q[k]), (k, 0, Kn - 1))
     dz = sympy.diff(z_i, pi[j]).doit()
-    target = alpha * sympy.KroneckerDelta(i, j) / pi[i] + beta * lam * Pm[i, j]
+    target = alpha * sympy.KroneckerDelta(i, j) / pi[i] + beta * lam * lam_factor * Pm[i, j]
     # sympy returns Piecewise((value, index in range), (other, True)); the index range
     # 0 <= j <= K-1 is the hypothesis, so the first branch is the derivative.
     res_dz_in = _in_range(sympy.simplify((dz - target).subs({j: i})))  # j = i
@@ -243,7 +245,12 @@ def general_jacobian_proof() -> dict[str, sympy.Expr]:
     s_j2 = exp(zj) / Dg
     d_off = sympy.diff(s_i2, zj).subs(sympy.Derivative(Dg, zj), exp(zj))
     res_sm_off = sympy.simplify(d_off - (-s_i2 * s_j2))
+    # the fact used about D: d/dz_j sum_k e^{z_k} = e^{z_j} for 0 <= j <= K-1 (indexed sum, symbolic K)
+    zz = sympy.IndexedBase("z", real=True)
+    Dsum = sympy.Sum(exp(zz[k]), (k, 0, Kn - 1))
+    res_den = _in_range(sympy.simplify(sympy.diff(Dsum, zz[j]).doit() - exp(zz[j])))
     return {
+        "softmax_denominator": res_den,
         "dz_diagonal": res_dz_in,
         "dz_off_diagonal": res_dz_off,
         "softmax_diagonal": res_sm_same,
@@ -362,6 +369,53 @@ def balanced_threshold(K=None) -> sympy.Expr:
     """DYN-6 threshold expression ``alpha^2 + (beta lambda s_max / K)^2`` (unstable iff ``> 1``)."""
     Kn = Symbol("K", integer=True, positive=True) if K is None else K
     return balanced_spectral_radius_sq(Symbol("s_max", positive=True), Kn)
+
+
+def general_balanced_obligations(coef=1) -> list[tuple[str, "object"]]:
+    """DYN-6 for every ``K``: identities in the free matrix algebra (:mod:`theory.matrix_algebra`).
+
+    Each element must normalise to 0 under the balanced axioms ``S one = 0``, ``one^T S = 0``,
+    ``one^T one = K`` (:func:`theory.dpo.balanced_normal_form`, the algebra DPO-6 uses) together
+    with ``S^T = -S``. At ``u = one/K`` (``diag u = I/K``), with ``P = S + (1/2) one one^T``,
+    ``C = I - one one^T/K`` and ``c = coef * beta lambda / K`` (``coef = 1`` is the claim):
+
+    * ``P u = (1/2) one``: the logits are constant, so ``F(u) = u`` (uniform is fixed);
+    * ``DF(u) = (diag u - u u^T)(alpha diag(u)^{-1} + beta lambda P) = (1/K) C (alpha K I + beta lambda P)``;
+    * ``DF(u) C = alpha C + c S``: for tangent ``v = C w`` (every tangent vector is one, ``C v = v``),
+      ``DF(u) v = alpha v + c S v``;
+    * ``one^T (alpha C + c S) = 0``: the tangent space is invariant;
+    * ``S C = S``: ``S`` on the tangent space has the norm of ``S`` (``S one = 0``);
+    * ``J^T J = J J^T = alpha^2 C + c^2 S^T S`` for ``J = alpha C + c S``: ``J`` is normal, so on the tangent
+      space its spectral radius equals its 2-norm, ``sqrt(alpha^2 + c^2 ||S||_2^2)``.
+    """
+    from . import matrix_algebra as ma
+
+    Kn = Symbol("K", positive=True, integer=True)
+    Id = ma.NC({(): 1})
+    S, one, onet = ma.S, ma.one, ma.onet
+    P = S + one * onet * HALF
+    C = Id - one * onet * (1 / Kn)
+    u = one * (1 / Kn)
+    DF = (Id * (1 / Kn) - u * u.T) * (Id * (alpha * Kn) + P * (beta * lam))
+    c = coef * beta * lam / Kn
+    J = C * alpha + S * c
+    return [
+        ("P u = (1/2) one (uniform is fixed)", P * u - one * HALF),
+        ("DF(u) = (1/K) C (alpha K I + beta lambda P)", DF - C * (1 / Kn) * (Id * (alpha * Kn) + P * (beta * lam))),
+        ("DF(u) C = alpha C + (beta lambda/K) S (tangent action)", DF * C - J),
+        ("one^T J = 0 (tangent space invariant)", onet * J),
+        ("S C = S", S * C - S),
+        ("J^T J = alpha^2 C + c^2 S^T S", J.T * J - (C * alpha**2 + S.T * S * c**2)),
+        ("J J^T = J^T J (normal)", J * J.T - J.T * J),
+    ]
+
+
+def general_balanced_residuals(coef=1) -> dict[str, dict]:
+    """Normal forms of :func:`general_balanced_obligations` (``{}`` = proved for every ``K``)."""
+    from .dpo import balanced_normal_form
+
+    Kn = Symbol("K", positive=True, integer=True)
+    return {name: balanced_normal_form(e, Kn) for name, e in general_balanced_obligations(coef)}
 
 
 def fixed_point_equation_residual(K: int) -> sympy.Expr:
