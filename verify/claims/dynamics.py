@@ -1224,8 +1224,8 @@ register(
                      why="any factor != 1 changes the derivative of the logits; the formula is then false"),
         ],
         source=SOURCE,
-        argument="Chain rule: DF = D softmax(z) . Dz(pi), both factors mechanised for symbolic K; the composition is the "
-        "multivariable chain rule (cited theorem), whose matrix product is the stated formula.",
+        cites=("the multivariable chain rule: DF = D softmax(z) . Dz(pi), both factors mechanised for symbolic K; their matrix "
+               "product is the stated formula",),
         note="Ambient derivative of the map extended to the positive orthant by the same formula; the tangent Jacobian is "
         "J_T = L DF B with B = [e_i - e_{K-1}], L = first K-1 rows; centered logits x = C log pi give "
         "J_x = H^T (alpha I + beta lambda P M) H (Helmert basis H). The hypothesis 'interior' is a domain condition (log pi); "
@@ -1423,6 +1423,8 @@ register(
                      why="the tangent Jacobian is alpha I + (beta lambda/K) S exactly; another factor moves the curve"),
         ],
         source="beyond the paper; THEORY.md §3 DYN-6",
+        cites=("the spectral theorem for real normal matrices (Horn & Johnson, Matrix Analysis, Thm 2.5.8): the spectral radius "
+               "of a normal matrix is its 2-norm; applied to J = alpha C + (beta lambda/K) S on the invariant tangent space",),
         note="Proof for every K: identities in the free matrix algebra (uniform is fixed; DF(u) v = alpha v + (beta lambda/K) S v "
         "on 1^T v = 0; the tangent space is invariant; J = alpha C + (beta lambda/K) S is normal with J^T J = alpha^2 C + "
         "(beta lambda/K)^2 S^T S; S C = S), then the cited spectral theorem for normal matrices: rho = ||J|tangent||_2 = "
