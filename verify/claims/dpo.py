@@ -902,8 +902,8 @@ def check_dpo5_concentration(ctx: CheckContext, use_cycle: bool = False) -> Outc
 # --------------------------------------------------------------------------- DPO-6
 def check_dpo6_symbolic(ctx: CheckContext, Ks=None, coefficient=4, sigprime_factor=1, a_factor=1) -> Outcome:
     """Every K: DPO-3's A, B entries (indexed sums) -> at the uniform point A = -(1/4) C, B = S (indexed substitution,
-    entries of free-algebra elements) -> free matrix algebra; plus generic balanced S at explicit K."""
-    Ks = Ks or ctx.pick(quick=(3, 4), standard=(3, 4, 5), thorough=(3, 4, 5, 6))
+    entries of free-algebra elements) -> free matrix algebra; plus generic balanced S at explicit K (``Ks=()``: none)."""
+    Ks = ctx.pick(quick=(3, 4), standard=(3, 4, 5), thorough=(3, 4, 5, 6)) if Ks is None else Ks
     groups = [(f"generic balanced K = {K}", T.balanced_obligations(K, coefficient=coefficient, sigprime_factor=sigprime_factor)) for K in Ks]
     # the comparison as functions of beta and beta_dpo
     b = sympy.Symbol("beta_dpo", positive=True)
@@ -925,7 +925,7 @@ def check_dpo6_symbolic(ctx: CheckContext, Ks=None, coefficient=4, sigprime_fact
         ctx,
         groups,
         f"every K (DPO-3 entries of A, B by indexed sums, substituted at the uniform point: A = -(1/4) C, B = S, bordered "
-        f"system inverted; then the free matrix algebra) and generic balanced S at K = {', '.join(map(str, Ks))}: x = 0 solves "
+        f"system inverted; then the free matrix algebra){' and generic balanced S at K = ' + ', '.join(map(str, Ks)) if Ks else ''}: x = 0 solves "
         "DPO-1 at uniform mu, dx*/dmu = 4 S, "
         "J = alpha C + (4 lam/(beta_dpo K)) S is normal with J^T J = alpha^2 C - (4 lam/(beta_dpo K))^2 S^2: tangent "
         "eigenvalues alpha ± i 4 lam sigma_j/(beta_dpo K); unstable iff alpha^2 + (4 lam rho(S)/(beta_dpo K))^2 > 1; "
