@@ -205,3 +205,110 @@ def test_balanced_axioms_are_needed():
 
     e = T.general_balanced_obligations()[0][1]
     assert ma.normal_form(e) != {}
+
+
+# --------------------------------------------------------------------------- every K: IFT entries, uniform step, chain rule
+def _instantiate(expr, K):
+    """Symbolic-index expression -> explicit ``K``: indexed x, mu, P -> the symbols of ``dpo_symbols(K)``."""
+    y = T.indexed_symbols()
+    sy = T.dpo_symbols(K)
+    xs = sympy.symbols(f"x_0:{K}", real=True)
+    e = expr.subs(y["K"], K).doit()
+
+    def rep(t):
+        idx = [int(i) for i in t.indices]
+        if t.base == y["x"]:
+            return xs[idx[0]]
+        if t.base == y["mu"]:
+            return sy.mu[idx[0]]
+        if t.base == y["P"]:
+            return sy.P[idx[0], idx[1]]
+        return t
+
+    return sympy.expand(e.replace(lambda t: isinstance(t, sympy.Indexed) and all(i.is_Integer for i in t.indices), rep))
+
+
+def test_every_K_ift_identities_hold_and_planted_factor_fails():
+    assert all(e == 0 for _, _, e in T.general_ift_obligations())
+    bad = dict((n, e) for n, _, e in T.general_ift_obligations(a_factor=2))
+    assert bad["dG_k/dx_l = stated_A[k,l] (k != l)"] != 0
+    assert bad["(mu^T A)_l = 0"] != 0
+    assert all(e == 0 for _, _, e in T.general_ift_solvability_obligations())
+    assert any(e != 0 for _, _, e in T.general_ift_solvability_obligations(form_factor=2))
+
+
+@pytest.mark.parametrize("K", [2, 3, 4, 5])
+def test_every_K_stated_entries_match_explicit_K(K):
+    """The symbolic-index stated entries, at explicit K and indices, equal stated_A(K), stated_B(K) and the derivatives."""
+    y = T.indexed_symbols()
+    A, B = T.stated_A(K), T.stated_B(K)
+    Ad, Bd = T.ift_A(K), T.ift_B(K)
+    for k in range(K):
+        for l in range(K):
+            if k == l:
+                a = _instantiate(T.stated_A_entry("diagonal").subs(y["k"], k), K)
+            else:
+                a = _instantiate(T.stated_A_entry("off-diagonal").subs({y["k"]: k, y["l"]: l}), K)
+            b = _instantiate(T.stated_B_entry().subs({y["k"]: k, y["l"]: l}), K)
+            assert sympy.expand(a - A[k, l]) == 0 and sympy.expand(a - Ad[k, l]) == 0
+            assert sympy.expand(b - B[k, l]) == 0 and sympy.expand(b - Bd[k, l]) == 0
+    # the indexed G is the explicit G
+    xs = sympy.symbols(f"x_0:{K}", real=True)
+    G = T.stationarity(T.dpo_symbols(K), x=xs)
+    for k in range(K):
+        assert sympy.expand(_instantiate(T.indexed_G().subs(y["k"], k), K) - G[k]) == 0
+
+
+def test_resolve_index_range_refuses_an_unproved_condition():
+    y = T.indexed_symbols()
+    K, k = y["K"], y["k"]
+    with pytest.raises(ValueError):
+        T.resolve_index_range(sympy.Piecewise((1, k <= K - 2), (0, True)), (k,))
+    assert T.resolve_index_range(sympy.Piecewise((1, k <= K - 1), (0, True)), (k,)) == 1
+
+
+@pytest.mark.parametrize("K", [2, 3, 4, 5])
+def test_uniform_step_matches_explicit_linearisation(K):
+    """A = -(1/4) C and B = S (the every-K step) agree with the explicit uniform_linearisation at K."""
+    from theory import matrix_algebra as ma
+
+    y = T.indexed_symbols()
+    A, B, obls = T.uniform_ift_step()
+    assert all(e == 0 for _, _, e in obls)
+    Sb, _ = T.balanced_skew(K)
+    Ae = sympy.Matrix(K, K, lambda i, j: sympy.expand(ma.entry(A, i, j, y["K"]).subs(y["K"], K).doit()))
+    Be = sympy.Matrix(K, K, lambda i, j: ma.entry(B, i, j, y["K"], {"S": y["S"]}).subs(y["S"][i, j], Sb[i, j]))
+    lin = T.uniform_linearisation(Sb)
+    assert (Ae - lin["A"]).applyfunc(sympy.expand) == sympy.zeros(K, K)
+    assert (Be - lin["B"]).applyfunc(sympy.expand) == sympy.zeros(K, K)
+
+
+def test_every_K_dpo6_proof_fails_with_sigprime_one_eighth():
+    from verify.claims.dpo import check_dpo6_symbolic
+    from verify.registry import CheckContext
+
+    ctx = CheckContext(budget="quick", seed=0, claim_id="DPO-6", hypotheses={})
+    good = check_dpo6_symbolic(ctx, Ks=())
+    assert good.verdict == "proved"
+    bad = check_dpo6_symbolic(ctx, Ks=(), sigprime_factor=Fraction(1, 2))
+    assert bad.verdict == "refuted" and "uniform point" in bad.summary
+    _, _, step = T.uniform_ift_step(sigprime_factor=Fraction(1, 2))
+    assert any(e != 0 for _, _, e in step)
+    K = sympy.Symbol("K", positive=True, integer=True)
+    assert any(T.balanced_normal_form(e, K) != {} for _, e in T.general_balanced_obligations(sigprime_factor=Fraction(1, 2)))
+    doubled = check_dpo6_symbolic(ctx, Ks=(), a_factor=2)
+    assert doubled.verdict == "refuted"
+
+
+def test_every_K_chain_rule_and_planted_lambda():
+    assert all(e == 0 for _, _, e in T.general_chain_rule_obligations())
+    assert any(e != 0 for _, _, e in T.general_chain_rule_obligations(lam_factor=2))
+
+
+def test_dpo3_dpo6_claims_proved_with_every_K_checkers():
+    from verify.claims.dpo import DPO3, DPO6
+    from verify.runner import run_claim
+
+    for claim in (DPO3, DPO6):
+        res = run_claim(claim, budget="quick", seed=0)
+        assert res.verdict == "proved", (claim.id, res.verdict)

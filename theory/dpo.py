@@ -542,23 +542,26 @@ def balanced_normal_form(e: "ma.NC", K: sympy.Expr) -> dict:
     return ma.normal_form(e)
 
 
-def general_balanced_obligations(*, coefficient: sympy.Expr = 4) -> list[tuple[str, "ma.NC"]]:
+def general_balanced_obligations(*, coefficient: sympy.Expr = 4, sigprime_factor: sympy.Expr = 1, a_factor: sympy.Expr = 1) -> list[tuple[str, "ma.NC"]]:
     """DPO-6 for every ``K`` (free matrix algebra, balanced axioms); each element must normalise to 0.
 
-    ``C = I - one one^T / K``; at ``(x, mu) = (0, 1/K)``: ``A = -(1/4) C`` (``sig'(0) = 1/4``) and ``B = S``.
+    ``C = I - one one^T / K``; at ``(x, mu) = (0, 1/K)``: ``A = -(1/4) C`` and ``B = S`` are TAKEN FROM
+    :func:`uniform_ift_step` (whose obligations prove them from DPO-3's every-K entries); ``sigprime_factor`` /
+    ``a_factor`` plant a wrong ``sig'(0)`` / off-diagonal there.
     """
     K = sympy.Symbol("K", positive=True, integer=True)
     alpha, lam, b = _params()
     I = ma.NC({(): 1})
     S, one, onet = ma.S, ma.one, ma.onet
     C = I - one * onet * (1 / K)
-    A = C * sympy.Rational(-1, 4)
+    A, B, _ = uniform_ift_step(sigprime_factor=sigprime_factor, a_factor=a_factor)
     X = S * coefficient
     c = 4 * lam / (b * K)
     DF = C * (1 / K) * (I * (alpha * K) + X * (lam / b))  # (diag(u) - u u^T)(alpha diag(u)^-1 + (lam/b) X)
     J = C * alpha + S * c
     return [
-        ("A X + B = 0 with X = coefficient * S", A * X + S),
+        ("G(0, 1/K) = S one / K = 0 (x = 0 solves DPO-1)", S * one * (1 / K)),
+        ("A X + B = 0 with X = coefficient * S", A * X + B),
         ("1^T X = 0", onet * X),
         ("DF = alpha C + (4 lam/(b K)) S", DF - J),
         ("1^T J = 0 (J maps the tangent space into itself)", onet * J),
@@ -799,4 +802,293 @@ def _raw_latex_sections() -> list[Section]:
                 ("Correspondence", r"\beta\,\beta_{\mathrm{dpo}}=4"),
             ],
         ),
+    ]
+
+
+# --------------------------------------------------------------------------- every K: IFT matrices, chain rule, uniform point
+def indexed_symbols() -> dict:
+    r"""Symbols for the every-``K`` indexed proofs of DPO-3 / DPO-6.
+
+    Index hypotheses (stated once, used by :func:`resolve_index_range`): ``K`` is a positive integer,
+    the free indices ``k, l`` and the dummy ``j`` are integers with ``0 <= k, l, j`` (sympy assumption
+    ``nonnegative``) and ``k, l <= K - 1`` (discharged where sympy's ``Sum(... KroneckerDelta ...)``
+    returns a ``Piecewise`` on it). ``x``, ``mu``, ``P``, ``S``, ``X``, ``pi``, ``q`` are ``IndexedBase``.
+    """
+    K = sympy.Symbol("K", integer=True, positive=True)
+    k, l, j, m = sympy.symbols("k l j m", integer=True, nonnegative=True)
+    names = ("x", "mu", "P", "S", "X", "pi", "pi_ref", "q")
+    out = {n: sympy.IndexedBase(n) for n in names}
+    out.update(K=K, k=k, l=l, j=j, m=m, pad=sympy.Symbol("pad", integer=True, nonnegative=True))
+    return out
+
+
+def resolve_index_range(expr: sympy.Expr, indices: tuple) -> sympy.Expr:
+    r"""Replace each ``Piecewise((v, cond), ...)`` by ``v`` when ``cond`` follows from ``0 <= i <= K - 1``.
+
+    ``cond`` (or each conjunct of it) may involve ``K`` and ONE index ``i`` of ``indices`` (nonnegative integers);
+    it is accepted only if it becomes ``True`` under ``K = i + 1 + pad`` with ``pad`` a nonnegative integer -- exactly the
+    hypothesis ``i <= K - 1``. Otherwise :class:`ValueError` (nothing is assumed silently).
+    """
+    y = indexed_symbols()
+    K, pad = y["K"], y["pad"]
+
+    def fix(pw):
+        value, cond = pw.args[0]
+        for part in sympy.And.make_args(cond):  # a conjunction: each conjunct on its own index
+            idx = [i for i in indices if i in part.free_symbols]
+            if part.free_symbols - {K} - set(idx) or len(idx) != 1:
+                raise ValueError(f"index condition {part} is not of the form i <= K - 1")
+            if part.subs(K, idx[0] + 1 + pad) is not sympy.true:
+                raise ValueError(f"condition {part} does not follow from 0 <= {idx[0]} <= K - 1")
+        return value
+
+    return expr.replace(lambda e: isinstance(e, sympy.Piecewise), fix)
+
+
+def merge_sums(expr: sympy.Expr) -> sympy.Expr:
+    r"""Linearity of ``Sum`` over ``j = 0..K-1``: collect every ``c * Sum(f, (d, 0, K-1))`` (``c`` free of the
+    dummy) into ONE sum over ``j`` with the expanded summand; returns ``rest + Sum(summand)`` (0 if both vanish)."""
+    y = indexed_symbols()
+    K, j = y["K"], y["j"]
+    expr = sympy.expand(expr)
+    rest, summand = sympy.Integer(0), sympy.Integer(0)
+    for t in sympy.Add.make_args(expr):
+        sums = [f for f in sympy.Mul.make_args(t) if isinstance(f, sympy.Sum)]
+        if not sums:
+            rest += t
+            continue
+        if len(sums) != 1 or len(sums[0].limits) != 1:
+            raise ValueError(f"cannot merge {t}")
+        s = sums[0]
+        (d, lo, hi) = s.limits[0]
+        if lo != 0 or sympy.expand(hi - (K - 1)) != 0:
+            raise ValueError(f"unexpected limits {s.limits}")
+        c = t / s
+        if d in c.free_symbols:
+            raise ValueError(f"coefficient depends on the dummy: {t}")
+        summand += c * s.function.xreplace({d: j})
+    summand = sympy.expand(summand)
+    rest = sympy.expand(rest)
+    return rest + (sympy.Sum(summand, (j, 0, K - 1)) if summand != 0 else 0)
+
+
+def _sp(a, b):
+    """``sig'(a - b) = sig (1 - sig)`` (canonical sigmoid atoms)."""
+    s = sig(a - b)
+    return s * (1 - s)
+
+
+def indexed_G():
+    """``G_k = sum_{j=0}^{K-1} mu_j (P_kj - sig(x_k - x_j))`` with symbolic ``k`` and ``K`` (DPO-1 in ``x = b r``)."""
+    y = indexed_symbols()
+    x, mu, P, K, k, j = y["x"], y["mu"], y["P"], y["K"], y["k"], y["j"]
+    return sympy.Sum(mu[j] * (P[k, j] - sig(x[k] - x[j])), (j, 0, K - 1))
+
+
+def stated_A_entry(case: str, *, factor: sympy.Expr = 1, sigprime: sympy.Expr | None = None) -> sympy.Expr:
+    r"""``stated_A`` with symbolic indices: ``case = "diagonal"`` (``k = l``): ``-sum_{j != k} mu_j sig'(x_k - x_j)``
+    (written ``sum_j mu_j sig'_kj (1 - delta_jk)``); ``case = "off-diagonal"`` (``k != l``): ``factor mu_l sig'(x_k - x_l)``.
+    ``factor`` plants a wrong off-diagonal factor."""
+    y = indexed_symbols()
+    x, mu, K, k, l, j = y["x"], y["mu"], y["K"], y["k"], y["l"], y["j"]
+    if case == "diagonal":
+        return -sympy.Sum(mu[j] * _sp(x[k], x[j]) * (1 - sympy.KroneckerDelta(j, k)), (j, 0, K - 1))
+    return factor * mu[l] * _sp(x[k], x[l])
+
+
+def stated_B_entry() -> sympy.Expr:
+    """``stated_B`` with symbolic indices: ``P_kl - sig(x_k - x_l)``."""
+    y = indexed_symbols()
+    return y["P"][y["k"], y["l"]] - sig(y["x"][y["k"]] - y["x"][y["l"]])
+
+
+def _is_zero_indexed(e: sympy.Expr, indices) -> sympy.Expr:
+    """``doit`` the Kronecker sums, discharge the index ranges, merge the sums; 0 when the identity holds."""
+    return merge_sums(resolve_index_range(sympy.expand(e.doit()), indices))
+
+
+def general_ift_obligations(*, a_factor: sympy.Expr = 1) -> list[tuple[str, str, sympy.Expr]]:
+    r"""DPO-3 (IFT matrices) for EVERY ``K``: symbolic ``K``, symbolic indices ``k, l``; each residual must be 0.
+
+    ``G_k`` is :func:`indexed_G`; sympy differentiates the ``Sum`` with respect to ``x[l]`` and ``mu[l]`` (Kronecker
+    deltas), ``Sum.doit`` evaluates the Kronecker sums (a ``Piecewise`` on ``l <= K - 1`` / ``k <= K - 1`` discharged by
+    :func:`resolve_index_range` under ``0 <= k, l <= K - 1``), and the two cases of ``stated_A`` are separate exact
+    identities: ``k = l`` (substitute ``l -> k``) and ``k != l`` (``KroneckerDelta(k, l) = 0``, the case hypothesis).
+    Row identities: ``(mu^T A)_l = sum_{k,j} mu_k mu_j sig'_kj (delta_jl - delta_kl)`` vanishes by relabelling
+    ``k <-> j`` (:func:`theory.matrix_algebra.pair_sum_residual`, ``sig'`` even); ``(mu^T B)_l + G_l =
+    sum_j mu_j (P_jl + P_lj - 1) = 0`` by the axiom ``P_jl + P_lj = 1``. ``a_factor`` plants a wrong off-diagonal of ``A``.
+    """
+    y = indexed_symbols()
+    x, mu, P, K, k, l, j = (y[n] for n in ("x", "mu", "P", "K", "k", "l", "j"))
+    G = indexed_G()
+    dA = sympy.diff(G, x[l])
+    dB = sympy.diff(G, mu[l])
+    kl0 = {sympy.KroneckerDelta(k, l): 0, sympy.KroneckerDelta(l, k): 0}
+    out = [
+        ("dG_k/dx_k = stated_A[k,k] (k = l)", "indexed", _is_zero_indexed(dA.xreplace({l: k}) - stated_A_entry("diagonal"), (k,))),
+        (
+            "dG_k/dx_l = stated_A[k,l] (k != l)",
+            "indexed",
+            _is_zero_indexed(dA.xreplace(kl0).doit().xreplace(kl0) - stated_A_entry("off-diagonal", factor=a_factor), (k, l)),
+        ),
+        ("dG_k/dmu_l = stated_B[k,l]", "indexed", _is_zero_indexed(dB - stated_B_entry(), (k, l))),
+    ]
+    # mu^T A = 0: the summand of dG_k/dx_l (a Sum over j), times mu_k, summed over k: antisymmetric in k <-> j
+    from .matrix_algebra import pair_sum_residual
+
+    assert isinstance(dA, sympy.Sum)
+    summand_A = mu[k] * dA.function
+    # a planted factor scales the delta_jl (off-diagonal) part, as in stated_A
+    summand_A = summand_A.subs(sympy.KroneckerDelta(j, l), a_factor * sympy.KroneckerDelta(j, l))
+    out.append(("(mu^T A)_l = 0", "pair-sum", pair_sum_residual(sympy.expand(summand_A), {k: j, j: k})))
+    # mu^T B + G^T = 0
+    muB = sympy.Sum((mu[k] * stated_B_entry()).xreplace({k: j}), (j, 0, K - 1))
+    G_l = G.xreplace({k: l})
+    e = merge_sums(muB + G_l)
+    e = e.replace(lambda t: isinstance(t, sympy.Indexed) and t.base == P and t.indices == (j, l), lambda t: 1 - P[l, j])
+    out.append(("(mu^T B)_l + G_l = 0 (P_jl + P_lj = 1)", "indexed", merge_sums(e)))
+    return out
+
+
+def _uniform_subs(e: sympy.Expr, Kn: sympy.Expr) -> sympy.Expr:
+    """The uniform point: every ``x[i] -> 0``, ``mu[i] -> 1/K``, ``P[i, j] -> S[i, j] + 1/2`` (balanced ``P = S + 11^T/2``)."""
+    y = indexed_symbols()
+    x, mu, P, S = y["x"], y["mu"], y["P"], y["S"]
+
+    def rep(t):
+        if t.base == x:
+            return sympy.Integer(0)
+        if t.base == mu:
+            return 1 / Kn
+        if t.base == P:
+            return S[t.indices] + sympy.Rational(1, 2)
+        return t
+
+    return e.replace(lambda t: isinstance(t, sympy.Indexed), rep)
+
+
+def uniform_ift_step(*, sigprime_factor: sympy.Expr = 1, a_factor: sympy.Expr = 1) -> tuple:
+    r"""DPO-6 step from DPO-3, every ``K``: at ``(x, mu) = (0, 1/K)``, ``P = S + 11^T/2``, the stated entries of
+    :func:`general_ift_obligations` become the entries of ``A = -(1/4) C`` and ``B = S`` (``C = I - one one^T/K``).
+
+    Returns ``(A, B, obligations)``: ``A``, ``B`` are free-algebra elements (``A = -(sigprime_factor/4) C``, with
+    ``(a_factor - 1) (one one^T - I)/(4K)`` added to plant a wrong off-diagonal), and each obligation is
+    ``(name, kind, residual)``: the stated entry of A (both cases) / B at the uniform point minus the entry of the
+    algebra element (:func:`theory.matrix_algebra.entry`), ``doit`` (``sig(0) = 1/2``, ``sig'(0) = sig(0)(1 - sig(0))
+    = 1/4`` come from the sigmoid atom, ``sum_{j != k} 1/K = (K - 1)/K`` from the Kronecker sum under ``k <= K - 1``),
+    then the case hypothesis (``delta_kk = 1`` / ``delta_kl = 0``). Also the bordered inverse at the uniform point:
+    ``[[A, 1], [1^T, 0]]^{-1} = [[-4 C, 1/K], [1^T/K, 0]]`` (four block identities), so ``X`` is unique there.
+    """
+    y = indexed_symbols()
+    K, k, l, S = y["K"], y["k"], y["l"], y["S"]
+    I = ma.NC({(): 1})
+    one, onet = ma.one, ma.onet
+    C = I - one * onet * (1 / K)
+    A = C * (-sympy.Rational(1, 4) * sympy.sympify(sigprime_factor)) + (one * onet - I) * ((sympy.sympify(a_factor) - 1) / (4 * K))
+    B = ma.S
+    bases = {"S": S}
+    kl0 = {sympy.KroneckerDelta(k, l): 0, sympy.KroneckerDelta(l, k): 0}
+    a_diag = _uniform_subs(stated_A_entry("diagonal"), K) - ma.entry(A, k, k, K, bases)
+    a_off = _uniform_subs(stated_A_entry("off-diagonal"), K) - ma.entry(A, k, l, K, bases).xreplace(kl0)
+    b_ent = _uniform_subs(stated_B_entry(), K) - ma.entry(B, k, l, K, bases)
+    j = y["j"]
+    g_ent = _uniform_subs(indexed_G().xreplace({}), K) - sympy.Sum(S[k, j], (j, 0, K - 1)) / K
+    obls = [
+        ("G_k(0, 1/K) = (S one)_k / K", "indexed", _is_zero_indexed(g_ent, (k,))),
+        ("A[k,k] at (0, 1/K) = (-(1/4) C)[k,k]", "indexed", _is_zero_indexed(a_diag, (k,))),
+        ("A[k,l] at (0, 1/K) = (-(1/4) C)[k,l] (k != l)", "indexed", _is_zero_indexed(a_off, (k, l))),
+        ("B[k,l] at (0, 1/K, P = S + 11^T/2) = S[k,l]", "indexed", _is_zero_indexed(b_ent, (k, l))),
+    ]
+    # bordered system [[A, one], [onet, 0]] with candidate inverse [[-4 C, one/K], [onet/K, 0]]
+    M11, M12, M21 = C * -4, one * (1 / K), onet * (1 / K)
+    blocks = [
+        ("bordered inverse: A (-4 C) + one onet/K = I", A * M11 + one * M21 - I),
+        ("bordered inverse: A one/K = 0", A * M12),
+        ("bordered inverse: onet (-4 C) = 0", onet * M11),
+        ("bordered inverse: onet one/K = 1", onet * M12 - 1),
+    ]
+    for name, e in blocks:
+        nf = ma.dimension_normal_form(e, K)
+        obls.append((name, "algebra", sympy.Integer(0) if nf == {} else sympy.Symbol(str(nf))))
+    return A, B, obls
+
+
+def general_chain_rule_obligations(*, lam_factor: sympy.Expr = 1) -> list[tuple[str, str, object]]:
+    r"""DPO-3 (chain rule) for EVERY ``K``, with ``X = dx*/dmu`` a free indexed matrix.
+
+    ``F = softmax(z)``, ``z_i = alpha log pi_i + (1 - alpha) log pi_ref_i + x*_i(mu(pi))/b``,
+    ``mu_m = lam pi_m + (1 - lam) q_m`` (``q = pi_0``). Residuals (each must be 0):
+
+    * ``dz``: ``dz_i/dpi_j = alpha delta_ij/pi_i + (lam/b) X_ij``; the ``x*`` term by the multivariable chain rule
+      ``d x*_i(mu(pi))/dpi_j = sum_m X_im dmu_m/dpi_j`` (the one fact used: ``X`` is the derivative of ``x*``), the sums
+      over ``m = 0..K-1`` evaluated by sympy (Kronecker deltas, range ``j <= K - 1`` discharged); cases ``i = j``, ``i != j``;
+    * ``softmax``: ``d s_i/dz_j = s_i delta_ij - s_i s_j`` with ``D = sum_m e^{z_m}``, ``dD/dz_j = e^{z_j}`` (cases);
+    * ``product`` (free matrix algebra, every ``K``): ``Dsm (alpha Pinv + (1/b) X (lam I))`` equals the stated
+      ``Dsm (alpha Pinv + lam_factor (lam/b) X)`` (``Dsm = diag(s) - s s^T``, ``Pinv = diag(pi)^-1`` free matrices):
+      ``DF = Dsm Dz`` is the chain rule for ``softmax o z``.
+
+    ``lam_factor`` plants a wrong constant in the stated ``lam/b``.
+    """
+    y = indexed_symbols()
+    K, i, j, m = y["K"], y["k"], y["l"], y["m"]
+    X, pi, ref, q = y["X"], y["pi"], y["pi_ref"], y["q"]
+    alpha, lam, b = _params()
+    mu_m = lam * pi[m] + (1 - lam) * q[m]
+    # z_i without the x* term, differentiated directly; the x* term by the chain rule as an indexed sum
+    z_rest = alpha * sympy.log(pi[i]) + (1 - alpha) * sympy.log(ref[i])
+    chain = sympy.Sum(X[i, m] * sympy.diff(mu_m, pi[j]), (m, 0, K - 1)) / b
+    dz = sympy.diff(z_rest, pi[j]) + chain
+    target = alpha * sympy.KroneckerDelta(i, j) / pi[i] + lam_factor * lam / b * X[i, j]
+    ij0 = {sympy.KroneckerDelta(i, j): 0, sympy.KroneckerDelta(j, i): 0}
+    res_same = resolve_index_range(sympy.expand((dz - target).xreplace({j: i}).doit()), (i,))
+    res_off = resolve_index_range(sympy.expand((dz - target).xreplace(ij0).doit().xreplace(ij0)), (i, j))
+    zi, zj = sympy.symbols("z_i z_j", real=True)
+    Df = sympy.Function("D")(zi)
+    s_i = sympy.exp(zi) / Df
+    d_same = sympy.diff(s_i, zi).subs(sympy.Derivative(Df, zi), sympy.exp(zi))
+    Dg = sympy.Function("D")(zj)
+    s_i2, s_j2 = sympy.exp(zi) / Dg, sympy.exp(zj) / Dg
+    d_off = sympy.diff(s_i2, zj).subs(sympy.Derivative(Dg, zj), sympy.exp(zj))
+    Dsm, _ = ma.mat("Dsm")
+    Pinv, _ = ma.mat("Pinv")
+    Xm, _ = ma.mat("Xift")
+    I = ma.NC({(): 1})
+    product = Dsm * (Pinv * alpha + Xm * (1 / b) * (I * lam)) - Dsm * (Pinv * alpha + Xm * (lam_factor * lam / b))
+    nf = ma.normal_form(product)
+    return [
+        ("dz_i/dpi_i = alpha/pi_i + (lam/b) X_ii", "indexed", sympy.simplify(res_same)),
+        ("dz_i/dpi_j = (lam/b) X_ij (i != j)", "indexed", sympy.simplify(res_off)),
+        ("ds_i/dz_i = s_i - s_i^2", "pointwise", sympy.simplify(d_same - (s_i - s_i**2))),
+        ("ds_i/dz_j = -s_i s_j (i != j)", "pointwise", sympy.simplify(d_off + s_i2 * s_j2)),
+        ("DF = Dsm Dz = (diag(s) - s s^T)(alpha diag(pi)^-1 + (lam/b) X)", "algebra", sympy.Integer(0) if nf == {} else sympy.Symbol(str(nf))),
+    ]
+
+
+def general_ift_solvability_obligations(*, form_factor: sympy.Expr = 1) -> list[tuple[str, str, sympy.Expr]]:
+    r"""DPO-3 (IFT solvability) for EVERY ``K``: the bordered matrix ``[[A, 1], [1^T, 0]]`` is nonsingular (interior ``mu``).
+
+    * ``quadratic form`` (pair sum): ``v^T diag(mu) A v = -(1/2) sum_{k,j} mu_k mu_j sig'_kj (v_k - v_j)^2``; the
+      ``l``-sum of ``sum_{k,l} v_k mu_k A_kl v_l`` (``A`` from the derivative summand) is evaluated by sympy's Kronecker
+      sum (range discharged), the remaining double sum vanishes by relabelling ``k <-> j``;
+    * ``positive``: ``mu_k mu_j sig'(z) > 0`` for interior ``mu`` and real ``z``.
+
+    With ``mu^T A = 0`` (:func:`general_ift_obligations`): if ``A v + t 1 = 0`` and ``1^T v = 0`` then
+    ``t mu^T 1 = 0`` so ``t = 0``; then ``v^T diag(mu) A v = 0`` forces ``v_k = v_j`` for every pair (positive weights,
+    complete graph) and ``1^T v = 0`` gives ``v = 0``. ``form_factor`` plants a wrong constant (``1/2``).
+    """
+    from .matrix_algebra import pair_sum_residual
+
+    y = indexed_symbols()
+    x, mu, K, k, l, j = (y[n] for n in ("x", "mu", "K", "k", "l", "j"))
+    v = sympy.IndexedBase("v")
+    dA = sympy.diff(indexed_G(), x[l])
+    inner = sympy.Sum(dA.function * v[l], (l, 0, K - 1)).doit()  # sum over l of A-summand v_l (Kronecker sums)
+    inner = resolve_index_range(sympy.expand(inner), (k, j))
+    summand = sympy.expand(v[k] * mu[k] * inner + form_factor * sympy.Rational(1, 2) * mu[k] * mu[j] * _sp(x[k], x[j]) * (v[k] - v[j]) ** 2)
+    z = sympy.Symbol("z", real=True)
+    mk, mj = sympy.symbols("mu_k mu_j", positive=True)
+    w = (mk * mj * sig(z) * (1 - sig(z))).rewrite(sympy.exp)
+    return [
+        ("v^T diag(mu) A v = -(1/2) sum_kj mu_k mu_j sig'_kj (v_k - v_j)^2", "pair-sum", pair_sum_residual(summand, {k: j, j: k})),
+        ("mu_k mu_j sig'(z) > 0 (interior mu)", "positive", sympy.Integer(0) if sympy.simplify(w).is_positive else w),
     ]

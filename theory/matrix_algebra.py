@@ -365,3 +365,71 @@ def pair_sum_residual(summand: sympy.Expr, swap: Mapping[sympy.Expr, sympy.Expr]
     identically 0 by itself has a zero residual too.
     """
     return sympy.expand(summand + summand.xreplace(dict(swap)))
+
+
+def entry(e: NC, row: sympy.Expr, col: sympy.Expr, K: sympy.Expr, bases: Mapping[str, object] | None = None) -> sympy.Expr:
+    r"""The ``(row, col)`` entry of a ``K x K`` element ``e`` as an indexed sympy expression (every ``K``).
+
+    Each word is read as the ordinary matrix product: consecutive ``K``-sized factors share a dummy
+    index summed over ``0..K-1`` (``sympy.Sum`` with symbolic upper limit ``K - 1``), the empty word is
+    ``KroneckerDelta(row, col)``, ``one`` / ``onet`` have entries 1. ``bases`` maps a generator name to an
+    ``IndexedBase`` (matrices: ``M[i, j]``; vectors: ``v[i]``); transposed tokens use the transposed entry
+    with the sign of :data:`_TRANSPOSE`. Scalar blocks ``row (KxK)* col`` become closed sums. This is the
+    entrywise meaning of the free algebra, so it links an algebra element to indexed-sum proofs.
+    """
+    bases = dict(bases or {})
+    counter = [0]
+
+    def dummy():
+        counter[0] += 1
+        return sympy.Symbol(f"_e{counter[0]}", integer=True, nonnegative=True)
+
+    def tok_entry(tok, i, j):
+        base_name, sign = tok, 1
+        if tok not in ("one", "onet") and tok not in bases and tok in _TRANSPOSE:
+            t, s = _TRANSPOSE[tok]
+            if t in bases:
+                base_name, sign = t, s
+                i, j = j, i
+        if base_name in ("one", "onet"):
+            return sympy.Integer(1)
+        b = bases[base_name]
+        r, c = _SHAPES[base_name]
+        if (r, c) == ("K", "K"):
+            return sign * b[i, j]
+        return sign * b[i if r == "K" else j]
+
+    def chain(word, i0, iend):
+        """Product of the entries along ``word`` from index ``i0`` (or None) to ``iend`` (or None)."""
+        val = sympy.Integer(1)
+        limits = []
+        cur = i0
+        for n, tok in enumerate(word):
+            r, c = _SHAPES[tok]
+            if n == len(word) - 1:
+                nxt = iend
+            elif c == "K":
+                nxt = dummy()
+                limits.append((nxt, 0, K - 1))
+            else:
+                nxt = None
+            val = val * tok_entry(tok, cur if r == "K" else None, nxt if c == "K" else None)
+            cur = nxt
+        for lim in limits:
+            val = sympy.Sum(val, lim)
+        return val
+
+    total = sympy.Integer(0)
+    for w, c in e.terms.items():
+        scalars, rest = _split_scalars(w)
+        term = sympy.sympify(c)
+        for s in scalars:
+            term = term * chain(s, None, None)
+        if not rest:
+            term = term * sympy.KroneckerDelta(row, col)
+        else:
+            if _SHAPES[rest[0]][0] != "K" or _SHAPES[rest[-1]][1] != "K":
+                raise ValueError(f"word {'.'.join(w)} is not K x K")
+            term = term * chain(rest, row, col)
+        total = total + term
+    return total

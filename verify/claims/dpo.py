@@ -500,6 +500,24 @@ def check_dpo3_symbolic(ctx: CheckContext, Ks=None, lam_factor=1, a_factor=1) ->
     )
 
 
+def check_dpo3_general(ctx: CheckContext, lam_factor=1, a_factor=1, form_factor=1) -> Outcome:
+    """Every ``K`` (symbolic ``K``, symbolic indices): A, B entries and row identities, IFT solvability, chain rule."""
+    groups = [
+        _general_groups(T.general_ift_obligations(a_factor=a_factor), "IFT matrices, every K (indexed sums)"),
+        _general_groups(T.general_ift_solvability_obligations(form_factor=form_factor), "IFT solvability, every K (indexed pair sums)"),
+        _general_groups(T.general_chain_rule_obligations(lam_factor=lam_factor), "chain rule, every K (indexed + free matrix algebra)"),
+    ]
+    return _symbolic_outcome(
+        ctx,
+        groups,
+        "every K (symbolic K and indices k, l in 0..K-1): dG_k/dx_l = stated A[k,l] (cases k = l, k != l), dG_k/dmu_l = "
+        "B[k,l]; mu^T A = 0, mu^T B + G^T = 0; v^T diag(mu) A v = -(1/2) sum mu_k mu_j sig'_kj (v_k - v_j)^2 with positive "
+        "weights, so (with mu^T A = 0, mu^T 1 > 0) [[A, 1], [1^T, 0]] is nonsingular and X = dx*/dmu is the unique solution "
+        "of A X + B = 0, 1^T X = 0; dz/dpi = alpha diag(pi)^-1 + (lam/b) X and the softmax derivative entrywise, "
+        "DF = (diag(pi') - pi' pi'^T)(alpha diag(pi)^-1 + (lam/b) X) by the chain rule",
+    )
+
+
 def check_dpo3_numeric(ctx: CheckContext, digits: int = DEFAULT_DPS, b_factor: Fraction = Fraction(1), lam_factor=1) -> Outcome:
     """The IFT Jacobian vs ``mpmath.diff`` of the numerically solved ambient map, to ``digits`` digits.
 
@@ -882,8 +900,10 @@ def check_dpo5_concentration(ctx: CheckContext, use_cycle: bool = False) -> Outc
 
 
 # --------------------------------------------------------------------------- DPO-6
-def check_dpo6_symbolic(ctx: CheckContext, Ks=None, coefficient=4, sigprime_factor=1) -> Outcome:
-    Ks = Ks or ctx.pick(quick=(3, 4), standard=(3, 4, 5), thorough=(3, 4, 5, 6))
+def check_dpo6_symbolic(ctx: CheckContext, Ks=None, coefficient=4, sigprime_factor=1, a_factor=1) -> Outcome:
+    """Every K: DPO-3's A, B entries (indexed sums) -> at the uniform point A = -(1/4) C, B = S (indexed substitution,
+    entries of free-algebra elements) -> free matrix algebra; plus generic balanced S at explicit K (``Ks=()``: none)."""
+    Ks = ctx.pick(quick=(3, 4), standard=(3, 4, 5), thorough=(3, 4, 5, 6)) if Ks is None else Ks
     groups = [(f"generic balanced K = {K}", T.balanced_obligations(K, coefficient=coefficient, sigprime_factor=sigprime_factor)) for K in Ks]
     # the comparison as functions of beta and beta_dpo
     b = sympy.Symbol("beta_dpo", positive=True)
@@ -892,15 +912,21 @@ def check_dpo6_symbolic(ctx: CheckContext, Ks=None, coefficient=4, sigprime_fact
     groups.append(("DPO(beta_dpo) = IPO(beta = 4/beta_dpo)", [("threshold identity", cmp)]))
     Ksym = sympy.Symbol("K", positive=True, integer=True)
     general = []
-    for name, e in T.general_balanced_obligations(coefficient=coefficient):
+    for name, e in T.general_balanced_obligations(coefficient=coefficient, sigprime_factor=sigprime_factor, a_factor=a_factor):
         nf = T.balanced_normal_form(e, Ksym)
         general.append((name, sympy.Integer(0) if nf == {} else sympy.Symbol(str(nf))))
-    groups.insert(0, ("every K (free matrix algebra, S 1 = 0, S^T = -S)", general))
+    _, _, step = T.uniform_ift_step(sigprime_factor=sigprime_factor, a_factor=a_factor)
+    groups[0:0] = [
+        _general_groups(T.general_ift_obligations(), "DPO-3 IFT entries, every K (indexed sums)"),
+        _general_groups(step, "uniform point: A = -(1/4) C, B = S, every K (indexed substitution)"),
+        ("every K (free matrix algebra, S 1 = 0, S^T = -S)", general),
+    ]
     return _symbolic_outcome(
         ctx,
         groups,
-        f"every K (free matrix algebra) and generic balanced S at K = {', '.join(map(str, Ks))}: x = 0 solves DPO-1 at "
-        "uniform mu, dx*/dmu = 4 S, "
+        f"every K (DPO-3 entries of A, B by indexed sums, substituted at the uniform point: A = -(1/4) C, B = S, bordered "
+        f"system inverted; then the free matrix algebra){' and generic balanced S at K = ' + ', '.join(map(str, Ks)) if Ks else ''}: x = 0 solves "
+        "DPO-1 at uniform mu, dx*/dmu = 4 S, "
         "J = alpha C + (4 lam/(beta_dpo K)) S is normal with J^T J = alpha^2 C - (4 lam/(beta_dpo K))^2 S^2: tangent "
         "eigenvalues alpha ± i 4 lam sigma_j/(beta_dpo K); unstable iff alpha^2 + (4 lam rho(S)/(beta_dpo K))^2 > 1; "
         "identical to the MRS-IPO threshold with beta = 4/beta_dpo",
@@ -1101,6 +1127,15 @@ DPO2 = register(
     )
 )
 
+DPO3_IFT = (
+    "(IFT) every K >= 2, every P, every interior mu, every x: A = dG/dx, B = dG/dmu entrywise as stated, mu^T A = 0, "
+    "mu^T B = -G^T; at a DPO optimum x*(mu) the bordered matrix [[A, 1], [1^T, 0]] is nonsingular, so X = dx*/dmu "
+    "(centred) is the unique solution of A X + B = 0, 1^T X = 0"
+)
+DPO3_CHAIN = (
+    "(chain rule) every K >= 2; every positive pi; interior pi_ref, pi_0; alpha, lam in [0, 1]; beta_dpo > 0; wherever "
+    "x*(mu) exists (DPO-1): DF = (diag(pi') - pi' pi'^T)(alpha diag(pi)^-1 + (lam/beta_dpo) X(mu))"
+)
 DPO3_SCOPE = "every K >= 2; every positive pi; interior pi_ref, pi_0; alpha, lam in [0, 1]; beta_dpo > 0"
 
 DPO3 = register(
@@ -1109,13 +1144,21 @@ DPO3 = register(
         statement="MRS-DPO (same reference/sampler mixing as MRS-IPO, pi_{t+1} = DPO optimum) has the ambient Jacobian "
         "DF = (diag(pi') - pi' pi'^T)(alpha diag(pi)^-1 + (lam/beta_dpo) dx*/dmu), dx*/dmu by the implicit function theorem.",
         tag="paper",
-        scope=Scope(DPO3_SCOPE),
+        scope=Scope(DPO3_SCOPE, parts=(DPO3_IFT, DPO3_CHAIN)),
         checkers=[
+            Checker("symbolic every K", "symbolic", check_dpo3_general,
+                    "sympy Sum over j = 0..K-1 differentiated in x[l], mu[l]; Kronecker sums evaluated under 0 <= k, l <= K-1; "
+                    "pair sums by relabelling; softmax/z derivatives entrywise; product in the free matrix algebra",
+                    covers="every K (symbolic K and indices; indexed sums + free matrix algebra)", proves=(DPO3_IFT, DPO3_CHAIN)),
             Checker("symbolic IFT + chain rule", "symbolic", check_dpo3_symbolic, covers="K = 2, 3 (quick; 2, 3, 4 standard)"),
             Checker("numeric vs mpmath.diff", "numeric", check_dpo3_numeric, covers="2 random instances K = 3..5 at 50 digits"),
         ],
         controls=[
             Control("A off-diagonal doubled", "IFT matrix A with 2 mu_l sig'_kl", functools.partial(check_dpo3_symbolic, Ks=(2,), a_factor=2)),
+            Control("every K: A off-diagonal doubled", "stated A[k,l] = 2 mu_l sig'_kl (k != l), symbolic K",
+                    functools.partial(check_dpo3_general, a_factor=2)),
+            Control("every K: quadratic form halved", "v^T diag(mu) A v = -(1/4) sum ... instead of -(1/2)",
+                    functools.partial(check_dpo3_general, form_factor=Fraction(1, 2))),
             Control("numeric beta_dpo doubled", "IFT Jacobian computed with 2 beta_dpo", functools.partial(check_dpo3_numeric, digits=20, b_factor=Fraction(2))),
         ],
         constants=[
@@ -1123,14 +1166,17 @@ DPO3 = register(
                 "1 in (lam/beta_dpo) dx*/dmu",
                 1,
                 "lam_factor",
-                ("symbolic IFT + chain rule", "numeric vs mpmath.diff"),
+                ("symbolic every K", "symbolic IFT + chain rule", "numeric vs mpmath.diff"),
                 why="for lam > 0 the sampler term (diag(pi') - pi' pi'^T)(lam/beta_dpo) X is non-zero at generic points, so "
                 "scaling it changes DF",
             )
         ],
         source=SOURCE,
-        argument="General K (not mechanised): A, B are the derivatives of G_k = sum_j mu_j (P_kj - sig(x_k - x_j)) entry by "
-        "entry, and the chain rule through softmax is the same for every K; the symbolic checker verifies it for explicit K.",
+        argument="Glue of the every-K proof (the logic between mechanised identities, as in DPO-1): the multivariable chain "
+        "rule itself (DF = Dsoftmax . Dz, d x*(mu(pi))/dpi = X dmu/dpi) and the IFT theorem are used as theorems; "
+        "nonsingularity of [[A, 1], [1^T, 0]] from the mechanised identities: A v + t 1 = 0, 1^T v = 0 gives t mu^T 1 = 0 "
+        "(mu^T A = 0), so t = 0, then v^T diag(mu) A v = 0 with positive weights on the complete graph forces v constant, "
+        "and 1^T v = 0 gives v = 0. Existence of x*(mu) is DPO-1's (unmechanised) existence part.",
         note="Ambient extension: F(pi) = softmax(alpha log pi + (1-alpha) log pi_ref + x*(lam pi + (1-lam) pi_0)/beta_dpo) for "
         "positive pi; x* is homogeneous of degree 0 in mu. Tangent eigenvalues: basis e_k - e_{K-1}.",
         expressions=_sections("DPO-3"),
@@ -1207,13 +1253,18 @@ DPO6 = register(
         hypotheses={"balanced": lambda inst: all(sum(p - HALF for p in row) == 0 for row in inst["P"])},
         checkers=[
             Checker("symbolic generic balanced S", "symbolic", check_dpo6_symbolic,
-                    covers="every K (free matrix algebra, S 1 = 0, S^T = -S, 1^T 1 = K) and generic balanced S at K = 3, 4",
+                    covers="every K (DPO-3's A, B entries by indexed sums, substituted at the uniform point; then the free "
+                    "matrix algebra with S 1 = 0, S^T = -S, 1^T 1 = K) and generic balanced S at K = 3, 4",
                     proves=(DPO6_SCOPE,)),
             Checker("numeric random balanced P", "numeric", check_dpo6_numeric, covers="4 random balanced P, K = 3..6, at 45 digits"),
             Checker("dynamic", "dynamic", check_dpo6_dynamic, covers="6 random balanced P, K = 4..6, at claimed modulus^2 = 1 ± delta"),
         ],
         controls=[
             Control("sig'(0) = 1/8", "IFT matrix A built with sig'(0) = 1/8", functools.partial(check_dpo6_symbolic, Ks=(3,), sigprime_factor=Fraction(1, 2))),
+            Control("every K: sig'(0) = 1/8", "A = -(1/8) C in the every-K proof (no explicit K)",
+                    functools.partial(check_dpo6_symbolic, Ks=(), sigprime_factor=Fraction(1, 2))),
+            Control("every K: A off-diagonal doubled", "A[k,l] = 2/(4K) off the diagonal in the every-K proof (no explicit K)",
+                    functools.partial(check_dpo6_symbolic, Ks=(), a_factor=2)),
             without_hypothesis(check_dpo6_numeric, "balanced", "the balanced-P closed form checked on drawn unbalanced P too"),
         ],
         constants=[
@@ -1230,9 +1281,11 @@ DPO6 = register(
         note="Proof for every K: at (x, mu) = (0, 1/K), A = -(1/4) C and B = S; A X + B = 0, 1^T X = 0 give X = 4 S "
         "(1^T S = 0 as S is balanced and skew). DF = (1/K) C (alpha K I + (4 lam/beta_dpo) S) = alpha C + (4 lam/(beta_dpo K)) S "
         "(C S = S), which maps the tangent space to itself and is normal there, so its moduli are "
-        "sqrt(alpha^2 + (4 lam sigma_j/(beta_dpo K))^2) over the eigenvalues ±i sigma_j of S. The symbolic checker verifies "
-        "each identity for every K in the free matrix algebra (axioms S^T = -S, S 1 = 0, 1^T 1 = K) and for generic "
-        "balanced S at explicit K.",
+        "sqrt(alpha^2 + (4 lam sigma_j/(beta_dpo K))^2) over the eigenvalues ±i sigma_j of S. The symbolic checker proves, "
+        "for every K: DPO-3's entries of A, B (indexed sums); their value at the uniform point, A = -(1/4) C and B = S "
+        "(indexed substitution, sig'(0) = 1/4 from the sigmoid atom), and the inverse of the bordered system there (X unique); "
+        "then each identity in the free matrix algebra (axioms S^T = -S, S 1 = 0, 1^T 1 = K); and for generic balanced S "
+        "at explicit K. DF at the uniform point is DPO-3's chain-rule formula (proved every K) with pi' = pi = 1/K.",
         expressions=_sections("DPO-6"),
     )
 )
