@@ -1172,11 +1172,12 @@ DPO3 = register(
             )
         ],
         source=SOURCE,
-        argument="Glue of the every-K proof (the logic between mechanised identities, as in DPO-1): the multivariable chain "
-        "rule itself (DF = Dsoftmax . Dz, d x*(mu(pi))/dpi = X dmu/dpi) and the IFT theorem are used as theorems; "
-        "nonsingularity of [[A, 1], [1^T, 0]] from the mechanised identities: A v + t 1 = 0, 1^T v = 0 gives t mu^T 1 = 0 "
-        "(mu^T A = 0), so t = 0, then v^T diag(mu) A v = 0 with positive weights on the complete graph forces v constant, "
-        "and 1^T v = 0 gives v = 0. Existence of x*(mu) is DPO-1's (unmechanised) existence part.",
+        cites=(
+            "the multivariable chain rule (DF = Dsoftmax . Dz, d x*(mu(pi))/dpi = X dmu/dpi) and the implicit function theorem",
+            "elementary step between mechanised identities (not mechanised): A v + t 1 = 0 and 1^T v = 0 give t = 0 (mu^T A = 0), "
+            "then v^T diag(mu) A v = 0, a sum of squares (v_k - v_j)^2 with positive weights on the complete graph, forces v "
+            "constant, and 1^T v = 0 gives v = 0: [[A, 1], [1^T, 0]] is nonsingular",
+        ),
         note="Ambient extension: F(pi) = softmax(alpha log pi + (1-alpha) log pi_ref + x*(lam pi + (1-lam) pi_0)/beta_dpo) for "
         "positive pi; x* is homogeneous of degree 0 in mu. Tangent eigenvalues: basis e_k - e_{K-1}.",
         expressions=_sections("DPO-3"),
