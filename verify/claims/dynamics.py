@@ -370,7 +370,7 @@ def check_dyn1_dynamic(ctx: CheckContext, factor=sympy.Rational(1, 3)) -> Outcom
     for _ in range(reps):
         for d in DELTAS:
             for sgn in (-1, 1):
-                a_ = rng.uniform(0.02, 0.55)
+                a_ = rng.uniform(0.02, 0.5)
                 m = 1 + sgn * d
                 al = rng.uniform(0.0, 0.9 * min(1.0, math.sqrt(m)))
                 la = rng.uniform(0.2, 1.0)
