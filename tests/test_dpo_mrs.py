@@ -234,10 +234,8 @@ def test_dpo6_numeric_without_balanced_is_refuted():
     assert res and all(r.caught for r in res.values())
 
 
-def test_dpo2_verdict_and_coverage():
-    from verify.runner import run_claim
-
-    r = run_claim(C.DPO2)
+def test_dpo2_verdict_and_coverage(quick_results):
+    r = quick_results["DPO-2"]
     assert r.verdict == "proved", r.evidence
     assert len(C.DPO2.scope.parts) == 2 and C.DPO2.scope.parts[0].startswith("(<=)") and C.DPO2.scope.parts[1].startswith("(=>)")
     by = {c.checker: c for c in r.checks}
@@ -261,8 +259,6 @@ def test_dpo2_invariance_needs_bradley_terry():
     assert res and all(r.caught for r in res)
 
 
-def test_dpo1_stays_verified_with_existence_unproved():
-    from verify.runner import run_claim
-
-    r = run_claim(C.DPO1)
+def test_dpo1_stays_verified_with_existence_unproved(quick_results):
+    r = quick_results["DPO-1"]
     assert r.verdict == "verified" and r.unproved_parts == [C.DPO1.scope.parts[1]]

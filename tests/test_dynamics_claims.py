@@ -3,7 +3,7 @@
 import pytest
 
 from verify.registry import REGISTRY, CheckContext
-from verify.runner import load_builtin_claims, run_claim, run_controls
+from verify.runner import load_builtin_claims
 
 load_builtin_claims()
 IDS = ["DYN-J", "DYN-1", "DYN-2", "DYN-3", "DYN-4", "DYN-5", "DYN-6"]
@@ -16,17 +16,12 @@ def _ctx(cid):
 
 
 @pytest.mark.parametrize("cid", IDS)
-def test_claim_checkers_pass(cid):
-    r = run_claim(REGISTRY.get(cid), budget="quick", seed=0)
+def test_claim_checkers_pass(cid, quick_results):
+    r = quick_results[cid]
     assert r.verdict == EXPECTED[cid], r.evidence
 
 
-@pytest.mark.parametrize("cid", IDS)
-def test_claim_controls_are_caught(cid):
-    claim = REGISTRY.get(cid)
-    assert claim.controls, f"{cid} has no negative control"
-    for c in run_controls(claim, budget="quick", seed=0):
-        assert c.caught, f"{c.checker} (expect {c.expect}): {c.verdict}: {c.outcome.summary}"
+# every control and mutation of these claims runs in tests/test_claims.py (registry-wide)
 
 
 @pytest.mark.parametrize("cid", ["DYN-J", "DYN-1", "DYN-2", "DYN-4", "DYN-6"])
@@ -115,9 +110,9 @@ def test_dyn4_stability_refutes_rho_5(monkeypatch):
     assert o.verdict == "refuted" and o.counterexample.instance["rho"] == 5.0
 
 
-def test_dyn6_verdict_and_coverage():
+def test_dyn6_verdict_and_coverage(quick_results):
     claim = REGISTRY.get("DYN-6")
-    r = run_claim(claim, budget="quick", seed=0)
+    r = quick_results["DYN-6"]
     assert r.verdict == "proved"
     general = next(c for c in r.checks if c.checker == "general")
     assert general.verdict == "proved" and general.proves == claim.scope.parts
@@ -141,9 +136,9 @@ def test_dyn6_general_proof_fails_on_planted_identity():
     assert res["DF(u) C = alpha C + (beta lambda/K) S (tangent action)"]
 
 
-def test_every_verified_states_dps_and_numeric_tolerance():
+def test_every_verified_states_dps_and_numeric_tolerance(quick_results):
     for cid in ("DYN-1", "DYN-3", "DYN-4", "DYN-6"):
-        for c in run_claim(REGISTRY.get(cid), budget="quick", seed=0).checks:
+        for c in quick_results[cid].checks:
             if c.verdict == "verified":
                 assert c.outcome.tolerance is not None and not isinstance(c.outcome.tolerance, str) or str(c.outcome.tolerance)[0].isdigit(), c.checker
                 assert c.outcome.tolerance_kind, c.checker

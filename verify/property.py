@@ -42,7 +42,7 @@ __all__ = ["property_check", "claim", "property_checker", "without_hypothesis", 
 #: examples per budget for property checks
 EXAMPLES = {"quick": 100, "standard": 500, "thorough": 5000}
 #: predicate evaluations allowed for shrinking after the first failure (deterministic, so replays agree)
-SHRINK_STEPS = {"quick": 40, "standard": 200, "thorough": 1000}
+SHRINK_STEPS = {"quick": 20, "standard": 200, "thorough": 1000}
 #: safety cap on shrinking time; hitting it is reported, since the counterexample may then differ on replay
 SHRINK_SECONDS = {"quick": 30.0, "standard": 120.0, "thorough": 600.0}
 
@@ -75,7 +75,7 @@ def property_check(
     Instances that violate one of ``hypotheses`` (default: the claim's,
     ``ctx.hypotheses``) are discarded with ``hypothesis.assume``. The search is seeded
     from ``(ctx.seed, claim id)`` only, and shrinking stops after ``shrink_steps``
-    predicate evaluations counted from the first failure (default by budget: 40, 200,
+    predicate evaluations counted from the first failure (default by budget: 20, 200,
     1000), so the counterexample is the same whenever the claim is checked with the
     same seed and budget, whatever else ran in the process. It is the last instance
     that was *evaluated* and failed: always a genuine counterexample, if not always the
