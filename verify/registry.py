@@ -464,8 +464,9 @@ class Claim:
 
     ``scope`` says what it quantifies over; ``argument`` is a human-checked argument
     that is reported but never counted as a proof; ``cites`` names published theorems
-    that a mechanised proof uses as axioms (reported with the verdict: "proved, citing
-    ..."); ``constants`` feed the mutation test.
+    and elementary lemmas that a mechanised proof uses as axioms, each stated in full
+    (reported with the verdict: "proved: ... | citing: ..."); ``constants`` feed the
+    mutation test.
     """
 
     id: str

@@ -1174,9 +1174,9 @@ DPO3 = register(
         source=SOURCE,
         cites=(
             "the multivariable chain rule (DF = Dsoftmax . Dz, d x*(mu(pi))/dpi = X dmu/dpi) and the implicit function theorem",
-            "elementary step between mechanised identities (not mechanised): A v + t 1 = 0 and 1^T v = 0 give t = 0 (mu^T A = 0), "
-            "then v^T diag(mu) A v = 0, a sum of squares (v_k - v_j)^2 with positive weights on the complete graph, forces v "
-            "constant, and 1^T v = 0 gives v = 0: [[A, 1], [1^T, 0]] is nonsingular",
+            "elementary lemma (bordered matrices): if mu > 0, mu^T A = 0 and v^T diag(mu) A v = -(1/2) sum_{k,j} w_kj "
+            "(v_k - v_j)^2 with every w_kj > 0 (both mechanised for every K), then [[A, 1], [1^T, 0]] is nonsingular "
+            "(A v + t 1 = 0, 1^T v = 0 give t = 0, then v constant, then v = 0)",
         ),
         note="Ambient extension: F(pi) = softmax(alpha log pi + (1-alpha) log pi_ref + x*(lam pi + (1-lam) pi_0)/beta_dpo) for "
         "positive pi; x* is homogeneous of degree 0 in mu. Tangent eigenvalues: basis e_k - e_{K-1}.",
@@ -1212,6 +1212,9 @@ DPO4 = register(
             )
         ],
         source=SOURCE + "; the paper states that the DPO and IPO thresholds differ and gives no formula",
+        cites=(
+            "the implicit function theorem and the multivariable chain rule, through DPO-3's Jacobian (DF = (diag pi' - pi' pi'^T)(alpha diag(pi)^-1 + (lam/beta_dpo) X))",
+        ),
         note="Answer: the critical lam/beta_dpo is sqrt(3(1 - alpha^2))/(4a). It is exactly DYN-1's threshold "
         "alpha^2 + a^2 beta^2 lam^2/3 with beta = 4/beta_dpo (sig'(0) = 1/4 makes dx*/dmu = 4 S at uniform). As functions "
         "of their own parameters the thresholds differ: IPO destabilises as beta grows, DPO as beta_dpo shrinks.",
@@ -1279,6 +1282,11 @@ DPO6 = register(
             )
         ],
         source=SOURCE + " (beyond the paper)",
+        cites=(
+            "the implicit function theorem and the multivariable chain rule, through DPO-3's Jacobian (DF = (diag pi' - pi' pi'^T)(alpha diag(pi)^-1 + (lam/beta_dpo) X))",
+            "the spectral theorem for real normal matrices (Horn & Johnson, Matrix Analysis, Thm 2.5.8): the spectral radius of "
+            "the normal J = alpha C + (4 lam/(beta_dpo K)) S on the invariant tangent space is its 2-norm",
+        ),
         note="Proof for every K: at (x, mu) = (0, 1/K), A = -(1/4) C and B = S; A X + B = 0, 1^T X = 0 give X = 4 S "
         "(1^T S = 0 as S is balanced and skew). DF = (1/K) C (alpha K I + (4 lam/beta_dpo) S) = alpha C + (4 lam/(beta_dpo K)) S "
         "(C S = S), which maps the tangent space to itself and is normal there, so its moduli are "

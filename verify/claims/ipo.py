@@ -362,6 +362,11 @@ IPO1 = register(
             )
         ],
         source=SOURCE,
+        cites=(
+            "elementary lemma: v^T H v = 4 sum_{i<j} mu_i mu_j (v_i - v_j)^2 (mechanised) with every mu_i > 0 vanishes only when "
+            "v is constant, so the kernel of the PSD Hessian is exactly span(1)",
+            "a stationary point of a convex function is a global minimiser; with kernel span(1) it is unique up to r + c 1",
+        ),
         note="beta_positive is the domain (beta = 1/tau); the closed form stays the minimiser for beta <= 0, so that "
         "hypothesis has no control. mu_interior is needed: with mu_k = 0 the minimiser is a family (IPO-2).",
         expressions=T.latex_sections,

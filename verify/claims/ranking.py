@@ -1124,6 +1124,12 @@ CLAIMS = [
             "In random search about 2% of transitive 4x4 matrices (uniform upper entries) have no OP sampler. 'transitive' has no "
             "dropped-hypothesis control: OP is only defined for transitive P."
         ),
+        cites=(
+            "relabelling: OP and transitivity are invariant under a permutation of the responses, so the majority order may be "
+            "taken as 0 > 1 > ... > K-1",
+            "elementary facts used by the minimality proof: the margins (P mu)_i - (P mu)_j are linear in mu and at least -1 at "
+            "the uniform point; P[i,i+1] - 1/2 > 0 for a transitive P in rank order",
+        ),
         expressions=_sections_rank4,
     ),
     Claim(
