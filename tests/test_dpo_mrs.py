@@ -262,3 +262,18 @@ def test_dpo2_invariance_needs_bradley_terry():
 def test_dpo1_stays_verified_with_existence_unproved(quick_results):
     r = quick_results["DPO-1"]
     assert r.verdict == "verified" and r.unproved_parts == [C.DPO1.scope.parts[1]]
+
+
+@pytest.mark.parametrize("checker", ["check_dpo4_numeric", "check_dpo6_numeric"])
+def test_numeric_threshold_checks_differentiate_the_map_itself(checker, monkeypatch):
+    """The 50-digit eigenvalue checks use the map's own derivative, not DPO-3's formula: a planted
+    wrong sigmoid in the DPO solver (which leaves s(1-s) = 1/4 at 0, so the formula cannot see it)
+    is refuted."""
+    import mpmath
+
+    import verify.dpo as vd
+
+    claim = C.DPO4 if "dpo4" in checker else C.DPO6
+    assert getattr(C, checker)(_ctx(claim)).verdict == "verified"
+    monkeypatch.setattr(vd, "_sig", lambda z: 1 / (1 + mpmath.exp(-mpmath.mpf("1.1") * z)))
+    assert getattr(C, checker)(_ctx(claim)).verdict == "refuted"

@@ -215,6 +215,31 @@ def tangent_matrix(DF: mpmath.matrix) -> mpmath.matrix:
     return mpmath.inverse(V.T * V) * V.T * DF * V
 
 
+def finite_difference_jacobian(
+    pi: Any, P: Any, alpha: Any, beta_dpo: Any, lam: Any, pi_ref: Any = None, pi0: Any = None, dps: int = 50
+) -> mpmath.matrix:
+    """The ambient Jacobian of the MRS-DPO map at ``pi`` by central differences of the solved map.
+
+    Independent of DPO-3's formula: no implicit-function matrices, only evaluations of the map
+    ``F`` (each a DPO optimum solved by Newton). Works at ``2 dps + 40`` digits with step
+    ``h = 10^-(dps + 20)``, so the O(h^2) truncation and the O(10^-(2 dps + 40)/h) rounding are
+    both far below ``10^-dps``.
+    """
+    inst = mrs_dpo_instance(P, alpha, beta_dpo, lam, pi_ref, pi0)
+    K = inst.K
+    with workdps(2 * int(dps) + 2 * GUARD):
+        p = _mp_pi(pi, K)
+        _, x0 = ambient_map(inst, p)
+        h = mpf(10) ** (-(int(dps) + GUARD))
+        J = mpmath.matrix(K, K)
+        for l in range(K):
+            up = ambient_map(inst, [p[m] + (h if m == l else 0) for m in range(K)], x0=x0)[0]
+            dn = ambient_map(inst, [p[m] - (h if m == l else 0) for m in range(K)], x0=x0)[0]
+            for k in range(K):
+                J[k, l] = (up[k] - dn[k]) / (2 * h)
+    return J
+
+
 def tangent_eigenvalues(DF: mpmath.matrix) -> list:
     """Eigenvalues of ``DF`` restricted to the tangent space (sorted by modulus, largest first)."""
     ev = mpmath.eig(tangent_matrix(DF), left=False, right=False)

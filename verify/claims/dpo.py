@@ -26,6 +26,7 @@ from ..property import property_check, without_hypothesis
 from ..strategies import preference_matrices, simplex_points
 from ..mrs_dpo import (
     ambient_map,
+    finite_difference_jacobian,
     cycle_matrix,
     make_batch_step,
     mrs_dpo_instance,
@@ -627,7 +628,8 @@ def check_dpo4_numeric(ctx: CheckContext, digits: int = DEFAULT_DPS, coefficient
     worst = mpmath.mpf(0)
     for alpha, a, b, lam in _cycle_points(rnd, n):
         P = cycle_matrix(a)
-        J = mrs_dpo_jacobian([Fraction(1, 3)] * 3, P, alpha, b, lam, dps=digits)
+        # the map's own derivative (central differences of the solved map), not DPO-3's formula
+        J = finite_difference_jacobian([Fraction(1, 3)] * 3, P, alpha, b, lam, dps=digits)
         with workdps(digits + GUARD):
             ev = tangent_eigenvalues(J)
             im = mpmath.sqrt(mpf(coefficient) / 3) * mpf(a) * mpf(lam) / mpf(b)
@@ -643,7 +645,7 @@ def check_dpo4_numeric(ctx: CheckContext, digits: int = DEFAULT_DPS, coefficient
                     seed=seed,
                 )
     return verified(
-        f"{n} random (alpha, a, beta_dpo, lam): tangent eigenvalues of the IFT Jacobian at uniform = "
+        f"{n} random (alpha, a, beta_dpo, lam): tangent eigenvalues of the map's Jacobian (central differences of the solved map) at uniform = "
         f"alpha ± i 4 a lam/(sqrt(3) beta_dpo) to {digits} digits",
         n=n,
         dps=digits + GUARD,
@@ -953,7 +955,8 @@ def check_dpo6_numeric(ctx: CheckContext, digits: int = DEFAULT_DPS, coefficient
         kept += 1
         kinds["circulant" if circ else "non-circulant"] += 1
         alpha, lam, b = Fraction(rnd.randint(0, 10), 10), Fraction(rnd.randint(1, 10), 10), Fraction(rnd.randint(1, 30), 10)
-        J = mrs_dpo_jacobian([Fraction(1, K)] * K, P, alpha, b, lam, dps=digits)
+        # the map's own derivative (central differences of the solved map), not DPO-3's formula
+        J = finite_difference_jacobian([Fraction(1, K)] * K, P, alpha, b, lam, dps=digits)
         with workdps(digits + GUARD):
             S = mp_matrix(_skew(P))
             c = coefficient * mpf(lam) / (mpf(b) * K)
@@ -977,7 +980,7 @@ def check_dpo6_numeric(ctx: CheckContext, digits: int = DEFAULT_DPS, coefficient
     if kept < n:
         return inconclusive(f"only {kept} of {n} drawn P satisfied the hypotheses {sorted(ctx.hypotheses)}")
     return verified(
-        f"{n} random balanced P ({kinds['circulant']} circulant, {kinds['non-circulant']} not; K = 3..6): IFT Jacobian at "
+        f"{n} random balanced P ({kinds['circulant']} circulant, {kinds['non-circulant']} not; K = 3..6): map Jacobian (central differences of the solved map) at "
         f"uniform = alpha C + (4 lam/(beta_dpo K)) S entrywise and spectral radius = sqrt(alpha^2 + (4 lam rho(S)/(beta_dpo K))^2) "
         f"to {digits - 5} digits",
         n=n,
@@ -1196,7 +1199,7 @@ DPO4 = register(
         scope=Scope(DPO4_SCOPE),
         checkers=[
             Checker("symbolic", "symbolic", check_dpo4_symbolic, covers="symbolic a, alpha, lam, beta_dpo (the whole scope)", proves=(DPO4_SCOPE,)),
-            Checker("numeric eigenvalues 50 digits", "numeric", check_dpo4_numeric, covers="4 random (alpha, a, beta_dpo, lam) at 50 digits"),
+            Checker("numeric eigenvalues 50 digits", "numeric", check_dpo4_numeric, covers="4 random (alpha, a, beta_dpo, lam) at 50 digits; Jacobian of the solved map by central differences"),
             Checker("critical beta_dpo by root-finding", "numeric", check_dpo4_critical, covers="2 random (alpha, a, lam) at 30 digits"),
             Checker("dynamic", "dynamic", check_dpo4_dynamic, covers="6 points at claimed modulus^2 = 1 ± delta, float64 MRS-DPO"),
         ],
@@ -1260,7 +1263,7 @@ DPO6 = register(
                     covers="every K (DPO-3's A, B entries by indexed sums, substituted at the uniform point; then the free "
                     "matrix algebra with S 1 = 0, S^T = -S, 1^T 1 = K) and generic balanced S at K = 3, 4",
                     proves=(DPO6_SCOPE,)),
-            Checker("numeric random balanced P", "numeric", check_dpo6_numeric, covers="4 random balanced P, K = 3..6, at 45 digits"),
+            Checker("numeric random balanced P", "numeric", check_dpo6_numeric, covers="4 random balanced P, K = 3..6, at 45 digits; Jacobian of the solved map by central differences"),
             Checker("dynamic", "dynamic", check_dpo6_dynamic, covers="6 random balanced P, K = 4..6, at claimed modulus^2 = 1 ± delta"),
         ],
         controls=[
