@@ -326,12 +326,14 @@ STEPS = 700
 MARGIN = 1.0
 
 
-def _growth(P: np.ndarray, al: np.ndarray, bl: np.ndarray, rng: np.random.Generator, steps: int = STEPS, d0: float = D0) -> np.ndarray:
+def _growth(
+    P: np.ndarray, al: np.ndarray, be: np.ndarray, la: np.ndarray, rng: np.random.Generator, steps: int = STEPS, d0: float = D0
+) -> np.ndarray:
     """log(d_T / d_0) of the distance to uniform in centered logits, from a start at distance d0 (float64, log space).
 
-    ``P`` is ``(B, K, K)``; lambda = 1 and beta = ``bl`` (only beta lambda enters at the uniform point)."""
+    ``P`` is ``(B, K, K)``; the full MRS-IPO step with each setting's own alpha, beta and lambda (pi_0 = pi_ref uniform)."""
     B, K = P.shape[0], P.shape[-1]
-    step = make_ipo_batch_step(P, al, bl, 1.0)
+    step = make_ipo_batch_step(P, al, be, la)
     w = rng.normal(size=(B, K))
     w -= w.mean(axis=1, keepdims=True)
     w *= d0 / np.linalg.norm(w, axis=1, keepdims=True)
@@ -381,7 +383,7 @@ def check_dyn1_dynamic(ctx: CheckContext, factor=sympy.Rational(1, 3)) -> Outcom
     R = np.array(rows)
     a_, al, be, la, m = R.T
     P = np.stack([cyclic_matrix(x) for x in a_])
-    g = _growth(P, al, be * la, rng)
+    g = _growth(P, al, be, la, rng)
     bad, undecided = _classify(m > 1, g)
     if bad.size:
         k = int(bad[0])
@@ -556,23 +558,26 @@ def check_dyn6_dynamic(ctx: CheckContext, coef=1) -> Outcome:
                 al = rng.uniform(0.0, 0.9 * min(1.0, math.sqrt(m)))
                 Pn = _np(P)
                 s = skew_norm(Pn)
-                bl = K * math.sqrt(m - al**2) / (cf * s)
-                if ctx.satisfies({"P": P, "alpha": al, "beta": bl, "lambda": 1.0}):
-                    rows.append((K, Pn, al, bl, m, kind))
+                la = float(rng.uniform(0.2, 1.0))
+                be = K * math.sqrt(m - al**2) / (cf * s * la)
+                if ctx.satisfies({"P": P, "alpha": al, "beta": be, "lambda": la}):
+                    rows.append((K, Pn, al, be, m, kind, la))
     bad_all, undecided, n = [], 0, 0
     for K in sorted({r[0] for r in rows}):
         sub = [r for r in rows if r[0] == K]
-        g = _growth(np.stack([r[1] for r in sub]), np.array([r[2] for r in sub]), np.array([r[3] for r in sub]), rng)
+        g = _growth(
+            np.stack([r[1] for r in sub]), np.array([r[2] for r in sub]), np.array([r[3] for r in sub]), np.array([r[6] for r in sub]), rng
+        )
         m = np.array([r[4] for r in sub])
         bad, und = _classify(m > 1, g)
         undecided += und
         n += len(sub)
         bad_all += [(sub[int(b)], float(g[int(b)])) for b in bad]
     if bad_all:
-        (K, Pn, al, bl, m, kind), g = bad_all[0]
+        (K, Pn, al, be, m, kind, la), g = bad_all[0]
         return refuted(
             f"{len(bad_all)}/{n} settings disagree with the claimed stability (claimed rho^2 = {m:.3f}, observed log growth {g:.2f})",
-            instance={"P": Pn, "kind": kind, "alpha": al, "beta_lambda": bl, "claimed_rho_sq": m, "coef": str(coef), "log_growth": g},
+            instance={"P": Pn, "kind": kind, "alpha": al, "beta": be, "lambda": la, "claimed_rho_sq": m, "coef": str(coef), "log_growth": g},
             seed=ctx.subseed("dyn6dyn"),
         )
     return verified(
