@@ -293,3 +293,29 @@ def test_dpo1_numeric_catches_a_wrong_sigmoid(monkeypatch):
 
 def test_float_tol_is_the_documented_value():
     assert FLOAT_TOL == 1e-9
+
+
+def test_dpo_tiny_entry_two_responses_is_right_in_log_space(capsys, tmp_path):
+    """K = 2, P[0,1] = 1e-300: the optimum has pi_0/pi_1 = P[0,1]/P[1,0] exactly (BT), i.e. 1e-300.
+    The Newton solver once stopped at 5e-52 (its residual 1e-52 was 'small' while x was 600 units
+    off), and the comparison of policies in absolute terms called that agreement."""
+    import mpmath
+
+    P = [[Fraction(1, 2), Fraction(1, 10**300)], [1 - Fraction(1, 10**300), Fraction(1, 2)]]
+    for solve in (dpo_optimum, dpo_minimise):
+        pi = solve(P, [Fraction(1, 2)] * 2, dps=30)
+        with mpmath.workdps(40):
+            assert abs(mpmath.log(pi[0] / pi[1]) - mpmath.log(mpmath.mpf(10) ** -300)) < mpmath.mpf(10) ** -25
+    f = tmp_path / "tiny.json"
+    f.write_text("[[0.5, 1e-300], [1.0, 0.5]]")
+    code, out, err = run(capsys, "dpo", "--matrix", str(f), "--mu", "0.5,0.5")
+    assert code == 0 and "agree" in out and "1.0e-300" in out
+
+
+def test_policy_agreement_is_judged_in_log_space():
+    import mpmath
+
+    from verify.precision import agree, agree_log
+
+    a, b = mpmath.mpf("1e-300"), mpmath.mpf("5e-52")
+    assert agree(a, b, 30)[0] and not agree_log(a, b, 30)[0]

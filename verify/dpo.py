@@ -114,9 +114,18 @@ def _sig(z):
 
 
 def stationarity(P, mu: Sequence, x: Sequence) -> list:
-    """``G_k = sum_j mu_j (P[k,j] - sig(x_k - x_j))`` at the current precision (``P`` an mpmath matrix)."""
+    """``G_k = sum_j mu_j (P[k,j] - sig(x_k - x_j))`` at the current precision (``P`` an mpmath matrix).
+
+    For ``x_k > x_j`` each term is evaluated as ``sig(x_j - x_k) - P[j,k]``, the same number when
+    ``P[k,j] + P[j,k] = 1``, without the cancellation of ``1 - sig`` near 1 (entries near 0 or 1).
+    """
     K = len(mu)
-    return [mpmath.fsum(mu[j] * (P[k, j] - _sig(x[k] - x[j])) for j in range(K) if j != k) for k in range(K)]
+
+    def term(k, j):
+        z = x[k] - x[j]
+        return P[k, j] - _sig(z) if z <= 0 else _sig(-z) - P[j, k]
+
+    return [mpmath.fsum(mu[j] * term(k, j) for j in range(K) if j != k) for k in range(K)]
 
 
 def scaled_loss(P, mu: Sequence, x: Sequence):
@@ -159,8 +168,8 @@ def _A(mu: Sequence, x: Sequence) -> mpmath.matrix:
         for l in range(K):
             if l == k:
                 continue
-            s = _sig(x[k] - x[l])
-            sp = s * (1 - s)
+            z = x[k] - x[l]
+            sp = _sig(z) * _sig(-z)  # sig' = sig(z) sig(-z): no cancellation in 1 - sig(z) when |z| is large
             A[k, l] = mu[l] * sp
             diag -= mu[l] * sp
         A[k, k] = diag
@@ -191,7 +200,8 @@ def solve_scaled(P, mu: Sequence, x0: Sequence | None = None, *, tol=None, maxit
     P : mpmath.matrix
     mu : sequence of positive mpf (need not sum to 1: ``G`` is homogeneous in ``mu``)
     x0 : optional start (default 0)
-    tol : residual tolerance ``max_k |G_k|`` (default ``10**(-(dps - GUARD/2))``)
+    tol : residual tolerance ``max_k |G_k|`` (default ``10**(-(dps - GUARD/2))``); the Newton step must
+        also be below ``10**(-(dps - GUARD/2))``
 
     Raises
     ------
@@ -200,8 +210,15 @@ def solve_scaled(P, mu: Sequence, x0: Sequence | None = None, *, tol=None, maxit
     """
     K = len(mu)
     tol = mpmath.mpf(10) ** (-(mpmath.mp.dps - GUARD // 2)) if tol is None else mpmath.mpf(tol)
+    xtol = mpmath.mpf(10) ** (-(mpmath.mp.dps - GUARD // 2))
     P = _consistent(P, K)
-    x = [mpmath.mpf(0)] * K if x0 is None else [mpmath.mpf(v) for v in x0]
+    if x0 is None:  # a start from the data: x_i = (1/K) sum_j log(P[i,j]/P[j,i]) over entries in (0, 1) (exact for BT P)
+        x = [
+            mpmath.fsum(mpmath.log(P[i, j]) - mpmath.log(P[j, i]) for j in range(K) if P[i, j] > 0 and P[j, i] > 0) / K
+            for i in range(K)
+        ]
+    else:
+        x = [mpmath.mpf(v) for v in x0]
     p = max(range(K), key=lambda k: mu[k])
     x = [v - x[p] for v in x]
     free = [k for k in range(K) if k != p]
@@ -211,15 +228,23 @@ def solve_scaled(P, mu: Sequence, x0: Sequence | None = None, *, tol=None, maxit
     for it in range(1, maxiter + 1):
         G = stationarity(P, mu, x)
         res = max(abs(g) for g in G)
-        if res <= tol:
-            break
         A = _A(mu, x)
         Ar = mpmath.matrix([[A[k, l] for l in free] for k in free])
         rhs = mpmath.matrix([-G[k] for k in free])
-        dz = mpmath.lu_solve(Ar, rhs)
+        try:
+            dz = mpmath.lu_solve(Ar, rhs)
+        except ZeroDivisionError:
+            raise DPONumericalFailure(
+                f"DPO Newton: the Jacobian of the stationarity conditions is numerically singular at iteration {it} "
+                f"(max |x| = {mpmath.nstr(max(abs(v) for v in x), 5)}); try a larger --dps"
+            ) from None
         dx = [mpmath.mpf(0)] * K
         for n, k in enumerate(free):
             dx[k] = dz[n]
+        # converged when the residual is small AND the Newton step is: with entries of P near 0 or 1 the
+        # residual can be tiny (1e-40) while x is still far from the root (sig'(x) is tiny too)
+        if res <= tol and max(abs(v) for v in dx) <= xtol:
+            break
         # directional derivative of L: grad L = -2 diag(mu) G (beta_dpo = 1)
         slope = mpmath.fsum(-2 * mu[k] * G[k] * dx[k] for k in range(K))
         t = mpmath.mpf(1)
@@ -234,7 +259,8 @@ def solve_scaled(P, mu: Sequence, x0: Sequence | None = None, *, tol=None, maxit
                 t /= 2
             else:
                 raise DPONumericalFailure(
-                    f"DPO Newton stalled at the rounding level: max |G_k| = {mpmath.nstr(res, 5)} > {mpmath.nstr(tol, 3)}"
+                    f"DPO Newton stalled at the rounding level: max |G_k| = {mpmath.nstr(res, 5)} > {mpmath.nstr(tol, 3)}; "
+                    "try a larger --dps (entries of P near 0 or 1 make the problem ill-conditioned)"
                 )
             x, L = xt, _merit(P, mu, xt)
             continue
@@ -249,18 +275,19 @@ def solve_scaled(P, mu: Sequence, x0: Sequence | None = None, *, tol=None, maxit
             xt = [x[k] + dx[k] for k in range(K)]
             if max(abs(g) for g in stationarity(P, mu, xt)) >= res:
                 raise DPONumericalFailure(
-                    f"DPO Newton stalled: max |G_k| = {mpmath.nstr(res, 5)} > {mpmath.nstr(tol, 3)} and no step decreases L or |G|"
+                    f"DPO Newton stalled: max |G_k| = {mpmath.nstr(res, 5)} > {mpmath.nstr(tol, 3)} and no step decreases L or |G|; "
+                    "try a larger --dps (entries of P near 0 or 1 make the problem ill-conditioned)"
                 )
             Lt = _merit(P, mu, xt)
         x, L = xt, Lt
     else:
         G = stationarity(P, mu, x)
         res = max(abs(g) for g in G)
-        if res > tol:
-            raise DPONumericalFailure(
-                f"DPO stationarity not reached: max |G_k| = {mpmath.nstr(res, 5)} > {mpmath.nstr(tol, 3)} after {maxiter} "
-                f"damped Newton iterations (a finite minimiser need not exist when some P[i,j] is 0 or 1)"
-            )
+        raise DPONumericalFailure(
+            f"DPO stationarity not reached after {maxiter} damped Newton iterations: max |G_k| = {mpmath.nstr(res, 5)} "
+            f"(tolerance {mpmath.nstr(tol, 3)}), or the Newton step is still above {mpmath.nstr(xtol, 3)}; try a larger "
+            f"--dps (a finite minimiser need not exist when some P[i,j] is 0 or 1)"
+        )
     c = mpmath.fsum(x) / K
     return [v - c for v in x], {"iterations": it, "residual": res, "tolerance": tol}
 
@@ -340,7 +367,14 @@ def solve_checked(inst: DPOInstance, x0: Sequence | None = None) -> list:
 
 def dpo_log_ratio(inst: DPOInstance, *, warm: bool = True) -> list:
     """Centred ``r* = x*/beta_dpo`` at the current precision."""
-    x = solve_checked(inst, _float_start(inst) if warm and not extreme_entries(inst.P) else None)
+    start = _float_start(inst) if warm and not extreme_entries(inst.P) else None
+    try:
+        x = solve_checked(inst, start)
+    except DPONumericalFailure:
+        if start is None:
+            raise
+        # float64 starts can be far off when entries are near 0 or 1 (saturated logits): start from the data
+        x = solve_checked(inst, None)
     b = mpf(inst.beta_dpo)
     return [v / b for v in x]
 
@@ -433,7 +467,25 @@ def minimiser_extra_digits(inst: DPOInstance) -> int:
     return 2 * _digits_of(1 / min(inst.mu)) + _digits_of(1 / pq) + 2 * _digits_of(1 / inst.beta_dpo) + 5
 
 
-def dpo_minimise(P: Any, mu: Any, pi_ref: Any = None, beta_dpo: Any = 1, dps: int = 30, max_iter: int = 500) -> list:
+def dpo_minimise(P: Any, mu: Any, pi_ref: Any = None, beta_dpo: Any = 1, dps: int = 30, max_iter: int | None = None) -> list:
+    """Minimise the DPO loss directly, from loss values only (independent of the Newton solver).
+
+    Tries a start from the data first (``r_i = (1/(b K)) sum_j log(P[i,j]/P[j,i])``, exact for
+    Bradley-Terry ``P``), then ``r = 0``; see :func:`_dpo_minimise` for the method. ``max_iter``
+    defaults to ``500 + 3 log10(1/min P(1-P))`` Newton steps (far from the optimum Newton on the
+    log-sigmoid's linear tails moves about one unit of ``b r`` per step).
+    """
+    inst = dpo_instance(P, mu, pi_ref, beta_dpo)
+    if max_iter is None:
+        inner = [inst.P[i, j] * (1 - inst.P[i, j]) for i in range(inst.K) for j in range(inst.K) if 0 < inst.P[i, j] < 1]
+        max_iter = 500 + 3 * _digits_of(1 / min(inner)) if inner else 500
+    try:
+        return _dpo_minimise(inst, dps, max_iter, _data_start=True)
+    except DPONumericalFailure:
+        return _dpo_minimise(inst, dps, max_iter, _data_start=False)
+
+
+def _dpo_minimise(inst: DPOInstance, dps: int, max_iter: int, *, _data_start: bool) -> list:
     """Minimise the DPO loss directly, from loss values only (independent of the Newton solver).
 
     Method: Newton's method with an Armijo backtracking line search, where the
@@ -444,7 +496,9 @@ def dpo_minimise(P: Any, mu: Any, pi_ref: Any = None, beta_dpo: Any = 1, dps: in
     digits, ``W = dps + GUARD +`` :func:`minimiser_extra_digits`; central
     differences with step ``10**-(W/2)/b`` then give the gradient to about
     ``10**-W`` and second differences with step ``10**-(W/4)/b`` the Hessian to
-    about ``10**-(W/2)`` (ample for Newton's step). Stops when a full Newton step
+    about ``10**-(W/2)`` (ample for Newton's step). It starts from
+    ``r_i = (1/(b K)) sum_j logit P[i,j]`` (entries in (0, 1); exact for Bradley-Terry ``P``),
+    which depends on the data only. Stops when a full Newton step
     moves ``b r`` by less than ``10**-(dps + 10)``; a final check recomputes the
     Newton step at the result and requires it below the same bound.
 
@@ -457,7 +511,6 @@ def dpo_minimise(P: Any, mu: Any, pi_ref: Any = None, beta_dpo: Any = 1, dps: in
     DPONumericalFailure
         (a :class:`~verify.objects.NumericalFailure`) when the iteration does not converge.
     """
-    inst = dpo_instance(P, mu, pi_ref, beta_dpo)
     K = inst.K
     U = escaping_set(inst.P) if extreme_entries(inst.P) else None
     if U is not None:
@@ -501,7 +554,17 @@ def dpo_minimise(P: Any, mu: Any, pi_ref: Any = None, beta_dpo: Any = 1, dps: in
                     ) / (4 * h2**2)
             return H
 
-        r = [mpmath.mpf(0)] * K
+        # start from the data, not from the solver: r_i = (1/(b K)) sum_j log(P[i,j]/P[j,i]) over entries in (0, 1)
+        # (exact for Bradley-Terry P); with entries near 0 or 1 the optimum is far from 0 and Newton on the
+        # nearly linear tails of the log-sigmoid would need about log(1/P) steps from r = 0
+        if _data_start:
+            r = [
+                mpmath.fsum(mpmath.log(Pm[i, j]) - mpmath.log(Pm[j, i]) for j in range(K) if 0 < inst.P[i, j] < 1) / (b * K)
+                for i in range(K)
+            ]
+            r = [v - r[p] for v in r]
+        else:
+            r = [mpmath.mpf(0)] * K
         L0 = L(r)
         step_tol = mpmath.mpf(10) ** (-(int(dps) + 10))
         noise = mpmath.mpf(10) ** (-(W2 - 5))

@@ -20,7 +20,7 @@ from typing import Iterable, Iterator
 
 import mpmath
 
-__all__ = ["DEFAULT_DPS", "GUARD", "workdps", "tolerance", "agree", "max_error", "mpf_str"]
+__all__ = ["DEFAULT_DPS", "GUARD", "workdps", "tolerance", "agree", "agree_log", "max_error", "mpf_str"]
 
 #: Default digits claimed by high-precision verdicts.
 DEFAULT_DPS = 50
@@ -52,6 +52,23 @@ def agree(a, b, digits: int) -> tuple[bool, mpmath.mpf]:
     scale = max(mpmath.mpf(1), abs(a), abs(b))
     err = abs(a - b) / scale
     return bool(err <= tolerance(digits)), err
+
+
+def agree_log(a, b, digits: int) -> tuple[bool, mpmath.mpf]:
+    """Whether two positive numbers agree to ``digits`` digits *in log space* (:func:`agree` on their logs).
+
+    The right comparison for probabilities that may be tiny: ``1e-300`` and ``9e-41`` differ by
+    less than ``1e-30`` in absolute terms but their logs differ by about 600.
+
+    >>> import mpmath
+    >>> agree_log(mpmath.mpf("1e-300"), mpmath.mpf("9e-41"), 30)[0]
+    False
+    """
+    a = mpmath.mpmathify(a)
+    b = mpmath.mpmathify(b)
+    if a <= 0 or b <= 0:
+        return bool(a == b), mpmath.mpf(0) if a == b else mpmath.inf
+    return agree(mpmath.log(a), mpmath.log(b), digits)
 
 
 def max_error(pairs: Iterable[tuple[object, object]]) -> mpmath.mpf:

@@ -11,7 +11,7 @@ import mpmath
 from ..dpo import dpo_instance, dpo_minimise, dpo_optimum, dpo_sensitivity
 from ..mrs_dpo import dpo_balanced_modulus, ipo_balanced_modulus, mrs_dpo_jacobian, spectral_radius_skew, tangent_eigenvalues
 from ..objects import InputError, fmt, load_preference_matrix, positive, unit_interval
-from ..precision import GUARD, agree, tolerance, workdps
+from ..precision import GUARD, agree_log, tolerance, workdps
 from ..report import print_json
 from ._dynargs import note_repairs
 
@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     pi = dpo_optimum(inst.P, inst.mu, inst.pi_ref, inst.beta_dpo, dps=args.dps)
     direct = dpo_minimise(inst.P, inst.mu, inst.pi_ref, inst.beta_dpo, dps=args.dps)
     with workdps(args.dps + GUARD):
-        worst = max(agree(a, b, args.dps)[1] for a, b in zip(pi, direct))
+        worst = max(agree_log(a, b, args.dps)[1] for a, b in zip(pi, direct))
         ok = worst <= tolerance(args.dps)
         pis = [mpmath.nstr(x, args.dps) for x in pi]
     sens = None
@@ -86,18 +86,21 @@ def run(args: argparse.Namespace) -> int:
         if sens is not None:
             out["dr_dmu"] = sens
         print_json(out)
-        return 0
+        return 0 if ok else 1
     width = len(str(inst.K - 1))
     print(f"DPO optimum (beta_dpo = {fmt(inst.beta_dpo)}, dps = {args.dps}):")
     for k, s in enumerate(pis):
         print(f"  pi*[{k:>{width}}] = {s}")
     verdict = "agree" if ok else "DISAGREE"
-    print(f"verification: Newton and direct minimisation of the loss {verdict} (max scaled difference {mpmath.nstr(worst, 3)}, tolerance 1e-{args.dps})")
+    print(
+        f"verification: Newton and direct minimisation of the loss {verdict} (log-policies: max scaled difference "
+        f"{mpmath.nstr(worst, 3)}, tolerance 1e-{args.dps}, relative-or-absolute)"
+    )
     if sens is not None:
         print("dr*/dmu (rows r_i, columns mu_j; r* centred):")
         for row in sens:
             print("  " + "  ".join(f"{v:>18}" for v in row))
-    return 0
+    return 0 if ok else 1
 
 
 def run_threshold(args: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ import mpmath
 
 from ..ipo import NonUniqueOptimum, ipo_instance, ipo_minimise, ipo_optimum, solution_set_statement, support
 from ..objects import fmt, load_preference_matrix
-from ..precision import GUARD, agree, tolerance, workdps
+from ..precision import GUARD, agree_log, tolerance, workdps
 from ..report import print_json
 from ._dynargs import note_repairs
 
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     direct = ipo_minimise(inst.P, inst.mu, inst.pi_ref, inst.beta, dps=args.dps)
     with workdps(args.dps + GUARD):
-        errs = [agree(a, b, args.dps)[1] for a, b in zip(pi, direct)]
+        errs = [agree_log(a, b, args.dps)[1] for a, b in zip(pi, direct)]
         worst = max(errs)
         ok = worst <= tolerance(args.dps)
         pis = [mpmath.nstr(x, args.dps) for x in pi]
@@ -78,6 +78,6 @@ def run(args: argparse.Namespace) -> int:
         verdict = "agree" if ok else "DISAGREE"
         print(
             f"verification: closed form and direct minimisation of the loss {verdict} "
-            f"(max scaled difference {mpmath.nstr(worst, 3)}, tolerance 1e-{args.dps})"
+            f"(log-policies: max scaled difference {mpmath.nstr(worst, 3)}, tolerance 1e-{args.dps}, relative-or-absolute)"
         )
     return 0 if ok else 1
