@@ -118,7 +118,14 @@ def test_tolerances_are_numbers_with_a_kind():
     with pytest.raises(ValueError, match="tolerance kind"):
         verified("x", n=1, tolerance=0.1, tolerance_kind="roughly")
     # beyond the float range a number is kept as a string with its digits
-    assert json_number(mpmath.mpf("1e-400")).startswith("1.0e-400")
+    s = json_number(mpmath.mpf("1e-400"))
+    assert isinstance(s, str) and mpmath.mpf(s) == mpmath.mpf("1e-400")
+    # a computed value keeps every digit it carries, whatever the current precision
+    with mpmath.workdps(40):
+        third = mpmath.mpf(1) / 3
+    s = json_number(third, magnitude=False)
+    with mpmath.workdps(40):
+        assert mpmath.mpf(s) == third
 
 
 def test_checker_exception_is_an_error_verdict():

@@ -126,7 +126,9 @@ def json_number(x: Any, *, magnitude: bool = True) -> Any:
             f = float(x)
             if x == 0 or (mpmath.mpf("1e-300") < abs(x) < mpmath.mpf("1e300") and (magnitude or mpmath.mpf(f) == x)):
                 return f
-        return str(x)  # every digit of the working precision
+            bits = x._mpf_[3]  # the mantissa's own length, whatever the current precision
+            return mpmath.nstr(x, max(15, int(bits * 0.30103) + 1), strip_zeros=False)  # every digit it carries
+        return str(x)
     if mod.startswith("numpy"):
         return json_number(x.item(), magnitude=magnitude)
     if mod.startswith("sympy"):

@@ -155,7 +155,7 @@ def rank1_general(ctx: CheckContext, threshold: Fraction = HALF) -> Outcome:
         "= eps - (1 - mu_0 - mu_1)/2 for P(mu, eps); its upper entries 1/2 + eps and 1 are > 1/2 and <= 1 (0 < eps <= 1/2), so P is "
         "transitive with Condorcet winner 0 and Smith set {0}; R = 1 - mu_0 - mu_1 >= mu_2 > 0 for interior mu, so eps = R/4 "
         "breaks CT, ST and OP, and the construction breaks them iff eps <= R/2 (K = 3: eps <= mu_2/2)",
-        residual=str(d["residual"]),
+        residual=d["residual"],
     )
 
 
@@ -455,9 +455,9 @@ def rank4_certificate(ctx: CheckContext, P: Any = None, y: Any = None) -> Outcom
         return proved(
             f"P (K = {pm.K}) is transitive (order {majority_order(pm)}) and y = ({', '.join(map(str, yy))}) is a Farkas certificate: "
             f"sum_r y_r (s_i - s_j) = {form} < 0 for every sampler, so no interior mu satisfies OP",
-            P=pm.to_json(),
+            P=pm.rows(),
             pairs=pairs,
-            farkas_y=yy,
+            farkas_y=[Fraction(v) for v in yy],
             linear_form=str(form),
         )
     res = sampler(pm, "OP")
@@ -847,7 +847,7 @@ def rank6_entropy(ctx: CheckContext, comonotone: bool = True) -> Outcome:
             up = H1 - H0 > mpmath.mpf(10) ** (-digits)
             increased += up
             if up and example is None:
-                example = {"P": _J(P), "mu": [fmt_exact(x) for x in mu], "mu_shifted": [fmt_exact(x) for x in nu], "beta": fmt_exact(beta), "H": mpmath.nstr(H0, 12), "H_shifted": mpmath.nstr(H1, 12)}
+                example = {"P": _J(P), "mu": [fmt_exact(x) for x in mu], "mu_shifted": [fmt_exact(x) for x in nu], "beta": fmt_exact(beta), "H": H0, "H_shifted": H1}
             if comonotone and not is_co:
                 continue
             tested += 1
