@@ -140,9 +140,12 @@ def test_checker_exception_is_an_error_verdict():
 
 def test_property_check_finds_and_shrinks_counterexample():
     ctx = CheckContext(seed=3, claim_id="T")
-    out = property_check(lambda x: x < 1000, st.integers(), ctx)
+    out = property_check(lambda x: x < 1000, st.integers(), ctx, shrink_steps=500)
     assert out.verdict == "refuted"
     assert out.counterexample.instance == 1000  # shrunk to the boundary
+    # at the quick budget shrinking stops after 20 evaluations: still a genuine counterexample
+    quick = property_check(lambda x: x < 1000, st.integers(), ctx)
+    assert quick.counterexample.instance >= 1000 and quick.details["shrink_steps"] <= 20
     assert out.counterexample.seed == 3  # the run seed: `prefdyn check --seed 3` regenerates it
     assert out.details["hypothesis_seed"] == ctx.subseed("property")
 

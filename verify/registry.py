@@ -127,7 +127,7 @@ def json_number(x: Any, *, magnitude: bool = True) -> Any:
             if x == 0 or (mpmath.mpf("1e-300") < abs(x) < mpmath.mpf("1e300") and (magnitude or mpmath.mpf(f) == x)):
                 return f
             bits = x._mpf_[3]  # the mantissa's own length, whatever the current precision
-            return mpmath.nstr(x, max(15, int(bits * 0.30103) + 1), strip_zeros=False)  # every digit it carries
+            return mpmath.nstr(x, max(17, int(bits * 0.30103) + 2), strip_zeros=False)  # every digit it carries
         return str(x)
     if mod.startswith("numpy"):
         return json_number(x.item(), magnitude=magnitude)
