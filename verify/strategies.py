@@ -207,7 +207,8 @@ def simplex_points(draw, K: Any = None, interior: bool = True, exact: bool = Fal
     """
     k = _K(draw, K, min_K, max_K)
     lo = Fraction(min_entry) if interior else Fraction(0)
-    w = [draw(_unit(exact, lo, Fraction(1), 1000)) for _ in range(k)]
+    # on the boundary, each entry is an exact zero with probability about 1/4 (else zeros would be rare draws)
+    w = [Fraction(0) if not interior and draw(st.integers(0, 3)) == 0 else draw(_unit(exact, lo, Fraction(1), 1000)) for _ in range(k)]
     if sum(w) == 0:
         w[draw(st.integers(0, k - 1))] = Fraction(1)
     total = sum(w)
