@@ -394,6 +394,8 @@ def check_dyn1_dynamic(ctx: CheckContext, factor=sympy.Rational(1, 3)) -> Outcom
                       "claimed_modulus_sq": float(m[k]), "factor": str(factor), "log_growth": float(g[k])},
             seed=ctx.subseed("dyn1dyn"),
         )
+    if 4 * undecided > len(rows):
+        return inconclusive(f"{undecided} of {len(rows)} settings neither grew nor decayed by the margin {MARGIN}: too few decided")
     return verified(
         f"{len(rows)} settings with claimed modulus^2 = 1 +- delta (delta in {list(DELTAS)}): every decided one grows when claimed "
         f"unstable and decays when claimed stable ({undecided} undecided)",
@@ -580,6 +582,8 @@ def check_dyn6_dynamic(ctx: CheckContext, coef=1) -> Outcome:
             instance={"P": Pn, "kind": kind, "alpha": al, "beta": be, "lambda": la, "claimed_rho_sq": m, "coef": str(coef), "log_growth": g},
             seed=ctx.subseed("dyn6dyn"),
         )
+    if 4 * undecided > n:
+        return inconclusive(f"{undecided} of {n} settings neither grew nor decayed by the margin {MARGIN}: too few decided")
     return verified(
         f"{n} balanced settings (K = 3..8, circulant and cycle-flow) with claimed rho^2 = 1 +- delta (delta in {list(DELTAS)}): "
         f"every decided one grows when claimed unstable and decays when claimed stable ({undecided} undecided)",
