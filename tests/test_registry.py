@@ -4,7 +4,7 @@ import hypothesis.strategies as st
 import mpmath
 import pytest
 
-from verify.property import claim, dropped_hypothesis_control, property_check
+from verify.property import claim, property_check, property_checker, without_hypothesis
 from verify.registry import (
     CheckContext,
     Checker,
@@ -168,12 +168,15 @@ def test_property_check_verifies_true_statement():
 def test_dropped_hypothesis_control_fails():
     hyps = {"positive": lambda x: x > 0}
     pred = lambda x: x * x > 0  # noqa: E731 - true for x > 0, false at 0
-    ok = property_check(pred, st.integers(-5, 5), CheckContext(), hypotheses=hyps)
-    assert ok.verdict == "verified"
-    control = dropped_hypothesis_control(pred, st.integers(-5, 5), hyps, "positive")
-    out = control.fn(CheckContext())
+    checker = property_checker(pred, st.integers(-5, 5))  # filters with the claim's hypotheses (ctx.hypotheses)
+    ctx = CheckContext(hypotheses=hyps)
+    assert checker.fn(ctx).verdict == "verified"
+    control = without_hypothesis(checker.fn, "positive")
+    out = control.fn(ctx)
     assert out.verdict == "refuted"
     assert out.counterexample.instance == 0
+    with pytest.raises(KeyError, match="no hypothesis named 'absent'"):
+        without_hypothesis(checker.fn, "absent").fn(ctx)
 
 
 def test_user_claim_decorator_registers_and_refutes():

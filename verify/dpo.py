@@ -486,7 +486,7 @@ def dpo_minimise(P: Any, mu: Any, pi_ref: Any = None, beta_dpo: Any = 1, dps: in
 
 
 def _dpo_minimise(inst: DPOInstance, dps: int, max_iter: int, *, _data_start: bool) -> list:
-    """Minimise the DPO loss directly, from loss values only (independent of the Newton solver).
+    """:func:`dpo_minimise` from one start (the data's log-odds, or ``r = 0``): loss values only.
 
     Method: Newton's method with an Armijo backtracking line search, where the
     gradient and the Hessian are finite differences of values of

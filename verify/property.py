@@ -37,7 +37,7 @@ from .registry import (
     verified,
 )
 
-__all__ = ["property_check", "claim", "property_checker", "without_hypothesis", "dropped_hypothesis_control"]
+__all__ = ["property_check", "claim", "property_checker", "without_hypothesis"]
 
 #: examples per budget for property checks
 EXAMPLES = {"quick": 100, "standard": 500, "thorough": 5000}
@@ -313,26 +313,6 @@ def claim(
         return fn
 
     return deco
-
-
-def dropped_hypothesis_control(
-    predicate: Callable[[Any], Any],
-    strategy: Any,
-    hypotheses: Mapping[str, Callable[[Any], bool]],
-    drop: str,
-    *,
-    max_examples: int | None = None,
-    describe: Callable[[Any], Any] | None = None,
-) -> Control:
-    """A negative control: the same property check with hypothesis ``drop`` removed."""
-    if drop not in hypotheses:
-        raise KeyError(f"no hypothesis named {drop!r}")
-    kept = {k: v for k, v in hypotheses.items() if k != drop}
-
-    def fn(ctx: CheckContext) -> Outcome:
-        return property_check(predicate, strategy, ctx, hypotheses=kept, max_examples=max_examples, describe=describe)
-
-    return Control(f"drop-{drop}", f"the property check without the hypothesis '{drop}'", fn)
 
 
 def without_hypothesis(fn: Callable[[CheckContext], Outcome], drop: str, description: str = "") -> Control:
