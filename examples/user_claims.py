@@ -8,7 +8,7 @@ refuted with a shrunk counterexample and the seed that reproduces it.
 from hypothesis import strategies as st
 
 from verify import claim, ipo_optimum
-from verify.strategies import preference_matrices, simplex_points
+from verify.engine.strategies import preference_matrices, simplex_points
 
 instances = st.integers(2, 5).flatmap(
     lambda K: st.tuples(preference_matrices(K=K, exact=True), simplex_points(K=K, exact=True))

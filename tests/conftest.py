@@ -47,8 +47,8 @@ def _guard_precision():
 @pytest.fixture(scope="session")
 def quick_results():
     """Every built-in claim checked once per session at the quick budget, seed 0."""
-    from verify.runner import check, load_builtin_claims
-    from verify.registry import REGISTRY
+    from verify.engine.runner import check, load_builtin_claims
+    from verify.engine.registry import REGISTRY
 
     load_builtin_claims()
     builtin = [c.id for c in REGISTRY if c.tag != "user"]

@@ -8,9 +8,9 @@ the verdict we measured, so a change in either direction fails this test.
 
 import pytest
 
-from verify.registry import DRAWN, EVIDENCE, MUTATION_FACTORS, REGISTRY, TOLERANCE_KINDS, CheckContext
-from verify.report import results_markdown
-from verify.runner import load_builtin_claims
+from verify.engine.registry import DRAWN, EVIDENCE, MUTATION_FACTORS, REGISTRY, TOLERANCE_KINDS, CheckContext
+from verify.engine.report import results_markdown
+from verify.engine.runner import load_builtin_claims
 
 load_builtin_claims()
 BUILTIN = [c.id for c in REGISTRY]

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from verify.cli import main
-from verify.registry import REGISTRY
+from verify.engine.registry import REGISTRY
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

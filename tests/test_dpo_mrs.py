@@ -1,4 +1,4 @@
-"""verify.mrs_dpo: the MRS-DPO map, its IFT Jacobian, the batched step, thresholds; the DPO checkers and controls."""
+"""verify.numerics.mrs_dpo: the MRS-DPO map, its IFT Jacobian, the batched step, thresholds; the DPO checkers and controls."""
 
 import functools
 from fractions import Fraction
@@ -9,9 +9,9 @@ import pytest
 
 from verify import DPOSolveError, InputError, dpo_cycle_threshold_curve, make_batch_step, mrs_dpo_jacobian, mrs_dpo_step
 from verify.claims import dpo as C
-from verify.mrs_dpo import ambient_map, cycle_matrix, mrs_dpo_instance, simulate_dpo, tangent_eigenvalues
-from verify.precision import agree, workdps
-from verify.registry import CheckContext
+from verify.numerics.mrs_dpo import ambient_map, cycle_matrix, mrs_dpo_instance, simulate_dpo, tangent_eigenvalues
+from verify.numerics.precision import agree, workdps
+from verify.engine.registry import CheckContext
 
 P4 = [
     ["1/2", "7/10", "1/5", "3/5"],
@@ -28,7 +28,7 @@ def test_uniform_is_fixed_for_balanced_P():
 
 
 def test_step_equals_reference_mixing_plus_dpo_optimum():
-    """log pi_{t+1} = alpha log pi + (1-alpha) log pi_ref + r*(mu_t) + const, r* from verify.dpo (uniform reference)."""
+    """log pi_{t+1} = alpha log pi + (1-alpha) log pi_ref + r*(mu_t) + const, r* from verify.numerics.dpo (uniform reference)."""
     from verify import dpo_optimum
 
     pi, ref, p0 = ["1/10", "2/10", "3/10", "4/10"], ["1/4", "1/4", "1/8", "3/8"], ["1/5", "1/5", "1/5", "2/5"]
@@ -201,7 +201,7 @@ def test_threshold_drawn_beside_ipo(tmp_path, capsys):
     out = tmp_path / "phase.png"
     assert main(["dpo-phase", "--a", "0.2", "--out", str(out)]) == 0
     assert out.stat().st_size > 1000
-    from verify.mrs_dpo import draw_threshold_comparison
+    from verify.numerics.mrs_dpo import draw_threshold_comparison
 
     ax = draw_threshold_comparison(0.2)
     ipo, dpo = ax.lines
@@ -228,7 +228,7 @@ def test_dpo6_dynamic_refutes_wrong_coefficient(coefficient):
 
 
 def test_dpo6_numeric_without_balanced_is_refuted():
-    from verify.runner import run_controls
+    from verify.engine.runner import run_controls
 
     res = {r.checker: r for r in run_controls(C.DPO6) if "drop-balanced" in r.checker}
     assert res and all(r.caught for r in res.values())
@@ -253,7 +253,7 @@ def test_dpo2_every_k_proof_fails_on_a_planted_scale():
 
 
 def test_dpo2_invariance_needs_bradley_terry():
-    from verify.runner import run_controls
+    from verify.engine.runner import run_controls
 
     res = [r for r in run_controls(C.DPO2) if "drop-bradley_terry" in r.checker]
     assert res and all(r.caught for r in res)
@@ -271,7 +271,7 @@ def test_numeric_threshold_checks_differentiate_the_map_itself(checker, monkeypa
     is refuted."""
     import mpmath
 
-    import verify.dpo as vd
+    import verify.numerics.dpo as vd
 
     claim = C.DPO4 if "dpo4" in checker else C.DPO6
     assert getattr(C, checker)(_ctx(claim)).verdict == "verified"

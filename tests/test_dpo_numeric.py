@@ -1,4 +1,4 @@
-"""verify.dpo: the Newton solver, the direct minimiser, BT invariance, sensitivities, bad input, CLI."""
+"""verify.numerics.dpo: the Newton solver, the direct minimiser, BT invariance, sensitivities, bad input, CLI."""
 
 import json
 from fractions import Fraction
@@ -9,11 +9,11 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from verify import DPOSolveError, InputError, NonUniqueDPOOptimum, dpo_minimise, dpo_optimum, dpo_sensitivity
-from verify.bridge import mp_matrix, mp_vector
+from verify.numerics.bridge import mp_matrix, mp_vector
 from verify.cli import main
-from verify.dpo import scaled_loss, solve_scaled, stationarity
-from verify.precision import agree, workdps
-from verify.strategies import preference_matrices, simplex_points
+from verify.numerics.dpo import scaled_loss, solve_scaled, stationarity
+from verify.numerics.precision import agree, workdps
+from verify.engine.strategies import preference_matrices, simplex_points
 
 
 def _interior(P):
@@ -167,8 +167,8 @@ def test_cli_threshold_refuses_unbalanced(tmp_path, capsys):
 
 
 def test_escaping_set_criterion():
-    from verify.dpo import escaping_set
-    from verify.objects import load_preference_matrix as L
+    from verify.numerics.dpo import escaping_set
+    from verify.exact.objects import load_preference_matrix as L
 
     # {0, 1} beat 2 surely; 0 vs 1 open: U = {0, 1} escapes
     assert escaping_set(L([["1/2", "3/5", "1"], ["2/5", "1/2", "1"], ["0", "0", "1/2"]])) == [0, 1]

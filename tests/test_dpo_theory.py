@@ -9,7 +9,7 @@ import pytest
 import sympy
 
 from theory import dpo as T
-from verify.precision import agree, workdps
+from verify.numerics.precision import agree, workdps
 
 DIG = 50
 
@@ -163,7 +163,7 @@ def test_balanced_obligations(K):
 
 def test_balanced_jacobian_substituted_matches_numeric_linearisation():
     """X = 4 S at a rational balanced S, against mpmath.diff of the numerically solved x*(mu)."""
-    from verify.dpo import solve_scaled
+    from verify.numerics.dpo import solve_scaled
 
     S, free = T.balanced_skew(4)
     vals = {s: sympy.Rational(v, 20) for s, v in zip(free, (3, -2, 1))}
@@ -285,7 +285,7 @@ def test_uniform_step_matches_explicit_linearisation(K):
 
 def test_every_K_dpo6_proof_fails_with_sigprime_one_eighth():
     from verify.claims.dpo import check_dpo6_symbolic
-    from verify.registry import CheckContext
+    from verify.engine.registry import CheckContext
 
     ctx = CheckContext(budget="quick", seed=0, claim_id="DPO-6", hypotheses={})
     good = check_dpo6_symbolic(ctx, Ks=())

@@ -2,8 +2,8 @@
 
 import pytest
 
-from verify.registry import REGISTRY, CheckContext
-from verify.runner import load_builtin_claims
+from verify.engine.registry import REGISTRY, CheckContext
+from verify.engine.runner import load_builtin_claims
 
 load_builtin_claims()
 IDS = ["DYN-J", "DYN-1", "DYN-2", "DYN-3", "DYN-4", "DYN-5", "DYN-6"]
@@ -56,7 +56,7 @@ def test_random_balanced_matrices_are_balanced_and_valid():
 def _dyn2_inst(q_factor):
     import numpy as np
 
-    from verify.simulate import cyclic_matrix
+    from verify.numerics.simulate import cyclic_matrix
 
     P = cyclic_matrix(0.4)
     s = float(np.linalg.norm(P - 0.5, 2))
@@ -120,7 +120,7 @@ def test_dyn6_verdict_and_coverage(quick_results):
     fixed_K = next(c for c in r.checks if c.checker == "symbolic")
     assert fixed_K.proves == ()  # a proof for fixed small K is partial
     # without the general-K proof the claim is only verified
-    from verify.registry import combine_verdicts
+    from verify.engine.registry import combine_verdicts
 
     assert combine_verdicts([c for c in r.checks if c.checker != "general"], claim.scope.parts) == "verified"
 
@@ -148,7 +148,7 @@ def test_strict_sst_hypothesis_predicate():
     import numpy as np
 
     from verify.claims.dynamics import _is_strict_sst
-    from verify.simulate import cyclic_matrix, random_sst_matrix
+    from verify.numerics.simulate import cyclic_matrix, random_sst_matrix
 
     assert _is_strict_sst(random_sst_matrix(5, np.random.default_rng(0)).tolist())
     assert not _is_strict_sst(cyclic_matrix(0.2).tolist())

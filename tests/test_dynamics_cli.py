@@ -65,15 +65,15 @@ def test_bad_input_exits_2_with_one_line(argv, message, capsys):
 
 
 def test_simulate_dpo_method_without_module(monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "verify.mrs_dpo", None)
+    monkeypatch.setitem(sys.modules, "verify.numerics.mrs_dpo", None)
     code, _, err = _run(capsys, ["simulate", "--cyclic", "0.4", "--method", "dpo", "--no-plot"])
-    assert code == 2 and "verify.mrs_dpo" in err and len(err.strip().splitlines()) == 1
+    assert code == 2 and "verify.numerics.mrs_dpo" in err and len(err.strip().splitlines()) == 1
 
 
 def test_simulate_dpo_method_uses_make_batch_step(monkeypatch, capsys):
     import types
 
-    from verify.simulate import make_ipo_batch_step
+    from verify.numerics.simulate import make_ipo_batch_step
 
     seen = {}
 
@@ -81,7 +81,7 @@ def test_simulate_dpo_method_uses_make_batch_step(monkeypatch, capsys):
         seen["beta_dpo"] = beta_dpo
         return make_ipo_batch_step(P, alpha, 1.0, lam, pi_ref, pi0, B=1)
 
-    monkeypatch.setitem(sys.modules, "verify.mrs_dpo", types.SimpleNamespace(make_batch_step=make_batch_step))
+    monkeypatch.setitem(sys.modules, "verify.numerics.mrs_dpo", types.SimpleNamespace(make_batch_step=make_batch_step))
     code, out, _ = _run(capsys, ["simulate", "--cyclic", "0.4", "--method", "dpo", "--beta-dpo", "0.5", "--no-plot", "--json", "--steps", "100"])
     assert code == 0 and seen["beta_dpo"] == 0.5 and json.loads(out)["method"] == "dpo"
 
@@ -105,7 +105,7 @@ def test_phase_writes_png_and_json(tmp_path, capsys):
 def test_plot_phase_extra_curves(tmp_path):
     import numpy as np
 
-    from verify.phase import cyclic_matrix, phase_diagram, plot_phase
+    from verify.numerics.phase import cyclic_matrix, phase_diagram, plot_phase
 
     d = phase_diagram(cyclic_matrix(0.3), np.linspace(0, 1, 4), np.linspace(0, 6, 4), steps=200)
     out = plot_phase(d, str(tmp_path / "x.png"), extra_curves=[("DPO threshold", [0, 0.5, 1], [5, 4, 0])])

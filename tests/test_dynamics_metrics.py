@@ -1,12 +1,12 @@
-"""verify.metrics: streaming metrics agree with the reference implementation on recorded trajectories."""
+"""verify.numerics.metrics: streaming metrics agree with the reference implementation on recorded trajectories."""
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from verify.metrics import convergence_time, cycle_strength, entropy_from_log, oscillation, period_estimate, trajectory_metrics
-from verify.simulate import cyclic_matrix, make_ipo_batch_step, near_uniform_starts, random_sst_matrix, run_batch
+from verify.numerics.metrics import convergence_time, cycle_strength, entropy_from_log, oscillation, period_estimate, trajectory_metrics
+from verify.numerics.simulate import cyclic_matrix, make_ipo_batch_step, near_uniform_starts, random_sst_matrix, run_batch
 
 
 @settings(max_examples=10)

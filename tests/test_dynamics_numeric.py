@@ -1,4 +1,4 @@
-"""verify.dynamics (mpmath) and verify.simulate (batched float64): agreement, extremes, bad input."""
+"""verify.numerics.mrs_ipo (mpmath) and verify.numerics.simulate (batched float64): agreement, extremes, bad input."""
 
 from fractions import Fraction
 
@@ -9,10 +9,10 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from verify import InputError, fixed_points, mrs_ipo_jacobian, mrs_ipo_step
-from verify import dynamics as dyn
-from verify.precision import agree, workdps
-from verify.simulate import cyclic_matrix, make_ipo_batch_step, near_uniform_starts, normalise_log, random_sst_matrix, run_batch
-from verify.strategies import preference_matrices, simplex_points
+from verify.numerics import mrs_ipo as dyn
+from verify.numerics.precision import agree, workdps
+from verify.numerics.simulate import cyclic_matrix, make_ipo_batch_step, near_uniform_starts, normalise_log, random_sst_matrix, run_batch
+from verify.engine.strategies import preference_matrices, simplex_points
 
 params_st = st.tuples(st.floats(0, 1), st.floats(0.05, 50), st.floats(0, 1))
 
@@ -175,7 +175,7 @@ def test_run_batch_is_generic_in_the_step():
 
 
 def test_three_cycle_oscillates_and_converges_in_simulation():
-    from verify.simulate import simulate
+    from verify.numerics.simulate import simulate
 
     osc = simulate(cyclic_matrix(0.4), 0.9, 8, 1, steps=1500)
     conv = simulate(cyclic_matrix(0.4), 0.2, 1, 1, steps=1500)
@@ -192,19 +192,19 @@ def test_batched_parameter_settings_and_near_uniform_starts():
     assert res.logpi.shape == (5, 4)
 
 
-def test_public_api_simulate_is_callable_and_a_module():
+def test_public_api_simulate_is_a_function():
     import verify
-    import verify.simulate as simmod
+    import verify.numerics.simulate as simmod
 
-    assert simmod is verify.simulate and callable(verify.simulate)
+    assert verify.simulate is simmod.simulate
     res = verify.simulate(cyclic_matrix(0.4), 0.2, 1.0, 1.0, steps=200)
     assert res.metrics["converged"][0]
-    assert verify.simulate.run_batch is verify.run_batch
+    assert simmod.run_batch is verify.run_batch
 
 
 def test_phase_fixed_points_on_a_larger_grid():
     """Regression: one failing member of the batched Newton solve must not spoil the whole grid."""
-    from verify.phase import phase_diagram
+    from verify.numerics.phase import phase_diagram
 
     P = np.array([[0.5, 0.8, 0.3, 0.6], [0.2, 0.5, 0.9, 0.55], [0.7, 0.1, 0.5, 0.65], [0.4, 0.45, 0.35, 0.5]])
     d = phase_diagram(P, np.linspace(0, 1, 12), np.linspace(0, 12, 12), steps=600)

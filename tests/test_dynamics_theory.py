@@ -8,8 +8,8 @@ import pytest
 import sympy
 
 from theory import mrs_ipo as th
-from verify import dynamics as dyn
-from verify.precision import agree, workdps
+from verify.numerics import mrs_ipo as dyn
+from verify.numerics.precision import agree, workdps
 
 
 def test_theory_module_imports_only_sympy():

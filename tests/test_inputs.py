@@ -13,12 +13,12 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-import verify.dpo as dpo_mod
+import verify.numerics.dpo as dpo_mod
 from verify.cli import main
-from verify.dpo import DPONumericalFailure, dpo_minimise, dpo_optimum
-from verify.ipo import ipo_minimise, ipo_optimum
-from verify.objects import FLOAT_TOL, InputError, NumericalFailure, load_preference_matrix, read_number, simplex_vector
-from verify.social import PREDICATE_FLOAT_TOL, condorcet_winner, is_bt, is_sst, is_transitive, smith_set
+from verify.numerics.dpo import DPONumericalFailure, dpo_minimise, dpo_optimum
+from verify.numerics.ipo import ipo_minimise, ipo_optimum
+from verify.exact.objects import FLOAT_TOL, InputError, NumericalFailure, load_preference_matrix, read_number, simplex_vector
+from verify.exact.social import PREDICATE_FLOAT_TOL, condorcet_winner, is_bt, is_sst, is_transitive, smith_set
 
 
 def run(capsys, *argv):
@@ -283,7 +283,7 @@ def test_dpo_minimise_uses_loss_values_only(monkeypatch):
 
 def test_dpo1_numeric_catches_a_wrong_sigmoid(monkeypatch):
     from verify.claims.dpo import check_dpo1_numeric
-    from verify.registry import CheckContext
+    from verify.engine.registry import CheckContext
 
     ctx = lambda: CheckContext(budget="quick", seed=0, claim_id="DPO-1")  # noqa: E731
     assert check_dpo1_numeric(ctx()).verdict == "verified"
@@ -315,7 +315,7 @@ def test_dpo_tiny_entry_two_responses_is_right_in_log_space(capsys, tmp_path):
 def test_policy_agreement_is_judged_in_log_space():
     import mpmath
 
-    from verify.precision import agree, agree_log
+    from verify.numerics.precision import agree, agree_log
 
     a, b = mpmath.mpf("1e-300"), mpmath.mpf("5e-52")
     assert agree(a, b, 30)[0] and not agree_log(a, b, 30)[0]

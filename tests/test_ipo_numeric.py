@@ -9,10 +9,10 @@ from hypothesis import strategies as st
 
 from verify import InputError, NonUniqueOptimum, ipo_minimise, ipo_optimum
 from verify.claims.ipo import check_nonunique, check_numeric, exact_loss
-from verify.objects import load_preference_matrix
-from verify.precision import agree, workdps
-from verify.registry import CheckContext
-from verify.strategies import preference_matrices, simplex_points
+from verify.exact.objects import load_preference_matrix
+from verify.numerics.precision import agree, workdps
+from verify.engine.registry import CheckContext
+from verify.engine.strategies import preference_matrices, simplex_points
 
 
 @given(

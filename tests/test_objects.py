@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import sympy
 
-from verify.objects import InputError, load_preference_matrix, positive, simplex_vector, unit_interval
+from verify.exact.objects import InputError, load_preference_matrix, positive, simplex_vector, unit_interval
 
 
 @pytest.mark.parametrize(

@@ -14,11 +14,11 @@ from theory import ranking as th
 from theory.latex import Section, document
 from verify.cli import main
 from verify.claims import ranking as cr
-from verify.lp import check_farkas, max_min_margin
-from verify.ranking import counterexample, ct_sampler, rank2_eps_bound, sampler, scores
-from verify.registry import REGISTRY, TOLERANCE_KINDS, CheckContext
-from verify.runner import load_builtin_claims
-from verify.strategies import preference_matrices, simplex_points
+from verify.exact.lp import check_farkas, max_min_margin
+from verify.exact.ranking import counterexample, ct_sampler, rank2_eps_bound, sampler, scores
+from verify.engine.registry import REGISTRY, TOLERANCE_KINDS, CheckContext
+from verify.engine.runner import load_builtin_claims
+from verify.engine.strategies import preference_matrices, simplex_points
 
 H = Fraction(1, 2)
 IDS = [f"RANK-{k}" for k in range(1, 7)]
@@ -433,7 +433,7 @@ def test_scores_public():
 
 def test_rank6_explicit_counterexample_in_note():
     P = [[H, Fraction(3, 5), Fraction(1)], [Fraction(2, 5), H, Fraction(3, 5)], [Fraction(0), Fraction(2, 5), H]]
-    from verify.social import is_sst as _sst
+    from verify.exact.social import is_sst as _sst
 
     assert _sst(P)
     mu, nu = [Fraction(1, 3)] * 3, [Fraction(1, 3), Fraction(1, 2), Fraction(1, 6)]

@@ -1,11 +1,11 @@
-"""Exact max-min-margin LP and Farkas certificates (verify.lp)."""
+"""Exact max-min-margin LP and Farkas certificates (verify.exact.lp)."""
 
 from fractions import Fraction
 
 import pytest
 import sympy.solvers.simplex as sx
 
-from verify import lp as L
+from verify.exact import lp as L
 
 W = [["1/2", "3/5", "4/5", "3/5"], ["2/5", "1/2", "1", "4/5"], ["1/5", "0", "1/2", "3/5"], ["2/5", "1/5", "2/5", "1/2"]]
 OP = [(0, 1), (1, 2), (2, 3)]

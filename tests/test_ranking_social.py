@@ -16,8 +16,8 @@ from pref_voting.c1_methods import smith_set as pv_smith_set
 from pref_voting.weighted_majority_graphs import MarginGraph
 
 import verify
-from verify.objects import InputError
-from verify.social import (
+from verify.exact.objects import InputError
+from verify.exact.social import (
     bradley_terry,
     condorcet_winner,
     has_majority_cycle,
@@ -31,7 +31,7 @@ from verify.social import (
     rows_ordered,
     smith_set,
 )
-from verify.strategies import preference_matrices
+from verify.engine.strategies import preference_matrices
 
 H = Fraction(1, 2)
 

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from verify.ranking import satisfies
-from verify.social import is_bt, is_sst, is_transitive, majority_cycle, rows_of
-from verify.strategies import betas, preference_matrices, simplex_points, sst_from_increments, unit_params
+from verify.exact.ranking import satisfies
+from verify.exact.social import is_bt, is_sst, is_transitive, majority_cycle, rows_of
+from verify.engine.strategies import betas, preference_matrices, simplex_points, sst_from_increments, unit_params
 
 H = Fraction(1, 2)
 
@@ -103,14 +103,14 @@ def test_pref_voting_is_in_the_test_extra_only():
 def test_ranking_docs_and_module_doctests_run():
     import doctest
 
-    import verify.lp
-    import verify.ranking
-    import verify.social
-    import verify.strategies
+    import verify.exact.lp
+    import verify.exact.ranking
+    import verify.exact.social
+    import verify.engine.strategies
 
     root = Path(__file__).resolve().parents[1]
     res = doctest.testfile(str(root / "docs" / "ranking.md"), module_relative=False, optionflags=doctest.ELLIPSIS)
     assert res.failed == 0 and res.attempted >= 10
-    for mod in (verify.social, verify.lp, verify.ranking, verify.strategies):
+    for mod in (verify.exact.social, verify.exact.lp, verify.exact.ranking, verify.engine.strategies):
         r = doctest.testmod(mod)
         assert r.failed == 0 and r.attempted > 0, mod.__name__

@@ -4,8 +4,8 @@ import hypothesis.strategies as st
 import mpmath
 import pytest
 
-from verify.property import claim, property_check, property_checker, without_hypothesis
-from verify.registry import (
+from verify.engine.property import claim, property_check, property_checker, without_hypothesis
+from verify.engine.registry import (
     CheckContext,
     Checker,
     Claim,
@@ -19,7 +19,7 @@ from verify.registry import (
     proved,
     verified,
 )
-from verify.runner import run_claim
+from verify.engine.runner import run_claim
 
 
 def _claim(cid="X-1"):

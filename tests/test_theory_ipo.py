@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from theory import ipo as T
 from theory import matrix_algebra as ma
-from verify.bridge import lambdify_mp
-from verify.precision import agree, workdps
+from verify.numerics.bridge import lambdify_mp
+from verify.numerics.precision import agree, workdps
 
 
 @pytest.mark.parametrize("K", [2, 3, 4])
@@ -130,7 +130,7 @@ def test_every_k_index_to_matrix_identities_hold_and_planted_margin_fails():
 
 def test_ipo1_general_evidence_says_only_what_it_runs():
     from verify.claims import ipo as C
-    from verify.registry import CheckContext
+    from verify.engine.registry import CheckContext
 
     ctx = CheckContext(budget="quick", seed=0, claim_id="IPO-1", hypotheses=dict(C.IPO1.hypotheses))
     out = C.check_general(ctx)
@@ -142,7 +142,7 @@ def test_ipo1_general_evidence_says_only_what_it_runs():
 
 def test_ipo1_has_its_controls_and_mutations():
     from verify.claims import ipo as C
-    from verify.runner import all_controls
+    from verify.engine.runner import all_controls
 
     # every control and mutation runs in tests/test_claims.py; here: the ones this claim must have
     names = [c.name for c in all_controls(C.IPO1)]

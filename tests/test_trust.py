@@ -10,8 +10,8 @@ import textwrap
 import pytest
 
 from verify.cli import main
-from verify.registry import REGISTRY, SCHEMA_VERSION
-from verify.runner import check, load_module, run_controls
+from verify.engine.registry import REGISTRY, SCHEMA_VERSION
+from verify.engine.runner import check, load_module, run_controls
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -120,7 +120,7 @@ def test_json_is_versioned_and_numbers_stay_numbers(capsys):
 
 def test_schema_document_names_every_field():
     """docs/json-schema.md documents each key that the JSON carries."""
-    from verify.registry import CheckResult, ClaimResult, Outcome, Scope
+    from verify.engine.registry import CheckResult, ClaimResult, Outcome, Scope
 
     text = (ROOT / "docs" / "json-schema.md").read_text()
     assert f"schema_version: \"{SCHEMA_VERSION}\"" in text or f'"schema_version": "{SCHEMA_VERSION}"' in text

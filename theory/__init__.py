@@ -9,7 +9,7 @@ One module per mathematical object:
 * :mod:`theory.latex` — LaTeX rendering of derived expressions.
 
 Nothing here imports numpy or mpmath; ``verify/`` evaluates these results
-through :mod:`verify.bridge`.
+through :mod:`verify.numerics.bridge`.
 """
 
 __all__: list[str] = []

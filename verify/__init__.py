@@ -14,10 +14,10 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 # --- foundation: objects, registry, running claims -------------------------
-from .objects import InputError, PreferenceMatrix, load_preference_matrix, simplex_vector
-from .precision import agree, workdps
-from .property import claim, property_check
-from .registry import (
+from verify.exact.objects import InputError, PreferenceMatrix, load_preference_matrix, simplex_vector
+from verify.numerics.precision import agree, workdps
+from verify.engine.property import claim, property_check
+from verify.engine.registry import (
     REGISTRY,
     CheckContext,
     Checker,
@@ -32,13 +32,13 @@ from .registry import (
     register,
     verified,
 )
-from .runner import check, load_module
+from verify.engine.runner import check, load_module
 
 # --- one-shot IPO (IPO-1, IPO-2) --------------------------------------------
-from .ipo import NonUniqueOptimum, ipo_minimise, ipo_optimum
+from verify.numerics.ipo import NonUniqueOptimum, ipo_minimise, ipo_optimum
 
 # --- one-shot ranking (RANK) -----------------------------------------------
-from .social import (
+from verify.exact.social import (
     bradley_terry,
     condorcet_winner,
     is_bt,
@@ -48,16 +48,15 @@ from .social import (
     majority_cycle,
     smith_set,
 )
-from .ranking import counterexample, sampler
+from verify.exact.ranking import counterexample, sampler
 
 # --- iterative dynamics (MRS-IPO) -------------------------------------------
-from . import simulate  # a callable module: ``verify.simulate(P, alpha, beta, lam, ...)``
-from .dynamics import fixed_points, mrs_ipo_jacobian, mrs_ipo_step
-from .simulate import run_batch
+from verify.numerics.mrs_ipo import fixed_points, mrs_ipo_jacobian, mrs_ipo_step
+from verify.numerics.simulate import run_batch, simulate
 
 # --- DPO and MRS-DPO ----------------------------------------------------------
-from .dpo import DPOSolveError, NonUniqueDPOOptimum, dpo_minimise, dpo_optimum, dpo_sensitivity
-from .mrs_dpo import dpo_cycle_threshold_curve, make_batch_step, mrs_dpo_jacobian, mrs_dpo_step
+from verify.numerics.dpo import DPOSolveError, NonUniqueDPOOptimum, dpo_minimise, dpo_optimum, dpo_sensitivity
+from verify.numerics.mrs_dpo import dpo_cycle_threshold_curve, make_batch_step, mrs_dpo_jacobian, mrs_dpo_step
 
 
 __all__ = [

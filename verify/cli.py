@@ -3,7 +3,7 @@
 Each subcommand lives in its own module under ``verify/commands/`` and exposes
 ``register(subparsers)``, which adds its parser and sets ``func``; ``func(args)``
 returns the exit code. Exit codes: 0 success, 1 a claim refuted or errored, or a solver failed on
-valid input (:class:`~verify.objects.NumericalFailure`: one line ``error: ...``
+valid input (:class:`~verify.exact.objects.NumericalFailure`: one line ``error: ...``
 saying what to try), 2 bad usage or bad input (one line on stderr, no traceback).
 
 A list option may start with a minus sign (``--mu -0.1,0.5,0.6``): the value is
@@ -19,7 +19,7 @@ import re
 import sys
 from typing import Sequence
 
-from .objects import InputError, NumericalFailure
+from verify.exact.objects import InputError, NumericalFailure
 
 __all__ = ["main", "build_parser", "COMMAND_MODULES", "UsageError"]
 
@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog="Run 'prefdyn COMMAND --help' for the options of one command.",
     )
-    from . import __version__
+    from verify import __version__
 
     parser.add_argument("--version", action="version", version=f"prefdyn {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

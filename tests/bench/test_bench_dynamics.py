@@ -19,7 +19,7 @@ import pytest
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from verify.simulate import make_ipo_batch_step, near_uniform_starts, random_sst_matrix, run_batch  # noqa: E402
+from verify.numerics.simulate import make_ipo_batch_step, near_uniform_starts, random_sst_matrix, run_batch  # noqa: E402
 
 B_PAPER, K_PAPER, STEPS = 5042, 4, 3000
 RESULTS: dict = {}

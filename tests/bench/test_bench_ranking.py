@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from verify.claims.ranking import _permuted, load_rank4_witness, random_matrix
-from verify.lp import max_min_margin
-from verify.ranking import counterexample, required_pairs, sampler
-from verify.social import bradley_terry, is_sst, smith_set
+from verify.exact.lp import max_min_margin
+from verify.exact.ranking import counterexample, required_pairs, sampler
+from verify.exact.social import bradley_terry, is_sst, smith_set
 
 
 def _instance(K, kind, seed=0):

@@ -20,11 +20,11 @@ from hypothesis import strategies as st
 
 from theory import dpo as T
 
-from ..bridge import mp_matrix, mp_vector, mpf
-from ..dpo import DPOSolveError, _A, dpo_instance, dpo_minimise, ift_sensitivity, scaled_loss, solve_checked, solve_scaled, stationarity
-from ..property import property_check, without_hypothesis
-from ..strategies import preference_matrices, simplex_points
-from ..mrs_dpo import (
+from verify.numerics.bridge import mp_matrix, mp_vector, mpf
+from verify.numerics.dpo import DPOSolveError, _A, dpo_instance, dpo_minimise, ift_sensitivity, scaled_loss, solve_checked, solve_scaled, stationarity
+from verify.engine.property import property_check, without_hypothesis
+from verify.engine.strategies import preference_matrices, simplex_points
+from verify.numerics.mrs_dpo import (
     ambient_map,
     finite_difference_jacobian,
     cycle_matrix,
@@ -35,8 +35,8 @@ from ..mrs_dpo import (
     spectral_radius_skew,
     tangent_eigenvalues,
 )
-from ..precision import DEFAULT_DPS, GUARD, agree, tolerance, workdps
-from ..registry import CheckContext, Checker, Claim, Constant, Control, Outcome, Scope, inconclusive, proved, refuted, register, verified
+from verify.numerics.precision import DEFAULT_DPS, GUARD, agree, tolerance, workdps
+from verify.engine.registry import CheckContext, Checker, Claim, Constant, Control, Outcome, Scope, inconclusive, proved, refuted, register, verified
 from theory import matrix_algebra as ma
 
 SOURCE = "arXiv:2602.12180, DPO one-shot optimum and MRS-DPO (THEORY.md §4)"
@@ -791,7 +791,7 @@ def check_dpo4_dynamic(ctx: CheckContext, coefficient=16) -> Outcome:
 
 # --------------------------------------------------------------------------- DPO-5
 def _sst_P(rnd: random.Random, K: int) -> list[list[Fraction]]:
-    from ..strategies import sst_from_increments
+    from verify.engine.strategies import sst_from_increments
 
     inc = [[Fraction(rnd.randint(1, 40), 40) if j > i else Fraction(0) for j in range(K)] for i in range(K)]
     return sst_from_increments(inc)

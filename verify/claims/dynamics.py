@@ -18,14 +18,14 @@ from hypothesis import strategies as st
 
 from theory import mrs_ipo as th
 
-from .. import dynamics as dyn
-from ..phase import balanced_curve, batch_fixed_points, phase_diagram, q_one_curve, skew_norm
-from ..precision import GUARD, agree, mpf_str, workdps
-from ..property import property_check
-from ..property import without_hypothesis
-from ..registry import CheckContext, Checker, Claim, Constant, Control, Outcome, Scope, inconclusive, proved, refuted, register, verified
-from ..strategies import preference_matrices
-from ..simulate import cyclic_matrix, make_ipo_batch_step, normalise_log, random_sst_matrix, run_batch
+import verify.numerics.mrs_ipo as dyn
+from verify.numerics.phase import balanced_curve, batch_fixed_points, phase_diagram, q_one_curve, skew_norm
+from verify.numerics.precision import GUARD, agree, mpf_str, workdps
+from verify.engine.property import property_check
+from verify.engine.property import without_hypothesis
+from verify.engine.registry import CheckContext, Checker, Claim, Constant, Control, Outcome, Scope, inconclusive, proved, refuted, register, verified
+from verify.engine.strategies import preference_matrices
+from verify.numerics.simulate import cyclic_matrix, make_ipo_batch_step, normalise_log, random_sst_matrix, run_batch
 
 #: the claimed q: alpha + Q_FACTOR beta lambda ||S||_2 (DYN-2)
 Q_FACTOR = Fraction(1, 2)

@@ -19,11 +19,11 @@ from hypothesis import strategies as st
 from theory import ipo as T
 from theory import matrix_algebra as ma
 
-from ..ipo import IPOInstance, NonUniqueOptimum, ipo_instance, ipo_minimise, ipo_optimum, ipo_optimum_log
-from ..precision import DEFAULT_DPS, GUARD, agree, tolerance, workdps
-from ..property import property_check, without_hypothesis
-from ..registry import CheckContext, Checker, Claim, Constant, Control, Outcome, Scope, inconclusive, proved, refuted, register, verified
-from ..strategies import preference_matrices, simplex_points
+from verify.numerics.ipo import IPOInstance, NonUniqueOptimum, ipo_instance, ipo_minimise, ipo_optimum, ipo_optimum_log
+from verify.numerics.precision import DEFAULT_DPS, GUARD, agree, tolerance, workdps
+from verify.engine.property import property_check, without_hypothesis
+from verify.engine.registry import CheckContext, Checker, Claim, Constant, Control, Outcome, Scope, inconclusive, proved, refuted, register, verified
+from verify.engine.strategies import preference_matrices, simplex_points
 
 SOURCE = "arXiv:2602.12180, one-shot IPO optimum (THEORY.md §1)"
 

@@ -21,11 +21,11 @@ import sympy
 from theory import ranking as th
 from theory.latex import Section
 
-from ..lp import check_farkas, margins, max_min_margin
-from ..objects import fmt_exact, load_preference_matrix
-from ..property import without_hypothesis
-from ..registry import CheckContext, Checker, Claim, Constant, Control, Outcome, Scope, proved, refuted, register, verified
-from ..ranking import (
+from verify.exact.lp import check_farkas, margins, max_min_margin
+from verify.exact.objects import fmt_exact, load_preference_matrix
+from verify.engine.property import without_hypothesis
+from verify.engine.registry import CheckContext, Checker, Claim, Constant, Control, Outcome, Scope, proved, refuted, register, verified
+from verify.exact.ranking import (
     counterexample,
     ct_sampler,
     rank2_eps_bound,
@@ -34,7 +34,7 @@ from ..ranking import (
     verify_counterexample,
     verify_sampler_certificate,
 )
-from ..social import condorcet_winner, is_sst, is_transitive, majority_order, rows_ordered, smith_set
+from verify.exact.social import condorcet_winner, is_sst, is_transitive, majority_order, rows_ordered, smith_set
 
 __all__ = ["CLAIMS", "load_rank4_witness", "random_interior_mu", "random_matrix"]
 
@@ -255,7 +255,7 @@ def rank1_constructor(ctx: CheckContext, factor: Fraction | None = None, thresho
 
 
 def _extremal(K: int, m: Fraction) -> list[list[Fraction]]:
-    from ..ranking import _ct_matrix
+    from verify.exact.ranking import _ct_matrix
 
     return _ct_matrix(K, m)
 
@@ -594,7 +594,7 @@ def rank5_general(ctx: CheckContext, half: Fraction = HALF) -> Outcome:
 
 def _rank5_instance(rng) -> dict:
     """A transitive P (strictly SST, SST with ties, or merely WST; relabelled) and a sampler (sometimes on the boundary)."""
-    from ..strategies import sst_from_increments
+    from verify.engine.strategies import sst_from_increments
 
     K = int(rng.integers(3, 8))
     r = rng.random()
@@ -655,7 +655,7 @@ def rank5_rows(ctx: CheckContext, with_wst: bool = True) -> Outcome:
     rng = ctx.rng("rank5-rows")
     n = ctx.pick(quick=300, standard=2000, thorough=20000)
     cases = [[[HALF] * 3 for _ in range(3)]]
-    from ..strategies import sst_from_increments
+    from verify.engine.strategies import sst_from_increments
 
     for _ in range(n):
         K = int(rng.integers(2, 6))
@@ -721,7 +721,7 @@ def _rank6_instance(rng, draw: str = "any") -> dict:
     ``draw="any"``: any P, random pair, positions sorted by ``d`` half of the time;
     ``draw="sst"``: strictly SST P in majority order, adjacent pair, positions = majority order.
     """
-    from ..strategies import sst_from_increments
+    from verify.engine.strategies import sst_from_increments
 
     K = int(rng.integers(3, 7))
     if draw == "sst":
@@ -814,9 +814,9 @@ def rank6_entropy(ctx: CheckContext, comonotone: bool = True) -> Outcome:
     """
     import mpmath
 
-    from ..bridge import mpf
-    from ..precision import workdps
-    from ..strategies import sst_from_increments
+    from verify.numerics.bridge import mpf
+    from verify.numerics.precision import workdps
+    from verify.engine.strategies import sst_from_increments
 
     Ks = ctx.pick(quick=[2, 3], standard=[2, 3, 4], thorough=[2, 3, 4])
     for K in Ks:

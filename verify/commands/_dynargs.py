@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 
-from ..objects import InputError, load_preference_matrix, simplex_vector
+from verify.exact.objects import InputError, load_preference_matrix, simplex_vector
 
 __all__ = ["add_matrix_options", "matrix_from_args", "vector_option", "need_matplotlib", "note_repairs", "PLOT_HINT"]
 
@@ -38,14 +38,14 @@ def matrix_from_args(args: argparse.Namespace) -> tuple[np.ndarray, str]:
         a = args.cyclic
         if not (0 < a <= 0.5):
             raise InputError(f"--cyclic A = {a}, expected 0 < A <= 1/2")
-        from ..simulate import cyclic_matrix
+        from verify.numerics.simulate import cyclic_matrix
 
         return cyclic_matrix(a), f"P_cyc({a:g})"
     if args.random_sst is not None:
         K = args.random_sst
         if K < 2 or K > 256:
             raise InputError(f"--random-sst K = {K}, expected 2 <= K <= 256")
-        from ..simulate import random_sst_matrix
+        from verify.numerics.simulate import random_sst_matrix
 
         return random_sst_matrix(K, np.random.default_rng(args.seed)), f"random SST (K = {K}, seed {args.seed})"
     raise InputError("give the matrix: --matrix FILE, --cyclic A or --random-sst K")

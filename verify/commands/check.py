@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..registry import BUDGETS, REGISTRY
-from ..report import Progress, print_json, results_json, results_markdown, results_table, table
-from ..runner import check, load_builtin_claims, load_module, run_controls
+from verify.engine.registry import BUDGETS, REGISTRY
+from verify.engine.report import Progress, print_json, results_json, results_markdown, results_table, table
+from verify.engine.runner import check, load_builtin_claims, load_module, run_controls
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from ..ranking import PROPERTIES, counterexample, verify_counterexample
-from ..report import print_json
-from ..objects import simplex_vector
-from ._dynargs import note_repairs
+from verify.exact.ranking import PROPERTIES, counterexample, verify_counterexample
+from verify.engine.report import print_json
+from verify.exact.objects import simplex_vector
+from verify.commands._dynargs import note_repairs
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -8,12 +8,12 @@ from fractions import Fraction
 
 import mpmath
 
-from ..dpo import dpo_instance, dpo_minimise, dpo_optimum, dpo_sensitivity
-from ..mrs_dpo import dpo_balanced_modulus, ipo_balanced_modulus, mrs_dpo_jacobian, spectral_radius_skew, tangent_eigenvalues
-from ..objects import InputError, fmt, load_preference_matrix, positive, unit_interval
-from ..precision import GUARD, agree_log, tolerance, workdps
-from ..report import print_json
-from ._dynargs import note_repairs
+from verify.numerics.dpo import dpo_instance, dpo_minimise, dpo_optimum, dpo_sensitivity
+from verify.numerics.mrs_dpo import dpo_balanced_modulus, ipo_balanced_modulus, mrs_dpo_jacobian, spectral_radius_skew, tangent_eigenvalues
+from verify.exact.objects import InputError, fmt, load_preference_matrix, positive, unit_interval
+from verify.numerics.precision import GUARD, agree_log, tolerance, workdps
+from verify.engine.report import print_json
+from verify.commands._dynargs import note_repairs
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -140,7 +140,7 @@ def run_threshold(args: argparse.Namespace) -> int:
 
 
 def run_phase(args: argparse.Namespace) -> int:
-    from ..mrs_dpo import draw_threshold_comparison
+    from verify.numerics.mrs_dpo import draw_threshold_comparison
 
     a = float(positive(args.a, "a"))
     if a > 0.5:

@@ -7,11 +7,11 @@ import sys
 
 import mpmath
 
-from ..ipo import NonUniqueOptimum, ipo_instance, ipo_minimise, ipo_optimum, solution_set_statement, support
-from ..objects import fmt, load_preference_matrix
-from ..precision import GUARD, agree_log, tolerance, workdps
-from ..report import print_json
-from ._dynargs import note_repairs
+from verify.numerics.ipo import NonUniqueOptimum, ipo_instance, ipo_minimise, ipo_optimum, solution_set_statement, support
+from verify.exact.objects import fmt, load_preference_matrix
+from verify.numerics.precision import GUARD, agree_log, tolerance, workdps
+from verify.engine.report import print_json
+from verify.commands._dynargs import note_repairs
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from theory.latex import Section, document
 
-from ..registry import REGISTRY
-from ..runner import load_builtin_claims, load_module
+from verify.engine.registry import REGISTRY
+from verify.engine.runner import load_builtin_claims, load_module
 
 
 def sections_for(claim_ids: list[str] | None = None) -> list[Section]:

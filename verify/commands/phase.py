@@ -6,9 +6,9 @@ import argparse
 
 import numpy as np
 
-from ..objects import InputError, unit_interval
-from ..report import Progress, print_json, table
-from ._dynargs import PLOT_HINT, add_matrix_options, matrix_from_args
+from verify.exact.objects import InputError, unit_interval
+from verify.engine.report import Progress, print_json, table
+from verify.commands._dynargs import PLOT_HINT, add_matrix_options, matrix_from_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"--{name.replace('_', '-')} = {getattr(args, name)}, expected 2..400")
     if args.steps < 10:
         raise InputError(f"--steps = {args.steps}, expected >= 10")
-    from ..phase import balanced_curve, phase_diagram, plot_phase
+    from verify.numerics.phase import balanced_curve, phase_diagram, plot_phase
 
     balanced = bool(np.allclose((P - 0.5).sum(axis=1), 0, atol=1e-12))
     if args.bl_max is None:

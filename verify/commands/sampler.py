@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from ..objects import load_preference_matrix
-from ._dynargs import note_repairs
-from ..ranking import PROPERTIES, sampler, verify_sampler_certificate
-from ..report import print_json
+from verify.exact.objects import load_preference_matrix
+from verify.commands._dynargs import note_repairs
+from verify.exact.ranking import PROPERTIES, sampler, verify_sampler_certificate
+from verify.engine.report import print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:

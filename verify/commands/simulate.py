@@ -7,9 +7,9 @@ import sys
 
 import numpy as np
 
-from ..objects import InputError, positive, unit_interval
-from ..report import Progress, print_json, table
-from ._dynargs import PLOT_HINT, add_matrix_options, matrix_from_args, need_matplotlib, vector_option
+from verify.exact.objects import InputError, positive, unit_interval
+from verify.engine.report import Progress, print_json, table
+from verify.commands._dynargs import PLOT_HINT, add_matrix_options, matrix_from_args, need_matplotlib, vector_option
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     add_matrix_options(p)
-    p.add_argument("--method", choices=("ipo", "dpo"), default="ipo", help="ipo (default) or dpo (needs verify.mrs_dpo)")
+    p.add_argument("--method", choices=("ipo", "dpo"), default="ipo", help="ipo (default) or dpo (needs verify.numerics.mrs_dpo)")
     p.add_argument("--alpha", default="0.5", help="reference mixing alpha in [0, 1] (default 0.5)")
     p.add_argument("--beta", default="4", help="IPO beta > 0 (default 4)")
     p.add_argument("--beta-dpo", default="0.25", help="DPO KL coefficient beta_dpo > 0 for --method dpo (default 0.25)")
@@ -45,13 +45,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _step(args, P, al, be, la, ref, p0):
     if args.method == "ipo":
-        from ..simulate import make_ipo_batch_step
+        from verify.numerics.simulate import make_ipo_batch_step
 
         return make_ipo_batch_step(P, al, be, la, ref, p0, B=1)
     try:
-        from ..mrs_dpo import make_batch_step  # type: ignore[import-not-found]
+        from verify.numerics.mrs_dpo import make_batch_step  # type: ignore[import-not-found]
     except ImportError:
-        raise InputError("--method dpo needs the module verify.mrs_dpo, which is not installed in this version") from None
+        raise InputError("--method dpo needs the module verify.numerics.mrs_dpo, which is not installed in this version") from None
     bd = float(positive(args.beta_dpo, "beta_dpo"))
     return make_batch_step(P, al, bd, la, pi_ref=ref, pi0=p0)
 
@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--burn-in = {burn}, expected 0 <= burn-in < steps = {args.steps}")
     ref = vector_option(args.pi_ref, K, "pi_ref")
     p0 = vector_option(args.pi0, K, "pi0")
-    from ..simulate import near_uniform_starts, run_batch
+    from verify.numerics.simulate import near_uniform_starts, run_batch
 
     if args.start is not None:
         s = vector_option(args.start, K, "start")
@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     m = {k: v[0] for k, v in res.metrics.items()}
     fp = None
     if args.method == "ipo":
-        from ..phase import batch_fixed_points
+        from verify.numerics.phase import batch_fixed_points
 
         pi, conv, rho, _ = batch_fixed_points(P, np.array([al]), np.array([be]), np.array([la]), ref, p0, iters=200)
         if conv[0]:
@@ -154,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _plot(traj_log: np.ndarray, s: dict, path: str) -> str:
     plt = need_matplotlib()
-    from ..metrics import entropy_from_log
+    from verify.numerics.metrics import entropy_from_log
 
     pi = np.exp(traj_log)
     K = pi.shape[1]

@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Mapping
 
-from .registry import (
+from verify.engine.registry import (
     DRAWN,
     CheckContext,
     Checker,

@@ -20,7 +20,7 @@ the offending entry and the rule, e.g. ``P[1,2] + P[2,1] = 1.3, expected 1``.
 >>> load_preference_matrix([[0.5, 0.7], [0.6, 0.5]])
 Traceback (most recent call last):
 ...
-verify.objects.InputError: P[0,1] + P[1,0] = 1.3, expected 1
+verify.exact.objects.InputError: P[0,1] + P[1,0] = 1.3, expected 1
 """
 
 from __future__ import annotations
@@ -366,7 +366,7 @@ class PreferenceMatrix:
     tol : Fraction
         The largest tolerance an entry was read with (0 for exact input; the float
         tolerance for float input; see :func:`read_number`). Predicates on ``P``
-        (:mod:`verify.social`) use it.
+        (:mod:`verify.exact.social`) use it.
     repairs : tuple of str
         The exact repairs made to accept the input (empty when none), one sentence each,
         e.g. ``"P[1,0] := 1 - P[0,1] (the pair summed to 1 + 4.44e-17; tolerance 1e-09)"``.
@@ -611,7 +611,7 @@ def simplex_vector(
     >>> simplex_vector([1, 0], interior=True, name="pi_ref")
     Traceback (most recent call last):
     ...
-    verify.objects.InputError: pi_ref[1] = 0, expected > 0 (an interior point of the simplex)
+    verify.exact.objects.InputError: pi_ref[1] = 0, expected > 0 (an interior point of the simplex)
     >>> simplex_vector([0.1, 0.2, 0.7 + 1e-12]).repairs
     ('mu divided by its sum 1 + 1e-12 (tolerance 1e-09)',)
     """

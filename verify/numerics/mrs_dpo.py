@@ -6,12 +6,12 @@ The map (THEORY.md §3–4, same mixing as MRS-IPO)::
     log pi_{t+1} = log pi_ref^(t) + x*(mu_t) / beta_dpo   (normalised),
 
 where ``x*`` solves ``(P - Sigma(x)) mu = 0`` (DPO-1 in the scaled coordinates
-``x = beta_dpo r``, see :mod:`verify.dpo`). Its ambient ``K x K`` Jacobian (DPO-3,
+``x = beta_dpo r``, see :mod:`verify.numerics.dpo`). Its ambient ``K x K`` Jacobian (DPO-3,
 implicit function theorem) is
 
     DF(pi) = (diag(pi') - pi' pi'^T) (alpha diag(pi)^{-1} + (lam/beta_dpo) X(mu)),
 
-``X = dx*/dmu`` from :func:`verify.dpo.ift_sensitivity`. Tangent eigenvalues are
+``X = dx*/dmu`` from :func:`verify.numerics.dpo.ift_sensitivity`. Tangent eigenvalues are
 reported in the basis ``e_k - e_{K-1}`` (:func:`tangent_matrix`).
 
 Stability of the uniform point (DPO-4, DPO-6; ``pi_0 = pi_ref`` uniform, ``P`` balanced,
@@ -24,7 +24,7 @@ Phase-diagram curve: :func:`dpo_cycle_threshold_curve` returns, on the
 ``lambda / beta_dpo`` (default): the uniform point is unstable *above* the curve,
 as for IPO's ``beta*lambda``. The DPO curve is the IPO curve divided by 4.
 
->>> from verify.mrs_dpo import dpo_cycle_threshold_curve
+>>> from verify.numerics.mrs_dpo import dpo_cycle_threshold_curve
 >>> [round(float(v), 6) for v in dpo_cycle_threshold_curve(0.25, [0.0, 0.6, 1.0])]
 [1.732051, 1.385641, 0.0]
 """
@@ -38,10 +38,10 @@ from typing import Any, Callable, Sequence
 import mpmath
 import numpy as np
 
-from .bridge import mp_matrix, mp_vector, mpf
-from .dpo import DPOSolveError, escaping_set, ift_sensitivity, solve_scaled
-from .objects import InputError, PreferenceMatrix, load_preference_matrix, positive, simplex_vector, uniform, unit_interval
-from .precision import GUARD, workdps
+from verify.numerics.bridge import mp_matrix, mp_vector, mpf
+from verify.numerics.dpo import DPOSolveError, escaping_set, ift_sensitivity, solve_scaled
+from verify.exact.objects import InputError, PreferenceMatrix, load_preference_matrix, positive, simplex_vector, uniform, unit_interval
+from verify.numerics.precision import GUARD, workdps
 
 __all__ = [
     "MRSDPOInstance",
@@ -341,7 +341,7 @@ def make_batch_step(
     Parameters
     ----------
     P : (K, K) or (B, K, K) array (validated when 2-d); entries 0 or 1 only where a finite
-        DPO optimum still exists (:func:`verify.dpo.escaping_set`)
+        DPO optimum still exists (:func:`verify.numerics.dpo.escaping_set`)
     alpha, lam : in [0, 1]; beta_dpo > 0
     pi_ref, pi0 : (K,) or (B, K) interior points (default uniform)
     warm_start : reuse the previous call's ``x*`` as the Newton start when the batch shape matches
@@ -349,7 +349,7 @@ def make_batch_step(
     Returns
     -------
     step : callable ``logpi (B, K) -> logpi' (B, K)`` with ``logsumexp(logpi') = 0``.
-        Raises :class:`verify.dpo.DPOSolveError` naming the batch rows whose inner
+        Raises :class:`verify.numerics.dpo.DPOSolveError` naming the batch rows whose inner
         DPO solve did not reach ``max |G| <= tol``.
 
     Examples

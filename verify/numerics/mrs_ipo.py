@@ -30,8 +30,8 @@ from typing import Any, Sequence
 import mpmath
 import numpy as np
 
-from .objects import InputError, load_preference_matrix, positive, simplex_vector, to_fraction, unit_interval
-from .precision import GUARD, workdps
+from verify.exact.objects import InputError, load_preference_matrix, positive, simplex_vector, to_fraction, unit_interval
+from verify.numerics.precision import GUARD, workdps
 
 __all__ = [
     "Params",
@@ -80,7 +80,7 @@ class Params:
 def params(P: Any, alpha: Any, beta: Any, lam: Any, pi_ref: Any = None, pi0: Any = None) -> Params:
     """Validate MRS-IPO parameters (``alpha, lambda in [0,1]``, ``beta > 0``, interior ``pi_ref``, ``pi0``).
 
-    Raises :class:`~verify.objects.InputError` naming the offending entry.
+    Raises :class:`~verify.exact.objects.InputError` naming the offending entry.
     """
     Pm = load_preference_matrix(P)
     K = Pm.K
@@ -164,7 +164,7 @@ def mrs_ipo_step(pi: Any, P: Any, alpha: Any, beta: Any, lam: Any, pi_ref: Any =
     ----------
     pi : sequence
         Interior policy (entries > 0, summing to 1; mpf entries keep their precision).
-    P : preference matrix (anything :func:`~verify.objects.load_preference_matrix` accepts)
+    P : preference matrix (anything :func:`~verify.exact.objects.load_preference_matrix` accepts)
     alpha, lam : numbers in [0, 1]
     beta : number > 0
     pi_ref, pi0 : interior policies, optional (default uniform)

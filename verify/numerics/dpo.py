@@ -34,9 +34,9 @@ from typing import Any, Sequence
 
 import mpmath
 
-from .bridge import mp_matrix, mp_vector, mpf
-from .objects import NumericalFailure, PreferenceMatrix, one_shot_data, positive
-from .precision import GUARD, workdps
+from verify.numerics.bridge import mp_matrix, mp_vector, mpf
+from verify.exact.objects import NumericalFailure, PreferenceMatrix, one_shot_data, positive
+from verify.numerics.precision import GUARD, workdps
 
 __all__ = [
     "DPOSolveError",
@@ -88,7 +88,7 @@ class DPOInstance:
 
     @property
     def repairs(self) -> tuple[str, ...]:
-        """Exact repairs made to the input ``P``, ``mu``, ``pi_ref`` (see :mod:`verify.objects`)."""
+        """Exact repairs made to the input ``P``, ``mu``, ``pi_ref`` (see :mod:`verify.exact.objects`)."""
         return tuple(r for x in (self.P, self.mu, self.pi_ref) for r in getattr(x, "repairs", ()))
 
     def to_json(self) -> dict:
@@ -297,7 +297,7 @@ def _float_start(inst: DPOInstance) -> list[float] | None:
     try:
         import numpy as np
 
-        from .mrs_dpo import solve_scaled_batch
+        from verify.numerics.mrs_dpo import solve_scaled_batch
 
         x, ok = solve_scaled_batch(inst.P.to_numpy()[None], np.array([[float(m) for m in inst.mu]]))
         return [float(v) for v in x[0]] if bool(ok[0]) else None
@@ -509,7 +509,7 @@ def _dpo_minimise(inst: DPOInstance, dps: int, max_iter: int, *, _data_start: bo
     DPOSolveError
         When no finite minimiser exists (exact test :func:`escaping_set`).
     DPONumericalFailure
-        (a :class:`~verify.objects.NumericalFailure`) when the iteration does not converge.
+        (a :class:`~verify.exact.objects.NumericalFailure`) when the iteration does not converge.
     """
     K = inst.K
     U = escaping_set(inst.P) if extreme_entries(inst.P) else None

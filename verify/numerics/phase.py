@@ -7,7 +7,7 @@ is classified by float64 computations, all batched over the grid:
    point (uniform + seeded random logits); roots agreeing to ``1e-6`` are merged;
 2. **linear stability** — spectral radius ``rho`` of the centered-logit Jacobian at each root;
 3. **dynamics** — ``n_starts`` trajectories (near-uniform and random starts) of ``steps`` steps,
-   with the streaming metrics of :mod:`verify.metrics`.
+   with the streaming metrics of :mod:`verify.numerics.metrics`.
 
 Regions (integer codes): ``0 stable`` — one fixed point, ``rho < 1``, every trajectory converges;
 ``1 cycle`` — one fixed point, ``rho > 1``, trajectories oscillate persistently (an attracting
@@ -31,7 +31,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .simulate import cyclic_matrix, make_ipo_batch_step, near_uniform_starts, normalise_log, run_batch
+from verify.numerics.simulate import cyclic_matrix, make_ipo_batch_step, near_uniform_starts, normalise_log, run_batch
 
 __all__ = [
     "REGIONS",

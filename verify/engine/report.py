@@ -11,7 +11,7 @@ import textwrap
 import time
 from typing import Any, Sequence, TextIO
 
-from .registry import SCHEMA_VERSION, ClaimResult, jsonable
+from verify.engine.registry import SCHEMA_VERSION, ClaimResult, jsonable
 
 __all__ = ["Progress", "results_table", "results_markdown", "results_json", "print_json", "table"]
 
@@ -102,7 +102,7 @@ def results_json(results: Sequence[ClaimResult], **run: Any) -> dict:
 
     ``run`` adds fields describing the run (budget, seed, command, controls).
     """
-    from . import __version__
+    from verify import __version__
 
     doc: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "prefdyn_version": __version__}
     doc.update(run)

@@ -89,7 +89,7 @@ TOLERANCE_KINDS = (
     "exact",  # no tolerance: exact arithmetic (tolerance 0)
     "relative",  # |a - b| <= tol * |b|
     "absolute",  # |a - b| <= tol
-    "relative-or-absolute",  # |a - b| <= tol * max(1, |a|, |b|)  (verify.precision.agree)
+    "relative-or-absolute",  # |a - b| <= tol * max(1, |a|, |b|)  (verify.numerics.precision.agree)
     "margin",  # a decision threshold on a measured quantity (dynamic checks), explained in ``criterion``
     "predicate",  # the predicate's own comparison decides (user claims); dps is the working precision
 )
@@ -269,7 +269,7 @@ def verified(
     ``tolerance`` is a number (int, float, mpf, Fraction or a string such as ``"1e-50"``);
     ``"exact"`` or ``0`` means exact arithmetic. ``tolerance_kind`` defaults to
     ``"exact"`` for a zero tolerance and ``"relative-or-absolute"`` otherwise
-    (:func:`verify.precision.agree`).
+    (:func:`verify.numerics.precision.agree`).
     """
     tol = _as_tolerance(tolerance)
     if tolerance_kind is None and tol is not None:

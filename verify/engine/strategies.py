@@ -7,7 +7,7 @@ Exact strategies return :class:`fractions.Fraction` entries.
 A user's own property test:
 
 >>> from hypothesis import given, settings
->>> from verify.strategies import preference_matrices, simplex_points
+>>> from verify.engine.strategies import preference_matrices, simplex_points
 >>> @settings(max_examples=20, database=None)
 ... @given(preference_matrices(K=3, kind="sst", exact=True))
 ... def test_sst_has_condorcet_winner(P):

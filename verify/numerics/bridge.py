@@ -19,7 +19,7 @@ from typing import Any, Sequence
 import mpmath
 import sympy
 
-from .precision import workdps
+from verify.numerics.precision import workdps
 
 __all__ = ["mpf", "mp_vector", "mp_matrix", "lambdify_mp", "evalf_mp", "to_rational", "workdps"]
 

@@ -15,7 +15,7 @@ import traceback
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from .registry import (
+from verify.engine.registry import (
     BUDGETS,
     REGISTRY,
     CheckContext,

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Sequence
 
-from .social import rows_of
+from verify.exact.social import rows_of
 
 __all__ = [
     "MarginLP",

@@ -2,7 +2,7 @@
 
 The generic core is :func:`run_batch`: ``step(logpi) -> logpi'`` maps a batch of
 normalised log-policies ``(B, K)`` (``logsumexp`` over ``K`` is 0) to the next ones, and
-the metrics of :mod:`verify.metrics` are accumulated while streaming (the trajectory
+the metrics of :mod:`verify.numerics.metrics` are accumulated while streaming (the trajectory
 ``(T+1, B, K)`` is stored only with ``record=True``).
 
 State arrays are kept *K-major* in memory: the ``(B, K)`` arrays passed to ``step`` are
@@ -24,14 +24,12 @@ True
 
 from __future__ import annotations
 
-import sys
-import types
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 
-from .metrics import StreamingMetrics
+from verify.numerics.metrics import StreamingMetrics
 
 __all__ = [
     "run_batch",
@@ -66,7 +64,7 @@ def cyclic_matrix(a: float) -> np.ndarray:
 def random_sst_matrix(K: int, rng: np.random.Generator, n: int | None = None) -> np.ndarray:
     """Strictly SST matrices (rank order ``0 > 1 > ... > K-1``), ``(K, K)`` or ``(n, K, K)``.
 
-    Same construction as :func:`verify.strategies.sst_from_increments`: positive increments
+    Same construction as :func:`verify.engine.strategies.sst_from_increments`: positive increments
     ``a_ij ~ U(1/64, 2)``, ``t_ij = a_ij + max(t_{i,j-1}, t_{i+1,j})``, ``P_ij = 1/2 + t/(2(1+t))``.
     """
     shape = (1 if n is None else n,)
@@ -254,7 +252,7 @@ def run_batch(
     progress : callable(done, total, label), optional
         Called about 50 times.
     tol, window, amp_tol, reduce
-        Metric options (see :mod:`verify.metrics`).
+        Metric options (see :mod:`verify.numerics.metrics`).
 
     Raises
     ------
@@ -363,14 +361,3 @@ def simulate(
     res = run_batch(step, lp0, steps, burn_in=burn_in, record=record, progress=progress, tol=tol, window=window)
     res.params = {"alpha": alpha, "beta": beta, "lam": lam, "K": K, "B": B, "seed": seed}
     return res
-
-
-class _CallableModule(types.ModuleType):
-    """Makes ``verify.simulate(...)`` call :func:`simulate` while ``verify.simulate`` stays this module
-    (so ``verify.simulate.run_batch`` and ``import verify.simulate as m`` keep working)."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> BatchResult:
-        return simulate(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -1,6 +1,6 @@
 """Social-choice predicates on a preference matrix, exact on exact input.
 
-Every function accepts anything :func:`verify.objects.load_preference_matrix`
+Every function accepts anything :func:`verify.exact.objects.load_preference_matrix`
 accepts (nested lists, numpy arrays, sympy matrices, ``.json``/``.csv`` paths).
 
 * On **exact input** (``Fraction``, ``int``, sympy ``Rational``, exact strings)
@@ -10,7 +10,7 @@ accepts (nested lists, numpy arrays, sympy matrices, ``.json``/``.csv`` paths).
   numbers; ``P.exact`` is False) every comparison uses the absolute tolerance
   ``t = min(PREDICATE_FLOAT_TOL, P.tol)``: ``1e-12`` for float64 input, tighter
   for high-precision input (``P.tol`` is tied to its digits, see
-  :func:`verify.objects.read_number`). Then ``|P[i,j] - 1/2| <= t`` is a **tie**
+  :func:`verify.exact.objects.read_number`). Then ``|P[i,j] - 1/2| <= t`` is a **tie**
   (neither ``i >_M j`` nor ``j >_M i``), ``i >_M j`` needs ``P[i,j] > 1/2 + t``,
   an inequality ``a >= b`` holds when ``a >= b - t`` and ``a > b`` when
   ``a > b + t``; Bradley–Terry's product identity is tested relatively,
@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from .objects import PreferenceMatrix, load_preference_matrix
+from verify.exact.objects import PreferenceMatrix, load_preference_matrix
 
 __all__ = [
     "rows_of",

@@ -7,7 +7,7 @@
 >>> ipo_optimum(P, [1, 0])
 Traceback (most recent call last):
 ...
-verify.ipo.NonUniqueOptimum: the IPO optimum is not unique: mu[1] = 0; with at most one sampled response every pair has margin 0 and the loss does not depend on r at all: every policy is optimal (IPO-2)
+verify.numerics.ipo.NonUniqueOptimum: the IPO optimum is not unique: mu[1] = 0; with at most one sampled response every pair has margin 0 and the loss does not depend on r at all: every policy is optimal (IPO-2)
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from typing import Any, Sequence
 
 import mpmath
 
-from .bridge import mp_matrix, mp_vector, mpf
-from .objects import NumericalFailure, PreferenceMatrix, one_shot_data, positive
-from .precision import GUARD, workdps
+from verify.numerics.bridge import mp_matrix, mp_vector, mpf
+from verify.exact.objects import NumericalFailure, PreferenceMatrix, one_shot_data, positive
+from verify.numerics.precision import GUARD, workdps
 
 __all__ = [
     "NonUniqueOptimum",
@@ -55,7 +55,7 @@ class IPOInstance:
 
     @property
     def repairs(self) -> tuple[str, ...]:
-        """Exact repairs made to the input ``P``, ``mu``, ``pi_ref`` (see :mod:`verify.objects`)."""
+        """Exact repairs made to the input ``P``, ``mu``, ``pi_ref`` (see :mod:`verify.exact.objects`)."""
         return tuple(r for x in (self.P, self.mu, self.pi_ref) for r in getattr(x, "repairs", ()))
 
     def to_json(self) -> dict:

@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Sequence
 
-from .lp import MarginLP, check_farkas, margins, max_min_margin
-from .objects import InputError, PreferenceMatrix, fmt_exact, load_preference_matrix, simplex_vector
-from .social import condorcet_winner, majority_order, rows_of, smith_set
+from verify.exact.lp import MarginLP, check_farkas, margins, max_min_margin
+from verify.exact.objects import InputError, PreferenceMatrix, fmt_exact, load_preference_matrix, simplex_vector
+from verify.exact.social import condorcet_winner, majority_order, rows_of, smith_set
 
 __all__ = [
     "PROPERTIES",
@@ -362,7 +362,7 @@ def _push_interior(P: Any, pairs: Sequence[tuple[int, int]], mu: Sequence[Fracti
 def sampler(P: Any, property: str, method: str = "exact") -> SamplerResult:  # noqa: A002
     """An interior sampler satisfying ``prop`` on ``P`` with a certified margin, or a Farkas certificate.
 
-    Solves the max-min-margin LP (:func:`verify.lp.max_min_margin`) over the
+    Solves the max-min-margin LP (:func:`verify.exact.lp.max_min_margin`) over the
     closed simplex. If its optimum ``t* > 0`` the optimal point is mixed with
     the uniform point (:func:`_push_interior`) and the exact margin of the
     resulting interior sampler is reported; if ``t* <= 0`` the dual optimum
