@@ -274,7 +274,7 @@ def test_dpo_minimise_uses_loss_values_only(monkeypatch):
     def forbidden(*a, **k):
         raise AssertionError("dpo_minimise must not use the Newton solver's pieces")
 
-    for name in ("_sig", "stationarity", "solve_scaled", "_A", "scaled_loss"):
+    for name in ("_sig", "stationarity", "solve_scaled", "stationarity_jacobian", "scaled_loss"):
         monkeypatch.setattr(dpo_mod, name, forbidden)
     pi = dpo_minimise([["1/2", "3/4"], ["1/4", "1/2"]], ["1/3", "2/3"], beta_dpo=2, dps=30)
     with mpmath.workdps(40):

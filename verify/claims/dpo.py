@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from theory import dpo as T
 
 from verify.numerics.bridge import mp_matrix, mp_vector, mpf
-from verify.numerics.dpo import DPOSolveError, _A, dpo_instance, dpo_minimise, ift_sensitivity, scaled_loss, solve_checked, solve_scaled, stationarity
+from verify.numerics.dpo import DPOSolveError, stationarity_jacobian, dpo_instance, dpo_minimise, ift_sensitivity, scaled_loss, solve_checked, solve_scaled, stationarity
 from verify.engine.property import property_check, without_hypothesis
 from verify.engine.strategies import preference_matrices, simplex_points
 from verify.numerics.mrs_dpo import (
@@ -183,7 +183,7 @@ def check_dpo1_numeric(ctx: CheckContext, digits: int = DEFAULT_DPS, scale: Frac
             z = [mpmath.exp(v) for v in r]
             newton = [v / mpmath.fsum(z) for v in z]
             # strict convexity certificate: reduced Hessian (Laplacian of W) is positive definite
-            A = _A(m, x)
+            A = stationarity_jacobian(m, x)
             H = mpmath.matrix(K - 1, K - 1)
             for i in range(K - 1):
                 for j in range(K - 1):

@@ -255,9 +255,9 @@ def rank1_constructor(ctx: CheckContext, factor: Fraction | None = None, thresho
 
 
 def _extremal(K: int, m: Fraction) -> list[list[Fraction]]:
-    from verify.exact.ranking import _ct_matrix
+    from verify.exact.ranking import ct_matrix
 
-    return _ct_matrix(K, m)
+    return ct_matrix(K, m)
 
 
 def rank2_general(ctx: CheckContext, bound_factor: Fraction = Fraction(1), coefficient: Fraction = HALF) -> Outcome:

@@ -166,7 +166,7 @@ class RankingCounterexample:
         }
 
 
-def _ct_matrix(K: int, eps: Fraction) -> list[list[Fraction]]:
+def ct_matrix(K: int, eps: Fraction) -> list[list[Fraction]]:
     P = [[HALF] * K for _ in range(K)]
     for k in range(1, K):
         P[0][k] = HALF + eps
@@ -239,7 +239,7 @@ def counterexample(mu: Any, property: str, *, factor: Fraction | None = None) ->
         pair, construction = (0, 3), "st-cycle"
     else:
         e = min(f * (1 - m[0] - m[1]), Fraction(1, 2))
-        P = _ct_matrix(K, e)
+        P = ct_matrix(K, e)
         pair, construction = (0, 1), "ct-wide-runner-up"
     pm = load_preference_matrix(P)
     s = scores(pm, m)

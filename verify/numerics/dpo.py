@@ -160,7 +160,7 @@ def _merit(P, mu: Sequence, x: Sequence):
     return -mpmath.fsum(total)
 
 
-def _A(mu: Sequence, x: Sequence) -> mpmath.matrix:
+def stationarity_jacobian(mu: Sequence, x: Sequence) -> mpmath.matrix:
     K = len(mu)
     A = mpmath.matrix(K, K)
     for k in range(K):
@@ -228,7 +228,7 @@ def solve_scaled(P, mu: Sequence, x0: Sequence | None = None, *, tol=None, maxit
     for it in range(1, maxiter + 1):
         G = stationarity(P, mu, x)
         res = max(abs(g) for g in G)
-        A = _A(mu, x)
+        A = stationarity_jacobian(mu, x)
         Ar = mpmath.matrix([[A[k, l] for l in free] for k in free])
         rhs = mpmath.matrix([-G[k] for k in free])
         try:
@@ -622,7 +622,7 @@ def _dpo_minimise(inst: DPOInstance, dps: int, max_iter: int, *, _data_start: bo
 def ift_matrices(P, mu: Sequence, x: Sequence) -> tuple[mpmath.matrix, mpmath.matrix]:
     """``A = dG/dx`` and ``B = dG/dmu`` at ``(x, mu)`` (theory.dpo, step 5)."""
     K = len(mu)
-    A = _A(mu, x)
+    A = stationarity_jacobian(mu, x)
     B = mpmath.matrix(K, K)
     for k in range(K):
         for l in range(K):
