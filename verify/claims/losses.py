@@ -689,7 +689,7 @@ LOSS2_ONLY_IF = (
 )
 
 
-def check_loss2_invariance(ctx: CheckContext, digits: int = DIGITS, scale=1, link: dict | None = None) -> Outcome:
+def check_loss2_invariance(ctx: CheckContext, digits: int = DIGITS, scale=1, link: dict | None = None, losses: Sequence[str] = STRICT) -> Outcome:
     """Drawn ``{loss, link, P, samplers}``: ``P`` in the model of the named link (3 of 4 draws) or a random ``P``
     (dropped by the hypothesis 'link_model'); three interior samplers (one uniform). At 50 digits the centred optima
     agree and equal ``scale (u - mean u)`` (``scale = 1`` is the claim). ``link`` maps a loss to the loss whose link
@@ -702,8 +702,8 @@ def check_loss2_invariance(ctx: CheckContext, digits: int = DIGITS, scale=1, lin
     seen: dict[str, int] = {}
     t = kept = 0
     while kept < n and t < 10 * n:
-        name = STRICT[t % len(STRICT)]
-        K = 3 + (t // len(STRICT)) % 3
+        name = losses[t % len(losses)]
+        K = 3 + (t // len(losses)) % 3
         named = link.get(name, name)
         if t % 4 == 3:
             P, u = _random_open_P(rnd, K), None
@@ -790,7 +790,7 @@ def _two_samplers(name: str, P, digits: int) -> dict:
         return {"mu1": mu1, "mu2": mu2, "pair": pair, "optimum_gap": gap, "sensitivity_norm": max(abs(v) for v in Xd), "fd_error": fd_err}
 
 
-def check_loss2_non_model(ctx: CheckContext, digits: int = 45, planted_model: bool = False) -> Outcome:
+def check_loss2_non_model(ctx: CheckContext, digits: int = 45, planted_model: bool = False, losses: Sequence[str] = STRICT) -> Outcome:
     """For each loss, random ``P`` not in its link model: two samplers with different optima and ``dx*/dmu != 0``
     (the IFT sensitivity, checked against central differences of the solved optimum). ``planted_model`` feeds model
     matrices instead and must be refuted."""
@@ -799,7 +799,7 @@ def check_loss2_non_model(ctx: CheckContext, digits: int = 45, planted_model: bo
     per = ctx.pick(quick=1, standard=4, thorough=16)
     n = 0
     gap_min, worst_fd = mpmath.inf, mpmath.mpf(0)
-    for name in STRICT:
+    for name in losses:
         for t in range(per):
             K = 3 + t % 3
             if planted_model:
@@ -828,7 +828,7 @@ def check_loss2_non_model(ctx: CheckContext, digits: int = 45, planted_model: bo
                 gap_min = min(gap_min, out["optimum_gap"])
                 worst_fd = max(worst_fd, out["fd_error"])
     return verified(
-        f"{n} random P outside the link model ({list(STRICT)}, K = 3..5): uniform mu and mu + (e_i - e_j)/(2K) give optima "
+        f"{n} random P outside the link model ({list(losses)}, K = 3..5): uniform mu and mu + (e_i - e_j)/(2K) give optima "
         f"differing by >= {mpf_str(gap_min)}; dx*/dmu (IFT) != 0 and equals central differences of the solved optimum to "
         f"{digits - 25} digits",
         n=n,
@@ -839,7 +839,9 @@ def check_loss2_non_model(ctx: CheckContext, digits: int = 45, planted_model: bo
     )
 
 
-def check_loss2_exact_certificate(ctx: CheckContext, a=Fraction(1, 5), mu2=(Fraction(1, 2), Fraction(1, 4), Fraction(1, 4))) -> Outcome:
+def check_loss2_exact_certificate(
+    ctx: CheckContext, a=Fraction(1, 5), mu2=(Fraction(1, 2), Fraction(1, 4), Fraction(1, 4)), losses: Sequence[str] = STRICT
+) -> Outcome:
     """Exact, per loss: for the 3-cycle ``P_cyc(a)`` (not in any link model: its cycle defect is 3 phi(1/2 + a) != 0),
     ``G(0; uniform) = 2 f'(0) S 1/3 = 0`` so ``x* = 0`` (unique by LOSS-1), while ``G(0; mu2) = 2 f'(0) S mu2 != 0``:
     the optimum moves with the sampler."""
@@ -847,7 +849,7 @@ def check_loss2_exact_certificate(ctx: CheckContext, a=Fraction(1, 5), mu2=(Frac
     K = len(P)
     u = [Fraction(1, K)] * K
     rows = {}
-    for name in STRICT:
+    for name in losses:
         L = BUILTIN[name]
 
         def G(mu):
