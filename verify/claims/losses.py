@@ -24,7 +24,6 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-import random
 from fractions import Fraction
 from typing import Any, Callable, Sequence
 
@@ -95,36 +94,17 @@ def escaping_set(P: Sequence[Sequence[Fraction]]) -> tuple[int, ...] | None:
     return None
 
 
-def _skew(P):
-    return [[p - HALF for p in row] for row in P]
-
-
-def _is_balanced(P) -> bool:
-    return all(sum(p - HALF for p in row) == 0 for row in P)
-
-
-def _random_open_P(rnd: random.Random, K: int, den: int = 20) -> list[list[Fraction]]:
-    """Off-diagonal entries in ``(0, 1)`` with denominator ``den`` (exact)."""
-    P = [[HALF] * K for _ in range(K)]
-    for i in range(K):
-        for j in range(i + 1, K):
-            v = Fraction(rnd.randint(1, den - 1), den)
-            P[i][j], P[j][i] = v, 1 - v
-    return P
-
-
-def _random_mu(rnd: random.Random, K: int, zero: int | None = None) -> list[Fraction]:
-    w = [rnd.randint(1, 12) for _ in range(K)]
+def _random_mu(rng: np.random.Generator, K: int, zero: int | None = None) -> list[Fraction]:
+    """An interior sampler (weights 1..12), or one with ``mu[zero] = 0``."""
+    w = [int(rng.integers(1, 13)) for _ in range(K)]
     if zero is not None:
         w[zero] = 0
     s = sum(w)
     return [Fraction(x, s) for x in w]
 
 
-def _random_balanced(rnd: random.Random, K: int, t: int) -> list[list[Fraction]]:
-    """A random balanced ``P`` (``S 1 = 0``): circulant for even ``t``, a sum of cycle flows otherwise."""
-    rng = np.random.default_rng(rnd.randrange(2**32))
-    return families.random_balanced(rng, K, "circulant" if t % 2 == 0 else "cycles")
+def _choice(rng: np.random.Generator, seq: Sequence):
+    return seq[int(rng.integers(len(seq)))]
 
 
 def _frac_str(x) -> str:
@@ -201,7 +181,7 @@ LOSS1_HYPOTHESES: dict[str, Callable[[dict], bool]] = {
 _P_KINDS = ("open", "balanced", "zero-one", "escaping")
 
 
-def _loss1_draw(rnd: random.Random, t: int) -> dict:
+def _loss1_draw(rng: np.random.Generator, t: int) -> dict:
     """Draw ``t``: loss ``t mod 5``, P kind ``(t // 5) mod 4``; every third draw has a zero in ``mu``.
 
     Kinds: ``open`` entries in (0, 1); ``balanced`` (uniform mu: x* = 0 for smooth f, a flat set for the hinge);
@@ -213,16 +193,16 @@ def _loss1_draw(rnd: random.Random, t: int) -> dict:
     kind = _P_KINDS[(t // len(names)) % len(_P_KINDS)]
     K = 3 + (t // (len(names) * len(_P_KINDS))) % 3
     if kind == "balanced":
-        P = _random_balanced(rnd, K, t)
+        P = families.random_balanced(rng, K, families.BALANCED_KINDS[t % 2])
     else:
-        P = _random_open_P(rnd, K)
+        P = families.random_matrix(rng, K, 20, "open")
         if kind == "zero-one":
-            cyc = rnd.sample(range(K), K)
+            cyc = [int(v) for v in rng.permutation(K)]
             for s in range(K):
                 i, j = cyc[s], cyc[(s + 1) % K]
                 P[i][j], P[j][i] = Fraction(1), Fraction(0)
         elif kind == "escaping":
-            A = rnd.sample(range(K), rnd.randint(1, K - 1))
+            A = [int(v) for v in rng.permutation(K)[: int(rng.integers(1, K))]]
             for i in A:
                 for j in range(K):
                     if j not in A:
@@ -231,8 +211,8 @@ def _loss1_draw(rnd: random.Random, t: int) -> dict:
     if kind == "balanced" and not boundary:
         mu = [Fraction(1, K)] * K
     else:
-        mu = _random_mu(rnd, K, zero=rnd.randrange(K) if boundary else None)
-    scale = rnd.choice((Fraction(1, 2), Fraction(1), Fraction(7, 10), Fraction(3)))
+        mu = _random_mu(rng, K, zero=int(rng.integers(K)) if boundary else None)
+    scale = _choice(rng, (Fraction(1, 2), Fraction(1), Fraction(7, 10), Fraction(3)))
     return {"loss": name, "P": P, "mu": mu, "kind": kind, "scale": scale}
 
 
@@ -288,7 +268,7 @@ def minimum_witness(L: PairLoss, P, mu, x: Sequence, digits: int, evidence: dict
     return None
 
 
-def _loss1_instance(inst: dict, digits: int, rnd: random.Random, use_minimise: bool) -> tuple[str | None, dict]:
+def _loss1_instance(inst: dict, digits: int, rng: np.random.Generator, use_minimise: bool) -> tuple[str | None, dict]:
     """Check one instance; return ``(failure or None, evidence)``.
 
     1. ``optimum_x`` (Newton) from the default start and from a random centred start (|x_k| <= 3):
@@ -302,7 +282,7 @@ def _loss1_instance(inst: dict, digits: int, rnd: random.Random, use_minimise: b
     K = len(mu)
     L = make_loss(name, scale=_frac_str(scale))
     ev: dict = {}
-    start = [mpmath.mpf(rnd.randint(-300, 300)) / 100 for _ in range(K)]
+    start = [mpmath.mpf(int(rng.integers(-300, 300 + 1))) / 100 for _ in range(K)]
     try:
         xa = _vec(optimum.optimum_x(P, mu, L, dps=digits))
         xb = _vec(optimum.optimum_x(P, mu, L, dps=digits, x0=start))
@@ -351,7 +331,7 @@ def check_loss1_numeric(ctx: CheckContext, digits: int = DIGITS) -> Outcome:
     hypotheses; each is checked by :func:`_loss1_instance` (two Newton starts, solver-free strict-minimum and
     escaping-ray witnesses, the loss-values-only minimiser on some)."""
     seed = ctx.subseed("loss1")
-    rnd = random.Random(seed)
+    rng = np.random.default_rng(seed)
     n = ctx.pick(quick=9, standard=40, thorough=160)
     n_min = ctx.pick(quick=3, standard=10, thorough=40)
     worst_gap = mpmath.mpf(0)
@@ -359,12 +339,12 @@ def check_loss1_numeric(ctx: CheckContext, digits: int = DIGITS) -> Outcome:
     seen: dict[str, int] = {}
     t = kept = 0
     while kept < n and t < 20 * n:
-        inst = _loss1_draw(rnd, t)
+        inst = _loss1_draw(rng, t)
         t += 1
         if not ctx.satisfies(inst):
             continue
         kept += 1
-        fail, ev = _loss1_instance(inst, digits, rnd, use_minimise=kept <= n_min)
+        fail, ev = _loss1_instance(inst, digits, rng, use_minimise=kept <= n_min)
         if fail is not None:
             return refuted(
                 f"{inst['loss']}, {inst['kind']} P (K = {len(inst['mu'])}): {fail}",
@@ -444,7 +424,7 @@ def check_loss1_search(ctx: CheckContext) -> Outcome:
                 if not bad:
                     worst = max(worst, gap)
                     continue
-                fail, _ = _loss1_instance(dict(inst, kind="search", scale=Fraction(1)), 30, random.Random(seed + q), use_minimise=False)
+                fail, _ = _loss1_instance(dict(inst, kind="search", scale=Fraction(1)), 30, np.random.default_rng(seed + q), use_minimise=False)
                 if fail is not None:
                     return refuted(f"{name}, K = {K}: {fail} (float search, confirmed at 30 digits)", instance=inst, seed=seed)
                 fails_resolved += 1
@@ -637,7 +617,7 @@ def link_inverse(name: str) -> sympy.Expr:
     return sympy.simplify(L.fp.subs(X, -_T) / (L.fp.subs(X, _T) + L.fp.subs(X, -_T)))
 
 
-def model_matrix(name: str, rnd: random.Random, K: int) -> tuple[list[list[Fraction]], list[sympy.Expr]]:
+def model_matrix(name: str, rng: np.random.Generator, K: int) -> tuple[list[list[Fraction]], list[sympy.Expr]]:
     """An exact ``P`` in the link model of loss ``name``: ``P_ij = psi(u_i - u_j)``, and ``u``.
 
     ``u`` rational (|u_i - u_j| <= 4/5) when ``psi`` maps rationals to rationals (IPO: the additive-difference model
@@ -647,9 +627,9 @@ def model_matrix(name: str, rnd: random.Random, K: int) -> tuple[list[list[Fract
     psi = link_inverse(name)
     for attempt in ("rational", "log"):
         if attempt == "rational":
-            u = [sympy.Rational(rnd.randint(-8, 8), 20) for _ in range(K)]
+            u = [sympy.Rational(int(rng.integers(-8, 8 + 1)), 20) for _ in range(K)]
         else:
-            u = [sympy.log(sympy.Integer(rnd.randint(1, 9))) for _ in range(K)]
+            u = [sympy.log(sympy.Integer(int(rng.integers(1, 9 + 1)))) for _ in range(K)]
         P = [[HALF] * K for _ in range(K)]
         ok = True
         for i in range(K):
@@ -696,7 +676,7 @@ def check_loss2_invariance(ctx: CheckContext, digits: int = DIGITS, scale=1, lin
     the statement names (default: its own; the control names DPO's link for IPO)."""
     link = link or {}
     seed = ctx.subseed("loss2")
-    rnd = random.Random(seed)
+    rng = np.random.default_rng(seed)
     n = ctx.pick(quick=6, standard=24, thorough=90)
     worst = mpmath.mpf(0)
     seen: dict[str, int] = {}
@@ -706,10 +686,10 @@ def check_loss2_invariance(ctx: CheckContext, digits: int = DIGITS, scale=1, lin
         K = 3 + (t // len(losses)) % 3
         named = link.get(name, name)
         if t % 4 == 3:
-            P, u = _random_open_P(rnd, K), None
+            P, u = families.random_matrix(rng, K, 20, "open"), None
         else:
-            P, u = model_matrix(named, rnd, K)
-        samplers = [[Fraction(1, K)] * K, _random_mu(rnd, K), _random_mu(rnd, K)]
+            P, u = model_matrix(named, rng, K)
+        samplers = [[Fraction(1, K)] * K, _random_mu(rng, K), _random_mu(rng, K)]
         t += 1
         inst = {"loss": name, "link": named, "P": P, "samplers": samplers}
         if not ctx.satisfies(inst):
@@ -795,7 +775,7 @@ def check_loss2_non_model(ctx: CheckContext, digits: int = 45, planted_model: bo
     (the IFT sensitivity, checked against central differences of the solved optimum). ``planted_model`` feeds model
     matrices instead and must be refuted."""
     seed = ctx.subseed("loss2-non-model")
-    rnd = random.Random(seed)
+    rng = np.random.default_rng(seed)
     per = ctx.pick(quick=1, standard=4, thorough=16)
     n = 0
     gap_min, worst_fd = mpmath.inf, mpmath.mpf(0)
@@ -803,11 +783,11 @@ def check_loss2_non_model(ctx: CheckContext, digits: int = 45, planted_model: bo
         for t in range(per):
             K = 3 + t % 3
             if planted_model:
-                P, _ = model_matrix(name, rnd, K)
+                P, _ = model_matrix(name, rng, K)
             else:
-                P = _random_open_P(rnd, K)
+                P = families.random_matrix(rng, K, 20, "open")
                 while in_link_model(name, P):
-                    P = _random_open_P(rnd, K)
+                    P = families.random_matrix(rng, K, 20, "open")
             out = _two_samplers(name, P, digits)
             n += 1
             with workdps(digits + GUARD):
@@ -923,7 +903,7 @@ LOSS3_SCOPE = (
     "every K >= 2; every balanced P (S 1 = 0); pi0 = pi_ref = uniform; alpha, lam in [0, 1]; b > 0; every convex f, twice "
     "continuously differentiable near 0 with f''(0) > 0 (gain c_f = -2 f'(0)/f''(0))"
 )
-LOSS3_HYPOTHESES: dict[str, Callable[[dict], bool]] = {"balanced": lambda inst: _is_balanced(inst["P"])}
+LOSS3_HYPOTHESES: dict[str, Callable[[dict], bool]] = {"balanced": lambda inst: families.is_balanced(inst["P"])}
 
 
 def _gain(name: str, gain, gain_factor) -> sympy.Expr:
@@ -933,10 +913,10 @@ def _gain(name: str, gain, gain_factor) -> sympy.Expr:
     return sympy.nsimplify(g * sympy.sympify(gain_factor))
 
 
-def _loss3_draw(rnd: random.Random, t: int, Ks: Sequence[int]) -> tuple[list[list[Fraction]], str]:
+def _loss3_draw(rng: np.random.Generator, t: int, Ks: Sequence[int]) -> tuple[list[list[Fraction]], str]:
     """A balanced P (circulant / cycle flows) for ``t mod 3 != 2``; an unbalanced perturbation of one otherwise."""
     K = Ks[t % len(Ks)]
-    P = _random_balanced(rnd, K, t)
+    P = families.random_balanced(rng, K, families.BALANCED_KINDS[t % 2])
     if t % 3 == 2:
         d = Fraction(1, 10) if P[0][1] <= Fraction(3, 5) else -Fraction(1, 10)
         P = [list(r) for r in P]
@@ -947,7 +927,7 @@ def _loss3_draw(rnd: random.Random, t: int, Ks: Sequence[int]) -> tuple[list[lis
 
 
 def _skew_norm(P) -> mpmath.mpf:
-    return max(mpmath.svd_r(mp_matrix(_skew(P)), compute_uv=False))
+    return max(mpmath.svd_r(mp_matrix(families.skew(P)), compute_uv=False))
 
 
 # --- LOSS-3 symbolic -------------------------------------------------------------------------
@@ -1030,7 +1010,7 @@ def check_loss3_numeric(ctx: CheckContext, losses: Sequence[str] = GAINED, digit
     (``mrs.jacobian``, the IFT formula) and central differences of the solved map equal
     ``alpha C + (c_f lam/(b K)) S``; the tangent spectral radius equals ``sqrt(alpha^2 + (c_f lam ||S||_2/(b K))^2)``."""
     seed = ctx.subseed("loss3")
-    rnd = random.Random(seed)
+    rng = np.random.default_rng(seed)
     total = ctx.pick(quick=4, standard=16, thorough=64)
     per = max(1, total // len(losses))
     Ks = ctx.pick(quick=(3, 4, 5), standard=(3, 4, 5, 6), thorough=(3, 4, 5, 6, 7, 8))
@@ -1042,9 +1022,9 @@ def check_loss3_numeric(ctx: CheckContext, losses: Sequence[str] = GAINED, digit
     for name in losses:
         kept = 0
         while kept < per and t < 40 * len(losses) * per:
-            P, kind = _loss3_draw(rnd, t, Ks)
+            P, kind = _loss3_draw(rng, t, Ks)
             t += 1
-            alpha, lam, scale = Fraction(rnd.randint(0, 10), 10), Fraction(rnd.randint(1, 10), 10), Fraction(rnd.randint(2, 30), 10)
+            alpha, lam, scale = Fraction(int(rng.integers(0, 10 + 1)), 10), Fraction(int(rng.integers(1, 10 + 1)), 10), Fraction(int(rng.integers(2, 30 + 1)), 10)
             inst = {"loss": name, "P": P, "alpha": alpha, "lam": lam, "scale": scale}
             if not ctx.satisfies(inst):
                 continue
@@ -1059,7 +1039,7 @@ def check_loss3_numeric(ctx: CheckContext, losses: Sequence[str] = GAINED, digit
                 moved = max(abs(mpmath.mpf(v) - mpmath.mpf(1) / K) for v in _vec(mrs.step(u, P, L, alpha, lam, dps=digits)))
                 if moved > tolerance(digits):
                     return refuted(f"{name}: the uniform point is not fixed (moves by {mpf_str(moved)})", instance=inst, seed=seed)
-                S = mp_matrix(_skew(P))
+                S = mp_matrix(families.skew(P))
                 coef = mpf(c) * mpf(lam) / (mpf(L.b) * K)
                 claimed = [[mpf(alpha) * ((1 if i == j else 0) - mpmath.mpf(1) / K) + coef * S[i, j] for j in range(K)] for i in range(K)]
                 J = mrs.jacobian(u, P, L, alpha, lam, dps=digits)
@@ -1146,7 +1126,6 @@ def check_loss3_dynamic(ctx: CheckContext, losses: Sequence[str] = GAINED, gain_
     spread, the scale solved from ``alpha^2 + (c_f lam ||S||_2/(b K))^2 = 1 +- delta``; the observed growth rate of a
     renormalised deviation under the float64 map must have the sign of ``log(1 +- delta)``."""
     seed = ctx.subseed("loss3-dynamic")
-    rnd = random.Random(seed)
     rng = np.random.default_rng(seed)
     reps = max(1, ctx.pick(quick=4, standard=8, thorough=16) // len(losses))
     steps, burn = ctx.pick(quick=120, standard=300, thorough=600), ctx.pick(quick=60, standard=150, thorough=300)
@@ -1157,7 +1136,7 @@ def check_loss3_dynamic(ctx: CheckContext, losses: Sequence[str] = GAINED, gain_
         c = float(_gain(name, gain, gain_factor))
         kept = 0
         while kept < reps and t < 40 * reps * len(losses):
-            P, kind = _loss3_draw(rnd, t, (4, 5, 6))
+            P, kind = _loss3_draw(rng, t, (4, 5, 6))
             t += 1
             if not ctx.satisfies({"loss": name, "P": P}):
                 continue
@@ -1169,8 +1148,8 @@ def check_loss3_dynamic(ctx: CheckContext, losses: Sequence[str] = GAINED, gain_
             for delta in DYN_DELTAS:
                 for sgn in (-1, 1):
                     m2 = 1 + sgn * delta
-                    alpha = rnd.choice((0.0, 0.3, 0.5, 0.7))
-                    lam = rnd.choice((0.5, 0.8, 1.0))
+                    alpha = _choice(rng, (0.0, 0.3, 0.5, 0.7))
+                    lam = _choice(rng, (0.5, 0.8, 1.0))
                     b = c * lam * sigma / (K * math.sqrt(m2 - alpha**2))
                     pts.append((alpha, lam, float(L0.scale_of_b(sympy.Float(b, 30))), m2, b))
             al, la, sc, m2s, bs = (np.array(v) for v in zip(*pts))
