@@ -954,18 +954,26 @@ def _reductions(losses: Sequence[str]) -> list:
     """The substitutions that give DYN-6/DYN-1 (IPO) and DPO-6/DPO-4 (DPO), for the losses named."""
     tags = {"ipo": "IPO", "dpo": "DPO"}
     want = {tags[n] for n in losses if n in tags}
-    return [o for o in family.threshold_reduction_obligations() if o[0].split(" ")[0].rstrip(":") in want]
+    out = [o for o in family.threshold_reduction_obligations() if o[0].split(" ")[0].rstrip(":") in want]
+    if "dpo" in losses:
+        rho, bd = sympy.Symbol("rho", nonnegative=True), sympy.Symbol("beta_dpo", positive=True)
+        K, alpha, lam = sympy.Symbol("K", positive=True, integer=True), sympy.Symbol("alpha", positive=True), sympy.Symbol("lam", positive=True)
+        dpo = family.balanced_threshold_expr(BUILTIN["dpo"], rho, K, alpha, lam, bd)
+        ipo = family.balanced_threshold_expr(BUILTIN["ipo"], rho, K, alpha, lam, BUILTIN["ipo"].b_of(4 / bd))
+        out.append(("DPO(beta_dpo) = IPO(beta = 4/beta_dpo)", "reduction", sympy.simplify(dpo - ipo)))
+    return out
 
 
-def check_loss3_general(ctx: CheckContext, losses: Sequence[str] = (), gain_factor=1, gain=None, d2_factor=1, b_factor=1) -> Outcome:
+def check_loss3_general(ctx: CheckContext, losses: Sequence[str] = (), gain_factor=1, gain=None, d2_factor=1, b_factor=1, a_factor=1) -> Outcome:
     """Every K, generic f: the IFT entries (indexed sums), their value at the uniform point (``A = f''(0) C``,
     ``B = 2 f'(0) S``, bordered inverse), then the free matrix algebra with ``S 1 = 0``: ``X = c_f S``,
     ``DF = alpha C + (c_f lam/(b K)) S``, normal, ``J^T J = alpha^2 C - c^2 S^2``. Each loss in ``losses`` is then an
     instance (its constants substituted; IPO/DPO reduce to DYN-6/DPO-6). ``gain_factor`` / ``gain`` state the gain
-    (the claim: the loss's own ``c_f``); ``d2_factor`` / ``b_factor`` plant a wrong ``A`` / ``B``."""
+    (the claim: the loss's own ``c_f``); ``d2_factor`` / ``b_factor`` plant a wrong ``A`` / ``B`` at the uniform point,
+    ``a_factor`` a wrong off-diagonal of the every-K ``A``."""
     f0 = _factor(losses[0], gain, gain_factor) if (gain is not None and losses) else sympy.sympify(gain_factor)
     groups = [
-        ("generic f: IFT entries, every K (indexed sums)", lambda: family.general_ift_obligations(family.GENERIC)),
+        ("generic f: IFT entries, every K (indexed sums)", lambda: family.general_ift_obligations(family.GENERIC, a_factor=a_factor)),
         ("generic f: the uniform point, every K (indexed substitution)", lambda: family.uniform_step_obligations(family.GENERIC, d2_factor=d2_factor, b_factor=b_factor)[2]),
         ("generic f: every K (free matrix algebra, S 1 = 0)",
          lambda: family.general_balanced_obligations(family.GENERIC, gain_factor=f0, d2_factor=d2_factor, b_factor=b_factor)),
