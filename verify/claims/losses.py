@@ -11,8 +11,8 @@ in the scaled margin ``x = b h`` the stationarity of one pair is
   additive-difference model ``P_ij = 1/2 + v_i - v_j`` for IPO;
 * **LOSS-3** at the uniform point of a balanced ``P`` the MRS map is unstable iff
   ``alpha^2 + (c_f lam ||S||_2 / (b K))^2 > 1`` with the gain ``c_f = -2 f'(0)/f''(0)``;
-  DYN-6 (IPO) and DPO-6 (DPO) are its instances and use the checkers defined here
-  (:func:`loss3_checkers`).
+  DYN-6 (IPO) and DPO-6 (DPO) are its instances: their checkers are the LOSS-3 checkers below
+  with ``losses=("ipo",)`` / ``("dpo",)`` and the stated gain.
 
 Every checker takes the claim's constants as keywords (a control is the same function with a
 planted wrong value) and filters the instances it draws with the claim's hypotheses, so a
@@ -37,6 +37,7 @@ from theory.losses import BUILTIN, X, PairLoss
 from verify.engine.property import without_hypothesis
 from verify.engine.registry import CheckContext, Checker, Claim, Constant, Control, Outcome, Scope, inconclusive, proved, refuted, register, verified
 from verify.exact import families
+from verify.exact.objects import load_preference_matrix
 from verify.numerics import batch, mrs, optimum
 from verify.numerics.bridge import loss_functions, mp_matrix, mp_vector, mpf
 from verify.numerics.losses import loss as make_loss
@@ -76,22 +77,10 @@ def existence_class(name: str) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def escaping_set(P: Sequence[Sequence[Fraction]]) -> tuple[int, ...] | None:
-    """A proper non-empty ``A`` with ``P[i][j] = 1`` for every ``i`` in ``A`` and ``j`` not in ``A``, or None.
-
-    (DPO-1's escaping set: the responses in ``A`` beat every other response with probability 1.)
-
-    >>> escaping_set([[HALF, 1, 1], [0, HALF, Fraction(1, 3)], [0, Fraction(2, 3), HALF]])
-    (0,)
-    >>> escaping_set([[HALF, 1, 0], [0, HALF, 1], [1, 0, HALF]]) is None
-    True
-    """
-    K = len(P)
-    for r in range(1, K):
-        for A in itertools.combinations(range(K), r):
-            if all(P[i][j] == 1 for i in A for j in range(K) if j not in A):
-                return A
-    return None
+def has_escaping_set(P) -> bool:
+    """Whether some proper set of responses beats all the others with probability 1 (DPO-1's escaping set),
+    by :func:`verify.numerics.optimum.escaping_set` (a strong-connectivity test), exactly."""
+    return optimum.escaping_set(load_preference_matrix(P)) is not None
 
 
 def _random_mu(rng: np.random.Generator, K: int, zero: int | None = None) -> list[Fraction]:
@@ -175,7 +164,7 @@ LOSS1_EXIST = (
 LOSS1_HYPOTHESES: dict[str, Callable[[dict], bool]] = {
     "mu_interior": lambda inst: all(m > 0 for m in inst["mu"]),
     "f_strictly_convex": lambda inst: _is_strictly_convex_smooth(BUILTIN[inst["loss"]]),
-    "optimum_exists": lambda inst: existence_class(inst["loss"]) == "every P" or escaping_set(inst["P"]) is None,
+    "optimum_exists": lambda inst: existence_class(inst["loss"]) == "every P" or not has_escaping_set(inst["P"]),
 }
 
 _P_KINDS = ("open", "balanced", "zero-one", "escaping")
@@ -480,7 +469,7 @@ def check_escaping_lemma(ctx: CheckContext, rule: str = "escaping set") -> Outco
                 for (i, j), v in zip(pairs, pat):
                     P[i][j], P[j][i] = v, 1 - v
                 if rule == "escaping set":
-                    predicted = decreasing and escaping_set(P) is not None
+                    predicted = decreasing and has_escaping_set(P)
                 else:
                     predicted = decreasing and any(P[i][j] == 1 for i in range(K) for j in range(K) if i != j)
                 d = _zero_recession_direction(P, rec)
