@@ -1583,7 +1583,9 @@ def latex_sections(loss: PairLoss = GENERIC) -> list[Section]:
         ("Sampler invariance (general K)", r"x^*(\mu)\text{ is the same for every interior }\mu\iff\exists u:\ \phi(P_{ij})=u_i-u_j,"
          r"\quad g(\phi(p);p)=0"),
     ]
-    if phi is not None:
+    if loss.name == "generic":
+        items2.append(("Link", r"\phi(p):\ g(\phi(p);p)=0\quad(\text{unique, since } g'(x;p)>0)"))
+    elif phi is not None:
         items2.append(("Link", sympy.Eq(sympy.Function(r"\phi")(_P), phi(_P))))
         nm = named_model(loss)
         if nm:
