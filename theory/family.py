@@ -95,6 +95,8 @@ __all__ = [
     "uniform_ift", "uniform_tangent_jacobian", "stated_uniform_tangent_jacobian", "balanced_obligations",
     "uniform_step_obligations", "general_balanced_obligations", "balanced_threshold_expr", "critical_b",
     "critical_scale", "cycle_threshold_expr", "cycle_norm_obligations", "threshold_reduction_obligations",
+    "balanced_reduction_obligations", "loss1_obligations", "loss2_obligations", "loss3_obligations", "indexed_G",
+    "D1", "D2", "STATED_RECESSION", "local_loss", "local_loss_obligations",
     # citations and LaTeX
     "RECESSION_THEOREM", "LAPLACIAN_LEMMA", "MONOTONE_LEMMA", "IFT_THEOREM", "latex_sections",
 ]
@@ -432,7 +434,7 @@ def affine_optimum(loss: PairLoss, P: sympy.Matrix, mu: Sequence) -> sympy.Matri
         return None
     phi = sympy.Lambda(p, sympy.expand(-g.coeff(z, 0) / slope))
     K = len(mu)
-    tot = sum(mu)
+    tot = sympy.expand(sum(mu))
     return sympy.Matrix([sum(mu[j] * phi(P[k, j]) for j in range(K)) / tot for k in range(K)])
 
 
@@ -499,8 +501,10 @@ def _nf(e: ma.NC, K, *, balanced: bool = False) -> sympy.Expr:
 
 
 def _positive(expr: sympy.Expr) -> sympy.Expr:
-    """0 when sympy decides ``expr > 0``, else ``expr`` (a ``positive`` obligation)."""
-    return sympy.Integer(0) if sympy.sympify(expr).is_positive else expr
+    """0 when sympy decides ``expr > 0`` (``+oo`` included), else the symbol ``unproved: expr > 0`` (never 0)."""
+    if sympy.sympify(expr).is_extended_positive:
+        return sympy.Integer(0)
+    return sympy.Symbol(f"unproved: {sympy.sstr(expr)} > 0")
 
 
 def _matzero(M: sympy.Matrix) -> sympy.Matrix:
@@ -691,9 +695,11 @@ def mrs_jacobian_obligations(K: int, *, lam_factor=1) -> list[tuple[str, str, ob
 def ipo_mrs_reduction_obligations(K: int, *, b=None) -> list[tuple[str, str, object]]:
     """MRS-IPO as an instance: with ``b = 2/beta`` and ``x*`` = :func:`affine_optimum`, on the simplex
 
-    * the logits of :func:`mrs_map` equal :func:`theory.mrs_ipo.logits` up to a constant (same step);
-    * ``A dx*/dmu + B = 0`` at ``x*`` (the IFT identity, exactly);
-    * the stated Jacobian with ``X = dx*/dmu`` equals :func:`theory.mrs_ipo.jacobian_formula` on tangent vectors.
+    * the logits of the family map equal :func:`theory.mrs_ipo.logits` up to a constant (the same step);
+    * ``A dx*/dmu + B = 0`` at ``x*`` (the IFT identity, exactly, free ``mu``);
+    * ``(lam/b) X V = beta lam P V`` with ``X = dx*/dmu`` at ``1^T mu = 1`` (``V`` = :func:`tangent_basis`): the stated
+      :func:`mrs_jacobian` and :func:`theory.mrs_ipo.jacobian_formula` differ by ``Dsm ((lam/b) X - beta lam P)``, so
+      they agree on tangent vectors (``X = 2P - (1 + x*) 1^T`` there).
 
     ``b`` plants another convention.
     """
@@ -707,29 +713,25 @@ def ipo_mrs_reduction_obligations(K: int, *, b=None) -> list[tuple[str, str, obj
     ref = M.policy_symbols(K, "r")
     q = M.policy_symbols(K, "q")
     norm = {pi[-1]: 1 - sum(pi[:-1]), q[-1]: 1 - sum(q[:-1])}
-    mu = [lam * pi[k] + (1 - lam) * q[k] for k in range(K)]
-    xs = affine_optimum(loss, P, mu)
-    z_fam = [alpha * sympy.log(pi[k]) + (1 - alpha) * sympy.log(ref[k]) + xs[k] / b for k in range(K)]
-    z_ipo = M.logits(pi, P, ref, q)
-    logit_res = [sympy.cancel(sympy.expand((z_fam[k] - z_ipo[k]) - (z_fam[0] - z_ipo[0])).subs(norm)) for k in range(1, K)]
-    # IFT identity for the closed form, with free mu
+    pin = [sympy.sympify(p).subs(norm) for p in pi]
+    qn = [sympy.sympify(p).subs(norm) for p in q]
+    mu = [lam * pin[k] + (1 - lam) * qn[k] for k in range(K)]
+    xs = affine_optimum(loss, P, mu)  # 1^T mu expands to 1
+    z_fam = [alpha * sympy.log(pin[k]) + (1 - alpha) * sympy.log(ref[k]) + xs[k] / b for k in range(K)]
+    z_ipo = M.logits(pin, P, ref, qn)
+    logit_res = [sympy.expand((z_fam[k] - z_ipo[k]) - (z_fam[0] - z_ipo[0])) for k in range(1, K)]
     fs = family_symbols(K)
     mus = fs.mu
     xa = affine_optimum(loss, P, mus)
     A, B = ift_matrices(loss, P, mus, list(xa))
     Xa = xa.jacobian(sympy.Matrix(mus))
     ift_res = (A * Xa + B).applyfunc(sympy.cancel)
-    # Jacobian on the tangent space at a normalised pi (W_k = F_k as free positive symbols)
-    Fp = sympy.Matrix(sympy.symbols(f"f_0:{K}", positive=True))
-    Xmu = Xa.subs(dict(zip(mus, mu)), simultaneous=True)
-    J_fam = mrs_jacobian(Fp, pi, alpha, lam, b, Xmu)
-    J_ipo = M.jacobian_formula(K, P=P, pi=pi, Fpi=Fp)
-    V = tangent_basis(K)
-    jac_res = ((J_fam - J_ipo) * V).applyfunc(lambda e: sympy.cancel(sympy.expand(e).subs(norm)))
+    Xmu = Xa.subs(dict(zip(mus, mu)), simultaneous=True).applyfunc(sympy.expand)
+    tan_res = ((lam / b * Xmu - beta * lam * P) * tangent_basis(K)).applyfunc(sympy.expand)
     return [
         ("MRS-IPO: logits = mrs_ipo.logits + const (1^T pi = 1^T pi0 = 1)", "reduction", logit_res),
         ("IPO closed form: A dx*/dmu + B = 0", "explicit", ift_res),
-        ("MRS-IPO: stated DF = mrs_ipo.jacobian_formula on tangent vectors", "reduction", jac_res),
+        ("MRS-IPO: (lam/b) X = beta lam P on tangent vectors (stated DF = mrs_ipo.jacobian_formula there)", "reduction", tan_res),
     ]
 
 
@@ -743,19 +745,36 @@ def _pair_syms() -> dict:
     return dict(x_i=x_i, x_j=x_j, v_i=v_i, v_j=v_j, u_i=u_i, u_j=u_j, mu_i=mu_i, mu_j=mu_j, p=p, t=t, c=c, swap=swap)
 
 
-def _convex_weight_positive(loss: PairLoss, z) -> list[tuple[str, str, sympy.Expr]]:
-    """``g'(z; p) > 0`` for ``p`` in ``(0, 1)`` (as ``q/(1+q)``, ``q > 0``) and at ``p = 0``, ``p = 1``."""
+def _regions(loss: PairLoss) -> list[tuple[str, sympy.Expr]]:
+    """Parametrisations ``x(T)``, ``T > 0``, of the open intervals between the points ``±kink`` (all of R if none)."""
+    T = sympy.Symbol("T", positive=True)
+    pts = sorted({sympy.sympify(s * k) for k in loss.kinks for s in (1, -1)}, key=lambda e: float(e))
+    if not pts:
+        return [("x real", sympy.Symbol("z", real=True))]
+    out = [(f"x < {pts[0]}", pts[0] - T)]
+    out += [(f"{a} < x < {c}", a + (c - a) * T / (1 + T)) for a, c in zip(pts, pts[1:])]
+    out.append((f"x > {pts[-1]}", pts[-1] + T))
+    return out
+
+
+def _convex_weight_positive(loss: PairLoss, z=None) -> list[tuple[str, str, sympy.Expr]]:
+    """``g'(x; p) > 0`` for ``p`` in ``(0, 1)`` (as ``q/(1+q)``, ``q > 0``), at ``p = 1`` and at ``p = 0``, for every
+    real ``x`` off the kinks of ``f`` (one ``positive`` obligation per interval between the points ``±kink``)."""
     q = sympy.Symbol("q", positive=True)
-    fpp_z = _at(loss.fpp, z)
-    fpp_mz = _at(loss.fpp, -z)
-    if loss.name != "generic":
-        fpp_z, fpp_mz = sympy.simplify(fpp_z), sympy.simplify(fpp_mz)
-    inner = q / (1 + q) * fpp_z + 1 / (1 + q) * fpp_mz
-    return [
-        ("g'(z; p) > 0 for 0 < p < 1", "positive", _positive(inner)),
-        ("g'(z; 1) = f''(z) > 0", "positive", _positive(fpp_z)),
-        ("g'(z; 0) = f''(-z) > 0", "positive", _positive(fpp_mz)),
-    ]
+    out = []
+    for where, xr in _regions(loss):
+        fpp_z = _at(loss.fpp, xr)
+        fpp_mz = _at(loss.fpp, -xr)
+        if loss.name != "generic":
+            fpp_z, fpp_mz = sympy.simplify(fpp_z), sympy.simplify(fpp_mz)
+        inner = q / (1 + q) * fpp_z + 1 / (1 + q) * fpp_mz
+        tag = "" if where == "x real" else f", {where}"
+        out += [
+            (f"g'(x; p) > 0 for 0 < p < 1{tag}", "positive", _positive(inner)),
+            (f"g'(x; 1) = f''(x) > 0{tag}", "positive", _positive(fpp_z)),
+            (f"g'(x; 0) = f''(-x) > 0{tag}", "positive", _positive(fpp_mz)),
+        ]
+    return out
 
 
 def general_hessian_obligations(loss: PairLoss = GENERIC, *, grad_factor=2, hess_factor=1) -> list[tuple[str, str, object]]:
@@ -1278,6 +1297,31 @@ def is_link_model(P, loss: PairLoss) -> bool:
 
 
 # =========================================================================== LOSS-3: the uniform point
+def local_loss(loss: PairLoss) -> PairLoss:
+    """The loss with ``f`` replaced by its smooth piece at 0 (equal to ``f`` for ``|x|`` below the nearest kink).
+
+    Everything at the uniform point (LOSS-3) depends only on this germ of ``f``: the truncated quadratic's
+    local loss is IPO's ``(1 - x)^2`` (with its own scale convention).
+
+    >>> from theory.losses import BUILTIN
+    >>> local_loss(BUILTIN["tq"]).f
+    (1 - x)**2
+    """
+    if not loss.kinks:
+        return loss
+    return dataclasses.replace(loss, f=_smooth_piece(loss.f), kinks=(), smooth=True)
+
+
+def local_loss_obligations(loss: PairLoss) -> list[tuple[str, str, object]]:
+    """``f = f_local`` on ``|x| < k`` (``k`` = the nearest kink), at ``x = k (T - 1)/(T + 1)``, ``T > 0``."""
+    if not loss.kinks:
+        return []
+    T = sympy.Symbol("T", positive=True)
+    k = min(abs(sympy.sympify(c)) for c in loss.kinks)
+    xr = k * (T - 1) / (T + 1)
+    return [(f"f = f_local on |x| < {k}", "pointwise", sympy.simplify(loss.f.subs(X, xr) - local_loss(loss).f.subs(X, xr)))]
+
+
 def _require_smooth_at_0(loss: PairLoss) -> None:
     if loss.name != "generic" and loss.not_smooth_at_0 is not None:
         raise LossError(f"LOSS-3 does not apply to {loss.name}: {loss.not_smooth_at_0}")
@@ -1523,7 +1567,8 @@ def cycle_norm_obligations(*, norm_sq=None) -> list[tuple[str, str, object]]:
 def threshold_reduction_obligations(*, ipo_b=None, dpo_b=None) -> list[tuple[str, str, object]]:
     """DYN-6/DYN-1 (IPO, ``b = 2/beta``) and DPO-6/DPO-4 (DPO, ``b = beta_dpo``) are the substitutions of LOSS-3.
 
-    Compares :func:`balanced_threshold_expr` with :func:`theory.mrs_ipo.balanced_threshold` and
+    The every-``K`` uniform-point matrices of DPO equal minus those of :func:`theory.dpo.uniform_ift_step`
+    (``G_family = -G_DPO``). Compares :func:`balanced_threshold_expr` with :func:`theory.mrs_ipo.balanced_threshold` and
     :func:`theory.dpo.balanced_threshold_expr`, :func:`cycle_threshold_expr` with :func:`theory.mrs_ipo.cycle_threshold`
     and :func:`theory.dpo.cycle_threshold_expr`, and the every-``K`` Jacobian coefficient ``c_f lam/(b K)`` with
     ``beta lam/K`` (IPO) and ``4 lam/(beta_dpo K)`` (DPO). ``ipo_b``/``dpo_b`` plant another convention.
@@ -1546,7 +1591,11 @@ def threshold_reduction_obligations(*, ipo_b=None, dpo_b=None) -> list[tuple[str
     K = sympy.Symbol("K", positive=True, integer=True)
     coef_ipo = _gain(ipo) * M.lam / (bi * K) - M.beta * M.lam / K
     coef_dpo = _gain(dpo) * lam / (bd_used * K) - 4 * lam / (bd * K)
+    A_f, B_f, _ = uniform_step_obligations(dpo)
+    A_d, B_d, _ = T.uniform_ift_step()
     return [
+        ("DPO uniform point, every K: A_family = -A_DPO = (1/4) C", "algebra", _nf(A_f + A_d, K)),
+        ("DPO uniform point, every K: B_family = -B_DPO = -S", "algebra", _nf(B_f + B_d, K)),
         ("IPO (b = 2/beta): balanced threshold = DYN-6", "reduction", sympy.expand(ipo_bal)),
         ("IPO (b = 2/beta): 3-cycle threshold = DYN-1", "reduction", sympy.expand(ipo_cyc)),
         ("IPO: J = alpha C + (beta lam/K) S (mrs_ipo.general_balanced_obligations)", "reduction", sympy.simplify(coef_ipo)),
@@ -1554,6 +1603,57 @@ def threshold_reduction_obligations(*, ipo_b=None, dpo_b=None) -> list[tuple[str
         ("DPO (b = beta_dpo): 3-cycle threshold = DPO-4", "reduction", sympy.expand(dpo_cyc)),
         ("DPO: J = alpha C + (4 lam/(beta_dpo K)) S (dpo.general_balanced_obligations)", "reduction", sympy.simplify(coef_dpo)),
     ]
+
+
+def balanced_reduction_obligations(K: int, *, ipo_b=None, dpo_b=None) -> list[tuple[str, str, object]]:
+    """Explicit ``K``, generic balanced ``S``: :func:`uniform_tangent_jacobian` of IPO (``b = 2/beta``) equals
+    :func:`theory.mrs_ipo.uniform_tangent_jacobian` and that of DPO (``b = beta_dpo``) equals the ``J_tangent`` of
+    :func:`theory.dpo.uniform_linearisation`. ``ipo_b``/``dpo_b`` plant another convention.
+    """
+    from . import dpo as T
+    from . import mrs_ipo as M
+
+    S, _ = balanced_skew(K)
+    P = S + HALF * sympy.ones(K, K)
+    bi = 2 / M.beta if ipo_b is None else ipo_b
+    J_ipo = uniform_tangent_jacobian(BUILTIN["ipo"], S, M.alpha, M.lam, bi)
+    lin = T.uniform_linearisation(S)
+    bd = lin["beta_dpo"] if dpo_b is None else dpo_b
+    J_dpo = uniform_tangent_jacobian(BUILTIN["dpo"], S, lin["alpha"], lin["lam"], bd)
+    return [
+        (f"IPO K = {K}: J_T = mrs_ipo.uniform_tangent_jacobian", "reduction", (J_ipo - M.uniform_tangent_jacobian(P)).applyfunc(sympy.simplify)),
+        (f"DPO K = {K}: J_T = dpo.uniform_linearisation J_tangent", "reduction", (J_dpo - lin["J_tangent"]).applyfunc(sympy.simplify)),
+    ]
+
+
+# =========================================================================== one list per claim
+def loss1_obligations(loss: PairLoss = GENERIC) -> list[tuple[str, str, object]]:
+    """LOSS-1 for every ``K``: :func:`general_hessian_obligations` (uniqueness up to a constant when ``f'' > 0``),
+    :func:`recession_obligations` and :func:`escaping_direction_obligations` (existence; cites :data:`RECESSION_THEOREM`,
+    :data:`LAPLACIAN_LEMMA`)."""
+    out = general_hessian_obligations(loss)
+    if loss.name != "generic":
+        out += recession_obligations(loss) + escaping_direction_obligations(loss)
+    return out
+
+
+def loss2_obligations(loss: PairLoss = GENERIC) -> list[tuple[str, str, object]]:
+    """LOSS-2 for every ``K``: (<=) :func:`loss2_sufficiency_obligations`, (=>) :func:`loss2_necessity_obligations`,
+    and the link :func:`link_obligations` (``[]`` parts where the loss has no link; see :func:`no_link_reason`)."""
+    if link(loss) is None:
+        return []
+    return loss2_sufficiency_obligations(loss) + loss2_necessity_obligations(loss) + link_obligations(loss)
+
+
+def loss3_obligations(loss: PairLoss = GENERIC) -> list[tuple[str, str, object]]:
+    """LOSS-3 for every ``K``: :func:`general_ift_obligations` (IFT entries, solvability), the uniform-point step of
+    :func:`uniform_step_obligations` and :func:`general_balanced_obligations`. Raises :class:`LossError` where it
+    does not apply (``f''(0) = 0`` or a kink at 0). A loss with kinks away from 0 (tq) is replaced by its
+    :func:`local_loss` (the IFT at the uniform point only sees ``f`` near 0), with :func:`local_loss_obligations`."""
+    _require_smooth_at_0(loss)
+    loc = local_loss(loss)
+    return (local_loss_obligations(loss) + general_ift_obligations(loc) + uniform_step_obligations(loc)[2]
+            + general_balanced_obligations(loc))
 
 
 # =========================================================================== LaTeX
