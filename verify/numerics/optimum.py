@@ -12,7 +12,8 @@ stationarity conditions do not contain ``b`` (THEORY.md §4b):
 with ``dL/dr_k = 2 b mu_k G_k`` and ``mu^T G = 0`` identically. Every function here evaluates
 ``g`` with ``P_kj`` and ``P_jk`` as two numbers (never ``1 - P_kj``), so ``mu^T G = 0`` holds to
 rounding for entries as close to 0 or 1 as ``10^-300``. ``f'`` and ``f''`` come from
-:func:`verify.numerics.bridge.loss_functions`, the one place a loss becomes numbers.
+:func:`verify.numerics.bridge.loss_functions`, the one place a loss becomes numbers (looked up
+on the bridge module at call time, so a test can plant a wrong derivative in one place).
 
 **Solver** (:func:`solve`, the generalisation of DPO-1's damped Newton). Newton on the ``K - 1``
 coordinates other than ``x_p`` (``p = argmax mu``, pinned to 0; the result is centred,
@@ -20,9 +21,11 @@ coordinates other than ``x_p`` (``p = argmax mu``, pinned to 0; the result is ce
 Laplacian with weights ``mu_k mu_j g'(x_k - x_j; P_kj)``, positive definite on the pinned
 coordinates when every weight is positive, so for a smooth strictly convex ``f``, interior ``mu``
 and entries in ``(0, 1)`` damped Newton converges from any start, quadratically near the root.
-The start is the data's *link*: ``x_i = (1/K) sum_j phi(P_ij)`` with ``phi(p)`` the zero of
-``g(.; p)`` (exact when ``phi(P_ij) = u_i - u_j``, LOSS-2); above 40 digits a 30-digit solve
-comes first. Convergence needs both the residual ``max |G_k|`` and the Newton step below
+The start comes from the data (:func:`data_start`: every pair term replaced by its quadratic model
+at its own minimiser ``phi(P_ij)``, the *link*, the zero of ``g(.; p)``; exact when
+``phi(P_ij) = u_i - u_j``, LOSS-2), or ``x = 0`` when the loss is lower there; above 40 digits a
+30-digit solve comes first. Steps longer than ``max_step`` are shortened (a trust region for the
+nearly linear tails). Convergence needs both the residual ``max |G_k|`` and the Newton step below
 ``10^-(dps - GUARD/2)`` (with entries near 0 or 1 the residual can be tiny far from the root).
 A quadratic ``f = c2 x^2 + c1 x + c0`` (IPO) is solved exactly instead:
 ``x* = -(c1/(2 c2)) C (P - P^T) mu`` (``C`` the centring), extended *linearly* off the simplex.
@@ -60,7 +63,8 @@ import sympy
 
 from theory.losses import PairLoss
 from verify.exact.objects import InputError, NumericalFailure, PreferenceMatrix, one_shot_data
-from verify.numerics.bridge import LossFunctions, b_mp, loss_functions, mp_matrix, mp_vector, mpf
+from verify.numerics import bridge
+from verify.numerics.bridge import LossFunctions, b_mp, mp_matrix, mp_vector, mpf
 from verify.numerics.losses import loss as make_loss
 from verify.numerics.precision import GUARD, workdps
 
@@ -239,16 +243,40 @@ def link(p, q, fns: LossFunctions, *, iterations: int = 80):
     return (lo + hi) / 2
 
 
-def data_start(P, fns: LossFunctions) -> list:
-    """``x_i = (1/K) sum_j phi(P_ij)`` over the pairs with a finite link (exact for ``phi(P_ij) = u_i - u_j``)."""
+def data_start(P, fns: LossFunctions, mu: Sequence | None = None) -> list:
+    """A start from the data: every pair term replaced by its quadratic model at its own minimiser ``phi(P_ij)``.
+
+    Minimises ``sum_{i<j} w_ij (x_i - x_j - phi(P_ij))^2`` with ``w_ij = mu_i mu_j g'(phi(P_ij); P_ij)``
+    (the pair's curvature there; ``mu = 1`` when not given) over centred ``x``: exact for a quadratic
+    ``f`` and whenever ``phi(P_ij) = u_i - u_j`` (LOSS-2, e.g. DPO with Bradley-Terry ``P``). Pairs
+    without a finite link (``P_ij`` in ``{0, 1}``) are left out.
+    """
     K = P.rows
-    ph = {}
+    mu = [mpmath.mpf(1)] * K if mu is None else mu
+    W = mpmath.matrix(K, K)
+    rhs = [mpmath.mpf(0)] * K
     for i in range(K):
         for j in range(i + 1, K):
             v = link(P[i, j], P[j, i], fns)
-            if v is not None:
-                ph[i, j], ph[j, i] = v, -v
-    return [mpmath.fsum(ph[i, j] for j in range(K) if (i, j) in ph) / K for i in range(K)]
+            if v is None:
+                continue
+            w = mu[i] * mu[j] * fns.gprime(v, P[i, j], P[j, i])
+            W[i, j] = W[j, i] = -w
+            W[i, i] += w
+            W[j, j] += w
+            rhs[i] += w * v
+            rhs[j] -= w * v
+    scale = max([abs(W[i, i]) for i in range(K)] + [mpmath.mpf(0)])
+    if scale == 0:
+        return [mpmath.mpf(0)] * K
+    for i in range(K):  # a tiny ridge pins pairs of components that no finite link connects
+        W[i, i] += scale * mpmath.mpf(10) ** (-(mpmath.mp.dps // 2))
+    try:
+        x = mpmath.lu_solve(W, mpmath.matrix(rhs))
+    except ZeroDivisionError:
+        return [mpmath.mpf(0)] * K
+    c = mpmath.fsum(x) / K
+    return [x[i] - c for i in range(K)]
 
 
 def _solve_quadratic(P, mu: Sequence, fns: LossFunctions) -> list:
@@ -259,7 +287,9 @@ def _solve_quadratic(P, mu: Sequence, fns: LossFunctions) -> list:
     return [-c1 / (2 * c2) * (v - m) for v in d]
 
 
-def solve(P, mu: Sequence, fns: LossFunctions, x0: Sequence | None = None, *, tol=None, maxiter: int = 200) -> tuple[list, dict]:
+def solve(
+    P, mu: Sequence, fns: LossFunctions, x0: Sequence | None = None, *, tol=None, maxiter: int = 200, max_step: float = 16
+) -> tuple[list, dict]:
     """Solve ``G(x; mu) = 0`` at the current precision; return centred ``x`` and info (see the module docstring).
 
     Parameters
@@ -270,6 +300,7 @@ def solve(P, mu: Sequence, fns: LossFunctions, x0: Sequence | None = None, *, to
     x0 : optional start (default: the data's link, after a 30-digit solve above 40 digits)
     tol : residual tolerance ``max_k |G_k|`` (default ``10**-(dps - GUARD/2)``); the Newton step must
         also be below ``10**-(dps - GUARD/2)``
+    max_step : the largest Newton step (max-norm) taken; longer ones are shortened to it
 
     Raises
     ------
@@ -291,7 +322,12 @@ def solve(P, mu: Sequence, fns: LossFunctions, x0: Sequence | None = None, *, to
                     x, _ = solve(lowP, [+m for m in mu], fns)
             except OptimumFailure:
                 x = None
-        x = data_start(P, fns) if x is None else [mpmath.mpf(v) for v in x]
+        if x is None:
+            x = data_start(P, fns, mu)
+            if loss_x(P, mu, [mpmath.mpf(0)] * K, fns) < loss_x(P, mu, x, fns):
+                x = [mpmath.mpf(0)] * K
+        else:
+            x = [mpmath.mpf(v) for v in x]
     else:
         x = [mpmath.mpf(v) for v in x0]
     p = max(range(K), key=lambda k: mu[k])
@@ -315,8 +351,11 @@ def solve(P, mu: Sequence, fns: LossFunctions, x0: Sequence | None = None, *, to
         dx = [mpmath.mpf(0)] * K
         for n, k in enumerate(free):
             dx[k] = dz[n]
-        if res <= tol and max(abs(v) for v in dx) <= xtol:
+        size = max(abs(v) for v in dx)
+        if res <= tol and size <= xtol:
             break
+        if size > max_step:  # a trust region: far from the root, on nearly linear tails, Newton steps explode
+            dx = [v * max_step / size for v in dx]
         slope = mpmath.fsum(2 * mu[k] * G[k] * dx[k] for k in range(K))  # grad L = 2 diag(mu) G (b = 1)
         t = mpmath.mpf(1)
         noise = mpmath.mpf(10) ** (-(dps - 5)) * max(1, abs(L))
@@ -478,7 +517,7 @@ def _prepare(P: Any, mu: Any, loss: Any, pi_ref: Any = None):
             f"the optimum is not unique: {zs}, so r_k = log(pi_k/pi_ref_k) for k in {zero} does not enter "
             "the loss and any value is optimal; give an interior mu"
         )
-    fns = loss_functions(lo)
+    fns = bridge.loss_functions(lo)
     if fns.piecewise_linear:
         raise NonUniqueOptimum(
             f"the loss {lo.name} (f = {sympy.sstr(lo.f)}) is piecewise linear, so its optimum is a set (a polyhedron "
@@ -580,10 +619,11 @@ def minimiser_extra_digits(P: PreferenceMatrix, mu: Sequence[Fraction], b: Fract
 
 
 def _exact_b(lo: PairLoss) -> Fraction:
-    b = sympy.nsimplify(lo.b)
+    """``b`` as a Fraction (exact when rational, else to 30 digits: it only sizes the working precision)."""
+    b = sympy.sympify(lo.b)
     if b.is_Rational:
         return Fraction(int(b.p), int(b.q))
-    return Fraction(str(sympy.Rational(sympy.N(b, 30))))
+    return Fraction(str(sympy.N(b, 30)))
 
 
 def _pair_start(p, q, f, lo_bound=-(2**12), hi_bound=2**12):
@@ -626,8 +666,8 @@ def minimise(P: Any, mu: Any, loss: Any, pi_ref: Any = None, dps: int = 30, max_
     :func:`minimiser_extra_digits`. *Quadratic f:* central and second differences with step 1 are exact,
     one Newton step from 0 (Cholesky, which also certifies positive definiteness). *Otherwise:* Newton
     with finite-difference gradient (step ``10^-(W/2)``) and Hessian (step ``10^-(W/4)``) and an Armijo
-    line search on the loss, from ``x_i = (1/K) sum_j argmin_t (P_ij f(t) + P_ji f(-t))`` (golden-section
-    search on values). Stops when a full step moves ``x`` by less than ``10^-(dps + 10)``; a fresh Newton
+    line search on the loss and steps of at most 16, from ``x_i = (1/K) sum_j argmin_t (P_ij f(t) + P_ji f(-t))``
+    (golden-section search on values) or from 0 when the loss is lower there. Stops when a full step moves ``x`` by less than ``10^-(dps + 10)``; a fresh Newton
     step at the result must again be below that bound.
 
     Returns the policy ``pi ∝ pi_ref exp(x/b)`` (values computed at ``dps + GUARD``).
@@ -710,12 +750,17 @@ def minimise(P: Any, mu: Any, loss: Any, pi_ref: Any = None, dps: int = 30, max_
             x = [mpmath.fsum(starts[i, j] for j in range(K) if (i, j) in starts) / K for i in range(K)]
             x = [v - x[p] for v in x]
             L0 = L(x)
+            zero = [mpmath.mpf(0)] * K
+            if L(zero) < L0:  # with entries near 0 or 1 the averaged pairwise minimisers can be far off
+                x, L0 = zero, L(zero)
             noise = mpmath.mpf(10) ** (-(W2 - 5))
             size = None
             for it in range(max_iter):
                 g, dz = newton_step(x, L0, h1, h2)
-                slope = mpmath.fsum(g[a] * dz[a] for a in range(n))
                 size = max(abs(v) for v in dz)
+                if size > 16:  # a trust region on the nearly linear tails
+                    dz = [v * 16 / size for v in dz]
+                slope = mpmath.fsum(g[a] * dz[a] for a in range(n))
                 t = mpmath.mpf(1)
                 if -slope <= noise * max(1, abs(L0)):
                     x = moved(x, [(k, dz[a]) for a, k in enumerate(free)])
@@ -778,4 +823,4 @@ def population_loss(P: Any, mu: Any, r: Sequence, loss: Any) -> mpmath.mpf:
     if len(r) != len(mm):
         raise InputError(f"r has {len(r)} entries, expected K = {len(mm)}")
     b = b_mp(lo)
-    return loss_x(Pmp, mm, [b * mpmath.mpmathify(v) for v in r], loss_functions(lo))
+    return loss_x(Pmp, mm, [b * mpmath.mpmathify(v) for v in r], bridge.loss_functions(lo))
