@@ -78,6 +78,7 @@ from verify.numerics.dpo import DPOSolveError, escaping_set
 
 __all__ = [
     "BatchSolveError",
+    "as_loss",
     "METHODS",
     "MAX_ENUMERATION_K",
     "solve_batch",
@@ -103,8 +104,12 @@ class BatchSolveError(NumericalFailure):
 # ----------------------------------------------------------------------------- the loss as numbers
 
 
-def _as_loss(loss: Any) -> PairLoss:
-    """A :class:`PairLoss`, a built-in name or alias, or an expression in ``x``."""
+def as_loss(loss: Any) -> PairLoss:
+    """A :class:`PairLoss` from itself, a built-in name or alias, or an expression in ``x``.
+
+    (Expressions are parsed by :func:`theory.losses.from_expression`; the validated user
+    loss of the command line is built by ``verify.numerics.losses.loss``.)
+    """
     if isinstance(loss, PairLoss):
         return loss
     if isinstance(loss, str):
@@ -187,7 +192,7 @@ def method_for(loss: Any) -> str:
     >>> [method_for(n) for n in ("ipo", "dpo", "slic", "exp", "tq")]
     ['closed', 'newton', 'enumerate', 'newton', 'newton']
     """
-    return _numbers(_as_loss(loss)).method
+    return _numbers(as_loss(loss)).method
 
 
 def _choose(nums: _LossNumbers, method: str | None) -> str:
@@ -386,7 +391,7 @@ def solve_batch(
     >>> np.round(x, 6).tolist(), ok.tolist()       # x_0 - x_1 = logit(0.8)
     ([[0.693147, -0.693147]], [True])
     """
-    nums = _numbers(_as_loss(loss))
+    nums = _numbers(as_loss(loss))
     m = _choose(nums, method)
     P = np.asarray(P, dtype=float)
     mu = np.atleast_2d(np.asarray(mu, dtype=float))
@@ -402,7 +407,7 @@ def solve_batch(
 
 def stationarity_batch(P: Any, mu: Any, x: Any, loss: Any) -> np.ndarray:
     """``G(x; mu)`` as ``(B, K)`` (float64; the residual the Newton path drives to 0)."""
-    nums = _numbers(_as_loss(loss))
+    nums = _numbers(as_loss(loss))
     mu = np.atleast_2d(np.asarray(mu, dtype=float))
     Pb = _bcast_P(np.asarray(P, dtype=float), mu.shape[0])
     return _terms(Pb, 1.0 - Pb, mu, np.atleast_2d(np.asarray(x, dtype=float)), nums.fp)[0]
@@ -410,7 +415,7 @@ def stationarity_batch(P: Any, mu: Any, x: Any, loss: Any) -> np.ndarray:
 
 def loss_batch(P: Any, mu: Any, x: Any, loss: Any) -> np.ndarray:
     """The population loss ``L(x; mu) = 2 sum_ij mu_i mu_j P_ij f(x_i - x_j)`` in ``x = b r``, ``(B,)``."""
-    nums = _numbers(_as_loss(loss))
+    nums = _numbers(as_loss(loss))
     mu = np.atleast_2d(np.asarray(mu, dtype=float))
     x = np.atleast_2d(np.asarray(x, dtype=float))
     Pb = _bcast_P(np.asarray(P, dtype=float), mu.shape[0])
@@ -426,7 +431,7 @@ def sensitivity_batch(P: Any, mu: Any, x: Any, loss: Any) -> np.ndarray:
     the MRS map's normalisation removes. For a quadratic ``f`` it is ``c_f P`` (centred).
     Not defined for a piecewise-linear ``f``.
     """
-    nums = _numbers(_as_loss(loss))
+    nums = _numbers(as_loss(loss))
     mu = np.atleast_2d(np.asarray(mu, dtype=float))
     x = np.atleast_2d(np.asarray(x, dtype=float))
     Bn, K = mu.shape
@@ -641,7 +646,7 @@ def make_step(
     The quadratic path keeps the closed form on K-major buffers (``step.policy_of(out)`` returns
     the policy the step computed, sparing an ``exp`` in :func:`verify.numerics.simulate.run_batch`).
     """
-    lossobj = _as_loss(loss)
+    lossobj = as_loss(loss)
     nums = _numbers(lossobj)
     m = _choose(nums, method)
     Parr = _check_P(P)
