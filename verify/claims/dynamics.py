@@ -30,10 +30,8 @@ from verify.engine.strategies import preference_matrices
 from verify.exact.families import (
     cyclic,
     cyclic_float,
-    from_skew,
     is_balanced,
     random_balanced,
-    random_balanced_skew,
     random_interior,
     random_matrix,
     random_sst_float,
@@ -69,19 +67,6 @@ def _expressions(*names):
 def _is_strict_sst(P) -> bool:
     """The hypothesis 'strict_sst': strictly SST (:func:`verify.exact.social.is_sst` with ``strict=True``)."""
     return is_sst(P, strict=True)
-
-
-# Names used only by DYN-6's checkers and registration below (DYN-6 becomes an instance of LOSS-3; remove with it)
-def random_balanced_S(K: int, rng: np.random.Generator, kind: str) -> list[list[Fraction]]:
-    """:func:`verify.exact.families.random_balanced_skew` in DYN-6's argument order."""
-    return random_balanced_skew(rng, K, kind)
-
-
-_P_from_S = from_skew
-
-
-def _is_balanced_inst(inst) -> bool:
-    return is_balanced(inst["P"])
 
 
 # ------------------------------------------------------------------------------------------------
@@ -462,190 +447,31 @@ register(
 
 
 # ---------------------------------------------------------------------------
-# DYN-6: balanced P, any K
+# DYN-6: balanced P, any K — the IPO instance of LOSS-3 (verify.claims.losses)
 # ---------------------------------------------------------------------------
 
 
-def check_dyn6_general(ctx: CheckContext, coef=1) -> Outcome:
-    """Every K: the free matrix algebra (S^T = -S, S 1 = 0, 1^T 1 = K) proves that uniform is fixed, that
-    DF(u) v = alpha v + (coef beta lambda/K) S v on the tangent space (coef = 1 is the claim), that the tangent space is
-    invariant, S C = S, and that J = alpha C + c S is normal with J^T J = alpha^2 C + c^2 S^T S."""
-    c = sympy.sympify(coef)
-    res = th.general_balanced_residuals(c)
-    bad = {k: v for k, v in res.items() if v}
-    if bad:
-        name, nf = next(iter(bad.items()))
-        # evaluate the non-zero normal form on the 3-cycle (K = 3, a = 1/4) as a concrete witness
-        from theory import matrix_algebra as ma
+def _loss3_ipo(checker: str, **bound):
+    """LOSS-3's checker ``checker`` (:mod:`verify.claims.losses`) with the IPO loss (``c_f = 2``, ``b = 2/beta``).
 
-        e = dict(th.general_balanced_obligations(c))[name]
-        Sc = (th.cyclic_P(sympy.Rational(1, 4)) - sympy.ones(3, 3) / 2)
-        val = ma.evaluate(e, {"S": Sc, "one": sympy.ones(3, 1)}, {sympy.Symbol("K", positive=True, integer=True): 3})
-        val = val.subs({sympy.Symbol("K", positive=True, integer=True): 3})
-        return refuted(
-            f"identity '{name}' does not hold in the free matrix algebra (residual {nf})",
-            instance={"identity": name, "coef": str(c), "normal_form": str(nf), "at_K3_a1/4": str(val.applyfunc(sympy.simplify).tolist())},
-        )
-    return proved(
-        "every K (free matrix algebra; axioms S^T = -S, S 1 = 0, 1^T 1 = K): P u = 1/2 1 so uniform is fixed; "
-        "DF(u) = (1/K) C (alpha K I + beta lambda P) and DF(u) C = alpha C + (beta lambda/K) S, i.e. DF(u) v = alpha v + "
-        "(beta lambda/K) S v for 1^T v = 0; 1^T J = 0; S C = S; J = alpha C + (beta lambda/K) S is normal with "
-        "J^T J = alpha^2 C + (beta lambda/K)^2 S^T S. Cited theorem (spectral theorem for real normal matrices, "
-        "Horn & Johnson, Matrix Analysis, Thm 2.5.8): on the invariant tangent space the spectral radius of the normal J "
-        "equals its 2-norm, sqrt(alpha^2 + (beta lambda/K)^2 ||S C||_2^2) = sqrt(alpha^2 + (beta lambda ||S||_2/K)^2) "
-        "(eigenvalues alpha +- i (beta lambda/K) s_k); linear instability iff > 1",
-        identities=list(res),
-    )
+    The keyword ``gain`` states the gain (``beta lambda/K = gain lam/(b K)``; the claim: 2). The module is imported
+    when the checker runs, so that LOSS-1..3 register after the DPO claims (THEORY.md order).
+    """
+
+    def run(ctx: CheckContext, **kw) -> Outcome:
+        from verify.claims import losses
+
+        return getattr(losses, checker)(ctx, **{"losses": ("ipo",), **bound, **kw})
+
+    run.__name__ = run.__qualname__ = f"{checker}[ipo]"
+    run.__doc__ = f"LOSS-3's {checker} with the IPO loss."
+    return run
 
 
-def check_dyn6_symbolic(ctx: CheckContext, coef=1) -> Outcome:
-    """Exact for generic balanced S (K = 3..5): J_T(uniform) = L(alpha I + (coef beta lambda/K) S)B; spectrum;
-    reduction to DYN-1 at K = 3 (``coef = 1`` is the claim)."""
-    Ks = ctx.pick(quick=(3, 4), standard=(3, 4, 5), thorough=(3, 4, 5, 6, 7))
-    c = sympy.sympify(coef)
-    for K in Ks:
-        S, free = th.generic_balanced_S(K)
-        P = S + sympy.ones(K, K) / 2
-        u = sympy.Matrix([sympy.Rational(1, K)] * K)
-        Pu = (P * u).applyfunc(sympy.expand)
-        if any(Pu[i] - sympy.Rational(1, 2) != 0 for i in range(K)):
-            return refuted(f"K = {K}: P u != 1/2 for balanced P", instance=str(Pu))
-        J = th.uniform_tangent_jacobian(P)
-        claimed = th.balanced_tangent_jacobian(S * c)
-        if not (J - claimed).applyfunc(sympy.expand).is_zero_matrix:
-            return refuted(f"K = {K}: J_T != L(alpha I + {c} beta lambda S/K)B", instance={"K": K, "coef": str(c), "residual": str(J - claimed)[:300]})
-        # spectrum: charpoly of J_T in x equals charpoly of L S B at (x - alpha) K/(beta lambda), scaled
-        x, y = sympy.symbols("x y")
-        cS = (th.tangent_left_inverse(K) * S * th.tangent_basis(K)).charpoly(y).as_expr()
-        cJ = J.charpoly(x).as_expr()
-        cc = th.beta * th.lam / K
-        rel = sympy.expand(cJ - cc ** (K - 1) * cS.subs(y, (x - th.alpha) / cc))
-        if rel != 0:
-            return refuted(f"K = {K}: spectrum of J_T is not alpha + (beta lambda/K) spec(S|T)", instance=str(rel)[:300])
-    # K = 3 reduction: ||S_cyc||_2 = a sqrt(3)
-    Sc = th.cyclic_P() - sympy.ones(3, 3) / 2
-    evs = (Sc.T * Sc).eigenvals()
-    smax = sympy.sqrt(max(evs, key=lambda e: e.subs(th.a, 1)))
-    rho2 = th.alpha**2 + (c * th.beta * th.lam * smax / 3) ** 2
-    diff = sympy.simplify(rho2 - th.cycle_threshold())
-    if diff != 0:
-        return refuted(
-            f"K = 3 reduction fails: alpha^2 + ({c} beta lambda s_max/3)^2 = {sympy.simplify(rho2)} != DYN-1 {th.cycle_threshold()}",
-            instance={"s_max": str(smax), "claimed": str(sympy.simplify(rho2)), "coef": str(c)},
-        )
-    return proved(
-        f"generic balanced S, K = {list(Ks)}: uniform is fixed and J_T = L(alpha I + (beta lambda/K) S)B exactly; "
-        "spec J_T = alpha + (beta lambda/K) spec(S|tangent) (exact charpoly identity); K = 3: ||S_cyc||_2 = sqrt(3) a gives DYN-1 exactly",
-        K=list(Ks),
-        s_max_cycle=str(smax),
-    )
-
-
-def _draw_dyn6_P(K: int, rng: np.random.Generator, t: int) -> tuple[list[list[Fraction]], str]:
-    """Balanced P (circulant or cycle flow) for t % 3 in (0, 1); an unbalanced perturbation of one for t % 3 == 2."""
-    kind = "circulant" if t % 3 == 0 else "cycles"
-    S = random_balanced_S(K, rng, kind)
-    if t % 3 == 2:
-        i, j = 0, 1
-        S[i][j] += Fraction(1, 10) if S[i][j] <= Fraction(2, 5) else -Fraction(1, 10)
-        S[j][i] = -S[i][j]
-        kind = "unbalanced"
-    return _P_from_S(S), kind
-
-
-def check_dyn6_numeric(ctx: CheckContext, coef=1) -> Outcome:
-    """Random P (circulant, cycle-flow; unbalanced draws are dropped by the hypothesis 'balanced'), K = 3..8:
-    uniform is fixed and the mpmath spectral radius at uniform equals sqrt(alpha^2 + (coef beta lambda ||S||_2/K)^2)."""
-    rng = ctx.rng("dyn6")
-    n = ctx.pick(quick=9, standard=45, thorough=180)
-    worst = mpmath.mpf(0)
-    kinds: dict[str, int] = {}
-    cf = Fraction(str(sympy.sympify(coef)))
-    for t in range(n):
-        K = int(rng.integers(3, 9))
-        P, kind = _draw_dyn6_P(K, rng, t)
-        al, be, la = _frac(rng.uniform(0, 1)), _frac(rng.uniform(0.5, 40)), _frac(rng.uniform(0.1, 1))
-        if not ctx.satisfies({"P": P, "alpha": al, "beta": be, "lambda": la}):
-            continue
-        kinds[kind] = kinds.get(kind, 0) + 1
-        S = [[x - Fraction(1, 2) for x in r] for r in P]
-        u = [Fraction(1, K)] * K
-        with workdps(DIGITS + GUARD):
-            step = dyn.mrs_ipo_step(u, P, al, be, la, dps=DIGITS)
-            fixed_err = max(abs(x - mpmath.mpf(1) / K) for x in step)
-            if fixed_err > mpmath.mpf(10) ** -DIGITS:
-                return refuted(
-                    f"uniform is not a fixed point (moves by {mpf_str(fixed_err)})",
-                    instance={"P": P, "alpha": al, "beta": be, "lambda": la, "kind": kind},
-                    seed=ctx.subseed("dyn6"),
-                )
-            _, rho = dyn.spectrum(dyn.tangent_jacobian(u, P, al, be, la, dps=DIGITS))
-            Sm = mpmath.matrix([[mpmath.mpf(x.numerator) / x.denominator for x in r] for r in S])
-            smax = max(mpmath.svd_r(Sm, compute_uv=False))
-            m = lambda f: mpmath.mpf(f.numerator) / f.denominator  # noqa: E731
-            formula = mpmath.sqrt(m(al) ** 2 + (m(cf) * m(be) * m(la) * smax / K) ** 2)
-            ok, err = agree(rho, formula, DIGITS)
-            worst = max(worst, err)
-            if not ok:
-                return refuted(f"spectral radius {mpf_str(rho, 12)} != formula {mpf_str(formula, 12)}", instance={"P": P, "alpha": al, "beta": be, "lambda": la, "coef": str(cf)}, seed=ctx.subseed("dyn6"))
-    total = sum(kinds.values())
-    return verified(
-        f"{total} random balanced P (K = 3..8; {kinds}): uniform fixed, "
-        f"spectral radius = sqrt(alpha^2 + (beta lambda ||S||_2/K)^2) to {DIGITS} digits",
-        n=total,
-        dps=DIGITS + GUARD,
-        tolerance=f"1e-{DIGITS}",
-        max_error=worst,
-    )
-
-
-def check_dyn6_dynamic(ctx: CheckContext, coef=1) -> Outcome:
-    """Random P (balanced ones kept by the hypothesis), K = 3..8; test points from the claimed formula only:
-    claimed rho^2 = alpha^2 + (coef beta lambda ||S||_2/K)^2 = 1 +- delta. Near-uniform starts must grow / decay."""
-    rng = ctx.rng("dyn6dyn")
-    cf = float(sympy.sympify(coef))
-    reps = ctx.pick(quick=6, standard=24, thorough=96)
-    rows = []
-    t = 0
-    for _ in range(reps):
-        for d in DELTAS:
-            for sgn in (-1, 1):
-                t += 1
-                K = int(rng.integers(3, 9))
-                P, kind = _draw_dyn6_P(K, rng, t)
-                m = 1 + sgn * d
-                al = rng.uniform(0.0, 0.9 * min(1.0, math.sqrt(m)))
-                Pn = _np(P)
-                s = skew_norm(Pn)
-                la = float(rng.uniform(0.2, 1.0))
-                be = K * math.sqrt(m - al**2) / (cf * s * la)
-                if ctx.satisfies({"P": P, "alpha": al, "beta": be, "lambda": la}):
-                    rows.append((K, Pn, al, be, m, kind, la))
-    bad_all, undecided, n = [], 0, 0
-    for K in sorted({r[0] for r in rows}):
-        sub = [r for r in rows if r[0] == K]
-        g = _growth(
-            np.stack([r[1] for r in sub]), np.array([r[2] for r in sub]), np.array([r[3] for r in sub]), np.array([r[6] for r in sub]), rng
-        )
-        m = np.array([r[4] for r in sub])
-        bad, und = _classify(m > 1, g)
-        undecided += und
-        n += len(sub)
-        bad_all += [(sub[int(b)], float(g[int(b)])) for b in bad]
-    if bad_all:
-        (K, Pn, al, be, m, kind, la), g = bad_all[0]
-        return refuted(
-            f"{len(bad_all)}/{n} settings disagree with the claimed stability (claimed rho^2 = {m:.3f}, observed log growth {g:.2f})",
-            instance={"P": Pn, "kind": kind, "alpha": al, "beta": be, "lambda": la, "claimed_rho_sq": m, "coef": str(coef), "log_growth": g},
-            seed=ctx.subseed("dyn6dyn"),
-        )
-    if 4 * undecided > n:
-        return inconclusive(f"{undecided} of {n} settings neither grew nor decayed by the margin {MARGIN}: too few decided")
-    return verified(
-        f"{n} balanced settings (K = 3..8, circulant and cycle-flow) with claimed rho^2 = 1 +- delta (delta in {list(DELTAS)}): "
-        f"every decided one grows when claimed unstable and decays when claimed stable ({undecided} undecided)",
-        n=n, dps=15, tolerance=MARGIN, tolerance_kind="margin", criterion=_DYN_CRITERION, undecided=undecided, steps=STEPS,
-    )
+check_dyn6_general = _loss3_ipo("check_loss3_general")
+check_dyn6_symbolic = _loss3_ipo("check_loss3_explicit")
+check_dyn6_numeric = _loss3_ipo("check_loss3_numeric")
+check_dyn6_dynamic = _loss3_ipo("check_loss3_dynamic")
 
 
 # ================================================================================================
@@ -1369,35 +1195,43 @@ register(
         tag="open",
         latex=r"\rho^2 = \alpha^2 + \Big(\frac{\beta\lambda\,\|S\|_2}{K}\Big)^2",
         scope=Scope(_DYN6_SCOPE),
-        hypotheses={"balanced": _is_balanced_inst},
+        hypotheses={"balanced": lambda inst: is_balanced(inst["P"])},
         checkers=[
-            Checker("general", "symbolic", check_dyn6_general, "free matrix algebra identities for every K + the spectral theorem for normal matrices (cited)",
-                    covers="every K (free matrix algebra: S^T = -S, S 1 = 0, 1^T 1 = K); spectral step: spectral theorem for real "
-                    "normal matrices (Horn & Johnson, Thm 2.5.8), cited, applied to the mechanised identities J^T J = J J^T = "
-                    "alpha^2 C + (beta lambda/K)^2 S^T S and S C = S",
+            Checker("general", "symbolic", check_dyn6_general,
+                    "LOSS-3's every-K proof for generic f, then IPO's constants; the spectral theorem for normal matrices (cited)",
+                    covers="every K (LOSS-3: the IFT entries by indexed sums, the uniform point, then the free matrix algebra with "
+                    "S^T = -S, S 1 = 0, 1^T 1 = K, for generic f and for IPO's f'(0) = -2, f''(0) = 2; b = 2/beta gives "
+                    "c_f lam/(b K) = beta lambda/K and the DYN-6 threshold); spectral step: spectral theorem for real normal "
+                    "matrices (Horn & Johnson, Thm 2.5.8), cited, applied to J^T J = J J^T = alpha^2 C - (beta lambda/K)^2 S^2",
                     proves=(_DYN6_SCOPE,)),
-            Checker("symbolic", "symbolic", check_dyn6_symbolic, "exact tangent Jacobian and spectrum for generic balanced S, K = 3 reduction",
+            Checker("symbolic", "symbolic", check_dyn6_symbolic, "generic balanced S from IPO's own f: tangent Jacobian, charpoly; K = 3 reduction to DYN-1",
                     covers="generic balanced S, K = 3, 4 (quick; more with larger budgets); K = 3 reduction to DYN-1"),
-            Checker("numeric", "numeric", check_dyn6_numeric, "random balanced P at 50 digits", covers="random balanced P, K = 3..8, 50 digits"),
-            Checker("dynamic", "dynamic", check_dyn6_dynamic, "near-uniform starts on both sides of the claimed curve",
-                    covers="random balanced P, K = 3..8, claimed rho^2 = 1 +- delta, float64"),
+            Checker("numeric", "numeric", check_dyn6_numeric, "the map's Jacobian at uniform vs the formula, 50 digits",
+                    covers="4 random balanced P (quick), K = 3..5, 50 digits: the IFT Jacobian and central differences of the solved map"),
+            Checker("dynamic", "dynamic", check_dyn6_dynamic, "near-uniform deviations on both sides of the claimed curve",
+                    covers="24 settings (quick), random balanced P, K = 4..6, claimed rho^2 = 1 +- delta, float64 (batch.make_step)"),
         ],
         controls=[
-            Control("denominator-2", "threshold with beta lambda s_max / 2 instead of / K (K = 3: factor 3/2)", partial(check_dyn6_symbolic, coef=sympy.Rational(3, 2))),
+            Control("denominator-2", "threshold with beta lambda s_max / 2 instead of / K (K = 3: gain x 3/2)",
+                    partial(check_dyn6_symbolic, Ks=(3,), gain_factor=_F(3, 2))),
             without_hypothesis(check_dyn6_numeric, "balanced", "the numeric check on unbalanced P (S1 != 0)"),
             without_hypothesis(check_dyn6_dynamic, "balanced", "the dynamic check on unbalanced P (S1 != 0)"),
         ],
         constants=[
-            Constant("1/K", _F(1), "coef", ("general", "symbolic", "numeric", "dynamic"),
-                     why="the tangent Jacobian is alpha I + (beta lambda/K) S exactly; another factor moves the curve"),
+            Constant("c_f = 2 (beta lambda/K = c_f lambda/(b K), b = 2/beta)", 2, "gain", ("general", "symbolic", "numeric", "dynamic"),
+                     why="the tangent Jacobian is alpha I + (beta lambda/K) S exactly (dx*/dmu = 2 S); another gain moves the curve"),
         ],
-        source="beyond the paper; THEORY.md §3 DYN-6",
-        cites=("the spectral theorem for real normal matrices (Horn & Johnson, Matrix Analysis, Thm 2.5.8): the spectral radius "
-               "of a normal matrix is its 2-norm; applied to J = alpha C + (beta lambda/K) S on the invariant tangent space",),
-        note="Proof for every K: identities in the free matrix algebra (uniform is fixed; DF(u) v = alpha v + (beta lambda/K) S v "
-        "on 1^T v = 0; the tangent space is invariant; J = alpha C + (beta lambda/K) S is normal with J^T J = alpha^2 C + "
-        "(beta lambda/K)^2 S^T S; S C = S), then the cited spectral theorem for normal matrices: rho = ||J|tangent||_2 = "
-        "sqrt(alpha^2 + (beta lambda ||S||_2/K)^2). Neutral iff equality.",
+        source="beyond the paper; THEORY.md §3 DYN-6; the IPO instance of LOSS-3 (THEORY.md §4b)",
+        cites=(
+            "the implicit function theorem and the multivariable chain rule (LOSS-3): DF = (diag pi' - pi' pi'^T)(alpha diag(pi)^-1 "
+            "+ (lam/b) dx*/dmu) with A dx*/dmu + B = 0, 1^T dx*/dmu = 0",
+            "the spectral theorem for real normal matrices (Horn & Johnson, Matrix Analysis, Thm 2.5.8): the spectral radius "
+            "of a normal matrix is its 2-norm; applied to J = alpha C + (beta lambda/K) S on the invariant tangent space",
+        ),
+        note="An instance of LOSS-3 (verify.claims.losses): its checkers are LOSS-3's with the IPO loss f = (1 - x)^2, b = 2/beta, "
+        "c_f = -2 f'(0)/f''(0) = 2. Proof for every K: at the uniform point dx*/dmu = 2 S, so DF = alpha C + (beta lambda/K) S, "
+        "which maps the tangent space to itself and is normal there; the cited spectral theorem gives rho = sqrt(alpha^2 + "
+        "(beta lambda ||S||_2/K)^2). Neutral iff equality.",
         expressions=_expressions("balanced"),
     )
 )
