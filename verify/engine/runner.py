@@ -36,6 +36,7 @@ BUILTIN_MODULES: list[str] = [
     "verify.claims.ranking",
     "verify.claims.dynamics",
     "verify.claims.dpo",
+    "verify.claims.losses",
 ]
 
 
