@@ -34,8 +34,9 @@ import sympy
 from theory import family
 from theory.losses import BUILTIN, X, PairLoss
 
+from verify.engine.outcomes import obligation_group, symbolic_outcome
 from verify.engine.property import without_hypothesis
-from verify.engine.registry import CheckContext, Checker, Claim, Constant, Control, Outcome, Scope, inconclusive, proved, refuted, register, verified
+from verify.engine.registry import CheckContext, Checker, Claim, Constant, Control, Outcome, Scope, inconclusive, refuted, register, verified
 from verify.exact import families
 from verify.exact.objects import load_preference_matrix
 from verify.numerics import batch, mrs, optimum
@@ -43,6 +44,8 @@ from verify.numerics.bridge import loss_functions, mp_matrix, mp_vector, mpf
 from verify.numerics.losses import loss as make_loss
 from verify.numerics.precision import GUARD, agree, mpf_str, tolerance, workdps
 
+#: every statement says that it goes beyond the paper
+_BEYOND = "[beyond the paper] "
 SOURCE = "beyond the paper: the GPO family (Tang et al., ICML 2024, arXiv:2402.05749); THEORY.md §4b"
 #: digits claimed by the high-precision verdicts
 DIGITS = 50
@@ -135,26 +138,24 @@ def _stationarity_x(fun, P, mu, x) -> list:
 
 
 def _discharge(ctx: CheckContext, groups: list, summary: str, **details) -> Outcome:
-    """``proved`` when every obligation of every group has residual 0 (:func:`theory.family.is_zero`), else
-    ``refuted`` naming the first that is not. A group is ``(label, obligations or a callable returning them)``;
-    callables are evaluated in order, so the check stops at the first failing group."""
-    n = 0
-    for label, obls in groups:
-        obls = obls() if callable(obls) else obls
-        n += len(obls)
-        bad = family.failures(obls)
-        if bad:
-            ob = next(o for o in obls if o[0] == bad[0])
-            return refuted(
-                f"{label}: obligation '{bad[0]}' ({ob[1]}) is not 0",
-                instance={"where": label, "obligation": bad[0], "kind": ob[1], "residual": sympy.sstr(ob[-1])[:400]},
-                seed=ctx.subseed("symbolic"),
-            )
-    return proved(summary, obligations=n, **details)
+    """:func:`verify.engine.outcomes.symbolic_outcome` over groups of ``theory`` obligations ``(name, kind, residual)``.
+
+    A group is ``(label, triples or a function returning them)``; a function is evaluated only when the groups before
+    it hold. ``proved`` when every residual vanishes (with ``details`` added), else ``refuted`` at the first that does not.
+    """
+
+    def lazy(label, triples):
+        return label, lambda: obligation_group(label, triples() if callable(triples) else triples)[1]
+
+    out = symbolic_outcome(ctx, [lazy(label, t) for label, t in groups], summary)
+    if out.verdict == "proved":
+        out.details.update(details)
+    return out
 
 
 # =============================================================================================
-# LOSS-1: existence and uniqueness of the one-shot optimum
+# LOSS-1 [derived, beyond the paper]: for interior mu the one-shot optimum is unique up to a constant (f'' > 0), and
+# it exists iff f grows on both sides or P has no escaping set
 # =============================================================================================
 
 LOSS1_UNIQUE = (
@@ -600,8 +601,68 @@ def check_loss1_existence(ctx: CheckContext, p_across=1, stated: dict | None = N
     )
 
 
+LOSS1 = register(
+    Claim(
+        id="LOSS-1",
+        statement=_BEYOND + "For interior mu and a GPO loss with f convex, C^2, f'' > 0 and bounded below, the one-shot optimum is "
+        "unique up to a constant, and it exists for every P when f grows on both sides (IPO), and iff P has no escaping set "
+        "(no set of responses beats all the others with probability 1) when f decreases to a finite limit (DPO, exponential).",
+        tag="derived",
+        latex=r"\nabla^2_x L = 2\,\mathrm{Lap}(W),\ W_{ij} = \mu_i\mu_j\,g'(x_i - x_j; P_{ij}) > 0;\quad "
+        r"\exists\,x^* \iff f_\infty(1) > 0 \ \text{or}\ \nexists A:\ P_{ij} = 1\ \forall i \in A, j \notin A",
+        scope=Scope(
+            "every K >= 2; every P; every interior mu; b > 0; every convex C^2 f with f'' > 0, f'(0) < 0, bounded below",
+            parts=(LOSS1_UNIQUE, LOSS1_EXIST),
+        ),
+        hypotheses=LOSS1_HYPOTHESES,
+        checkers=[
+            Checker("uniqueness every K", "symbolic", check_loss1_uniqueness, "gradient, weighted-Laplacian Hessian, positive weights (generic f)",
+                    covers="every K, generic f (pair sums; theory.family.general_hessian_obligations); f'' > 0 decided for each built-in loss",
+                    proves=(LOSS1_UNIQUE,)),
+            Checker("existence every K", "symbolic", check_loss1_existence, "recession of L in the two classes of f; exact slopes of the built-ins",
+                    covers="every K (each term of the recession function; symbolic slopes for each class of f) + exact recession "
+                    "limits of the built-in losses; cited: Rockafellar Thms 8.5, 9.3, 27.1, the order lemma, the convex dichotomy",
+                    proves=(LOSS1_EXIST,)),
+            Checker("escaping-set lemma", "exact", check_escaping_lemma, "zero-recession directions vs escaping sets, exact enumeration",
+                    covers="every pattern of entries in {0, 1/3, 1}, K = 2, 3, 4 (quick), every ordered partition of the responses"),
+            Checker("numeric 50 digits", "numeric", check_loss1_numeric, "two Newton starts, solver-free strict-minimum and escaping-ray witnesses, loss-values-only minimiser",
+                    covers="9 drawn instances (quick) over the built-in losses in the scope, open / balanced / 0-1 / escaping P, K = 3..5, 50 digits"),
+            Checker("search", "search", check_loss1_search, "float64 batched Newton over many instances, two starts; failures re-solved at 30 digits",
+                    covers="~200 float64 instances per loss (quick), K = 3, 5, 7, 0/1 entries on Hamiltonian cycles, sampler entries down to 1e-6"),
+        ],
+        controls=[
+            without_hypothesis(check_loss1_numeric, "mu_interior", "a sampler with a zero entry: the response's x is free (not unique)"),
+            without_hypothesis(check_loss1_numeric, "f_strictly_convex", "the hinge (SLiC) admitted: at a balanced P with uniform mu its optimum is a set"),
+            without_hypothesis(check_loss1_numeric, "optimum_exists", "an escaping-set P with the logistic / exponential loss: no optimum"),
+            Control("Hessian factor 2 (every K)", "d^2 L[v, v] stated as 2 sum W_ij (v_i - v_j)^2", functools.partial(check_loss1_uniqueness, hess_factor=2)),
+            Control("escaping set with P_ij = 9/10 across", "zero recession claimed along 1_A - |A|/K when A wins only with probability 9/10",
+                    functools.partial(check_loss1_existence, p_across=Fraction(9, 10))),
+            Control("DPO slope f_inf(-1) = 2", "the stated recession slopes of the logistic f with f_inf(-1) = 2",
+                    functools.partial(check_loss1_existence, stated={"dpo": (0, 2)})),
+            Control("one sure win blocks the optimum", "the characterisation 'some P_ij = 1' instead of an escaping set",
+                    functools.partial(check_escaping_lemma, rule="some sure win")),
+        ],
+        source=SOURCE,
+        cites=(
+            family.LAPLACIAN_LEMMA,
+            family.RECESSION_THEOREM + " The recession function of a positive combination of closed proper convex functions "
+            "composed with linear maps is the same combination of their recession functions (Rockafellar, Thm 9.3).",
+            ORDER_LEMMA,
+            CONVEX_DICHOTOMY,
+            NONNEGATIVE_SUM,
+        ),
+        note="Beyond the paper (THEORY.md §4b). DPO-1's 0/1 entries and escaping set are the logistic case. The truncated "
+        "quadratic and the hinge are outside the scope (f'' = 0 on a half-line): the hinge's optimum can be a set (the control "
+        "'drop-f_strictly_convex' exhibits one); the truncated quadratic's pair loss is still strictly convex for 0 < p < 1. "
+        "The numeric witnesses use loss values only (second differences along every centred coordinate direction, rays along "
+        "every escaping direction), so a solver that stopped early or at a non-minimiser is caught.",
+        expressions=None,
+    )
+)
+
+
 # =============================================================================================
-# LOSS-2: sampler invariance iff phi(P_ij) = u_i - u_j
+# LOSS-2 [open, beyond the paper]: the optimum is the same for every interior sampler iff phi(P_ij) = u_i - u_j
 # =============================================================================================
 
 _T = sympy.Symbol("t", real=True)
@@ -896,8 +957,58 @@ def check_loss2_necessity(ctx: CheckContext, inverse_factor=1) -> Outcome:
     )
 
 
+LOSS2 = register(
+    Claim(
+        id="LOSS-2",
+        statement=_BEYOND + "[open, settled] For a GPO loss with f convex, C^2, f'' > 0 and pair link phi (the zero of "
+        "g(.; p) = p f'(.) - (1 - p) f'(-.)), and P with entries in (0, 1): the optimum is the same for every interior "
+        "sampler iff phi(P_ij) = u_i - u_j for some u (then x* = b r* = u + c). DPO (phi = logit): Bradley–Terry; IPO "
+        "(phi = 2p - 1): the additive-difference model P_ij = 1/2 + v_i - v_j; exponential (phi = logit/2): Bradley–Terry.",
+        tag="open",
+        latex=r"x^*(\mu)\ \text{independent of}\ \mu \iff \exists u:\ \phi(P_{ij}) = u_i - u_j,\quad g(\phi(p); p) = 0",
+        scope=Scope("every K >= 2; every P with entries in (0, 1); interior samplers; b > 0; every convex C^2 f with f'' > 0",
+                    parts=(LOSS2_IF, LOSS2_ONLY_IF)),
+        hypotheses=LOSS2_HYPOTHESES,
+        checkers=[
+            Checker("symbolic (<=) every K", "symbolic", check_loss2_sufficiency, "each summand of G vanishes at x = u (generic f) + LOSS-1 uniqueness; the links of the built-ins",
+                    covers="every K, every mu, generic f (pointwise summand identity, pair sums); link identities of each built-in loss",
+                    proves=(LOSS2_IF,)),
+            Checker("symbolic (=>) every K", "symbolic", check_loss2_necessity, "the sampler matrix inverted in the free matrix algebra; g strictly increasing",
+                    covers="every K, generic f (free matrix algebra, one^T one = K)", proves=(LOSS2_ONLY_IF,)),
+            Checker("numeric invariance", "numeric", check_loss2_invariance, "model matrices of each loss, three samplers each, 50 digits",
+                    covers="6 drawn model matrices (quick), every loss in the scope, K = 3..5, three interior samplers each, 50 digits"),
+            Checker("non-model: two samplers + IFT", "numeric", check_loss2_non_model, "optima of two samplers differ; dx*/dmu != 0 vs central differences",
+                    covers="one random non-model P per loss (quick), K = 3..5, 45 digits"),
+            Checker("exact certificate P_cyc", "exact", check_loss2_exact_certificate, covers="P_cyc(1/5), K = 3, every loss in the scope (exact)"),
+        ],
+        controls=[
+            without_hypothesis(check_loss2_invariance, "link_model", "sampler invariance checked on random matrices outside the model too"),
+            Control("wrong link: Bradley–Terry under IPO", "the statement with DPO's link for the IPO loss (Bradley–Terry matrices, IPO optimum)",
+                    functools.partial(check_loss2_invariance, link={"ipo": "dpo"})),
+            Control("non-model check on model P", "the two-sampler construction run on model matrices", functools.partial(check_loss2_non_model, planted_model=True)),
+            Control("exact certificate at mu2 = uniform", "second sampler equal to the first",
+                    functools.partial(check_loss2_exact_certificate, mu2=(Fraction(1, 3),) * 3)),
+            Control("(=>) wrong inverse", "M^-1 = 2 (I - 1 1^T/K) instead of 2 (I - 1 1^T/(2K))", functools.partial(check_loss2_necessity, inverse_factor=2)),
+        ],
+        constants=[
+            Constant("1 in x* = u + c", 1, "scale", ("symbolic (<=) every K", "numeric invariance"),
+                     why="x = s u + c has summands mu_j g(s (u_i - u_j); P_ij) != 0 for s != 1 and non-constant u: not stationary, "
+                     "hence not the optimum"),
+        ],
+        source=SOURCE,
+        cites=(family.LAPLACIAN_LEMMA, family.MONOTONE_LEMMA),
+        note="Beyond the paper (THEORY.md §4b); DPO-2 is the logistic case. The (=>) direction is constructive: for P outside "
+        "the model, two of the samplers e_j/2 + 1/(2K) have different optima, and the checker 'non-model' exhibits two "
+        "samplers and a non-zero dx*/dmu (IFT, checked against central differences). The truncated quadratic has the IPO "
+        "link 2p - 1 on (0, 1) and the same answer, but f'' = 0 on x > 1 puts it outside the mechanised scope.",
+        expressions=None,
+    )
+)
+
+
 # =============================================================================================
-# LOSS-3: the threshold at the uniform point of a balanced P
+# LOSS-3 [open, beyond the paper]: at the uniform point of a balanced P, MRS is unstable iff
+# alpha^2 + (c_f lam ||S||_2/(b K))^2 > 1, c_f = -2 f'(0)/f''(0)
 # =============================================================================================
 
 LOSS3_SCOPE = (
@@ -1244,119 +1355,6 @@ def check_loss3_not_applicable(ctx: CheckContext, losses: Sequence[str] = NOT_AP
         observation=obs,
     )
 
-
-# =============================================================================================
-# registration
-# =============================================================================================
-
-_BEYOND = "[beyond the paper] "
-
-LOSS1 = register(
-    Claim(
-        id="LOSS-1",
-        statement=_BEYOND + "For interior mu and a GPO loss with f convex, C^2, f'' > 0 and bounded below, the one-shot optimum is "
-        "unique up to a constant, and it exists for every P when f grows on both sides (IPO), and iff P has no escaping set "
-        "(no set of responses beats all the others with probability 1) when f decreases to a finite limit (DPO, exponential).",
-        tag="derived",
-        latex=r"\nabla^2_x L = 2\,\mathrm{Lap}(W),\ W_{ij} = \mu_i\mu_j\,g'(x_i - x_j; P_{ij}) > 0;\quad "
-        r"\exists\,x^* \iff f_\infty(1) > 0 \ \text{or}\ \nexists A:\ P_{ij} = 1\ \forall i \in A, j \notin A",
-        scope=Scope(
-            "every K >= 2; every P; every interior mu; b > 0; every convex C^2 f with f'' > 0, f'(0) < 0, bounded below",
-            parts=(LOSS1_UNIQUE, LOSS1_EXIST),
-        ),
-        hypotheses=LOSS1_HYPOTHESES,
-        checkers=[
-            Checker("uniqueness every K", "symbolic", check_loss1_uniqueness, "gradient, weighted-Laplacian Hessian, positive weights (generic f)",
-                    covers="every K, generic f (pair sums; theory.family.general_hessian_obligations); f'' > 0 decided for each built-in loss",
-                    proves=(LOSS1_UNIQUE,)),
-            Checker("existence every K", "symbolic", check_loss1_existence, "recession of L in the two classes of f; exact slopes of the built-ins",
-                    covers="every K (each term of the recession function; symbolic slopes for each class of f) + exact recession "
-                    "limits of the built-in losses; cited: Rockafellar Thms 8.5, 9.3, 27.1, the order lemma, the convex dichotomy",
-                    proves=(LOSS1_EXIST,)),
-            Checker("escaping-set lemma", "exact", check_escaping_lemma, "zero-recession directions vs escaping sets, exact enumeration",
-                    covers="every pattern of entries in {0, 1/3, 1}, K = 2, 3, 4 (quick), every ordered partition of the responses"),
-            Checker("numeric 50 digits", "numeric", check_loss1_numeric, "two Newton starts, solver-free strict-minimum and escaping-ray witnesses, loss-values-only minimiser",
-                    covers="9 drawn instances (quick) over the built-in losses in the scope, open / balanced / 0-1 / escaping P, K = 3..5, 50 digits"),
-            Checker("search", "search", check_loss1_search, "float64 batched Newton over many instances, two starts; failures re-solved at 30 digits",
-                    covers="~200 float64 instances per loss (quick), K = 3, 5, 7, 0/1 entries on Hamiltonian cycles, sampler entries down to 1e-6"),
-        ],
-        controls=[
-            without_hypothesis(check_loss1_numeric, "mu_interior", "a sampler with a zero entry: the response's x is free (not unique)"),
-            without_hypothesis(check_loss1_numeric, "f_strictly_convex", "the hinge (SLiC) admitted: at a balanced P with uniform mu its optimum is a set"),
-            without_hypothesis(check_loss1_numeric, "optimum_exists", "an escaping-set P with the logistic / exponential loss: no optimum"),
-            Control("Hessian factor 2 (every K)", "d^2 L[v, v] stated as 2 sum W_ij (v_i - v_j)^2", functools.partial(check_loss1_uniqueness, hess_factor=2)),
-            Control("escaping set with P_ij = 9/10 across", "zero recession claimed along 1_A - |A|/K when A wins only with probability 9/10",
-                    functools.partial(check_loss1_existence, p_across=Fraction(9, 10))),
-            Control("DPO slope f_inf(-1) = 2", "the stated recession slopes of the logistic f with f_inf(-1) = 2",
-                    functools.partial(check_loss1_existence, stated={"dpo": (0, 2)})),
-            Control("one sure win blocks the optimum", "the characterisation 'some P_ij = 1' instead of an escaping set",
-                    functools.partial(check_escaping_lemma, rule="some sure win")),
-        ],
-        source=SOURCE,
-        cites=(
-            family.LAPLACIAN_LEMMA,
-            family.RECESSION_THEOREM + " The recession function of a positive combination of closed proper convex functions "
-            "composed with linear maps is the same combination of their recession functions (Rockafellar, Thm 9.3).",
-            ORDER_LEMMA,
-            CONVEX_DICHOTOMY,
-            NONNEGATIVE_SUM,
-        ),
-        note="Beyond the paper (THEORY.md §4b). DPO-1's 0/1 entries and escaping set are the logistic case. The truncated "
-        "quadratic and the hinge are outside the scope (f'' = 0 on a half-line): the hinge's optimum can be a set (the control "
-        "'drop-f_strictly_convex' exhibits one); the truncated quadratic's pair loss is still strictly convex for 0 < p < 1. "
-        "The numeric witnesses use loss values only (second differences along every centred coordinate direction, rays along "
-        "every escaping direction), so a solver that stopped early or at a non-minimiser is caught.",
-        expressions=None,
-    )
-)
-
-LOSS2 = register(
-    Claim(
-        id="LOSS-2",
-        statement=_BEYOND + "[open, settled] For a GPO loss with f convex, C^2, f'' > 0 and pair link phi (the zero of "
-        "g(.; p) = p f'(.) - (1 - p) f'(-.)), and P with entries in (0, 1): the optimum is the same for every interior "
-        "sampler iff phi(P_ij) = u_i - u_j for some u (then x* = b r* = u + c). DPO (phi = logit): Bradley–Terry; IPO "
-        "(phi = 2p - 1): the additive-difference model P_ij = 1/2 + v_i - v_j; exponential (phi = logit/2): Bradley–Terry.",
-        tag="open",
-        latex=r"x^*(\mu)\ \text{independent of}\ \mu \iff \exists u:\ \phi(P_{ij}) = u_i - u_j,\quad g(\phi(p); p) = 0",
-        scope=Scope("every K >= 2; every P with entries in (0, 1); interior samplers; b > 0; every convex C^2 f with f'' > 0",
-                    parts=(LOSS2_IF, LOSS2_ONLY_IF)),
-        hypotheses=LOSS2_HYPOTHESES,
-        checkers=[
-            Checker("symbolic (<=) every K", "symbolic", check_loss2_sufficiency, "each summand of G vanishes at x = u (generic f) + LOSS-1 uniqueness; the links of the built-ins",
-                    covers="every K, every mu, generic f (pointwise summand identity, pair sums); link identities of each built-in loss",
-                    proves=(LOSS2_IF,)),
-            Checker("symbolic (=>) every K", "symbolic", check_loss2_necessity, "the sampler matrix inverted in the free matrix algebra; g strictly increasing",
-                    covers="every K, generic f (free matrix algebra, one^T one = K)", proves=(LOSS2_ONLY_IF,)),
-            Checker("numeric invariance", "numeric", check_loss2_invariance, "model matrices of each loss, three samplers each, 50 digits",
-                    covers="6 drawn model matrices (quick), every loss in the scope, K = 3..5, three interior samplers each, 50 digits"),
-            Checker("non-model: two samplers + IFT", "numeric", check_loss2_non_model, "optima of two samplers differ; dx*/dmu != 0 vs central differences",
-                    covers="one random non-model P per loss (quick), K = 3..5, 45 digits"),
-            Checker("exact certificate P_cyc", "exact", check_loss2_exact_certificate, covers="P_cyc(1/5), K = 3, every loss in the scope (exact)"),
-        ],
-        controls=[
-            without_hypothesis(check_loss2_invariance, "link_model", "sampler invariance checked on random matrices outside the model too"),
-            Control("wrong link: Bradley–Terry under IPO", "the statement with DPO's link for the IPO loss (Bradley–Terry matrices, IPO optimum)",
-                    functools.partial(check_loss2_invariance, link={"ipo": "dpo"})),
-            Control("non-model check on model P", "the two-sampler construction run on model matrices", functools.partial(check_loss2_non_model, planted_model=True)),
-            Control("exact certificate at mu2 = uniform", "second sampler equal to the first",
-                    functools.partial(check_loss2_exact_certificate, mu2=(Fraction(1, 3),) * 3)),
-            Control("(=>) wrong inverse", "M^-1 = 2 (I - 1 1^T/K) instead of 2 (I - 1 1^T/(2K))", functools.partial(check_loss2_necessity, inverse_factor=2)),
-        ],
-        constants=[
-            Constant("1 in x* = u + c", 1, "scale", ("symbolic (<=) every K", "numeric invariance"),
-                     why="x = s u + c has summands mu_j g(s (u_i - u_j); P_ij) != 0 for s != 1 and non-constant u: not stationary, "
-                     "hence not the optimum"),
-        ],
-        source=SOURCE,
-        cites=(family.LAPLACIAN_LEMMA, family.MONOTONE_LEMMA),
-        note="Beyond the paper (THEORY.md §4b); DPO-2 is the logistic case. The (=>) direction is constructive: for P outside "
-        "the model, two of the samplers e_j/2 + 1/(2K) have different optima, and the checker 'non-model' exhibits two "
-        "samplers and a non-zero dx*/dmu (IFT, checked against central differences). The truncated quadratic has the IPO "
-        "link 2p - 1 on (0, 1) and the same answer, but f'' = 0 on x > 1 puts it outside the mechanised scope.",
-        expressions=None,
-    )
-)
 
 LOSS3 = register(
     Claim(
