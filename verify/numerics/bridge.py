@@ -250,7 +250,7 @@ def _limit_slope(fp: sympy.Expr, x: sympy.Symbol, kinks: tuple, side: int) -> sy
     t = sympy.Symbol("t", positive=True)
     edge = (max(kinks) if side > 0 else min(kinks)) if kinks else sympy.Integer(0)
     try:
-        branch = sympy.simplify(fp.subs(x, edge + side * (1 + t)))
+        branch = fp.subs(x, edge + side * (1 + t))
         lim = sympy.limit(branch, t, sympy.oo)
     except (NotImplementedError, ValueError, TypeError, sympy.PoleError):
         return None
@@ -327,12 +327,13 @@ def loss_functions(loss) -> LossFunctions:
         When ``f`` is not real at a check point, or a compiled derivative disagrees with
         the loss's own ``fp``/``fpp`` (which would be a defect of this module).
     """
-    return _compile(loss.f, tuple(loss.kinks), loss.fp, loss.fpp)
+    return _compile(loss.f, tuple(loss.kinks))
 
 
 @lru_cache(maxsize=64)
-def _compile(f: sympy.Expr, kinks: tuple, fp_ref: sympy.Expr, fpp_ref: sympy.Expr) -> LossFunctions:
+def _compile(f: sympy.Expr, kinks: tuple) -> LossFunctions:
     x = next((s for s in f.free_symbols if s.name == "x"), _X)
+    fp_ref, fpp_ref = sympy.diff(f, x), sympy.diff(f, x, 2)  # = PairLoss.fp, PairLoss.fpp
     stable = _stable(f)
     fp = sympy.diff(stable, x)
     fpp = sympy.diff(fp, x)
@@ -345,7 +346,9 @@ def _compile(f: sympy.Expr, kinks: tuple, fp_ref: sympy.Expr, fpp_ref: sympy.Exp
         if poly.degree() == 2 and poly.LC() > 0:
             c = poly.all_coeffs()
             quadratic = (c[0], c[1], c[2])
-    pwl = sympy.simplify(exprs["fpp"]) == 0
+    pwl = exprs["fpp"].is_zero
+    if pwl is None:
+        pwl = sympy.simplify(exprs["fpp"]) == 0
     # check the compiled functions against the loss's own expressions, away from the kinks
     with workdps(30):
         for pt in _CHECK_POINTS:

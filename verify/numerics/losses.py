@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from fractions import Fraction
 from typing import Any
 
 import mpmath
