@@ -62,6 +62,7 @@ from verify.numerics.precision import GUARD, workdps
 __all__ = [
     "Setting",
     "setting",
+    "check_solvable",
     "read_policy",
     "mixing",
     "logits",
@@ -119,19 +120,21 @@ def setting(P: Any, loss: Any, alpha: Any, lam: Any, pi_ref: Any = None, pi0: An
     """Validate an MRS setting (``alpha, lam in [0, 1]``, interior ``pi_ref``, ``pi0``; default uniform).
 
     ``loss`` is a PairLoss, a name or an expression (:func:`verify.numerics.losses.loss`). A loss whose
-    optimum is a set (the hinge) or an escaping set of ``P`` (no bounded optimum) is refused here.
+    optimum is a set (the hinge) or an escaping set of ``P`` (no bounded optimum) is refused when the
+    map is first evaluated (:func:`check_solvable`), not here: the batched simulators still take it.
     """
     Pm = P if isinstance(P, PreferenceMatrix) else load_preference_matrix(P)
     K = Pm.K
     lo = as_loss(loss)
     ref = uniform(K) if pi_ref is None else simplex_vector(pi_ref, K, name="pi_ref", interior=True)
     p0 = uniform(K) if pi0 is None else simplex_vector(pi0, K, name="pi0", interior=True)
-    s = Setting(Pm, lo, unit_interval(alpha, "alpha"), unit_interval(lam, "lam"), tuple(ref), tuple(p0))
-    _check_solvable(s)
-    return s
+    return Setting(Pm, lo, unit_interval(alpha, "alpha"), unit_interval(lam, "lam"), tuple(ref), tuple(p0))
 
 
-def _check_solvable(s: Setting) -> None:
+@lru_cache(maxsize=256)
+def check_solvable(s: Setting) -> None:
+    """Raise when the high-precision map is not a function: a piecewise linear loss (:class:`NonUniqueOptimum`)
+    or an escaping set of ``P`` (:class:`NoOptimum`). Cached per setting."""
     fns = bridge.loss_functions(s.loss)
     if fns.piecewise_linear:
         raise NonUniqueOptimum(
@@ -189,6 +192,7 @@ def mixing(s: Setting, pi: Sequence) -> list:
 def logits(s: Setting, logpi: Sequence, *, x0: Sequence | None = None) -> tuple[list, list]:
     """``(z, x*)`` with ``z = alpha log pi + (1-alpha) log pi_ref + x*(mu)/b`` (not normalised) at ``pi = exp(logpi)``."""
     K = s.K
+    check_solvable(s)
     fns = bridge.loss_functions(s.loss)
     mu = mixing(s, [mpmath.exp(v) for v in logpi])
     x, _ = solve(mp_matrix(s.P.entries), mu, fns, x0)
