@@ -45,7 +45,7 @@ def skew_norm(S: sympy.Matrix) -> sympy.Expr:
     M = (S.T * S).applyfunc(sympy.nsimplify)
     lam = sympy.Symbol("lam")
     roots = sympy.Poly(M.charpoly(lam).as_expr(), lam).real_roots()
-    top = max(roots, key=lambda r: sympy.N(r, 30)) if roots else sympy.Integer(0)
+    top = sympy.Max(*roots) if roots else sympy.Integer(0)
     return sympy.sqrt(top)
 
 

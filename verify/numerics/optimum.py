@@ -64,7 +64,7 @@ import sympy
 from theory.losses import PairLoss
 from verify.exact.objects import InputError, NumericalFailure, PreferenceMatrix, one_shot_data
 from verify.numerics import bridge
-from verify.numerics.bridge import LossFunctions, b_mp, mp_matrix, mp_vector, mpf
+from verify.numerics.bridge import LossFunctions, b_mp, evalf_mp, mp_matrix, mp_vector, mpf
 from verify.numerics.losses import loss as make_loss
 from verify.numerics.precision import GUARD, workdps
 
@@ -638,7 +638,8 @@ def _exact_b(lo: PairLoss) -> Fraction:
     b = sympy.sympify(lo.b)
     if b.is_Rational:
         return Fraction(int(b.p), int(b.q))
-    return Fraction(str(sympy.N(b, 30)))
+    with workdps(30):
+        return Fraction(mpmath.nstr(evalf_mp(b, dps=30), 30))
 
 
 def _pair_start(p, q, f, lo_bound=-(2**12), hi_bound=2**12):
