@@ -42,10 +42,12 @@ constant). One MRS step is
   + P_jk |f'(x_j - x_k)|)`` the size of the terms summed (a relative criterion: absolute for
   the logistic, whose terms are at most 1).
 
-``f'`` and ``f''`` are evaluated by numpy functions made from the loss's own sympy expression;
-wherever numpy overflows to a non-finite value (``exp(800)/(1 + exp(800))``), those entries are
-recomputed with mpmath (no exponent range limit), so the generic path is stable for ``|x|`` in
-the hundreds and beyond, for every loss, without special cases.
+``f``, ``f'`` and ``f''`` are the numpy functions of the one bridge
+(:func:`verify.numerics.bridge.loss_functions`: stable forms, the logistic through ``expit``);
+the method is read from it too (``quadratic``, ``piecewise_linear``). Wherever numpy still
+overflows to a non-finite value (an expression without a stable form, ``exp(800)/(1 + exp(800))``),
+those entries are recomputed by the bridge's mpmath twin (no exponent range limit), so the
+generic path is stable for ``|x|`` in the hundreds and beyond, for every loss, without special cases.
 
 :func:`make_step` builds the step for a batch: ``alpha``, ``lam`` and the scale may be scalars
 or length-``B`` arrays (one setting per row). ``b = loss.b_of(scale)`` in float64.
@@ -71,10 +73,12 @@ import mpmath
 import numpy as np
 import sympy
 
-from theory.losses import BUILTIN, PairLoss, X, builtin, from_expression
+from theory.losses import BUILTIN, PairLoss
 from verify.exact.objects import InputError, NumericalFailure, load_preference_matrix, positive, simplex_vector, unit_interval
 from verify.numerics.basis import helmert_basis
+from verify.numerics.bridge import loss_functions
 from verify.numerics.dpo import DPOSolveError, escaping_set
+from verify.numerics.losses import loss as make_loss
 
 __all__ = [
     "BatchSolveError",
@@ -107,42 +111,30 @@ class BatchSolveError(NumericalFailure):
 def as_loss(loss: Any) -> PairLoss:
     """A :class:`PairLoss` from itself, a built-in name or alias, or an expression in ``x``.
 
-    (Expressions are parsed by :func:`theory.losses.from_expression`; the validated user
-    loss of the command line is built by ``verify.numerics.losses.loss``.)
+    Names and expressions go through :func:`verify.numerics.losses.loss` (validated; a bad one
+    is an :class:`InputError`).
     """
     if isinstance(loss, PairLoss):
         return loss
-    if isinstance(loss, str):
-        key = loss.strip().lower()
-        try:
-            return builtin(key)
-        except ValueError:
-            return from_expression(loss)
-    raise InputError(f"loss = {loss!r}, expected a PairLoss, a built-in name ({', '.join(BUILTIN)}) or an expression in x")
+    return make_loss(loss)
 
 
-def _guarded(expr: sympy.Expr) -> Callable[[np.ndarray], np.ndarray]:
-    """A float64 function of ``x`` from ``expr``: numpy, with non-finite entries recomputed in mpmath.
+def _guarded(np_fn: Callable, mp_fn: Callable) -> Callable[[np.ndarray], np.ndarray]:
+    """The bridge's numpy function, with any non-finite entry recomputed by its mpmath twin.
 
-    numpy overflows (``exp(800)`` is ``inf``, ``inf/inf`` is ``nan``) where the value itself is an
-    ordinary number; mpmath has no exponent limit, so those few entries are evaluated there.
+    The bridge compiles stable forms (the logistic through ``expit``/``softplus``); for an
+    expression it has no stable form for, numpy may still overflow (``inf/inf``) where the value
+    is an ordinary number, and mpmath, with no exponent limit, gives it.
     """
-    # TODO(issue 9): take f_np/fp_np/fpp_np (and the mpmath f/fp/fpp) from
-    # verify.numerics.bridge.loss_functions(loss) once it is on main: one bridge.
-    fast = sympy.lambdify(X, expr, "numpy", cse=True)
-    slow = sympy.lambdify(X, expr, "mpmath")
 
     def fn(x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=float)
-        with np.errstate(all="ignore"):
-            out = np.asarray(fast(x), dtype=float)
-        if out.shape != x.shape:
-            out = np.broadcast_to(out, x.shape)
+        out = np_fn(x)
         bad = ~np.isfinite(out)
         if bad.any():
             out = np.array(out, dtype=float)
             with mpmath.workdps(30):
-                out[bad] = [float(slow(mpmath.mpf(float(v)))) for v in x[bad]]
+                out[bad] = [float(mp_fn(mpmath.mpf(float(v)))) for v in x[bad]]
         return out
 
     return fn
@@ -160,18 +152,17 @@ class _LossNumbers:
     kink: float | None
     inv_b: Callable[[Any], Any]
     decreases_forever: bool
+    bounded_below: bool
     label: str
 
 
 @lru_cache(maxsize=64)
 def _numbers(loss: PairLoss) -> _LossNumbers:
-    f = loss.f.rewrite(sympy.Piecewise)
-    fp = sympy.piecewise_fold(sympy.diff(f, X))
-    fpp = sympy.simplify(sympy.piecewise_fold(sympy.diff(f, X, 2)))
-    if fpp == 0:
-        method = "enumerate"
-    elif not fpp.has(X) and fpp.is_positive:
+    fn = loss_functions(loss)
+    if fn.quadratic is not None:
         method = "closed"
+    elif fn.piecewise_linear:
+        method = "enumerate"
     else:
         method = "newton"
     s = sympy.Symbol("s", positive=True)
@@ -179,11 +170,24 @@ def _numbers(loss: PairLoss) -> _LossNumbers:
     gain = None if loss.gain is None else float(loss.gain)
     kinks = sorted({abs(float(k)) for k in loss.kinks})
     kink = kinks[0] if len(kinks) == 1 and kinks[0] > 0 else None
-    fp_mp = sympy.lambdify(X, fp, "mpmath")
     with mpmath.workdps(30):
         # f' < 0 even far out on the right: f decreases to its infimum without reaching it (logistic, exp)
-        forever = all(fp_mp(mpmath.mpf(2) ** e) < 0 for e in (3, 6, 9, 12))
-    return _LossNumbers(method, _guarded(f), _guarded(fp), _guarded(fpp), gain, kink, inv_b, forever, loss.title or loss.name)
+        forever = all(fn.fp(mpmath.mpf(2) ** e) < 0 for e in (3, 6, 9, 12))
+    # the pair loss p f(x) + (1-p) f(-x) is bounded below for every p iff f'(+oo) >= 0 >= f'(-oo)
+    right, left = fn.slope_right, fn.slope_left
+    bounded = not ((right is not None and bool(right < 0)) or (left is not None and bool(left > 0)))
+    return _LossNumbers(
+        method,
+        _guarded(fn.f_np, fn.f),
+        _guarded(fn.fp_np, fn.fp),
+        _guarded(fn.fpp_np, fn.fpp),
+        gain,
+        kink,
+        inv_b,
+        forever,
+        bounded,
+        loss.title or loss.name,
+    )
 
 
 def method_for(loss: Any) -> str:
@@ -356,10 +360,8 @@ def _check_enumerable(K: int, nums: _LossNumbers) -> None:
         )
     if nums.kink is None:
         raise InputError(f"the piecewise-linear {nums.label} loss needs exactly one kink k > 0 for the exact enumeration")
-    far = 4.0 * (nums.kink + 1.0)
-    right, left = nums.fp(np.array([far, -far]))
-    if right < 0 or left > 0:
-        raise InputError(f"the piecewise-linear {nums.label} loss is not bounded below (f' = {right:g} on the right, {left:g} on the left)")
+    if not nums.bounded_below:
+        raise InputError(f"the piecewise-linear {nums.label} loss is not bounded below (f'(+oo) < 0 or f'(-oo) > 0)")
 
 
 def _enumerate(P, mu, nums: _LossNumbers):
