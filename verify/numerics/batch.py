@@ -375,11 +375,13 @@ def _enumerate(P, mu, nums: _LossNumbers):
     W = (2.0 * mu[:, :, None] * mu[:, None, :] * Pb).reshape(Bn, K * K)
     x = np.empty((Bn, K))
     chunk = max(1, int(4_000_000 // C))
+    FcT = np.ascontiguousarray(Fc.T)
     for s in range(0, Bn, chunk):
-        L = W[s : s + chunk] @ Fc.T
+        # stacked (1 x K^2) @ (K^2 x C) products: numpy's own loop, not a threaded BLAS call on a small matrix
+        L = np.matmul(W[s : s + chunk, None, :], FcT)[:, 0, :]
         Lmin = L.min(axis=1, keepdims=True)
         mask = (L <= Lmin + 1e-12 * (1.0 + np.abs(Lmin))).astype(float)
-        x[s : s + chunk] = (mask @ Vc) / mask.sum(axis=1, keepdims=True)
+        x[s : s + chunk] = np.matmul(mask[:, None, :], Vc)[:, 0, :] / mask.sum(axis=1, keepdims=True)
     ok = np.isfinite(x).all(axis=1)
     return x, ok
 
