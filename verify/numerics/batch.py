@@ -26,11 +26,12 @@ constant). One MRS step is
 * ``"enumerate"`` — ``f'' = 0`` away from one kink ``k`` (``f`` piecewise linear, e.g. the SLiC
   hinge with ``k = 1``): the population loss ``L(x) = 2 sum_ij mu_i mu_j P_ij f(x_i - x_j)`` is
   convex and piecewise linear with breakpoints ``x_i - x_j = ±k``. Its minimum is attained (``f``
-  is bounded below) and the set of minimisers is a polyhedron which, modulo constants, has a
-  vertex of that hyperplane arrangement; the vertices are the vectors ``k v`` where ``v`` is a
-  weak ordering of the ``K`` responses (integer values filling ``{0, ..., m}``: ``x_i - x_j = ±k``
-  along a spanning tree). All of them (the ordered Bell number: 75 for ``K = 4``, 4,683 for
-  ``K = 6``) are evaluated in batch. **The optimum is a set**; the selection rule is: the mean
+  is bounded below) and the set of minimisers is a polyhedron which, modulo constants, contains a
+  vertex of that hyperplane arrangement (no cell contains a line). A vertex solves
+  ``x_i - x_j = ±k`` along a spanning tree, so, shifted to minimum 0, it is ``k v`` for a weak
+  ordering ``v`` of the ``K`` responses (integer values filling ``{0, ..., m}``). All weak orderings
+  (the ordered Bell number: 75 for ``K = 4``, 4,683 for ``K = 6``; a superset of the vertices, all
+  feasible) are evaluated in batch, so the least value among them is the minimum. **The optimum is a set**; the selection rule is: the mean
   of the centred vertices whose loss is within ``1e-12 (1 + |L_min|)`` of the least (a minimiser
   by convexity; invariant under relabelling the responses; a function of ``(P, mu)`` only).
   ``K <= 6``;
@@ -77,7 +78,8 @@ from theory.losses import BUILTIN, PairLoss
 from verify.exact.objects import InputError, NumericalFailure, load_preference_matrix, positive, simplex_vector, unit_interval
 from verify.numerics.basis import helmert_basis
 from verify.numerics.bridge import loss_functions
-from verify.numerics.dpo import DPOSolveError, escaping_set
+from verify.numerics.dpo import DPOSolveError
+from verify.numerics.optimum import escaping_set
 from verify.numerics.losses import loss as make_loss
 
 __all__ = [
