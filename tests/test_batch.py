@@ -392,9 +392,11 @@ def test_bad_input_is_named(kwargs, message):
         bt.make_step(P, "dpo", alpha, lam, B=2, **args)
 
 
-def test_exact_strings_accepted():
+def test_exact_strings_and_numpy_scalars_accepted():
     step = bt.make_step([["1/2", "4/5"], ["1/5", "1/2"]], "dpo", "1/2", "1", scale="1")
     assert np.allclose(np.exp(step(np.log(np.full((1, 2), 0.5)))), [[0.8, 0.2]])
+    step = bt.make_step(np.array([[0.5, 0.8], [0.2, 0.5]]), "dpo", np.float64(0.5), np.array(1.0), scale=np.float32(1))
+    assert np.allclose(np.exp(step(np.log(np.full((3, 2), 0.5)))), [[0.8, 0.2]] * 3)
 
 
 def test_make_batch_step_is_the_dpo_step():

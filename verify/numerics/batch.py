@@ -521,6 +521,8 @@ def _check_escape(P: np.ndarray, nums: _LossNumbers) -> None:
 def _param(v: Any, B: int | None, name: str, kind: str) -> Any:
     """A scalar float or a ``(B,)`` array, validated (``kind``: ``unit`` for [0, 1], ``positive``)."""
     if np.ndim(v) == 0:
+        if isinstance(v, (np.ndarray, np.generic)):
+            v = v.item()
         val = unit_interval(v, name) if kind == "unit" else positive(v, name)
         return float(val)
     a = np.asarray(v, dtype=float)
