@@ -10,8 +10,10 @@ transposed views of contiguous ``(K, B)`` buffers (``logpi.T`` is contiguous). A
 written with ordinary numpy operations works; a step may use ``logpi.T`` to get
 contiguous rows per response (much faster reductions for small ``K``).
 
-:func:`make_ipo_batch_step` builds the MRS-IPO step in log space (no overflow for
-``beta`` up to ``1e4``, log-probabilities stay finite far below ``log 1e-300``).
+The step of any loss is :func:`verify.numerics.batch.make_step` (the one batched float64
+MRS step); :func:`make_ipo_batch_step` is its IPO instance (closed form in log space, no
+overflow for ``beta`` up to ``1e4``, log-probabilities stay finite far below ``log 1e-300``),
+and :func:`simulate` takes ``loss=`` (IPO by default).
 
 >>> import numpy as np
 >>> res = simulate(cyclic_matrix(0.4), alpha=0.9, beta=8, lam=1, steps=600, seed=0)
@@ -19,6 +21,9 @@ contiguous rows per response (much faster reductions for small ``K``).
 (True, False)
 >>> res = simulate(cyclic_matrix(0.4), alpha=0.2, beta=1, lam=1, steps=600, seed=0)
 >>> bool(res.metrics["converged"][0])
+True
+>>> res = simulate(cyclic_matrix(0.4), 0.9, 0.1, 1, steps=600, loss="dpo")   # beta_dpo = 0.1
+>>> bool(res.metrics["oscillating"][0])
 True
 """
 
@@ -29,14 +34,20 @@ from typing import Any, Callable
 
 import numpy as np
 
+from theory.losses import BUILTIN
+from verify.exact.families import cyclic, cyclic_float, random_sst_float
+from verify.numerics.batch import make_step
 from verify.numerics.metrics import StreamingMetrics
 
 __all__ = [
     "run_batch",
     "make_ipo_batch_step",
+    "trajectory",
+    "simulate_dpo",
     "simulate",
     "BatchResult",
     "cyclic_matrix",
+    "cycle_matrix",
     "random_sst_matrix",
     "near_uniform_starts",
     "normalise_log",
@@ -50,37 +61,15 @@ def normalise_log(logpi: np.ndarray) -> np.ndarray:
     return lp - (m + np.log(np.exp(lp - m).sum(axis=-1, keepdims=True)))
 
 
-def cyclic_matrix(a: float) -> np.ndarray:
-    """``P_cyc(a)`` as float64: ``P[0,1] = P[1,2] = P[2,0] = 1/2 + a``."""
-    if not 0 <= a <= 0.5:
-        raise ValueError(f"cyclic margin a = {a}, expected 0 <= a <= 1/2")
-    P = np.full((3, 3), 0.5)
-    for i, j in ((0, 1), (1, 2), (2, 0)):
-        P[i, j] = 0.5 + a
-        P[j, i] = 0.5 - a
-    return P
+#: ``P_cyc(a)`` exactly (Fractions): :func:`verify.exact.families.cyclic`.
+cycle_matrix = cyclic
+#: ``P_cyc(a)`` as float64: :func:`verify.exact.families.cyclic_float`.
+cyclic_matrix = cyclic_float
 
 
 def random_sst_matrix(K: int, rng: np.random.Generator, n: int | None = None) -> np.ndarray:
-    """Strictly SST matrices (rank order ``0 > 1 > ... > K-1``), ``(K, K)`` or ``(n, K, K)``.
-
-    Same construction as :func:`verify.engine.strategies.sst_from_increments`: positive increments
-    ``a_ij ~ U(1/64, 2)``, ``t_ij = a_ij + max(t_{i,j-1}, t_{i+1,j})``, ``P_ij = 1/2 + t/(2(1+t))``.
-    """
-    shape = (1 if n is None else n,)
-    inc = rng.uniform(1 / 64, 2, shape + (K, K))
-    t = np.zeros(shape + (K, K))
-    for i in range(K - 2, -1, -1):
-        for j in range(i + 1, K):
-            left = t[:, i, j - 1] if j - 1 > i else 0.0
-            down = t[:, i + 1, j] if i + 1 < j else 0.0
-            t[:, i, j] = inc[:, i, j] + np.maximum(left, down)
-    P = np.full(shape + (K, K), 0.5)
-    iu = np.triu_indices(K, 1)
-    up = 0.5 + t[:, iu[0], iu[1]] / (2 * (1 + t[:, iu[0], iu[1]]))
-    P[:, iu[0], iu[1]] = up
-    P[:, iu[1], iu[0]] = 1 - up
-    return P[0] if n is None else P
+    """Strictly SST float64 matrices, ``(K, K)`` or ``(n, K, K)``: :func:`verify.exact.families.random_sst_float`."""
+    return random_sst_float(rng, K, n)
 
 
 def near_uniform_starts(B: int, K: int, rng: np.random.Generator, scale: float = 1e-3) -> np.ndarray:
@@ -95,15 +84,6 @@ def _kmajor(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x.T).T
 
 
-def _as_batch(x: Any, B: int, name: str) -> np.ndarray:
-    a = np.asarray(x, dtype=float)
-    if a.ndim == 0:
-        return a
-    if a.shape != (B,):
-        raise ValueError(f"{name} has shape {a.shape}, expected a scalar or ({B},)")
-    return a
-
-
 def make_ipo_batch_step(
     P: Any,
     alpha: Any,
@@ -113,98 +93,31 @@ def make_ipo_batch_step(
     pi0: Any = None,
     B: int | None = None,
 ) -> Callable[[np.ndarray], np.ndarray]:
-    """The batched MRS-IPO step ``logpi (B, K) -> logpi' (B, K)`` in log space.
-
-    Parameters
-    ----------
-    P : array ``(K, K)`` (shared) or ``(B, K, K)`` (one per trajectory)
-    alpha, beta, lam : scalars or arrays ``(B,)`` (parameter settings per trajectory)
-    pi_ref, pi0 : arrays ``(K,)`` or ``(B, K)``, optional (default uniform)
-    B : batch size (needed only when every argument is shared)
+    """The batched MRS-IPO step: :func:`verify.numerics.batch.make_step` with the IPO loss and ``scale = beta``.
 
     ``logpi' = alpha logpi + (1-alpha) log pi_ref + beta P mu - logsumexp``,
-    ``mu = lam exp(logpi) + (1-lam) pi0``. The maximum logit is subtracted before
-    exponentiating, so ``beta`` up to ``1e4`` cannot overflow; log-probabilities stay finite.
+    ``mu = lam exp(logpi) + (1-lam) pi0`` (the closed form of a quadratic ``f``, on K-major buffers;
+    ``beta`` up to ``1e4`` cannot overflow). ``alpha, beta, lam`` are scalars or ``(B,)`` arrays.
     """
-    P = np.asarray(P, dtype=float)
-    if P.ndim not in (2, 3) or P.shape[-1] != P.shape[-2]:
-        raise ValueError(f"P has shape {P.shape}, expected (K, K) or (B, K, K)")
-    K = P.shape[-1]
-    if B is None:
-        cands = [P.shape[0]] if P.ndim == 3 else []
-        for x in (alpha, beta, lam):
-            if np.ndim(x) == 1:
-                cands.append(len(x))
-        for x in (pi_ref, pi0):
-            if x is not None and np.ndim(x) == 2:
-                cands.append(np.shape(x)[0])
-        B = cands[0] if cands else 1
-    if P.ndim == 3 and P.shape[0] != B:
-        raise ValueError(f"P has {P.shape[0]} matrices, expected B = {B}")
-    al = _as_batch(alpha, B, "alpha")
-    be = _as_batch(beta, B, "beta")
-    la = _as_batch(lam, B, "lam")
-    u = np.full(K, 1.0 / K)
-    ref = np.asarray(u if pi_ref is None else pi_ref, dtype=float)
-    p0 = np.asarray(u if pi0 is None else pi0, dtype=float)
-    # K-major constants: (K,) broadcast against (K, B), or (K, B)
-    refK = np.log(ref).T if ref.ndim == 2 else np.log(ref)[:, None]
-    p0K = p0.T if p0.ndim == 2 else p0[:, None]
-    if P.ndim == 2:
-        PK = None
-        Pp0 = P @ p0K  # (K, 1) or (K, B)
-    else:
-        PK = np.ascontiguousarray(P.transpose(1, 2, 0))  # (K, K, B)
-        Pp0 = np.einsum("ijb,jb->ib", PK, np.broadcast_to(p0K, (K, B)))
-    base = (1 - al) * refK + be * (1 - la) * Pp0
-    base = np.ascontiguousarray(np.broadcast_to(base, (K, B)))
-    gain = np.asarray(be * la)
-    al_arr = np.asarray(al)
-    small = K <= 8
+    return make_step(P, BUILTIN["ipo"], alpha, lam, pi_ref, pi0, scale=beta, B=B)
 
-    def Pdot(x: np.ndarray) -> np.ndarray:
-        if PK is None:
-            return P @ x
-        if small:
-            out = np.empty((K, x.shape[1]))
-            for i in range(K):
-                acc = PK[i, 0] * x[0]
-                for j in range(1, K):
-                    acc += PK[i, j] * x[j]
-                out[i] = acc
-            return out
-        return np.matmul(P, x.T[:, :, None])[:, :, 0].T
 
-    cache: dict[str, Any] = {"out": None, "pi": None}
+def trajectory(step: Callable[[np.ndarray], np.ndarray], logpi0: np.ndarray, steps: int) -> np.ndarray:
+    """The recorded trajectory ``(steps + 1, B, K)`` of log-policies of any step (no metrics).
 
-    def step(logpi: np.ndarray) -> np.ndarray:
-        X = logpi.T
-        if X.shape != (K, B):
-            raise ValueError(f"logpi has shape {logpi.shape}, expected ({B}, {K})")
-        if cache["out"] is logpi:
-            pi = cache["pi"]
-        else:
-            pi = np.exp(X)
-        # beta P mu = (beta lam) P pi + beta (1 - lam) P pi0; the second term is in ``base``
-        z = Pdot(pi)
-        z *= gain
-        z += base
-        z += al_arr * X
-        m = np.maximum.reduce(z, axis=0)
-        z -= m
-        e = np.exp(z)
-        s = np.add.reduce(e, axis=0)
-        z -= np.log(s)
-        e /= s
-        out = z.T
-        cache["out"] = out
-        cache["pi"] = e
-        return out
+    >>> step = make_step(cyclic_matrix(0.4), "dpo", alpha=0.5, lam=1.0, scale=1.0)
+    >>> trajectory(step, np.log(np.full((1, 3), 1 / 3)), 5).shape
+    (6, 1, 3)
+    """
+    out = np.empty((int(steps) + 1,) + np.shape(logpi0))
+    out[0] = logpi0
+    for t in range(int(steps)):
+        out[t + 1] = step(out[t])
+    return out
 
-    step.policy_of = lambda lp: cache["pi"] if cache["out"] is lp else None  # type: ignore[attr-defined]
-    step.K = K  # type: ignore[attr-defined]
-    step.B = B  # type: ignore[attr-defined]
-    return step
+
+#: The name the MRS-DPO modules used for :func:`trajectory`.
+simulate_dpo = trajectory
 
 
 @dataclass
@@ -301,6 +214,7 @@ def simulate(
     lam: Any,
     steps: int = 3000,
     *,
+    loss: Any = "ipo",
     pi_ref: Any = None,
     pi0: Any = None,
     start: Any = None,
@@ -313,13 +227,16 @@ def simulate(
     tol: float = 1e-10,
     window: int = 512,
 ) -> BatchResult:
-    """Simulate MRS-IPO for a batch of matrices and parameter settings (float64, log space).
+    """Simulate MRS for a batch of matrices and parameter settings (float64, log space), any loss.
 
     Parameters
     ----------
     P : ``(K, K)`` or ``(B, K, K)``
-    alpha, beta, lam : scalars or ``(B,)`` arrays
+    alpha, lam : scalars or ``(B,)`` arrays
+    beta : the loss's scale parameter (``loss.scale_name``: IPO's ``beta``, DPO's ``beta_dpo``, ...),
+        scalar or ``(B,)``; ``None`` takes the loss's own scale
     steps : int
+    loss : :class:`theory.losses.PairLoss`, a built-in name or an expression in ``x`` (default IPO)
     pi_ref, pi0 : ``(K,)`` or ``(B, K)``, optional (default uniform)
     start : ``(K,)`` or ``(B, K)`` policy, optional
         Default: ``n_starts`` (per setting) near-uniform starts, logits perturbed by
@@ -357,7 +274,8 @@ def simulate(
         if np.any(s <= 0):
             raise ValueError("start must be an interior policy (all entries > 0)")
         lp0 = np.broadcast_to(np.log(s / s.sum(axis=-1, keepdims=True)), (B, K))
-    step = make_ipo_batch_step(P, alpha, beta, lam, pi_ref, pi0, B=B)
+    step = make_step(P, loss, alpha, lam, pi_ref, pi0, scale=beta, B=B)
     res = run_batch(step, lp0, steps, burn_in=burn_in, record=record, progress=progress, tol=tol, window=window)
-    res.params = {"alpha": alpha, "beta": beta, "lam": lam, "K": K, "B": B, "seed": seed}
+    res.params = {"alpha": alpha, "beta": beta, "lam": lam, "K": K, "B": B, "seed": seed, "loss": step.loss.name,
+                  "scale_name": step.loss.scale_name}
     return res
