@@ -10,15 +10,14 @@ import sympy
 import verify
 from theory.losses import BUILTIN
 from verify import InputError, System
+from verify.exact import families
 from verify.numerics import mrs
 from verify.numerics import optimum as O
 from verify.numerics.precision import agree, workdps
 
 
 def cyclic(a):
-    h = Fraction(1, 2)
-    a = Fraction(a)
-    return [[h, h + a, h - a], [h - a, h, h + a], [h + a, h - a, h]]
+    return families.cyclic(Fraction(a))
 
 
 P3 = [["1/2", "7/10", "1/5"], ["3/10", "1/2", "3/5"], ["4/5", "2/5", "1/2"]]
@@ -168,11 +167,20 @@ def test_simulate_ipo_oscillates_beyond_the_threshold_and_converges_below():
     assert np.isfinite(fixed.logpi).all()
 
 
-def test_simulate_other_losses_through_the_batched_solver():
-    pytest.importorskip("verify.numerics.batch", reason="the batched solver for every loss (verify.numerics.batch) is not on this branch yet")
-    for spec in ("dpo", "slic", "exp(-x)"):
-        res = System(cyclic("2/5"), spec, alpha="9/10", lam=1).simulate(200, starts=2)
-        assert np.isfinite(res.logpi).all()
+@pytest.mark.parametrize("spec", ["dpo", "slic", "exp(-x)", "tq"])
+def test_simulate_every_loss_oscillates_on_the_unstable_side(spec):
+    """Scales chosen from the threshold's own formula (the hinge has none: it still simulates)."""
+    P = cyclic("2/5")
+    t = System(P, spec, alpha="9/10", lam=1).threshold()
+    if not t.applicable:
+        res = System(P, spec, alpha="9/10", lam=1).simulate(200, starts=2)
+        assert np.isfinite(res.logpi).all() and res.params["loss"] == verify.loss(spec).name
+        return
+    unstable = t.exact / 2 if t.unstable_when.split()[1] == "<" else t.exact * 2
+    stable = t.exact * 2 if t.unstable_when.split()[1] == "<" else t.exact / 2
+    up = System(P, spec, alpha="9/10", lam=1, scale=unstable).simulate(800, starts=2, seed=3)
+    down = System(P, spec, alpha="9/10", lam=1, scale=stable).simulate(800, starts=2, seed=3)
+    assert up.metrics["oscillating"].all() and down.metrics["converged"].all()
 
 
 def test_every_builtin_loss_builds_a_system():

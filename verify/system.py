@@ -23,21 +23,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Sequence
+from typing import Any
 
 import mpmath
 import numpy as np
 import sympy
 
-from theory.losses import PairLoss
+from theory import family
+from theory.losses import SCALE, PairLoss
 from verify.exact.objects import InputError, load_preference_matrix, simplex_vector, uniform, unit_interval
-from verify.numerics import mrs
+from verify.numerics import batch, mrs
 from verify.numerics import optimum as one_shot
+from verify.numerics.simulate import near_uniform_starts, normalise_log, run_batch
 from verify.numerics.bridge import evalf_mp
 from verify.numerics.losses import loss as make_loss
 from verify.numerics.precision import GUARD, workdps
 
-__all__ = ["System", "Threshold", "critical_b", "skew_norm"]
+__all__ = ["System", "Threshold", "skew_norm"]
 
 
 def skew_norm(S: sympy.Matrix) -> sympy.Expr:
@@ -47,11 +49,6 @@ def skew_norm(S: sympy.Matrix) -> sympy.Expr:
     roots = sympy.Poly(M.charpoly(lam).as_expr(), lam).real_roots()
     top = sympy.Max(*roots) if roots else sympy.Integer(0)
     return sympy.sqrt(top)
-
-
-def critical_b(gain: sympy.Expr, norm_S: sympy.Expr, K: int, alpha: sympy.Expr, lam: sympy.Expr) -> sympy.Expr:
-    """LOSS-3: ``b* = c_f lam ||S||_2 / (K sqrt(1 - alpha^2))`` (uniform point unstable iff ``b < b*``)."""
-    return sympy.radsimp(gain * lam * norm_S / (K * sympy.sqrt(1 - alpha**2)))
 
 
 @dataclass(frozen=True)
@@ -217,9 +214,9 @@ class System:
 
         For balanced ``P`` (``S 1 = 0``, ``S = P - 11^T/2``) and ``pi0 = pi_ref = uniform`` the uniform
         policy is fixed and its tangent Jacobian is ``alpha I + (c_f lam/(b K)) S`` with
-        ``c_f = -2 f'(0)/f''(0)``; it is unstable iff ``b < b* = c_f lam ||S||_2 / (K sqrt(1 - alpha^2))``.
-        ``b*`` is converted to the loss's own scale with ``PairLoss.scale_of_b``; which side is unstable
-        follows from how ``b`` moves with the scale. Not applicable (``reason`` says why): ``P`` not
+        ``c_f = -2 f'(0)/f''(0)``; it is unstable iff ``b < b* = c_f lam ||S||_2 / (K sqrt(1 - alpha^2))``
+        (:func:`theory.family.critical_b`, converted to the loss's own scale by
+        :func:`theory.family.critical_scale`); which side is unstable follows from how ``b`` moves with the scale. Not applicable (``reason`` says why): ``P`` not
         balanced, ``pi0`` or ``pi_ref`` not uniform, ``alpha = 1``, ``lam = 0`` or ``S = 0`` (no
         crossing), a loss without a second derivative at 0 (the hinge).
         """
@@ -247,10 +244,9 @@ class System:
             return na("alpha = 1: the tangent eigenvalues are 1 ± i(...), so the uniform point is never stable when S != 0 (no threshold)", gain=gain, norm_S=nS)
         if lam == 0 or nS == 0:
             return na("lam = 0 or S = 0: the tangent Jacobian is alpha I, stable for every scale (no threshold)", gain=gain, norm_S=nS)
-        bstar = critical_b(gain, nS, K, alpha, lam)
-        crit = sympy.radsimp(sympy.simplify(self.loss.scale_of_b(bstar)))
-        sym = next(iter(self.loss.b_expr.free_symbols))
-        slope = sympy.diff(self.loss.b_expr, sym).subs(sym, crit)
+        bstar = sympy.radsimp(family.critical_b(self.loss, nS, K, alpha, lam))
+        crit = sympy.radsimp(family.critical_scale(self.loss, nS, K, alpha, lam))
+        slope = sympy.diff(self.loss.b_expr, SCALE).subs(SCALE, crit)
         side = "<" if sympy.simplify(slope) > 0 else ">"
         value = evalf_mp(crit, dps=30)
         return Threshold(True, name, crit, value, bstar, f"{name} {side} {sympy.sstr(crit)}", None, gain, nS)
@@ -263,7 +259,7 @@ class System:
         ----------
         steps : number of steps
         starts : None (one near-uniform start), an int ``n`` (``n`` near-uniform starts, logits perturbed by
-            ``N(0, 1e-6)``, seeded), or policies ``(K,)`` / ``(n, K)``
+            normal noise of standard deviation ``1e-3``, seeded), or policies ``(K,)`` / ``(n, K)``
         seed : the seed of the starts
         options : passed to :func:`verify.numerics.simulate.run_batch` (``burn_in``, ``record``, ...)
 
@@ -271,11 +267,9 @@ class System:
         -------
         :class:`verify.numerics.simulate.BatchResult`
 
-        IPO runs its closed-form step (:func:`verify.numerics.simulate.make_ipo_batch_step`); every other
-        loss runs the batched solver of :mod:`verify.numerics.batch` (``make_step``).
+        The step is :func:`verify.numerics.batch.make_step` (IPO's closed form as its fast path, a
+        batched Newton solve for smooth losses, the stated vertex selection for the hinge).
         """
-        from verify.numerics.simulate import make_ipo_batch_step, near_uniform_starts, normalise_log, run_batch
-
         s = self.setting()
         K = self.K
         rng = np.random.default_rng(seed)
@@ -290,15 +284,10 @@ class System:
                 raise InputError(f"starts must be interior policies with K = {K} positive entries")
             lp0 = normalise_log(np.log(arr))
         B = lp0.shape[0]
-        Pf = self.P.to_numpy()
         ref = np.array([float(v) for v in s.pi_ref])
         p0 = np.array([float(v) for v in s.pi0])
-        if self.loss.name == "ipo":
-            step = make_ipo_batch_step(Pf, float(s.alpha), float(self.loss.scale), float(s.lam), ref, p0, B=B)
-        else:
-            from verify.numerics import batch
-
-            step = batch.make_step(Pf, self.loss, float(s.alpha), float(s.lam), ref, p0, scale=float(self.loss.scale), B=B)
+        scale = float(self.loss.scale)  # float64 numerics: an irrational exact scale is rounded here, once
+        step = batch.make_step(self.P.to_numpy(), self.loss, float(s.alpha), float(s.lam), ref, p0, scale=scale, B=B)
         res = run_batch(step, lp0, steps, **options)
         res.params = {"loss": self.loss.name, self.loss.scale_name: str(self.loss.scale), "alpha": str(s.alpha), "lam": str(s.lam), "K": K, "B": B, "seed": seed}
         return res

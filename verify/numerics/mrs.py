@@ -26,9 +26,8 @@ with ``beta lam P``) and homogeneously of degree 0 otherwise. Columns sum to 0 (
 **Coordinates.** The tangent Jacobian ``J_T = L DF B`` in the basis ``B = [e_i - e_{K-1}]`` with
 ``L`` the first ``K - 1`` rows of the identity; the centred-logit Jacobian
 ``J_x = H^T (alpha I + (lam/b) X M(pi)) H`` in the orthonormal Helmert basis ``H``,
-``M(pi) = diag(pi) - pi pi^T``. Both bases are the exact matrices of
-:mod:`theory.mrs_ipo` (``tangent_basis``, ``tangent_left_inverse``, ``helmert_basis``), turned into
-numbers by the bridge. At a fixed point ``J_T`` and ``J_x`` are similar.
+``M(pi) = diag(pi) - pi pi^T``. Both bases are the exact matrices of :mod:`theory.matrices`,
+as numbers from :mod:`verify.numerics.basis` (the one copy). At a fixed point ``J_T`` and ``J_x`` are similar.
 
 >>> P = [["1/2", "7/10", "3/10"], ["3/10", "1/2", "7/10"], ["7/10", "3/10", "1/2"]]
 >>> J = jacobian(["1/3"] * 3, P, "dpo", "1/2", 1, dps=20)      # = alpha C + (4 lam/(b K)) S at uniform, b = 1
@@ -50,10 +49,9 @@ from typing import Any, Sequence
 import mpmath
 import numpy as np
 
-from theory import mrs_ipo as basis_theory
 from theory.losses import PairLoss
 from verify.exact.objects import InputError, PreferenceMatrix, load_preference_matrix, simplex_vector, to_fraction, uniform, unit_interval
-from verify.numerics import bridge
+from verify.numerics import basis, bridge
 from verify.numerics.bridge import b_mp, mp_matrix
 from verify.numerics.optimum import as_loss, escaping_set, logsumexp, sensitivity_x, solve
 from verify.numerics.optimum import NoOptimum, NonUniqueOptimum
@@ -244,29 +242,28 @@ def centered_logit_jacobian_at(s: Setting, pi: Sequence, *, x0: Sequence | None 
     return H.T * (al * mpmath.eye(K) + (lam / b) * X * _softmax_jacobian(pi)) * H
 
 
-# ----------------------------------------------------------------------------- the exact bases as numbers
+# ----------------------------------------------------------------------------- the bases (verify.numerics.basis)
 
 
-@lru_cache(maxsize=32)
-def _basis_mp(kind: str, K: int, dps: int) -> mpmath.matrix:
-    M = {"tangent": basis_theory.tangent_basis, "left": basis_theory.tangent_left_inverse, "helmert": basis_theory.helmert_basis}[kind](K)
+@lru_cache(maxsize=64)
+def _basis_cached(kind: str, K: int, dps: int) -> mpmath.matrix:
     with workdps(dps):
-        return mp_matrix(M.tolist())
+        return {"tangent": basis.tangent_basis_mp, "left": basis.tangent_left_inverse_mp, "helmert": basis.helmert_basis_mp}[kind](K)
 
 
 def tangent_basis(K: int) -> mpmath.matrix:
-    """``B = [e_0 - e_{K-1}, ..., e_{K-2} - e_{K-1}]`` (``K x (K-1)``; :func:`theory.mrs_ipo.tangent_basis`)."""
-    return _basis_mp("tangent", K, mpmath.mp.dps).copy()
+    """``B = [e_0 - e_{K-1}, ..., e_{K-2} - e_{K-1}]`` at the current precision (:func:`verify.numerics.basis.tangent_basis_mp`)."""
+    return _basis_cached("tangent", K, mpmath.mp.dps).copy()
 
 
 def tangent_left_inverse(K: int) -> mpmath.matrix:
-    """``L`` = the first ``K - 1`` rows of the identity: ``L B = I``, ``B L v = v`` on tangent ``v``."""
-    return _basis_mp("left", K, mpmath.mp.dps).copy()
+    """``L`` = the first ``K - 1`` rows of the identity (:func:`verify.numerics.basis.tangent_left_inverse_mp`)."""
+    return _basis_cached("left", K, mpmath.mp.dps).copy()
 
 
 def helmert_basis(K: int) -> mpmath.matrix:
-    """Orthonormal Helmert basis of ``{1^T x = 0}`` at the current precision (:func:`theory.mrs_ipo.helmert_basis`)."""
-    return _basis_mp("helmert", K, mpmath.mp.dps).copy()
+    """The orthonormal Helmert basis at the current precision (:func:`verify.numerics.basis.helmert_basis_mp`, cached per precision)."""
+    return _basis_cached("helmert", K, mpmath.mp.dps).copy()
 
 
 # ----------------------------------------------------------------------------- validated entry points

@@ -34,14 +34,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import mpmath
-import numpy as np
 
-from verify.numerics.bridge import mp_matrix, mp_vector, mpf
 from verify.numerics import mrs
-from verify.numerics.dpo import DPOSolveError, dpo_loss, escaping_set
+from verify.numerics.bridge import mp_vector
+from verify.numerics.dpo import dpo_loss
 from verify.exact.objects import InputError, PreferenceMatrix, load_preference_matrix, positive, simplex_vector, uniform, unit_interval
 from verify.numerics.precision import GUARD, workdps
 
