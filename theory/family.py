@@ -71,6 +71,10 @@ import sympy
 from . import matrix_algebra as ma
 from .ipo import symbolic_preference_matrix
 from .latex import Section
+from .matrices import CYCLE_MARGIN as _A_SYM, balanced_skew, cycle_skew, cyclic_P, helmert_basis, tangent_basis, tangent_left_inverse
+from . import dpo as T
+from . import mrs_ipo as M
+from .dpo import balanced_normal_form, merge_sums, resolve_index_range, sig
 from .losses import BUILTIN, LossError, PairLoss, X
 
 __all__ = [
@@ -224,86 +228,7 @@ def _atoms_of(loss: PairLoss) -> dict:
     return {Fn: sympy.Lambda(z, loss.f.subs(X, z)), Fn1: sympy.Lambda(z, loss.fp.subs(X, z)), Fn2: sympy.Lambda(z, loss.fpp.subs(X, z))}
 
 
-# =========================================================================== shared exact objects
-def tangent_basis(K: int) -> sympy.Matrix:
-    """THE tangent basis: columns ``e_k - e_{K-1}`` (``k < K - 1``) of ``{v : 1^T v = 0}``; ``K x (K-1)``.
-
-    >>> tangent_basis(3)
-    Matrix([
-    [ 1,  0],
-    [ 0,  1],
-    [-1, -1]])
-    """
-    V = sympy.zeros(K, K - 1)
-    for k in range(K - 1):
-        V[k, k] = 1
-        V[K - 1, k] = -1
-    return V
-
-
-def tangent_left_inverse(K: int) -> sympy.Matrix:
-    """The first ``K - 1`` rows of the identity: ``L V = I`` and ``V L v = v`` when ``1^T v = 0``."""
-    return sympy.eye(K)[: K - 1, :]
-
-
-def helmert_basis(K: int) -> sympy.Matrix:
-    """Orthonormal basis ``H`` (``K x (K-1)``) of ``{x : 1^T x = 0}``: Helmert contrasts, exact.
-
-    >>> (helmert_basis(4).T * helmert_basis(4)).applyfunc(sympy.nsimplify) == sympy.eye(3)
-    True
-    """
-    H = sympy.zeros(K, K - 1)
-    for c in range(1, K):
-        norm = sympy.sqrt(sympy.Rational(c * (c + 1)))
-        for r in range(c):
-            H[r, c - 1] = 1 / norm
-        H[c, c - 1] = -sympy.Rational(c) / norm
-    return H
-
-
-_A_SYM = sympy.Symbol("a", positive=True)
-
-
-def cyclic_P(margin=None) -> sympy.Matrix:
-    """``P_cyc(a)``: ``P[0,1] = P[1,2] = P[2,0] = 1/2 + a`` (default ``a`` the positive symbol ``a``).
-
-    >>> cyclic_P(sympy.Rational(1, 5))[0, 1], cyclic_P()[1, 0]
-    (7/10, 1/2 - a)
-    """
-    a = _A_SYM if margin is None else sympy.sympify(margin)
-    P = sympy.ones(3, 3) * HALF
-    for i, j in ((0, 1), (1, 2), (2, 0)):
-        P[i, j] = HALF + a
-        P[j, i] = HALF - a
-    return P
-
-
-def cycle_skew(a=None) -> sympy.Matrix:
-    """``S = P_cyc(a) - (1/2) 1 1^T`` of the 3-cycle."""
-    return cyclic_P(a) - HALF * sympy.ones(3, 3)
-
-
-def balanced_skew(K: int) -> tuple[sympy.Matrix, tuple[sympy.Symbol, ...]]:
-    """A generic balanced skew ``S`` (``S^T = -S``, ``S 1 = 0``): free ``s_i_j`` (``i < j < K-1``), last column fixed.
-
-    Returns ``(S, free symbols)``.
-
-    >>> S, free = balanced_skew(3)
-    >>> S.row(0), free
-    (Matrix([[0, s_0_1, -s_0_1]]), (s_0_1,))
-    """
-    S = sympy.zeros(K, K)
-    free = []
-    for i in range(K - 1):
-        for j in range(i + 1, K - 1):
-            s = sympy.Symbol(f"s_{i}_{j}", real=True)
-            free.append(s)
-            S[i, j] = s
-            S[j, i] = -s
-    for i in range(K - 1):
-        S[i, K - 1] = -sum(S[i, j] for j in range(K - 1))
-        S[K - 1, i] = -S[i, K - 1]
-    return S, tuple(free)
+# shared exact objects (one copy, in theory/matrices.py)
 
 
 # =========================================================================== explicit objects (any loss)
@@ -501,7 +426,6 @@ def failures(obligations: Iterable[tuple]) -> list[str]:
 def _nf(e: ma.NC, K, *, balanced: bool = False) -> sympy.Expr:
     """0 when the algebra element normalises to 0 (with ``one^T one = K``; balanced: also ``S one = 0``)."""
     if balanced:
-        from .dpo import balanced_normal_form  # deferred: theory.dpo imports this module
 
         nf = balanced_normal_form(e, K)
     else:
@@ -607,14 +531,12 @@ def ipo_reduction_obligations(K: int, *, b=None) -> list[tuple[str, str, object]
 
 
 def _dpo_atoms() -> dict:
-    from .dpo import sig
 
     z = sympy.Dummy("z", real=True)
     return {Fn: sympy.Lambda(z, -sympy.log(sig(z))), Fn1: sympy.Lambda(z, sig(z) - 1), Fn2: sympy.Lambda(z, sig(z) * (1 - sig(z)))}
 
 
 def _canon_sig(e):
-    from .dpo import sig
 
     def one(t):
         return t.replace(sig, lambda z: sig(sympy.expand(z)))
@@ -632,7 +554,6 @@ def dpo_reduction_obligations(K: int, *, sigprime=None) -> list[tuple[str, str, 
     ``-`` :func:`theory.dpo.stated_A`, ``-`` :func:`theory.dpo.stated_B`.
     ``sigprime`` plants a wrong ``f''`` atom (e.g. ``sig(z)/4``).
     """
-    from . import dpo as T
 
     loss = BUILTIN["dpo"]
     atoms = _dpo_atoms()
@@ -706,7 +627,6 @@ def ipo_mrs_reduction_obligations(K: int, *, b=None) -> list[tuple[str, str, obj
 
     ``b`` plants another convention.
     """
-    from . import mrs_ipo as M
 
     loss = BUILTIN["ipo"]
     beta, alpha, lam = M.beta, M.alpha, M.lam
@@ -822,13 +742,11 @@ def _indexed():
 
 def _idx_zero(e: sympy.Expr, indices) -> sympy.Expr:
     """``doit`` the Kronecker sums, discharge ``0 <= i <= K - 1``, merge sums (0 when the identity holds)."""
-    from .dpo import merge_sums, resolve_index_range  # deferred: theory.dpo imports this module
 
     return merge_sums(resolve_index_range(sympy.expand(e.doit()), indices))
 
 
 def _idx_range(e: sympy.Expr, indices) -> sympy.Expr:
-    from .dpo import resolve_index_range
 
     return resolve_index_range(e, indices)
 
@@ -1597,8 +1515,6 @@ def threshold_reduction_obligations(*, ipo_b=None, dpo_b=None) -> list[tuple[str
     and :func:`theory.dpo.cycle_threshold_expr`, and the every-``K`` Jacobian coefficient ``c_f lam/(b K)`` with
     ``beta lam/K`` (IPO) and ``4 lam/(beta_dpo K)`` (DPO). ``ipo_b``/``dpo_b`` plant another convention.
     """
-    from . import dpo as T
-    from . import mrs_ipo as M
 
     ipo, dpo = BUILTIN["ipo"], BUILTIN["dpo"]
     Ks = sympy.Symbol("K", integer=True, positive=True)
@@ -1634,8 +1550,6 @@ def balanced_reduction_obligations(K: int, *, ipo_b=None, dpo_b=None) -> list[tu
     :func:`theory.mrs_ipo.uniform_tangent_jacobian` and that of DPO (``b = beta_dpo``) equals the ``J_tangent`` of
     :func:`theory.dpo.uniform_linearisation`. ``ipo_b``/``dpo_b`` plant another convention.
     """
-    from . import dpo as T
-    from . import mrs_ipo as M
 
     S, _ = balanced_skew(K)
     P = S + HALF * sympy.ones(K, K)
