@@ -57,7 +57,7 @@ import sympy
 
 from . import matrix_algebra as ma
 from .latex import Section
-from .family import balanced_skew, cycle_skew, tangent_basis
+from .matrices import balanced_skew, cycle_skew, tangent_basis
 from .ipo import symbolic_preference_matrix
 
 __all__ = [

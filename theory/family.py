@@ -40,7 +40,8 @@ matrix or a list of them; :func:`is_zero`). ``kind`` says what makes a zero resi
 
 Each obligation function has keyword arguments that plant a wrong constant; with them the residual is not 0
 (the tests show each one fails). Cited statements (not proved here) are the strings :data:`RECESSION_THEOREM`,
-:data:`LAPLACIAN_LEMMA`, :data:`MONOTONE_LEMMA` and :data:`IFT_THEOREM`.
+:data:`LAPLACIAN_LEMMA`, :data:`MONOTONE_LEMMA`, :data:`IFT_THEOREM` and :data:`SPECTRAL_THEOREM`; the one
+unmechanised inference (the top-level-set step of LOSS-1 existence) is :data:`ESCAPING_ARGUMENT`.
 
 **Shared objects** (one copy in the project): :func:`tangent_basis` (columns ``e_k - e_{K-1}``),
 :func:`tangent_left_inverse`, :func:`helmert_basis`, :func:`cyclic_P`, :func:`cycle_skew`, :func:`balanced_skew`.
@@ -70,6 +71,10 @@ import sympy
 from . import matrix_algebra as ma
 from .ipo import symbolic_preference_matrix
 from .latex import Section
+from .matrices import CYCLE_MARGIN as _A_SYM, balanced_skew, cycle_skew, cyclic_P, helmert_basis, tangent_basis, tangent_left_inverse
+from . import dpo as T
+from . import mrs_ipo as M
+from .dpo import balanced_normal_form, merge_sums, resolve_index_range, sig
 from .losses import BUILTIN, LossError, PairLoss, X
 
 __all__ = [
@@ -98,7 +103,8 @@ __all__ = [
     "balanced_reduction_obligations", "loss1_obligations", "loss2_obligations", "loss3_obligations", "indexed_G",
     "D1", "D2", "STATED_RECESSION", "local_loss", "local_loss_obligations",
     # citations and LaTeX
-    "RECESSION_THEOREM", "LAPLACIAN_LEMMA", "MONOTONE_LEMMA", "IFT_THEOREM", "latex_sections",
+    "RECESSION_THEOREM", "LAPLACIAN_LEMMA", "MONOTONE_LEMMA", "IFT_THEOREM", "SPECTRAL_THEOREM", "ESCAPING_ARGUMENT",
+    "latex_sections",
 ]
 
 HALF = sympy.Rational(1, 2)
@@ -192,11 +198,18 @@ def loss_constants(loss: PairLoss) -> tuple[sympy.Expr, sympy.Expr]:
     return loss.fp0, loss.fpp0
 
 
-def instantiate(expr, atoms: dict) -> object:
-    """Replace the abstract atoms ``Fn``, ``Fn1``, ``Fn2`` in ``expr`` by functions (``{Fn: Lambda, ...}``).
+def instantiate(expr, atoms) -> object:
+    """Replace the abstract atoms ``Fn``, ``Fn1``, ``Fn2`` in ``expr`` by functions.
 
+    ``atoms`` is ``{Fn: Lambda, Fn1: Lambda, Fn2: Lambda}`` or a concrete :class:`PairLoss` (its ``f``, ``f'``, ``f''``).
     Sound: an identity proved for :class:`Fn` holds for every ``f``, so also for the substituted one.
+
+    >>> instantiate(GENERIC.g(X, sympy.Symbol("p")), BUILTIN["ipo"])
+    p*(2*x - 2) - (1 - p)*(-2*x - 2)
     """
+    if isinstance(atoms, PairLoss):
+        atoms = _atoms_of(atoms)
+
     def one(e):
         for cls, fun in atoms.items():
             e = e.replace(cls, fun)
@@ -215,86 +228,7 @@ def _atoms_of(loss: PairLoss) -> dict:
     return {Fn: sympy.Lambda(z, loss.f.subs(X, z)), Fn1: sympy.Lambda(z, loss.fp.subs(X, z)), Fn2: sympy.Lambda(z, loss.fpp.subs(X, z))}
 
 
-# =========================================================================== shared exact objects
-def tangent_basis(K: int) -> sympy.Matrix:
-    """THE tangent basis: columns ``e_k - e_{K-1}`` (``k < K - 1``) of ``{v : 1^T v = 0}``; ``K x (K-1)``.
-
-    >>> tangent_basis(3)
-    Matrix([
-    [ 1,  0],
-    [ 0,  1],
-    [-1, -1]])
-    """
-    V = sympy.zeros(K, K - 1)
-    for k in range(K - 1):
-        V[k, k] = 1
-        V[K - 1, k] = -1
-    return V
-
-
-def tangent_left_inverse(K: int) -> sympy.Matrix:
-    """The first ``K - 1`` rows of the identity: ``L V = I`` and ``V L v = v`` when ``1^T v = 0``."""
-    return sympy.eye(K)[: K - 1, :]
-
-
-def helmert_basis(K: int) -> sympy.Matrix:
-    """Orthonormal basis ``H`` (``K x (K-1)``) of ``{x : 1^T x = 0}``: Helmert contrasts, exact.
-
-    >>> (helmert_basis(4).T * helmert_basis(4)).applyfunc(sympy.nsimplify) == sympy.eye(3)
-    True
-    """
-    H = sympy.zeros(K, K - 1)
-    for c in range(1, K):
-        norm = sympy.sqrt(sympy.Rational(c * (c + 1)))
-        for r in range(c):
-            H[r, c - 1] = 1 / norm
-        H[c, c - 1] = -sympy.Rational(c) / norm
-    return H
-
-
-_A_SYM = sympy.Symbol("a", positive=True)
-
-
-def cyclic_P(margin=None) -> sympy.Matrix:
-    """``P_cyc(a)``: ``P[0,1] = P[1,2] = P[2,0] = 1/2 + a`` (default ``a`` the positive symbol ``a``).
-
-    >>> cyclic_P(sympy.Rational(1, 5))[0, 1], cyclic_P()[1, 0]
-    (7/10, 1/2 - a)
-    """
-    a = _A_SYM if margin is None else sympy.sympify(margin)
-    P = sympy.ones(3, 3) * HALF
-    for i, j in ((0, 1), (1, 2), (2, 0)):
-        P[i, j] = HALF + a
-        P[j, i] = HALF - a
-    return P
-
-
-def cycle_skew(a=None) -> sympy.Matrix:
-    """``S = P_cyc(a) - (1/2) 1 1^T`` of the 3-cycle."""
-    return cyclic_P(a) - HALF * sympy.ones(3, 3)
-
-
-def balanced_skew(K: int) -> tuple[sympy.Matrix, tuple[sympy.Symbol, ...]]:
-    """A generic balanced skew ``S`` (``S^T = -S``, ``S 1 = 0``): free ``s_i_j`` (``i < j < K-1``), last column fixed.
-
-    Returns ``(S, free symbols)``.
-
-    >>> S, free = balanced_skew(3)
-    >>> S.row(0), free
-    (Matrix([[0, s_0_1, -s_0_1]]), (s_0_1,))
-    """
-    S = sympy.zeros(K, K)
-    free = []
-    for i in range(K - 1):
-        for j in range(i + 1, K - 1):
-            s = sympy.Symbol(f"s_{i}_{j}", real=True)
-            free.append(s)
-            S[i, j] = s
-            S[j, i] = -s
-    for i in range(K - 1):
-        S[i, K - 1] = -sum(S[i, j] for j in range(K - 1))
-        S[K - 1, i] = -S[i, K - 1]
-    return S, tuple(free)
+# shared exact objects (one copy, in theory/matrices.py)
 
 
 # =========================================================================== explicit objects (any loss)
@@ -492,7 +426,6 @@ def failures(obligations: Iterable[tuple]) -> list[str]:
 def _nf(e: ma.NC, K, *, balanced: bool = False) -> sympy.Expr:
     """0 when the algebra element normalises to 0 (with ``one^T one = K``; balanced: also ``S one = 0``)."""
     if balanced:
-        from .dpo import balanced_normal_form  # deferred: theory.dpo imports this module
 
         nf = balanced_normal_form(e, K)
     else:
@@ -555,12 +488,6 @@ def explicit_obligations(K: int, loss: PairLoss = GENERIC, *, grad_factor=2, hes
     ]
 
 
-def _ipo_symbols(K):
-    from .ipo import ipo_symbols
-
-    return ipo_symbols(K)
-
-
 def ipo_reduction_obligations(K: int, *, b=None) -> list[tuple[str, str, object]]:
     """IPO as an instance (``f = (1 - x)^2``, ``b = 2/beta``) reproduces :mod:`theory.ipo` exactly.
 
@@ -576,7 +503,7 @@ def ipo_reduction_obligations(K: int, *, b=None) -> list[tuple[str, str, object]
     """
     from . import ipo as I
 
-    sy = _ipo_symbols(K)
+    sy = I.ipo_symbols(K)
     loss = BUILTIN["ipo"]
     beta = sy.beta
     b = 2 / beta if b is None else b
@@ -604,14 +531,12 @@ def ipo_reduction_obligations(K: int, *, b=None) -> list[tuple[str, str, object]
 
 
 def _dpo_atoms() -> dict:
-    from .dpo import sig
 
     z = sympy.Dummy("z", real=True)
     return {Fn: sympy.Lambda(z, -sympy.log(sig(z))), Fn1: sympy.Lambda(z, sig(z) - 1), Fn2: sympy.Lambda(z, sig(z) * (1 - sig(z)))}
 
 
 def _canon_sig(e):
-    from .dpo import sig
 
     def one(t):
         return t.replace(sig, lambda z: sig(sympy.expand(z)))
@@ -629,7 +554,6 @@ def dpo_reduction_obligations(K: int, *, sigprime=None) -> list[tuple[str, str, 
     ``-`` :func:`theory.dpo.stated_A`, ``-`` :func:`theory.dpo.stated_B`.
     ``sigprime`` plants a wrong ``f''`` atom (e.g. ``sig(z)/4``).
     """
-    from . import dpo as T
 
     loss = BUILTIN["dpo"]
     atoms = _dpo_atoms()
@@ -703,7 +627,6 @@ def ipo_mrs_reduction_obligations(K: int, *, b=None) -> list[tuple[str, str, obj
 
     ``b`` plants another convention.
     """
-    from . import mrs_ipo as M
 
     loss = BUILTIN["ipo"]
     beta, alpha, lam = M.beta, M.alpha, M.lam
@@ -819,13 +742,11 @@ def _indexed():
 
 def _idx_zero(e: sympy.Expr, indices) -> sympy.Expr:
     """``doit`` the Kronecker sums, discharge ``0 <= i <= K - 1``, merge sums (0 when the identity holds)."""
-    from .dpo import merge_sums, resolve_index_range  # deferred: theory.dpo imports this module
 
     return merge_sums(resolve_index_range(sympy.expand(e.doit()), indices))
 
 
 def _idx_range(e: sympy.Expr, indices) -> sympy.Expr:
-    from .dpo import resolve_index_range
 
     return resolve_index_range(e, indices)
 
@@ -921,6 +842,18 @@ LAPLACIAN_LEMMA = (
     "i.e. v in span(1); it is >= 0 for all v (a positive-weighted sum of squares)."
 )
 MONOTONE_LEMMA = "A differentiable function with positive derivative on R is strictly increasing, so it has at most one zero."
+SPECTRAL_THEOREM = (
+    "For a real normal matrix J (J^T J = J J^T) on an invariant subspace, the spectral radius equals the 2-norm, "
+    "sqrt(lambda_max(J^T J)) (spectral theorem for normal matrices)."
+)
+ESCAPING_ARGUMENT = (
+    "(=>) of LOSS-1 existence, for f with f_inf(1) = 0 < f_inf(-1): every term mu_i mu_j l_inf(d_i - d_j; P_ij) is "
+    ">= 0, so L_inf(d) = 0 forces each to vanish (interior mu); a centred d != 0 is not constant, so its top level set "
+    "A = argmax d is proper and non-empty; for i in A, j not in A, d_i - d_j > 0 and l_inf(d_i - d_j; P_ij) = 0 force "
+    "P_ij = 1 (recession_obligations): A beats its complement with probability 1 (an escaping set). (<=) is "
+    "escaping_direction_obligations; with RECESSION_THEOREM on the centred subspace (L is finite and convex there), a "
+    "minimiser exists, bounded modulo constants, iff no escaping set exists."
+)
 IFT_THEOREM = (
     "Implicit function theorem: if G(x, mu) is C^1 and the Jacobian of (x -> (G(x, mu), 1^T x)) is nonsingular at a "
     "solution, the centred solution x*(mu) is C^1 nearby with A dx*/dmu + B = 0 and 1^T dx*/dmu = 0."
@@ -1006,8 +939,8 @@ STATED_RECESSION = {"ipo": (sympy.oo, sympy.oo), "dpo": (0, 1), "slic": (0, 1), 
 def recession_obligations(loss: PairLoss, *, stated: tuple | None = None) -> list[tuple[str, str, object]]:
     """The exact recession slopes of ``loss`` against the stated ones (``limit``), and the pair recession cases.
 
-    For ``f_inf(1) = 0 < f_inf(-1)``: ``l_inf(y; 1) = 0`` and ``l_inf(-y; 0) = 0`` for ``y > 0`` and
-    ``l_inf(y; p) > 0`` for ``y > 0``, ``p < 1`` (as ``p = 1/(1+q)``... in the ``positive`` obligation).
+    For ``f_inf(1) = 0 < f_inf(-1)``: ``l_inf(y; 1) = 0`` and ``l_inf(-y; 0) = 0`` for ``y > 0``, and
+    ``l_inf(y; p) > 0`` for ``y > 0`` and ``0 <= p < 1`` (``p = q/(1+q)``, ``q > 0``, and ``p = 0``).
     ``stated`` plants a wrong table entry.
     """
     stated = STATED_RECESSION.get(loss.name) if stated is None else stated
@@ -1021,12 +954,17 @@ def recession_obligations(loss: PairLoss, *, stated: tuple | None = None) -> lis
     if sp == 0 and sm.is_extended_positive:
         q = sympy.Symbol("q", positive=True)
         y = sympy.Symbol("y", positive=True)
-        pos = (1 - q / (1 + q)) * y * sm if sm != sympy.oo else sympy.oo
         out += [
-            ("l_inf(y; 1) = 0 (y > 0)", "pointwise", sympy.Integer(0) if pair_recession(loss, 1, 1) == 0 else pair_recession(loss, 1, 1)),
-            ("l_inf(-y; 0) = 0 (y > 0)", "pointwise", sympy.Integer(0) if pair_recession(loss, -1, 0) == 0 else pair_recession(loss, -1, 0)),
-            ("l_inf(y; p) > 0 for y > 0, p < 1", "positive", _positive(pos)),
+            ("l_inf(y; 1) = 0 (y > 0)", "pointwise", pair_recession(loss, y, 1)),
+            ("l_inf(-y; 0) = 0 (y > 0)", "pointwise", pair_recession(loss, -y, 0)),
+            ("l_inf(y; p) > 0 for y > 0, 0 <= p < 1 (p = 0 and p = q/(1+q))", "positive",
+             _positive(pair_recession(loss, y, q / (1 + q))) + _positive(pair_recession(loss, y, 0))),
         ]
+    elif sp.is_extended_positive and sm.is_extended_positive:
+        q = sympy.Symbol("q", positive=True)
+        y = sympy.Symbol("y", positive=True)
+        out.append(("l_inf(+-y; p) > 0 for y > 0 and every p in [0, 1] (no recession direction)", "positive",
+                    sum(_positive(pair_recession(loss, s * y, p)) for s in (1, -1) for p in (0, 1, q / (1 + q)))))
     return out
 
 
@@ -1467,7 +1405,9 @@ def general_balanced_obligations(loss: PairLoss = GENERIC, *, gain_factor=1, d2_
     * ``DF = (1/K) C (alpha K I + (lam/b) X) = alpha C + c S``; ``1^T J = 0``;
     * ``J^T J = alpha^2 C - c^2 S^2`` and ``J J^T = J^T J`` (normal): on the tangent space the spectral radius is
       the 2-norm, ``sqrt(alpha^2 + c^2 ||S||_2^2)``, so the uniform point is unstable iff
-      ``alpha^2 + (c_f lam ||S||_2/(b K))^2 > 1`` (:func:`balanced_threshold_expr`).
+      ``alpha^2 + (c_f lam ||S||_2/(b K))^2 > 1`` (:func:`balanced_threshold_expr`; the last step cites
+      :data:`SPECTRAL_THEOREM`);
+    * ``S C = S`` and ``-S^2 = S^T S``.
 
     :func:`threshold_reduction_obligations` shows DYN-6 and DPO-6 are the substitutions IPO and DPO.
     """
@@ -1494,6 +1434,8 @@ def general_balanced_obligations(loss: PairLoss = GENERIC, *, gain_factor=1, d2_
             ("1^T J = 0 (J maps the tangent space into itself)", onet * J),
             ("J^T J = alpha^2 C - c^2 S^2", J.T * J - (C * alpha**2 - S * S * c**2)),
             ("J J^T = J^T J (normal)", J * J.T - J.T * J),
+            ("S C = S (S on the tangent space has the norm of S)", S * C - S),
+            ("-S^2 = S^T S (PSD: J^T J = alpha^2 I + c^2 S^T S on the tangent space)", S * S + S.T * S),
         ]
     ]
 
@@ -1573,8 +1515,6 @@ def threshold_reduction_obligations(*, ipo_b=None, dpo_b=None) -> list[tuple[str
     and :func:`theory.dpo.cycle_threshold_expr`, and the every-``K`` Jacobian coefficient ``c_f lam/(b K)`` with
     ``beta lam/K`` (IPO) and ``4 lam/(beta_dpo K)`` (DPO). ``ipo_b``/``dpo_b`` plant another convention.
     """
-    from . import dpo as T
-    from . import mrs_ipo as M
 
     ipo, dpo = BUILTIN["ipo"], BUILTIN["dpo"]
     Ks = sympy.Symbol("K", integer=True, positive=True)
@@ -1610,8 +1550,6 @@ def balanced_reduction_obligations(K: int, *, ipo_b=None, dpo_b=None) -> list[tu
     :func:`theory.mrs_ipo.uniform_tangent_jacobian` and that of DPO (``b = beta_dpo``) equals the ``J_tangent`` of
     :func:`theory.dpo.uniform_linearisation`. ``ipo_b``/``dpo_b`` plant another convention.
     """
-    from . import dpo as T
-    from . import mrs_ipo as M
 
     S, _ = balanced_skew(K)
     P = S + HALF * sympy.ones(K, K)

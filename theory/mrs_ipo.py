@@ -58,7 +58,7 @@ from sympy import (
     zeros,
 )
 
-from .family import balanced_skew, cyclic_P, helmert_basis, tangent_basis, tangent_left_inverse
+from .matrices import balanced_skew, cyclic_P, helmert_basis, tangent_basis, tangent_left_inverse
 
 __all__ = [
     "alpha",
