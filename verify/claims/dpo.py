@@ -13,7 +13,6 @@ come from :mod:`verify.exact.families` (numpy ``Generator`` draws seeded by ``ct
 from __future__ import annotations
 
 import functools
-import random
 from fractions import Fraction
 from typing import Any
 
@@ -31,7 +30,6 @@ from verify.engine.registry import CheckContext, Checker, Claim, Constant, Contr
 from verify.engine.strategies import preference_matrices, simplex_points
 from verify.exact.families import (
     cyclic,
-    random_balanced_skew,
     random_bt,
     random_interior,
     random_matrix,
@@ -48,7 +46,6 @@ from verify.numerics.mrs_dpo import (
     mrs_dpo_instance,
     mrs_dpo_jacobian,
     simulate_dpo,
-    spectral_radius_skew,
     tangent_eigenvalues,
 )
 from verify.numerics.precision import DEFAULT_DPS, GUARD, agree, tolerance, workdps
@@ -63,26 +60,6 @@ HALF = Fraction(1, 2)
 
 def _sections(cid):
     return lambda: T.latex_section(cid)
-
-
-# Names used only by DPO-6's checkers below (DPO-6 becomes an instance of LOSS-3; remove with it). Its draws
-# take a random.Random, turned here into the numpy Generator of verify.exact.families.
-def _generator(rnd: random.Random) -> np.random.Generator:
-    return np.random.default_rng(rnd.getrandbits(64))
-
-
-def random_P(rnd: random.Random, K: int, den: int = 20) -> list[list[Fraction]]:
-    """:func:`verify.exact.families.random_matrix` (off-diagonal entries in ``(0, 1)``) from a ``random.Random``."""
-    return random_matrix(_generator(rnd), K, den, kind="open")
-
-
-def random_balanced(rnd: random.Random, K: int, circulant: bool) -> list[list[Fraction]]:
-    """:func:`verify.exact.families.random_balanced` from a ``random.Random``, rescaled to ``max |S_ij|`` in ``[1/10, 9/20]``
-    (every entry of ``P`` strictly inside ``(0, 1)``)."""
-    S = random_balanced_skew(_generator(rnd), K, "circulant" if circulant else "cycles")
-    m = max(abs(v) for row in S for v in row)
-    scale = Fraction(rnd.randint(2, 9), 20) / m
-    return [[HALF + v * scale for v in row] for row in S]
 
 
 def _general_groups(obls, label):
@@ -1101,120 +1078,32 @@ DPO5 = register(
 )
 
 
-# --------------------------------------------------------------------------- DPO-6
-def check_dpo6_symbolic(ctx: CheckContext, Ks=None, coefficient=4, sigprime_factor=1, a_factor=1) -> Outcome:
-    """Every K: DPO-3's A, B entries (indexed sums) -> at the uniform point A = -(1/4) C, B = S (indexed substitution,
-    entries of free-algebra elements) -> free matrix algebra; plus generic balanced S at explicit K (``Ks=()``: none)."""
-    Ks = ctx.pick(quick=(3, 4), standard=(3, 4, 5), thorough=(3, 4, 5, 6)) if Ks is None else Ks
-    groups = [(f"generic balanced K = {K}", T.balanced_obligations(K, coefficient=coefficient, sigprime_factor=sigprime_factor)) for K in Ks]
-    # the comparison as functions of beta and beta_dpo
-    b = sympy.Symbol("beta_dpo", positive=True)
-    beta = sympy.Symbol("beta", positive=True)
-    cmp = sympy.simplify(T.balanced_threshold_expr() - T.ipo_balanced_threshold_expr().subs(beta, 4 / b))
-    groups.append(("DPO(beta_dpo) = IPO(beta = 4/beta_dpo)", [("threshold identity", cmp)]))
-    Ksym = sympy.Symbol("K", positive=True, integer=True)
-    general = []
-    for name, e in T.general_balanced_obligations(coefficient=coefficient, sigprime_factor=sigprime_factor, a_factor=a_factor):
-        nf = T.balanced_normal_form(e, Ksym)
-        general.append((name, sympy.Integer(0) if nf == {} else sympy.Symbol(str(nf))))
-    _, _, step = T.uniform_ift_step(sigprime_factor=sigprime_factor, a_factor=a_factor)
-    groups[0:0] = [
-        _general_groups(T.general_ift_obligations(), "DPO-3 IFT entries, every K (indexed sums)"),
-        _general_groups(step, "uniform point: A = -(1/4) C, B = S, every K (indexed substitution)"),
-        ("every K (free matrix algebra, S 1 = 0, S^T = -S)", general),
-    ]
-    return _symbolic_outcome(
-        ctx,
-        groups,
-        f"every K (DPO-3 entries of A, B by indexed sums, substituted at the uniform point: A = -(1/4) C, B = S, bordered "
-        f"system inverted; then the free matrix algebra){' and generic balanced S at K = ' + ', '.join(map(str, Ks)) if Ks else ''}: x = 0 solves "
-        "DPO-1 at uniform mu, dx*/dmu = 4 S, "
-        "J = alpha C + (4 lam/(beta_dpo K)) S is normal with J^T J = alpha^2 C - (4 lam/(beta_dpo K))^2 S^2: tangent "
-        "eigenvalues alpha ± i 4 lam sigma_j/(beta_dpo K); unstable iff alpha^2 + (4 lam rho(S)/(beta_dpo K))^2 > 1; "
-        "identical to the MRS-IPO threshold with beta = 4/beta_dpo",
-    )
+# ================================================================================================
+# DPO-6 [open]: balanced P, any K — the DPO instance of LOSS-3 (verify.claims.losses)
+# ================================================================================================
 
 
-def check_dpo6_numeric(ctx: CheckContext, digits: int = DEFAULT_DPS, coefficient: int = 4) -> Outcome:
-    """Random balanced ``P`` (circulant and not): numeric Jacobian at uniform = ``alpha C + (4 lam/(b K)) S`` and its
-    spectral radius = the closed form, to ``digits`` digits."""
-    seed = ctx.subseed("balanced")
-    rnd = random.Random(seed)
-    n = ctx.pick(quick=4, standard=20, thorough=80)
-    worst = mpmath.mpf(0)
-    kinds = {"circulant": 0, "non-circulant": 0}
-    t = kept = 0
-    while kept < n and t < 10 * n:
-        K = 3 + t % 4
-        circ = t % 2 == 0
-        # every third draw is an unbalanced P: the hypothesis 'balanced' filters it (its control admits it)
-        P = random_balanced(rnd, K, circ) if t % 3 != 2 else random_P(rnd, K)
-        t += 1
-        if not ctx.satisfies({"P": P}):
-            continue
-        kept += 1
-        kinds["circulant" if circ else "non-circulant"] += 1
-        alpha, lam, b = Fraction(rnd.randint(0, 10), 10), Fraction(rnd.randint(1, 10), 10), Fraction(rnd.randint(1, 30), 10)
-        # the map's own derivative (central differences of the solved map), not DPO-3's formula
-        J = finite_difference_jacobian([Fraction(1, K)] * K, P, alpha, b, lam, dps=digits)
-        with workdps(digits + GUARD):
-            S = mp_matrix(_skew(P))
-            c = coefficient * mpf(lam) / (mpf(b) * K)
-            err = mpmath.mpf(0)
-            for i in range(K):
-                for j in range(K):
-                    pred = mpf(alpha) * ((1 if i == j else 0) - mpmath.mpf(1) / K) + c * S[i, j]
-                    err = max(err, agree(J[i, j], pred, digits)[1])
-            rho = spectral_radius_skew(S)
-            pred_mod = mpmath.sqrt(mpf(alpha) ** 2 + (c * rho) ** 2)
-            num_mod = abs(tangent_eigenvalues(J)[0])
-            err = max(err, agree(num_mod, pred_mod, digits - 5)[1])
-            worst = max(worst, err)
-            if err > tolerance(digits - 5):
-                return refuted(
-                    f"balanced P (K = {K}, {'circulant' if circ else 'non-circulant'}): numeric Jacobian / spectral radius "
-                    f"{mpmath.nstr(num_mod, 15)} differs from the closed form {mpmath.nstr(pred_mod, 15)}",
-                    instance={"P": P, "alpha": alpha, "beta_dpo": b, "lam": lam},
-                    seed=seed,
-                )
-    if kept < n:
-        return inconclusive(f"only {kept} of {n} drawn P satisfied the hypotheses {sorted(ctx.hypotheses)}")
-    return verified(
-        f"{n} random balanced P ({kinds['circulant']} circulant, {kinds['non-circulant']} not; K = 3..6): map Jacobian (central differences of the solved map) at "
-        f"uniform = alpha C + (4 lam/(beta_dpo K)) S entrywise and spectral radius = sqrt(alpha^2 + (4 lam rho(S)/(beta_dpo K))^2) "
-        f"to {digits - 5} digits",
-        n=n,
-        dps=digits + GUARD,
-        tolerance=tolerance(digits - 5),
-        max_error=worst,
-        seed=seed,
-    )
+def _loss3_dpo(checker: str, **bound):
+    """LOSS-3's checker ``checker`` (:mod:`verify.claims.losses`) with the DPO loss (``c_f = 4``, ``b = beta_dpo``).
+
+    The keyword ``gain`` states the gain (the claim: 4). The module is imported when the checker runs, so that
+    LOSS-1..3 register after the DPO claims (THEORY.md order).
+    """
+
+    def run(ctx: CheckContext, **kw) -> Outcome:
+        from verify.claims import losses
+
+        return getattr(losses, checker)(ctx, **{"losses": ("dpo",), **bound, **kw})
+
+    run.__name__ = run.__qualname__ = f"{checker}[dpo]"
+    run.__doc__ = f"LOSS-3's {checker} with the DPO loss."
+    return run
 
 
-def check_dpo6_dynamic(ctx: CheckContext, coefficient=4) -> Outcome:
-    """Random balanced ``P`` (circulant and not, K = 4..6); ``beta_dpo`` solved from the claimed
-    ``alpha^2 + (coefficient lam rho(S)/(beta_dpo K))^2 = 1 ± delta``."""
-    seed = ctx.subseed("dyn6")
-    rnd = random.Random(seed)
-    pts = []
-    reps = ctx.pick(quick=1, standard=2, thorough=4)
-    t = 0
-    for _ in range(reps):
-        for delta in DYN_DELTAS:
-            for sgn in (-1, 1):
-                K = 4 + t % 3
-                P = random_balanced(rnd, K, t % 2 == 0)
-                t += 1
-                with workdps(30):
-                    rho = float(spectral_radius_skew(_skew(P)))
-                alpha, lam = rnd.choice((0.0, 0.3, 0.5, 0.7)), rnd.choice((0.5, 1.0))
-                m2 = 1 + sgn * delta
-                b = _solve_beta((float(coefficient) * lam * rho / K) ** 2, m2, alpha)
-                if b is None:
-                    continue
-                if ctx.satisfies({"P": P}):
-                    pts.append({"P": P, "alpha": alpha, "beta_dpo": b, "lam": lam, "modulus2": m2, "delta": sgn * delta, "rho": rho})
-    return _dynamic_check(pts, ctx, "random balanced P", ctx.pick(quick=160, standard=300, thorough=600), ctx.pick(quick=80, standard=150, thorough=300))
+check_dpo6_general = _loss3_dpo("check_loss3_general")
+check_dpo6_symbolic = _loss3_dpo("check_loss3_explicit")
+check_dpo6_numeric = _loss3_dpo("check_loss3_numeric")
+check_dpo6_dynamic = _loss3_dpo("check_loss3_dynamic")
 
 
 DPO6_SCOPE = "every K >= 3; every balanced P (S 1 = 0); pi_0 = pi_ref uniform; every alpha in [0, 1], lam in [0, 1], beta_dpo > 0"
@@ -1230,45 +1119,53 @@ DPO6 = register(
         scope=Scope(DPO6_SCOPE),
         hypotheses={"balanced": lambda inst: all(sum(p - HALF for p in row) == 0 for row in inst["P"])},
         checkers=[
-            Checker("symbolic generic balanced S", "symbolic", check_dpo6_symbolic,
-                    covers="every K (DPO-3's A, B entries by indexed sums, substituted at the uniform point; then the free "
-                    "matrix algebra with S 1 = 0, S^T = -S, 1^T 1 = K) and generic balanced S at K = 3, 4",
+            Checker("symbolic every K", "symbolic", check_dpo6_general,
+                    "LOSS-3's every-K proof for generic f, then the logistic f's constants; reductions to DPO-4 and to MRS-IPO",
+                    covers="every K (LOSS-3: the IFT entries by indexed sums, the uniform point, then the free matrix algebra with "
+                    "S 1 = 0, S^T = -S, 1^T 1 = K, for generic f and for the logistic f'(0) = -1/2, f''(0) = 1/4; b = beta_dpo "
+                    "gives c_f lam/(b K) = 4 lam/(beta_dpo K), the DPO-6 threshold, and the MRS-IPO threshold at beta = 4/beta_dpo)",
                     proves=(DPO6_SCOPE,)),
-            Checker("numeric random balanced P", "numeric", check_dpo6_numeric, covers="4 random balanced P, K = 3..6, at 45 digits; Jacobian of the solved map by central differences"),
-            Checker("dynamic", "dynamic", check_dpo6_dynamic, covers="6 random balanced P, K = 4..6, at claimed modulus^2 = 1 ± delta"),
+            Checker("symbolic generic balanced S", "symbolic", check_dpo6_symbolic,
+                    "generic balanced S from the logistic f: tangent Jacobian, charpoly; K = 3 reduction to DPO-4",
+                    covers="generic balanced S at K = 3, 4 (quick; more with larger budgets); K = 3 reduction to DPO-4"),
+            Checker("numeric random balanced P", "numeric", check_dpo6_numeric,
+                    covers="4 random balanced P (quick), K = 3..5, 50 digits: the IFT Jacobian and central differences of the solved map"),
+            Checker("dynamic", "dynamic", check_dpo6_dynamic,
+                    covers="24 settings (quick), random balanced P, K = 4..6, at claimed modulus^2 = 1 ± delta (batch.make_step)"),
         ],
         controls=[
-            Control("sig'(0) = 1/8", "IFT matrix A built with sig'(0) = 1/8", functools.partial(check_dpo6_symbolic, Ks=(3,), sigprime_factor=Fraction(1, 2))),
-            Control("every K: sig'(0) = 1/8", "A = -(1/8) C in the every-K proof (no explicit K)",
-                    functools.partial(check_dpo6_symbolic, Ks=(), sigprime_factor=Fraction(1, 2))),
-            Control("every K: A off-diagonal doubled", "A[k,l] = 2/(4K) off the diagonal in the every-K proof (no explicit K)",
-                    functools.partial(check_dpo6_symbolic, Ks=(), a_factor=2)),
+            Control("sig'(0) = 1/8", "A = -(1/8) C: the every-K proof with f''(0) = sig'(0) halved",
+                    functools.partial(check_dpo6_general, d2_factor=Fraction(1, 2))),
+            Control("every K: A off-diagonal doubled", "A[k,l] = 2 mu_l g'(x_k - x_l; P_kl) off the diagonal in the every-K IFT entries",
+                    functools.partial(check_dpo6_general, a_factor=2)),
+            Control("every K: B without its factor 2", "B = f'(0) S at the uniform point (the factor 2 dropped) in the every-K proof",
+                    functools.partial(check_dpo6_general, b_factor=Fraction(1, 2))),
             without_hypothesis(check_dpo6_numeric, "balanced", "the balanced-P closed form checked on drawn unbalanced P too"),
+            without_hypothesis(check_dpo6_dynamic, "balanced", "the dynamic check on drawn unbalanced P too"),
         ],
         constants=[
             Constant(
                 "4 in 4 lam ||S||/(beta_dpo K)",
                 4,
-                "coefficient",
-                ("symbolic generic balanced S", "numeric random balanced P", "dynamic"),
-                why="dx*/dmu = 4 S at the uniform point (sig'(0) = 1/4); another coefficient misstates the Jacobian and "
-                "moves the stability curve",
+                "gain",
+                ("symbolic every K", "symbolic generic balanced S", "numeric random balanced P", "dynamic"),
+                why="dx*/dmu = 4 S at the uniform point (c_f = -2 f'(0)/f''(0) = 4 for the logistic f); another coefficient "
+                "misstates the Jacobian and moves the stability curve",
             )
         ],
-        source=SOURCE + " (beyond the paper)",
+        source=SOURCE + " (beyond the paper); the DPO instance of LOSS-3 (THEORY.md §4b)",
         cites=(
-            "the implicit function theorem and the multivariable chain rule, through DPO-3's Jacobian (DF = (diag pi' - pi' pi'^T)(alpha diag(pi)^-1 + (lam/beta_dpo) X))",
+            "the implicit function theorem and the multivariable chain rule (LOSS-3): DF = (diag pi' - pi' pi'^T)(alpha diag(pi)^-1 "
+            "+ (lam/beta_dpo) X) with A X + B = 0, 1^T X = 0",
             "the spectral theorem for real normal matrices (Horn & Johnson, Matrix Analysis, Thm 2.5.8): the spectral radius of "
             "the normal J = alpha C + (4 lam/(beta_dpo K)) S on the invariant tangent space is its 2-norm",
         ),
-        note="Proof for every K: at (x, mu) = (0, 1/K), A = -(1/4) C and B = S; A X + B = 0, 1^T X = 0 give X = 4 S "
-        "(1^T S = 0 as S is balanced and skew). DF = (1/K) C (alpha K I + (4 lam/beta_dpo) S) = alpha C + (4 lam/(beta_dpo K)) S "
-        "(C S = S), which maps the tangent space to itself and is normal there, so its moduli are "
-        "sqrt(alpha^2 + (4 lam sigma_j/(beta_dpo K))^2) over the eigenvalues ±i sigma_j of S. The symbolic checker proves, "
-        "for every K: DPO-3's entries of A, B (indexed sums); their value at the uniform point, A = -(1/4) C and B = S "
-        "(indexed substitution, sig'(0) = 1/4 from the sigmoid atom), and the inverse of the bordered system there (X unique); "
-        "then each identity in the free matrix algebra (axioms S^T = -S, S 1 = 0, 1^T 1 = K); and for generic balanced S "
-        "at explicit K. DF at the uniform point is DPO-3's chain-rule formula (proved every K) with pi' = pi = 1/K.",
+        note="An instance of LOSS-3 (verify.claims.losses): its checkers are LOSS-3's with the logistic loss, b = beta_dpo, "
+        "c_f = -2 f'(0)/f''(0) = 4. Proof for every K: at (x, mu) = (0, 1/K), A = f''(0) C = (1/4) C and B = 2 f'(0) S = -S "
+        "(LOSS-3's sign convention G = sum mu_j g, the negative of DPO-3's), so X = 4 S; DF = alpha C + (4 lam/(beta_dpo K)) S "
+        "maps the tangent space to itself and is normal there, so its moduli are sqrt(alpha^2 + (4 lam sigma_j/(beta_dpo K))^2) "
+        "over the eigenvalues ±i sigma_j of S. The reductions (theory.family.threshold_reduction_obligations) identify this with "
+        "theory.dpo's threshold, DPO-4 at K = 3, and the MRS-IPO threshold at beta = 4/beta_dpo.",
         expressions=_sections("DPO-6"),
     )
 )
