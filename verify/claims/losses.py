@@ -621,7 +621,7 @@ LOSS1 = register(
                     proves=(LOSS1_UNIQUE,)),
             Checker("existence every K", "symbolic", check_loss1_existence, "recession of L in the two classes of f; exact slopes of the built-ins",
                     covers="every K (each term of the recession function; symbolic slopes for each class of f) + exact recession "
-                    "limits of the built-in losses; cited: Rockafellar Thms 8.5, 9.3, 27.1, the order lemma, the convex dichotomy",
+                    "limits of the built-in losses",
                     proves=(LOSS1_EXIST,)),
             Checker("escaping-set lemma", "exact", check_escaping_lemma, "zero-recession directions vs escaping sets, exact enumeration",
                     covers="every pattern of entries in {0, 1/3, 1}, K = 2, 3, 4 (quick), every ordered partition of the responses"),
