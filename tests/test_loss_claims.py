@@ -171,3 +171,24 @@ def test_loss3_not_applicable_says_why_and_still_simulates(name):
     o = C.check_loss3_not_applicable(_ctx(C.LOSS3), losses=(name,))
     assert o.verdict == "inconclusive" and "not applicable" in o.summary and "Observation only" in o.summary
     assert o.details["observation"][name] and "set" in o.details["reason"][name]
+
+
+# --------------------------------------------------------------------------- DYN-6 and DPO-6 are LOSS-3's instances
+
+
+@pytest.mark.parametrize("cid, name", [("DYN-6", "ipo"), ("DPO-6", "dpo")])
+def test_dyn6_dpo6_run_the_loss3_checkers(cid, name):
+    from verify.engine.registry import REGISTRY
+    from verify.engine.runner import load_builtin_claims
+
+    load_builtin_claims()
+    claim = REGISTRY.get(cid)
+    for ch in claim.checkers:
+        assert ch.fn.__name__.startswith("check_loss3_") and ch.fn.__name__.endswith(f"[{name}]"), ch.fn.__name__
+    (k,) = claim.constants
+    assert k.param == "gain" and k.value == BUILTIN[name].gain
+    # the stated gain is the loss's own: the bound checker with gain = c_f is the claim, another gain is refuted
+    ctx = CheckContext(budget="quick", seed=0, claim_id=cid, hypotheses=dict(claim.hypotheses))
+    general = claim.checker([c.name for c in claim.checkers if c.proves][0]).fn
+    assert general(ctx, gain=k.value).verdict == "proved"
+    assert general(ctx, gain=k.value + 1).verdict == "refuted"
