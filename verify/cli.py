@@ -26,13 +26,16 @@ __all__ = ["main", "build_parser", "COMMAND_MODULES", "UsageError"]
 #: Subcommand modules, in the order shown by ``prefdyn --help``.
 COMMAND_MODULES: list[str] = [
     "verify.commands.check",
-    "verify.commands.ipo",
-    "verify.commands.counterexample",
-    "verify.commands.sampler",
+    "verify.commands.optimum",
+    "verify.commands.threshold",
     "verify.commands.simulate",
     "verify.commands.phase",
-    "verify.commands.dpo",
+    "verify.commands.counterexample",
+    "verify.commands.sampler",
     "verify.commands.latex",
+    # the same commands with the loss preset (kept for old scripts and the docs)
+    "verify.commands.ipo",
+    "verify.commands.dpo",
 ]
 
 
@@ -45,8 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="prefdyn",
         description=(
             "Check the theory of how sampling shapes preference alignment "
-            "(arXiv:2602.12180): IPO/DPO one-shot optima, ranking properties, "
-            "and the iterative MRS-IPO / MRS-DPO dynamics."
+            "(arXiv:2602.12180): one-shot optima of IPO, DPO and any pairwise loss of the GPO family "
+            "(--loss), ranking properties, and the iterative MRS dynamics and their thresholds."
         ),
         epilog="Run 'prefdyn COMMAND --help' for the options of one command.",
     )

@@ -1,4 +1,4 @@
-"""``prefdyn simulate``: run MRS-IPO (or MRS-DPO) from one matrix, print a summary, write a PNG."""
+"""``prefdyn simulate``: run the MRS dynamics of any loss from one matrix, print a summary, write a PNG."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import argparse
 import sys
 
 import numpy as np
+import sympy
 
-from verify.exact.objects import InputError, positive, unit_interval
+from verify.commands._lossargs import HelpFormatter, add_loss_options, loss_epilog, loss_from_args, loss_json, loss_label
+from verify.exact.objects import InputError, unit_interval
 from verify.engine.report import Progress, print_json, table
 from verify.commands._dynargs import PLOT_HINT, add_matrix_options, matrix_from_args, need_matplotlib, vector_option
 
@@ -15,19 +17,21 @@ from verify.commands._dynargs import PLOT_HINT, add_matrix_options, matrix_from_
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "simulate",
-        help="simulate MRS-IPO / MRS-DPO from one matrix; summary and a PNG",
+        help="simulate the MRS dynamics of any loss (--loss) from one matrix; summary and a PNG",
         description=(
-            "Iterate the MRS-IPO map (THEORY.md section 3) in float64 log space from a near-uniform start "
-            "(or --start) and print: the fixed point's spectral radius, the final policy and entropy, the cycle "
-            "strength, and whether the trajectory converged or oscillates (with a period estimate). Writes a PNG: "
-            "the trajectory on the simplex for K = 3, policy coordinates and entropy against t for any K."
+            "Iterate the MRS map log pi' = alpha log pi + (1-alpha) log pi_ref + x*(mu)/b, mu = lam pi + (1-lam) pi0 "
+            "(THEORY.md section 3) of the chosen loss in float64 log space from a near-uniform start (or --start) and "
+            "print: the fixed point's spectral radius, the final policy and entropy, the cycle strength, and whether "
+            "the trajectory converged or oscillates (with a period estimate). Writes a PNG: the trajectory on the "
+            "simplex for K = 3, policy coordinates and entropy against t for any K."
         ),
+        epilog=loss_epilog(),
+        formatter_class=HelpFormatter,
     )
     add_matrix_options(p)
-    p.add_argument("--method", choices=("ipo", "dpo"), default="ipo", help="ipo (default) or dpo (needs verify.numerics.mrs_dpo)")
+    add_loss_options(p, default="ipo", scale_defaults=SCALE_DEFAULTS)
+    p.add_argument("--method", choices=("ipo", "dpo"), default=None, help="the same as --loss ipo / --loss dpo (kept for old scripts)")
     p.add_argument("--alpha", default="0.5", help="reference mixing alpha in [0, 1] (default 0.5)")
-    p.add_argument("--beta", default="4", help="IPO beta > 0 (default 4)")
-    p.add_argument("--beta-dpo", default="0.25", help="DPO KL coefficient beta_dpo > 0 for --method dpo (default 0.25)")
     p.add_argument("--lam", default="1", help="sampler mixing lambda in [0, 1] (default 1)")
     p.add_argument("--steps", type=int, default=3000, help="iterations (default 3000)")
     p.add_argument("--burn-in", type=int, default=None, help="states left out of the cycle strength (default steps/2)")
@@ -43,24 +47,33 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _step(args, P, al, be, la, ref, p0):
-    if args.method == "ipo":
-        from verify.numerics.simulate import make_ipo_batch_step
+#: This command's default scales (kept from the IPO/DPO commands it replaces); other losses: their own default.
+SCALE_DEFAULTS = {"ipo": "4", "dpo": "0.25"}
 
-        return make_ipo_batch_step(P, al, be, la, ref, p0, B=1)
-    try:
-        from verify.numerics.mrs_dpo import make_batch_step  # type: ignore[import-not-found]
-    except ImportError:
-        raise InputError("--method dpo needs the module verify.numerics.mrs_dpo, which is not installed in this version") from None
-    bd = float(positive(args.beta_dpo, "beta_dpo"))
-    return make_batch_step(P, al, bd, la, pi_ref=ref, pi0=p0)
+
+def _loss(args: argparse.Namespace):
+    if args.method is not None:
+        if args.loss is not None and args.loss.strip().lower() != args.method:
+            raise InputError(f"--method {args.method} and --loss {args.loss} disagree; give --loss only")
+        return loss_from_args(args, spec=args.method)
+    return loss_from_args(args)
+
+
+def _fixed_point(P, loss, al, la, ref, p0, pi_T, converged):
+    """The fixed point the trajectory is near and its spectral radius (float64), or None."""
+    from verify.numerics.batch import fixed_points
+
+    pis, ok, rho = fixed_points(P, loss, al, la, ref, p0, start=pi_T)
+    if not ok:
+        return None
+    return {"pi": [float(x) for x in pis], "spectral_radius": float(rho), "stability": "stable" if rho < 1 else ("unstable" if rho > 1 else "neutral")}
 
 
 def run(args: argparse.Namespace) -> int:
     P, label = matrix_from_args(args)
     K = P.shape[0]
+    loss = _loss(args)
     al = float(unit_interval(args.alpha, "alpha"))
-    be = float(positive(args.beta, "beta"))
     la = float(unit_interval(args.lam, "lambda"))
     if args.steps < 1:
         raise InputError(f"--steps = {args.steps}, expected >= 1")
@@ -69,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--burn-in = {burn}, expected 0 <= burn-in < steps = {args.steps}")
     ref = vector_option(args.pi_ref, K, "pi_ref")
     p0 = vector_option(args.pi0, K, "pi0")
+    from verify.numerics.batch import make_step
     from verify.numerics.simulate import near_uniform_starts, run_batch
 
     if args.start is not None:
@@ -76,18 +90,12 @@ def run(args: argparse.Namespace) -> int:
         lp0 = np.log(s)[None, :]
     else:
         lp0 = near_uniform_starts(1, K, np.random.default_rng(args.seed), args.start_scale)
-    step = _step(args, P, al, be, la, ref, p0)
+    step = make_step(P, loss, al, la, ref, p0, B=1)
     prog = Progress("simulate", enabled=(not args.quiet) and args.steps * K >= 200_000)
     res = run_batch(step, lp0, args.steps, burn_in=burn, record=True, progress=prog)
     m = {k: v[0] for k, v in res.metrics.items()}
-    fp = None
-    if args.method == "ipo":
-        from verify.numerics.phase import batch_fixed_points
-
-        pi, conv, rho, _ = batch_fixed_points(P, np.array([al]), np.array([be]), np.array([la]), ref, p0, iters=200)
-        if conv[0]:
-            fp = {"pi": pi[0].tolist(), "spectral_radius": float(rho[0]), "stability": "stable" if rho[0] < 1 else ("unstable" if rho[0] > 1 else "neutral")}
     pi_T = np.exp(res.logpi[0])
+    fp = _fixed_point(P, loss, al, la, ref, p0, pi_T, bool(m["converged"]))
     if m["oscillating"]:
         status = "oscillating"
     elif m["converged"]:
@@ -96,12 +104,13 @@ def run(args: argparse.Namespace) -> int:
         status = f"concentrating on response {int(np.argmax(pi_T))} (log-probabilities still moving)"
     else:
         status = "not converged"
+    sname = loss.scale_name
     summary = {
         "matrix": label,
         "K": K,
-        "method": args.method,
+        **loss_json(loss),
+        "method": loss.name,
         "alpha": al,
-        "beta": be,
         "lambda": la,
         "steps": args.steps,
         "burn_in": burn,
@@ -119,8 +128,7 @@ def run(args: argparse.Namespace) -> int:
         "fixed_point": fp,
         "png": None,
     }
-    if args.method == "dpo":
-        summary["beta_dpo"] = float(args.beta_dpo)
+    summary["title"] = f"MRS, {loss_label(loss)}: {label}, alpha = {al:g}, {sname} = {float(loss.scale):g}, lambda = {la:g}"
     if not args.no_plot:
         try:
             summary["png"] = _plot(res.trajectory[:, 0, :], summary, args.out)
@@ -131,13 +139,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         rows = [
             ["matrix", label],
-            ["method", "MRS-DPO" if args.method == "dpo" else "MRS-IPO"],
-            [
-                "parameters",
-                f"alpha = {al:g}, beta_dpo = {float(args.beta_dpo):g}, lambda = {la:g}"
-                if args.method == "dpo"
-                else f"alpha = {al:g}, beta = {be:g}, lambda = {la:g}",
-            ],
+            ["loss", f"MRS, {loss_label(loss)}: f(x) = {summary['f']}"],
+            ["parameters", f"alpha = {al:g}, {sname} = {sympy.sstr(loss.scale)}, lambda = {la:g}"],
             ["status", status + (f" (period ~ {m['period']:.2f} steps)" if m["oscillating"] else (f" at step {int(m['converged_at'])}" if m["converged"] else ""))],
             ["cycle strength", f"{m['cycle_strength']:.4g} (variance of pi over t > {burn}, mean over coordinates)"],
             ["amplitude", f"{m['amplitude']:.4g}"],
@@ -186,7 +189,7 @@ def _plot(traj_log: np.ndarray, s: dict, path: str) -> str:
     ax2.plot(t, H, "k-", lw=0.8)
     ax2.set_ylabel("entropy (nats)")
     ax2.set_xlabel("t")
-    fig.suptitle(f"MRS-{s['method'].upper()}: {s['matrix']}, alpha={s['alpha']:g}, beta={s['beta']:g}, lambda={s['lambda']:g} — {s['status'].split(' (')[0]}", fontsize=9)
+    fig.suptitle(f"{s['title']} — {s['status'].split(' (')[0]}", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
