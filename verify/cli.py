@@ -78,19 +78,31 @@ def _value_options(parser: argparse.ArgumentParser) -> set[str]:
     return out
 
 
-def join_negative_values(argv: Sequence[str], options: set[str]) -> list[str]:
+def _option_strings(parser: argparse.ArgumentParser) -> set[str]:
+    """Every option string (``-h``, ``--json``, ...) of the parser and its subcommands."""
+    out: set[str] = set()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                out |= _option_strings(sub)
+        out |= set(action.option_strings)
+    return out
+
+
+def join_negative_values(argv: Sequence[str], options: set[str], known: set[str] = frozenset()) -> list[str]:
     """Rewrite ``--opt -0.1,0.5`` as ``--opt=-0.1,0.5`` for options that take a value.
 
     argparse reads a token starting with ``-`` as an option unless it is a single
-    negative number, so a list such as ``-0.1,0.5,0.6`` would be refused as a
-    missing argument before it could be validated.
+    negative number, so a list such as ``-0.1,0.5,0.6`` (or a loss ``--loss "-x + x**2"``)
+    would be refused as a missing argument before it could be validated. A token that is
+    itself an option of ``known`` stays an option.
     """
     out: list[str] = []
     it = iter(argv)
     for tok in it:
         if tok in options:
             nxt = next(it, None)
-            if nxt is not None and _NEGATIVE_VALUE.match(nxt):
+            if nxt is not None and nxt.startswith("-") and (_NEGATIVE_VALUE.match(nxt) or nxt.split("=")[0] not in known):
                 out.append(f"{tok}={nxt}")
                 continue
             out.append(tok)
@@ -104,7 +116,7 @@ def join_negative_values(argv: Sequence[str], options: set[str]) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(join_negative_values(argv, _value_options(parser)))
+    args = parser.parse_args(join_negative_values(argv, _value_options(parser), _option_strings(parser)))
     try:
         return int(args.func(args) or 0)
     except NumericalFailure as e:

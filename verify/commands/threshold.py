@@ -37,6 +37,14 @@ DESCRIPTION = (
 )
 
 ALPHA, LAM, SIGMA, KS, A = sympy.symbols("alpha lam sigma K a", positive=True)
+#: ``sqrt(1 - alpha^2)`` kept as one factor in the printed formulas.
+ROOT = sympy.Symbol("sqrt(1 - alpha**2)", positive=True)
+#: The claims a built-in's threshold specialises (the general one is LOSS-3).
+CLAIMS = {"ipo": "DYN-1 for the 3-cycle, DYN-6", "dpo": "DPO-4 for the 3-cycle, DPO-6"}
+
+
+def _show(expr) -> str:
+    return sympy.sstr(sympy.simplify(expr))
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -118,13 +126,13 @@ def threshold_report(P, loss, alpha, lam, *, cyclic_a=None) -> dict:
     s = sympy.Symbol("s", positive=True)
     increasing = bool(sympy.diff(loss.b_of(s), s).is_positive)
     out = {"K": K, "norm_S": sympy.simplify(sigma), "gain": loss.gain, "applicable": True, "reason": None}
-    b_general = critical_b(loss, SIGMA, KS, ALPHA, LAM)
+    b_general = critical_b(loss, SIGMA, KS, ALPHA, LAM).subs(sympy.sqrt(1 - ALPHA**2), ROOT)
     name = sympy.Symbol(loss.scale_name)
-    out["formula_b"] = f"b* = {sympy.sstr(b_general)}  (sigma = ||S||_2)"
-    out["formula"] = f"{loss.scale_name}* = {sympy.sstr(sympy.simplify(loss.scale_of_b(b_general)))}  (sigma = ||S||_2)"
+    out["formula_b"] = f"b* = {_show(b_general)}  (sigma = ||S||_2)"
+    out["formula"] = f"{loss.scale_name}* = {_show(loss.scale_of_b(b_general))}  (sigma = ||S||_2)"
     if cyclic_a is not None:
-        b_cyc = sympy.simplify(b_general.subs({SIGMA: sympy.sqrt(3) * A, KS: 3}))
-        out["formula_cyclic"] = f"{loss.scale_name}* = {sympy.sstr(sympy.simplify(loss.scale_of_b(b_cyc)))}  (P_cyc(a): sigma = sqrt(3) a, K = 3)"
+        b_cyc = b_general.subs({SIGMA: sympy.sqrt(3) * A, KS: 3})
+        out["formula_cyclic"] = f"{loss.scale_name}* = {_show(loss.scale_of_b(b_cyc))}  (P_cyc(a): sigma = sqrt(3) a, K = 3)"
     out["increasing"] = increasing
     out["scale_name"] = str(name)
     if sigma == 0:
@@ -180,6 +188,7 @@ def run(args: argparse.Namespace) -> int:
         "gain": exact_json(rep["gain"]),
         "formula": rep["formula"],
         "formula_b": rep["formula_b"],
+        "claims": ["LOSS-3"] + ([c.strip().split(" ")[0] for c in CLAIMS[loss.name].split(",")] if loss.name in CLAIMS else []),
     }
     if "formula_cyclic" in rep:
         res["formula_cyclic"] = rep["formula_cyclic"]
@@ -201,7 +210,7 @@ def run(args: argparse.Namespace) -> int:
         return 0 if res.get("agrees", True) else 1
     print(f"MRS at the uniform point (pi0 = pi_ref = uniform), {loss_label(loss)}: {label}, K = {P.K}, balanced (S 1 = 0)")
     print(f"alpha = {fmt(alpha)}, lambda = {fmt(lam)}; ||S||_2 = {sympy.sstr(rep['norm_S'])}; gain c_f = -2 f'(0)/f''(0) = {sympy.sstr(rep['gain'])}")
-    print(f"formula (LOSS-3): {rep['formula']}")
+    print(f"formula (LOSS-3{'; ' + CLAIMS[loss.name] if loss.name in CLAIMS else ''}): {rep['formula']}")
     if "formula_cyclic" in rep:
         print(f"           for the 3-cycle: {rep['formula_cyclic']}")
     if crit is None:
