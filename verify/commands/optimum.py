@@ -70,8 +70,8 @@ def register_alias(sub: argparse._SubParsersAction, name: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.dps < 5 or args.dps > 1000:
-        raise InputError(f"--dps {args.dps} is outside [5, 1000]")
+    if args.dps < 5 or args.dps > 10000:
+        raise InputError(f"--dps {args.dps} is outside [5, 10000]")
     P = load_preference_matrix(args.matrix)
     note_repairs(args.command, P)
     loss = loss_from_args(args, spec=args.preset)
