@@ -23,6 +23,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from verify.exact.families import sst_from_increments
+
 __all__ = [
     "KINDS",
     "preference_matrices",
@@ -86,28 +88,6 @@ def _permute(P: list[list[Fraction]], perm: list[int]) -> list[list[Fraction]]:
     for pos, item in enumerate(perm):
         inv[item] = pos
     return [[P[inv[i]][inv[j]] for j in range(K)] for i in range(K)]
-
-
-def sst_from_increments(inc: list[list[Fraction]]) -> list[list[Fraction]]:
-    """A strictly SST matrix in rank order ``0 > 1 > ... > K-1``.
-
-    With positive increments ``a_ij`` (``i < j``) put ``t_ij = a_ij + max(t_{i,j-1}, t_{i+1,j})``
-    (``t_ii = 0``), which is strictly increasing in ``j`` and decreasing in ``i``, and
-    ``P[i,j] = 1/2 + t/(2(1+t))``: strictly in ``(1/2, 1)`` with strictly ordered rows.
-    """
-    K = len(inc)
-    t = [[Fraction(0)] * K for _ in range(K)]
-    for i in range(K - 2, -1, -1):
-        for j in range(i + 1, K):
-            left = t[i][j - 1] if j - 1 > i else Fraction(0)
-            down = t[i + 1][j] if i + 1 < j else Fraction(0)
-            t[i][j] = inc[i][j] + max(left, down)
-    P = [[_HALF] * K for _ in range(K)]
-    for i in range(K):
-        for j in range(i + 1, K):
-            P[i][j] = _HALF + t[i][j] / (2 * (1 + t[i][j]))
-            P[j][i] = 1 - P[i][j]
-    return P
 
 
 def preference_matrices(

@@ -11,8 +11,8 @@ and its dual
 
     t* = min_{y in simplex over pairs} max_k (D^T y)_k
 
-are solved exactly (sympy's rational two-phase simplex, ``sympy.solvers.simplex``, which
-returns the primal and the dual optimum of one LP).
+are solved exactly, each by sympy's rational simplex through its public
+``sympy.solvers.simplex.linprog``.
 Both optimal points are returned: ``min_r D_r mu* = t* = max_k (D^T y*)_k``
 certifies optimality exactly (weak duality), and
 
@@ -23,8 +23,8 @@ certifies optimality exactly (weak duality), and
   positive (no sampler, interior or not, works).
 
 Certificates are checked with :class:`fractions.Fraction` only
-(:func:`check_margin_certificate`, :func:`check_farkas`), independently of the
-solver.
+(:func:`certify`, :func:`check_margin_certificate`, :func:`check_farkas`),
+independently of the solver.
 
 >>> P = [["1/2", "3/5"], ["2/5", "1/2"]]
 >>> res = max_min_margin(P, [(0, 1)])
@@ -48,6 +48,7 @@ __all__ = [
     "dual_value",
     "check_farkas",
     "max_min_margin",
+    "certify",
     "float_max_min_margin",
 ]
 
@@ -149,6 +150,24 @@ def _frac(x) -> Fraction:
     return Fraction(int(x.p), int(x.q))
 
 
+def _max_min(M: Sequence[Sequence[Fraction]]) -> tuple[Fraction, tuple[Fraction, ...]]:
+    """``max_{x in simplex} min_i (M x)_i`` and an optimal ``x``, exactly, for entries of ``M`` in ``[-1, 1]``.
+
+    One LP through sympy's public ``linprog`` (``sympy.solvers.simplex.linprog``, a rational
+    simplex). Every variable is kept nonnegative: the value lies in ``[-1, 1]``, so it is
+    written ``u - 1`` with ``u >= 0``:  minimise ``-u`` s.t. ``u - M_i x <= 1`` (each row ``i``),
+    ``sum x = 1``. (Written with a free variable, or the dual as a minimisation, sympy 1.14's
+    ``linprog`` raised ``InfeasibleLPError`` on feasible instances or returned a non-optimal point.)
+    """
+    import sympy
+    from sympy.solvers.simplex import linprog
+
+    n, m = len(M), len(M[0])
+    Q = lambda rows: sympy.Matrix([[_sym(Fraction(v)) for v in r] for r in rows])  # noqa: E731
+    opt, x = linprog(Q([[0] * m + [-1]]), Q([[-v for v in row] + [1] for row in M]), Q([[1]] * n), Q([[1] * m + [0]]), Q([[1]]))
+    return -_frac(opt) - 1, tuple(_frac(v) for v in x[:m])
+
+
 def max_min_margin(P: Any, pairs: Sequence[Pair], method: str = "exact") -> MarginLP:
     """Solve the max-min-margin LP and return it with an exact certificate.
 
@@ -158,16 +177,23 @@ def max_min_margin(P: Any, pairs: Sequence[Pair], method: str = "exact") -> Marg
     pairs : list of (i, j)
         Required strict inequalities ``(P mu)_i > (P mu)_j``; non-empty.
     method : {"exact", "float"}
-        ``"exact"``: sympy's rational two-phase simplex (primal and dual). ``"float"``: scipy's HiGHS, then the rounded primal and dual
-        points are re-verified exactly; when the rounded points do not certify
+        ``"exact"``: the primal and the dual LP, each by sympy's rational simplex (its public
+        ``sympy.solvers.simplex.linprog``). ``"float"``: scipy's HiGHS, then the rounded primal
+        and dual points are re-verified exactly; when the rounded points do not certify
         the same sign of ``t`` the exact solver is used.
 
     Returns
     -------
     MarginLP
-        With ``min_r D_r mu = t = max_k (D^T y)_k`` checked exactly (for
-        ``"exact"``); for ``"float"`` ``t`` is the exact margin of the rounded
-        ``mu`` when positive, else the exact dual value of the rounded ``y``.
+        With ``min_r D_r mu = t = max_k (D^T y)_k`` checked exactly (:func:`certify`) for
+        ``"exact"``; for ``"float"`` ``t`` is the exact margin of the rounded ``mu`` when
+        positive, else the exact dual value of the rounded ``y``.
+
+    Raises
+    ------
+    ArithmeticError
+        When the solver's points do not certify ``t`` exactly and no re-verified repair exists
+        (the solver is never trusted).
     """
     pairs = tuple((int(i), int(j)) for i, j in pairs)
     if not pairs:
@@ -179,11 +205,9 @@ def max_min_margin(P: Any, pairs: Sequence[Pair], method: str = "exact") -> Marg
         method = "exact"
     if method != "exact":
         raise ValueError(f"method = {method!r}, expected 'exact' or 'float'")
-    import sympy
-
     try:
-        from sympy.solvers.simplex import _simplex
-    except ImportError:  # pragma: no cover - sympy >= 1.12 ships it
+        from sympy.solvers.simplex import linprog  # noqa: F401  (public since sympy 1.12)
+    except ImportError:  # pragma: no cover - an older sympy: the float LP, re-verified exactly
         alt = float_max_min_margin(P, pairs, denom=10**12)
         if alt is None:
             raise
@@ -191,34 +215,41 @@ def max_min_margin(P: Any, pairs: Sequence[Pair], method: str = "exact") -> Marg
 
     D = difference_rows(P, pairs)
     R, K = len(D), len(D[0])
-    # Margins lie in [-1, 1], so the free variable t is written as t = u - 1
-    # with u >= 0 and all variables are nonnegative:
-    #   minimise -u  s.t.  u - D_r mu <= 1 (each pair r),  sum mu <= 1,  -sum mu <= -1.
-    # sympy's two-phase rational simplex (Bland's rule) returns the primal
-    # and the dual optimum of this one LP; the dual weights on the pair rows
-    # are the y of the certificate (their sum is 1 by dual feasibility in u).
-    A = sympy.Matrix([[-_sym(d) for d in row] + [1] for row in D] + [[1] * K + [0], [-1] * K + [0]])
-    B = sympy.Matrix([1] * R + [1, -1])
-    C = sympy.Matrix([[0] * K + [-1]])
-    opt, x, z = _simplex(A, B, C)
-    mu = tuple(_frac(v) for v in x[:K])
-    t = -_frac(opt) - 1
-    y = tuple(_frac(v) for v in z[:R])
+    # the primal max_{mu} min_r D_r mu, and the dual min_{y} max_k (D^T y)_k = -max_{y} min_k (-D^T y)_k,
+    # each as one max-min LP (entries of D in [-1, 1]); certify() then checks that the values agree
+    from sympy.solvers.simplex import InfeasibleLPError, UnboundedLPError
+
+    t, mu = _max_min(D)
+    try:
+        _, y = _max_min([[-D[r][k] for r in range(R)] for k in range(K)])
+    except (InfeasibleLPError, UnboundedLPError):  # the dual always has an optimum: a solver failure, repaired below
+        y = (Fraction(0),) * R
     res = MarginLP(pairs, t, mu, y, "exact")
     try:
-        _certify(P, res)
+        certify(P, res)
     except ArithmeticError:
-        # never trust the solver: fall back to a float solve re-verified exactly
+        # never trust the solver: repair the dual by a float solve re-verified exactly, or give up
         alt = float_max_min_margin(P, pairs, denom=10**12)
         if alt is None or alt.t != t:
             raise
         res = MarginLP(pairs, t, mu, alt.y, "exact")
-        _certify(P, res)
+        certify(P, res)
     return res
 
 
-def _certify(P: Any, res: MarginLP) -> None:
-    """Raise ``ArithmeticError`` unless the primal and dual points certify ``t`` exactly."""
+def certify(P: Any, res: MarginLP) -> None:
+    """Check exactly that ``res.mu`` and ``res.y`` certify ``res.t``; raise ``ArithmeticError`` otherwise.
+
+    ``mu`` and ``y`` must be points of their simplices with ``min_r D_r mu = t = max_k (D^T y)_k``:
+    by weak duality both are then optimal and ``t`` is the optimum.
+
+    >>> P = [["1/2", "3/5"], ["2/5", "1/2"]]
+    >>> certify(P, MarginLP(((0, 1),), Fraction(1, 10), (Fraction(1), Fraction(0)), (Fraction(1),)))
+    >>> certify(P, MarginLP(((0, 1),), Fraction(1, 5), (Fraction(1), Fraction(0)), (Fraction(1),)))
+    Traceback (most recent call last):
+    ...
+    ArithmeticError: LP certificate mismatch: primal margin 1/10, t 1/5, dual value 1/10
+    """
     if any(m < 0 for m in res.mu) or sum(res.mu) != 1:
         raise ArithmeticError("LP primal point is not in the simplex")
     if any(v < 0 for v in res.y) or sum(res.y) != 1:
