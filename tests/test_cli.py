@@ -118,11 +118,10 @@ RUN_IN_FULL = {"optimum", "ipo", "dpo", "threshold", "dpo-threshold", "counterex
 
 @pytest.mark.parametrize("argv", _readme_commands(), ids=lambda a: " ".join(a)[:60])
 def test_readme_commands_run_as_documented(argv, monkeypatch, capsys):
-    from verify.cli import _option_strings, _value_options, build_parser, join_negative_values
+    from verify.cli import parse_args
 
     monkeypatch.chdir(ROOT)
-    parser = build_parser()
-    parser.parse_args(join_negative_values(argv, _value_options(parser), _option_strings(parser)))
+    parse_args(argv)
     if argv[0] not in RUN_IN_FULL:
         return
     if argv[0] == "simulate":  # the same command, shorter and without the picture

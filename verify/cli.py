@@ -21,7 +21,7 @@ from typing import Sequence
 
 from verify.exact.objects import InputError, NumericalFailure
 
-__all__ = ["main", "build_parser", "COMMAND_MODULES", "UsageError"]
+__all__ = ["main", "build_parser", "parse_args", "join_negative_values", "COMMAND_MODULES", "UsageError"]
 
 #: Subcommand modules, in the order shown by ``prefdyn --help``.
 COMMAND_MODULES: list[str] = [
@@ -113,10 +113,16 @@ def join_negative_values(argv: Sequence[str], options: set[str], known: set[str]
     return out
 
 
+def parse_args(argv: Sequence[str], parser: argparse.ArgumentParser | None = None) -> argparse.Namespace:
+    """Parse a ``prefdyn`` command line (values starting with ``-`` joined to their option first)."""
+    parser = parser or build_parser()
+    return parser.parse_args(join_negative_values(list(argv), _value_options(parser), _option_strings(parser)))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(join_negative_values(argv, _value_options(parser), _option_strings(parser)))
+    args = parse_args(argv, parser)
     try:
         return int(args.func(args) or 0)
     except NumericalFailure as e:

@@ -59,14 +59,29 @@ def _loss(args: argparse.Namespace):
     return loss_from_args(args)
 
 
-def _fixed_point(P, loss, al, la, ref, p0, pi_T, converged):
-    """The fixed point the trajectory is near and its spectral radius (float64), or None."""
-    from verify.numerics.batch import fixed_points
+def _fixed_point(P, loss, al, la, ref, p0):
+    """The fixed point reached from the uniform start by damped Newton, and its spectral radius (float64), or None.
 
-    pis, ok, rho = fixed_points(P, loss, al, la, ref, p0, start=pi_T)
-    if not ok:
+    None as well for a piecewise-linear loss (the hinge): its optimum is a set and the map has no Jacobian.
+    """
+    from verify.numerics.batch import method_for
+    from verify.numerics.phase import batch_fixed_points
+
+    if method_for(loss) == "enumerate":
         return None
-    return {"pi": [float(x) for x in pis], "spectral_radius": float(rho), "stability": "stable" if rho < 1 else ("unstable" if rho > 1 else "neutral")}
+    pi, conv, rho, _ = batch_fixed_points(P, np.array([al]), np.array([float(loss.scale)]), np.array([la]), ref, p0, iters=200, loss=loss)
+    if not conv[0]:
+        return None
+    r = float(rho[0])
+    return {"pi": pi[0].tolist(), "spectral_radius": r, "stability": "stable" if r < 1 else ("unstable" if r > 1 else "neutral")}
+
+
+def _no_fixed_point(loss) -> str:
+    from verify.numerics.batch import method_for
+
+    if method_for(loss) == "enumerate":
+        return "not computed: the optimum of a piecewise-linear loss is a set, the map has no Jacobian"
+    return "not found: damped Newton from the uniform point did not converge"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -95,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     res = run_batch(step, lp0, args.steps, burn_in=burn, record=True, progress=prog)
     m = {k: v[0] for k, v in res.metrics.items()}
     pi_T = np.exp(res.logpi[0])
-    fp = _fixed_point(P, loss, al, la, ref, p0, pi_T, bool(m["converged"]))
+    fp = _fixed_point(P, loss, al, la, ref, p0)
     if m["oscillating"]:
         status = "oscillating"
     elif m["converged"]:
@@ -126,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
         "final_pi": pi_T.tolist(),
         "min_log_pi": float(res.logpi[0].min()),
         "fixed_point": fp,
+        "fixed_point_note": None if fp is not None else _no_fixed_point(loss),
         "png": None,
     }
     summary["title"] = f"MRS, {loss_label(loss)}: {label}, alpha = {al:g}, {sname} = {float(loss.scale):g}, lambda = {la:g}"
@@ -147,7 +163,9 @@ def run(args: argparse.Namespace) -> int:
             ["final entropy", f"{m['entropy']:.6g} nats (max log K = {np.log(K):.4g})"],
             ["final pi", ", ".join(f"{x:.4g}" for x in pi_T)],
         ]
-        if fp is not None:
+        if fp is None:
+            rows.append(["fixed point", summary["fixed_point_note"]])
+        else:
             rows.append(["fixed point", f"rho = {fp['spectral_radius']:.6g} ({fp['stability']}); pi* = " + ", ".join(f"{x:.4g}" for x in fp["pi"])])
         if summary["png"]:
             rows.append(["picture", summary["png"]])
