@@ -270,12 +270,32 @@ def test_numerical_failure_exits_1_with_advice(capsys, tmp_path, monkeypatch):
 # 7. DPO-1's direct minimiser is independent of the Newton solver -----------------------------------
 
 
+def _plant_derivatives(monkeypatch, fp, fpp):
+    """Replace DPO's compiled f' and f'' (never f) wherever a solver looks them up: the bridge."""
+    import dataclasses
+
+    from verify.numerics import bridge
+
+    real = bridge.loss_functions
+
+    def planted(lo):
+        fns = real(lo)
+        return dataclasses.replace(fns, fp=fp, fpp=fpp) if lo.name == "dpo" else fns
+
+    monkeypatch.setattr(bridge, "loss_functions", planted)
+
+
 def test_dpo_minimise_uses_loss_values_only(monkeypatch):
+    from verify.numerics import optimum
+
     def forbidden(*a, **k):
         raise AssertionError("dpo_minimise must not use the Newton solver's pieces")
 
-    for name in ("_sig", "stationarity", "solve_scaled", "stationarity_jacobian", "scaled_loss"):
+    for name in ("stationarity", "solve", "stationarity_jacobian", "ift_matrices", "loss_x", "data_start", "link"):
+        monkeypatch.setattr(optimum, name, forbidden)
+    for name in ("stationarity", "solve_scaled", "stationarity_jacobian", "scaled_loss"):
         monkeypatch.setattr(dpo_mod, name, forbidden)
+    _plant_derivatives(monkeypatch, forbidden, forbidden)
     pi = dpo_minimise([["1/2", "3/4"], ["1/4", "1/2"]], ["1/3", "2/3"], beta_dpo=2, dps=30)
     with mpmath.workdps(40):
         assert abs(pi[0] / pi[1] - mpmath.sqrt(3)) < mpmath.mpf(10) ** -30
@@ -284,10 +304,12 @@ def test_dpo_minimise_uses_loss_values_only(monkeypatch):
 def test_dpo1_numeric_catches_a_wrong_sigmoid(monkeypatch):
     from verify.claims.dpo import check_dpo1_numeric
     from verify.engine.registry import CheckContext
+    from verify.numerics.bridge import expit_mp
 
     ctx = lambda: CheckContext(budget="quick", seed=0, claim_id="DPO-1")  # noqa: E731
     assert check_dpo1_numeric(ctx()).verdict == "verified"
-    monkeypatch.setattr(dpo_mod, "_sig", lambda z: 1 / (1 + mpmath.exp(-2 * z)))
+    # the solver's sigmoid sig(2 z): f'(x) = -sig(-2x), f'' consistent with it
+    _plant_derivatives(monkeypatch, lambda x: -expit_mp(-2 * x), lambda x: 2 * expit_mp(2 * x) * expit_mp(-2 * x))
     assert check_dpo1_numeric(ctx()).verdict == "refuted"
 
 

@@ -57,6 +57,7 @@ import sympy
 
 from . import matrix_algebra as ma
 from .latex import Section
+from .matrices import balanced_skew, cycle_skew, tangent_basis
 from .ipo import symbolic_preference_matrix
 
 __all__ = [
@@ -404,37 +405,6 @@ def mrs_dpo_jacobian_obligation(K: int, *, lam_factor: sympy.Expr = 1) -> list[t
 def _rational_zero(e: sympy.Expr) -> sympy.Expr:
     """Normal form of an expression rational in exponentials (0 iff it is identically 0)."""
     return sympy.expand(sympy.together(sympy.powsimp(sympy.expand(e))))
-
-
-def balanced_skew(K: int) -> tuple[sympy.Matrix, tuple[sympy.Symbol, ...]]:
-    """A generic balanced skew matrix: free ``s_i_j`` (``i < j < K-1``), last column fixed by ``S 1 = 0``."""
-    S = sympy.zeros(K, K)
-    free = []
-    for i in range(K - 1):
-        for j in range(i + 1, K - 1):
-            s = sympy.Symbol(f"s_{i}_{j}", real=True)
-            free.append(s)
-            S[i, j] = s
-            S[j, i] = -s
-    for i in range(K - 1):
-        S[i, K - 1] = -sum(S[i, j] for j in range(K - 1))
-        S[K - 1, i] = -S[i, K - 1]
-    return S, tuple(free)
-
-
-def cycle_skew(a: sympy.Expr | None = None) -> sympy.Matrix:
-    """``S`` of the 3-cycle ``P_cyc(a)``: ``P[0,1] = P[1,2] = P[2,0] = 1/2 + a``."""
-    a = sympy.Symbol("a", positive=True) if a is None else a
-    return sympy.Matrix([[0, a, -a], [-a, 0, a], [a, -a, 0]])
-
-
-def tangent_basis(K: int) -> sympy.Matrix:
-    """Columns ``e_k - e_{K-1}``, ``k < K-1``: the documented basis of ``{v : 1^T v = 0}``."""
-    V = sympy.zeros(K, K - 1)
-    for k in range(K - 1):
-        V[k, k] = 1
-        V[K - 1, k] = -1
-    return V
 
 
 def _params():

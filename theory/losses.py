@@ -39,13 +39,14 @@ from functools import cached_property
 
 import sympy
 
-__all__ = ["X", "P_SYM", "PairLoss", "LossError", "BUILTIN", "ALIASES", "builtin", "from_expression", "names"]
+__all__ = ["X", "P_SYM", "SCALE", "PairLoss", "LossError", "BUILTIN", "ALIASES", "builtin", "from_expression", "names"]
 
 #: The argument of ``f`` (a real number: the scaled margin ``x = b h``).
 X = sympy.Symbol("x", real=True)
 #: A win probability ``p`` in ``[0, 1]``.
 P_SYM = sympy.Symbol("p", real=True, nonnegative=True)
-_SCALE = sympy.Symbol("s", positive=True)
+#: The scale parameter as a symbol (``b_expr`` is an expression in it).
+SCALE = sympy.Symbol("s", positive=True)
 
 
 class LossError(ValueError):
@@ -62,7 +63,7 @@ class PairLoss:
     f : sympy expression in :data:`X`
     scale_name : the name of the scale parameter on the command line and in the API
         (``beta`` for IPO, ``beta_dpo`` for DPO, ...)
-    b_expr : ``b`` as an exact expression of the scale symbol :data:`_SCALE` (IPO: ``2/s``)
+    b_expr : ``b`` as an exact expression of the scale symbol :data:`SCALE` (IPO: ``2/s``)
     default_scale : the default value of the scale parameter (exact)
     scale : the value of the scale parameter this loss object carries (exact)
     convention : the convention in words (and TRL's name)
@@ -99,7 +100,7 @@ class PairLoss:
 
     def b_of(self, scale) -> sympy.Expr:
         """``b`` for a value (or symbol) of the scale parameter."""
-        return sympy.simplify(self.b_expr.subs(_SCALE, scale))
+        return sympy.simplify(self.b_expr.subs(SCALE, scale))
 
     @property
     def b(self) -> sympy.Expr:
@@ -108,7 +109,7 @@ class PairLoss:
 
     def scale_of_b(self, b) -> sympy.Expr:
         """The scale parameter that gives multiplier ``b`` (inverse of :meth:`b_of`)."""
-        sol = sympy.solve(sympy.Eq(self.b_expr, b), _SCALE)
+        sol = sympy.solve(sympy.Eq(self.b_expr, b), SCALE)
         if len(sol) != 1:
             raise LossError(f"cannot invert b = {self.b_expr} for {self.scale_name}")
         return sympy.simplify(sol[0])
@@ -177,7 +178,7 @@ class PairLoss:
         return sympy.latex(self.f)
 
     def describe(self) -> str:
-        return f"{self.title or self.name}: f(x) = {sympy.sstr(self.f)}, b = {sympy.sstr(self.b_expr.subs(_SCALE, sympy.Symbol(self.scale_name)))}"
+        return f"{self.title or self.name}: f(x) = {sympy.sstr(self.f)}, b = {sympy.sstr(self.b_expr.subs(SCALE, sympy.Symbol(self.scale_name)))}"
 
 
 def _entry(name, f, scale_name, b_expr, convention, *, smooth=True, strictly_convex=True, kinks=(), away=False, title=""):
@@ -201,18 +202,18 @@ _x = X
 BUILTIN: dict[str, PairLoss] = {
     loss.name: loss
     for loss in (
-        _entry("ipo", (1 - _x) ** 2, "beta", 2 / _SCALE,
+        _entry("ipo", (1 - _x) ** 2, "beta", 2 / SCALE,
                "IPO (Azar et al. 2023): beta = 1/tau, b = 2/beta; TRL loss_type='ipo' calls tau 'beta'",
                away=True, title="IPO (squared)"),
-        _entry("dpo", sympy.log(1 + sympy.exp(-_x)), "beta_dpo", _SCALE,
+        _entry("dpo", sympy.log(1 + sympy.exp(-_x)), "beta_dpo", SCALE,
                "DPO (Rafailov et al. 2023): b = beta_dpo, the KL coefficient (TRL: beta, loss_type='sigmoid')",
                title="DPO (logistic)"),
-        _entry("slic", sympy.Max(0, 1 - _x), "beta_slic", _SCALE,
+        _entry("slic", sympy.Max(0, 1 - _x), "beta_slic", SCALE,
                "SLiC (Zhao et al. 2023) hinge: b = beta_slic (TRL: beta, loss_type='hinge')",
                smooth=False, strictly_convex=False, kinks=(sympy.Integer(1),), title="SLiC (hinge)"),
-        _entry("exp", sympy.exp(-_x), "beta_exp", _SCALE,
+        _entry("exp", sympy.exp(-_x), "beta_exp", SCALE,
                "exponential loss (GPO, Tang et al. 2024): b = beta_exp", title="exponential"),
-        _entry("tq", sympy.Max(0, 1 - _x) ** 2, "beta_tq", _SCALE,
+        _entry("tq", sympy.Max(0, 1 - _x) ** 2, "beta_tq", SCALE,
                "truncated quadratic (GPO, Tang et al. 2024): b = beta_tq",
                smooth=False, strictly_convex=False, kinks=(sympy.Integer(1),), title="truncated quadratic"),
     )
@@ -285,7 +286,7 @@ def from_expression(text: str, *, scale_name: str = "b") -> PairLoss:
         name="user",
         f=f,
         scale_name=scale_name,
-        b_expr=_SCALE,
+        b_expr=SCALE,
         default_scale=sympy.Integer(1),
         convention=f"user loss f(x) = {sympy.sstr(f)}, b = {scale_name}; "
         + ("strict convexity proved by sympy (f'' > 0)" if proved else "convexity not proved symbolically"),

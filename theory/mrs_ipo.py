@@ -58,6 +58,8 @@ from sympy import (
     zeros,
 )
 
+from .matrices import balanced_skew, cyclic_P, helmert_basis, tangent_basis, tangent_left_inverse
+
 __all__ = [
     "alpha",
     "beta",
@@ -93,6 +95,9 @@ __all__ = [
     "sections",
 ]
 
+#: A generic balanced skew ``S`` (``S 1 = 0``): the one copy is :func:`theory.family.balanced_skew`.
+generic_balanced_S = balanced_skew
+
 alpha, beta, lam = symbols("alpha beta lambda", positive=True)
 a = Symbol("a", positive=True)
 kappa = Symbol("kappa", positive=True)
@@ -113,15 +118,6 @@ def generic_P(K: int) -> Matrix:
             s = Symbol(f"p_{i}{j}", positive=True)
             P[i, j] = s
             P[j, i] = 1 - s
-    return P
-
-
-def cyclic_P(margin=a) -> Matrix:
-    """``P_cyc(a)``: ``P[0,1] = P[1,2] = P[2,0] = 1/2 + a``."""
-    P = Matrix.ones(3, 3) * HALF
-    for i, j in ((0, 1), (1, 2), (2, 0)):
-        P[i, j] = HALF + margin
-        P[j, i] = HALF - margin
     return P
 
 
@@ -268,31 +264,6 @@ def _in_range(expr: sympy.Expr) -> sympy.Expr:
     return expr
 
 
-def tangent_basis(K: int) -> Matrix:
-    """``B = [e_0 - e_{K-1}, ..., e_{K-2} - e_{K-1}]`` (``K x (K-1)``)."""
-    B = zeros(K, K - 1)
-    for c in range(K - 1):
-        B[c, c] = 1
-        B[K - 1, c] = -1
-    return B
-
-
-def tangent_left_inverse(K: int) -> Matrix:
-    """``L`` = first ``K-1`` rows of the identity: ``L B = I`` and ``B L v = v`` on ``1^T v = 0``."""
-    return eye(K)[: K - 1, :]
-
-
-def helmert_basis(K: int) -> Matrix:
-    """Orthonormal basis ``H`` (``K x (K-1)``) of ``{x : 1^T x = 0}`` (Helmert contrasts, exact)."""
-    H = zeros(K, K - 1)
-    for c in range(1, K):
-        norm = sqrt(Rational(c * (c + 1)))
-        for rr in range(c):
-            H[rr, c - 1] = 1 / norm
-        H[c, c - 1] = -Rational(c) / norm
-    return H
-
-
 def tangent_jacobian(DF: Matrix) -> Matrix:
     """``J_T = L DF B`` in the documented tangent basis."""
     K = DF.rows
@@ -331,27 +302,6 @@ def cycle_threshold() -> sympy.Expr:
     """``|eigenvalue|^2 = alpha^2 + a^2 beta^2 lambda^2 / 3``: unstable iff ``> 1``."""
     l1, _ = cycle_eigenvalues()
     return sympy.expand(sympy.simplify(l1 * sympy.conjugate(l1)))
-
-
-def generic_balanced_S(K: int) -> tuple[Matrix, list[Symbol]]:
-    """A generic skew ``S`` with ``S 1 = 0``: free symbols above the diagonal, the last column solved."""
-    syms = []
-    S = zeros(K, K)
-    for i in range(K):
-        for j in range(i + 1, K):
-            s = Symbol(f"s_{i}{j}", real=True)
-            syms.append(s)
-            S[i, j] = s
-            S[j, i] = -s
-    # impose row sums 0 by solving for the entries S[i, K-1], i < K-1
-    eqs = [sum(S[i, c] for c in range(K)) for i in range(K)]
-    unknowns = [Symbol(f"s_{i}{K - 1}", real=True) for i in range(K - 1)]
-    sol = sympy.solve(eqs, unknowns, dict=True)
-    if not sol:
-        raise ValueError("no balanced parametrisation")
-    S = S.subs(sol[0])
-    free = sorted(S.free_symbols, key=lambda s: s.name)
-    return S, free
 
 
 def balanced_tangent_jacobian(S: Matrix, al=alpha, be=beta, la=lam) -> Matrix:

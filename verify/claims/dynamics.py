@@ -3,6 +3,11 @@
 Every checker is a function of the context plus keyword arguments; a negative control
 is the same function with a planted wrong argument (a wrong constant, a dropped
 hypothesis), and must come back ``refuted``.
+
+The module reads top-down, one block per claim: the statement (banner), the checkers,
+then the claim with its hypotheses, evidence and controls, registered (DYN-6's checkers
+sit after DYN-1's, its registration last). Random instances come from
+:mod:`verify.exact.families` (numpy ``Generator`` draws, ``ctx.rng(name)``).
 """
 
 from __future__ import annotations
@@ -19,89 +24,116 @@ from hypothesis import strategies as st
 from theory import mrs_ipo as th
 
 import verify.numerics.mrs_ipo as dyn
-from verify.numerics.phase import balanced_curve, batch_fixed_points, phase_diagram, q_one_curve, skew_norm
-from verify.numerics.precision import GUARD, agree, mpf_str, workdps
-from verify.engine.property import property_check
-from verify.engine.property import without_hypothesis
+from verify.engine.property import property_check, without_hypothesis
 from verify.engine.registry import CheckContext, Checker, Claim, Constant, Control, Outcome, Scope, inconclusive, proved, refuted, register, verified
 from verify.engine.strategies import preference_matrices
-from verify.numerics.simulate import cyclic_matrix, make_ipo_batch_step, normalise_log, random_sst_matrix, run_batch
+from verify.exact.families import (
+    cyclic,
+    cyclic_float,
+    from_skew,
+    is_balanced,
+    random_balanced,
+    random_balanced_skew,
+    random_interior,
+    random_matrix,
+    random_sst_float,
+)
+from verify.exact.social import is_sst
+from verify.numerics.phase import balanced_curve, batch_fixed_points, phase_diagram, q_one_curve, skew_norm
+from verify.numerics.precision import GUARD, agree, mpf_str, workdps
+from verify.numerics.simulate import make_ipo_batch_step, normalise_log, run_batch
 
 #: the claimed q: alpha + Q_FACTOR beta lambda ||S||_2 (DYN-2)
 Q_FACTOR = Fraction(1, 2)
 SOURCE = "arXiv:2602.12180 (MRS-IPO, Section on iterative dynamics); THEORY.md §3"
 DIGITS = 50
+_F = Fraction
 
-# ---------------------------------------------------------------------------
-# helpers
-# ---------------------------------------------------------------------------
+
+# ------------------------------------------------------------------------------------------------
+# shared by several claims
 
 
 def _frac(x: float, den: int = 1000) -> Fraction:
     return Fraction(x).limit_denominator(den)
 
 
-def random_P(K: int, rng: np.random.Generator, den: int = 100) -> list[list[Fraction]]:
-    """A random valid preference matrix with rational entries."""
-    P = [[Fraction(1, 2)] * K for _ in range(K)]
-    for i in range(K):
-        for j in range(i + 1, K):
-            x = Fraction(int(rng.integers(0, den + 1)), den)
-            P[i][j], P[j][i] = x, 1 - x
-    return P
-
-
-def random_interior(K: int, rng: np.random.Generator) -> list[Fraction]:
-    w = [Fraction(int(rng.integers(1, 100)), 1) for _ in range(K)]
-    s = sum(w)
-    return [x / s for x in w]
-
-
-def random_balanced_S(K: int, rng: np.random.Generator, kind: str) -> list[list[Fraction]]:
-    """A random skew ``S`` with ``S 1 = 0`` and ``|S_ij| <= 1/2``, exactly.
-
-    ``circulant``: ``S_ij = c_{(j-i) mod K}`` with ``c_{K-d} = -c_d``; ``cycles``: a sum of
-    random directed cycle flows (not circulant in general).
-    """
-    S = [[Fraction(0)] * K for _ in range(K)]
-    if kind == "circulant":
-        c = [Fraction(0)] * K
-        for d in range(1, (K + 1) // 2):
-            c[d] = Fraction(int(rng.integers(-50, 51)), 100)
-            c[K - d] = -c[d]
-        for i in range(K):
-            for j in range(K):
-                S[i][j] = c[(j - i) % K]
-    else:
-        for _ in range(int(rng.integers(2, 5))):
-            L = int(rng.integers(3, K + 1))
-            cyc = [int(v) for v in rng.permutation(K)[:L]]
-            w = Fraction(int(rng.integers(1, 51)), 100)
-            for t in range(L):
-                i, j = cyc[t], cyc[(t + 1) % L]
-                S[i][j] += w
-                S[j][i] -= w
-    m = max(abs(x) for r in S for x in r)
-    if m == 0:  # all-zero draw: use the basic 3-cycle flow 0 -> 1 -> 2 -> 0
-        for i, j in ((0, 1), (1, 2), (2, 0)):
-            S[i][j], S[j][i] = Fraction(1, 4), -Fraction(1, 4)
-        m = Fraction(1, 4)
-    if m > Fraction(1, 2):
-        S = [[x / (2 * m) for x in r] for r in S]
-    return S
-
-
-def _P_from_S(S):
-    return [[Fraction(1, 2) + x for x in r] for r in S]
-
-
 def _np(P) -> np.ndarray:
     return np.array([[float(x) for x in r] for r in P])
 
 
-# ---------------------------------------------------------------------------
-# DYN-J: the Jacobian
-# ---------------------------------------------------------------------------
+def _expressions(*names):
+    return partial(th.sections, *names)
+
+
+def _is_strict_sst(P) -> bool:
+    """The hypothesis 'strict_sst': strictly SST (:func:`verify.exact.social.is_sst` with ``strict=True``)."""
+    return is_sst(P, strict=True)
+
+
+# Names used only by DYN-6's checkers and registration below (DYN-6 becomes an instance of LOSS-3; remove with it)
+def random_balanced_S(K: int, rng: np.random.Generator, kind: str) -> list[list[Fraction]]:
+    """:func:`verify.exact.families.random_balanced_skew` in DYN-6's argument order."""
+    return random_balanced_skew(rng, K, kind)
+
+
+_P_from_S = from_skew
+
+
+def _is_balanced_inst(inst) -> bool:
+    return is_balanced(inst["P"])
+
+
+# ------------------------------------------------------------------------------------------------
+# the near-uniform growth test (DYN-1, DYN-6): test points from the claimed formula, on both sides of it
+
+
+#: claimed modulus^2 = 1 +- delta: test points near the claimed curve (and far from it)
+DELTAS = (0.02, 0.05, 0.1, 0.2, 0.4)
+#: a start at distance D0 (centered logits) from uniform; after STEPS steps the log growth decides
+D0 = 1e-7
+STEPS = 700
+#: |log(d_T / d_0)| below this margin: undecided (the point is not used)
+MARGIN = 1.0
+
+
+def _growth(
+    P: np.ndarray, al: np.ndarray, be: np.ndarray, la: np.ndarray, rng: np.random.Generator, steps: int = STEPS, d0: float = D0
+) -> np.ndarray:
+    """log(d_T / d_0) of the distance to uniform in centered logits, from a start at distance d0 (float64, log space).
+
+    ``P`` is ``(B, K, K)``; the full MRS-IPO step with each setting's own alpha, beta and lambda (pi_0 = pi_ref uniform)."""
+    B, K = P.shape[0], P.shape[-1]
+    step = make_ipo_batch_step(P, al, be, la)
+    w = rng.normal(size=(B, K))
+    w -= w.mean(axis=1, keepdims=True)
+    w *= d0 / np.linalg.norm(w, axis=1, keepdims=True)
+    x = normalise_log(np.log(np.full((B, K), 1.0 / K)) + w)
+    for _ in range(steps):
+        x = step(x)
+    c = x - x.mean(axis=1, keepdims=True)
+    return np.log(np.maximum(np.linalg.norm(c, axis=1), 1e-300) / d0)
+
+
+def _classify(pred_unstable: np.ndarray, growth: np.ndarray):
+    """Indices that disagree with the prediction, and the number of undecided points."""
+    decided = np.abs(growth) >= MARGIN
+    obs_unstable = growth > 0
+    bad = np.nonzero(decided & (obs_unstable != pred_unstable))[0]
+    return bad, int((~decided).sum())
+
+
+_DYN_CRITERION = (
+    "test points from the claimed formula only: claimed modulus^2 = 1 +- delta (delta in 0.02..0.4, i.e. where the claim and its "
+    "perturbations disagree), spread over the other parameters, alpha <= 0.9; start at distance 1e-7 from uniform in centered "
+    f"logits, {STEPS} float64 steps in log space; observed unstable iff log(d_T/d_0) >= {MARGIN}, stable iff <= -{MARGIN} "
+    "(a normal linearisation gives log(d_T/d_0) ~ T log rho: at rho^2 = 1 +- 0.02 that is +-7, far above the margin), else undecided"
+)
+
+
+# ================================================================================================
+# DYN-J: the MRS-IPO Jacobian DF(pi) = (diag pi' - pi' pi'^T)(alpha diag(pi)^-1 + beta lambda P)
+# ================================================================================================
 
 
 def check_jacobian_symbolic(ctx: CheckContext, lam_factor=1) -> Outcome:
@@ -138,10 +170,12 @@ def check_jacobian_symbolic(ctx: CheckContext, lam_factor=1) -> Outcome:
 
 
 def check_jacobian_numeric(ctx: CheckContext, lam_factor=1) -> Outcome:
-    """mpmath.diff of the map at random interior points (not fixed points) vs the formula, to 50 digits.
+    """mpmath.diff of the map along the tangent directions ``e_j - e_{K-1}`` at random interior points (not fixed
+    points) vs the formula, to 50 digits.
 
-    The formula ``(diag f - f f^T)(alpha diag(pi)^-1 + beta lambda lam_factor P)``, ``f = F(pi)``, is built here
-    from the claimed expression (``lam_factor = 1`` is the claim); the map itself is independent of it."""
+    The formula ``DF (e_j - e_{K-1})`` with ``DF = (diag f - f f^T)(alpha diag(pi)^-1 + beta lambda lam_factor P)``,
+    ``f = F(pi)``, is built here from the claimed expression (``lam_factor = 1`` is the claim); the map is the public
+    :func:`verify.numerics.mrs_ipo.mrs_ipo_step`, independent of it."""
     rng = ctx.rng("jac")
     n = ctx.pick(quick=3, standard=10, thorough=40)
     worst = mpmath.mpf(0)
@@ -149,42 +183,44 @@ def check_jacobian_numeric(ctx: CheckContext, lam_factor=1) -> Outcome:
     checked = 0
     for trial in range(n):
         K = int(rng.integers(2, 6))
-        P = random_P(K, rng)
-        pi = random_interior(K, rng)
-        ref, p0 = random_interior(K, rng), random_interior(K, rng)
+        P = random_matrix(rng, K, den=100)
+        pi = random_interior(rng, K, den=99)
+        ref, p0 = random_interior(rng, K, den=99), random_interior(rng, K, den=99)
         al, be, la = _frac(rng.uniform(0, 1)), _frac(rng.uniform(0.1, 20)), _frac(rng.uniform(0.05, 1))
         if not ctx.satisfies({"P": P, "pi": pi, "pi_ref": ref, "pi0": p0}):
             continue
         checked += 1
-        prF = dyn.params(P, al, be, la, ref, p0)
         with workdps(work):
-            base = [mpmath.mpf(x.numerator) / x.denominator for x in pi]
-            z = dyn._logits([mpmath.log(x) for x in base], prF)
-            c = dyn._logsumexp(z)
-            f = [mpmath.exp(zi - c) for zi in z]
-            lf = mpmath.mpf(Fraction(lam_factor).numerator) / Fraction(lam_factor).denominator
             m = lambda x: mpmath.mpf(x.numerator) / x.denominator  # noqa: E731
-            for j in range(K):
+            base = [m(x) for x in pi]
+            f = dyn.mrs_ipo_step(base, P, al, be, la, ref, p0, dps=work)
+            lf = m(Fraction(lam_factor))
+
+            def dz(k, j):  # the claimed d z_k / d pi_j
+                return (m(al) / base[k] if k == j else 0) + m(be) * m(la) * lf * m(P[k][j])
+
+            for j in range(K - 1):
+
                 def F(t, i, j=j):
                     p = list(base)
-                    p[j] = p[j] + t
-                    zz = dyn._logits([mpmath.log(x) for x in p], prF)
-                    cc = dyn._logsumexp(zz)
-                    return mpmath.exp(zz[i] - cc)
+                    p[j] += t
+                    p[K - 1] -= t
+                    return dyn.mrs_ipo_step(p, P, al, be, la, ref, p0, dps=mpmath.mp.dps)[i]
 
                 for i in range(K):
-                    claimed = sum(((f[i] if i == k else 0) - f[i] * f[k]) * ((m(al) / base[k] if k == j else 0) + m(be) * m(la) * lf * m(P[k][j])) for k in range(K))
+                    claimed = mpmath.fsum(((f[i] if i == k else 0) - f[i] * f[k]) * (dz(k, j) - dz(k, K - 1)) for k in range(K))
                     d = mpmath.diff(lambda t: F(t, i), 0)
                     ok, err = agree(d, claimed, DIGITS)
                     worst = max(worst, err)
                     if not ok:
                         return refuted(
-                            f"dF_{i}/dpi_{j} by mpmath.diff differs from the formula by {mpf_str(err)}",
+                            f"the derivative of F_{i} along e_{j} - e_{K - 1} by mpmath.diff differs from the formula by {mpf_str(err)}",
                             instance={"K": K, "P": P, "pi": pi, "pi_ref": ref, "pi0": p0, "alpha": al, "beta": be, "lambda": la, "entry": [i, j], "lambda_factor": str(lam_factor)},
                             seed=ctx.subseed("jac"),
                         )
     return verified(
-        f"{checked} random interior points (K = 2..5, random P, pi_ref, pi0): mpmath.diff agrees with DF to {DIGITS} digits",
+        f"{checked} random interior points (K = 2..5, random P, pi_ref, pi0): mpmath.diff of the map along every tangent direction "
+        f"e_j - e_(K-1) agrees with DF to {DIGITS} digits",
         n=checked,
         dps=work,
         tolerance=f"1e-{DIGITS}",
@@ -201,7 +237,7 @@ def check_coordinates(ctx: CheckContext) -> Outcome:
     fd_worst = 0.0
     for _ in range(n):
         K = int(rng.integers(3, 6))
-        P = random_P(K, rng)
+        P = random_matrix(rng, K, den=100)
         al, be, la = _frac(rng.uniform(0, 0.95)), _frac(rng.uniform(0.1, 5)), _frac(rng.uniform(0.1, 1))
         fps = dyn.fixed_points(P, al, be, la, dps=30, n_random=1, seed=1)
         fp = fps[0]
@@ -238,9 +274,47 @@ def check_coordinates(ctx: CheckContext) -> Outcome:
     )
 
 
-# ---------------------------------------------------------------------------
-# DYN-1: the 3-cycle
-# ---------------------------------------------------------------------------
+register(
+    Claim(
+        id="DYN-J",
+        statement="The MRS-IPO Jacobian is DF(pi) = (diag pi' - pi' pi'^T)(alpha diag(pi)^-1 + beta lambda P) on the tangent space",
+        tag="derived",
+        latex=r"DF(\pi) = (\operatorname{diag}\pi' - \pi'\pi'^{\top})(\alpha\operatorname{diag}(\pi)^{-1} + \beta\lambda P)",
+        scope=Scope("every K >= 2; every valid P; every interior pi, pi_ref, pi0; every alpha, beta, lambda"),
+        hypotheses={"interior": lambda inst: all(x > 0 for k in ("pi", "pi_ref", "pi0") for x in inst[k])},
+        checkers=[
+            Checker("symbolic", "symbolic", check_jacobian_symbolic, "direct differentiation for K = 2, 3, 4 and a general-K index proof",
+                    covers="every K: both chain-rule factors by differentiating indexed sums with symbolic K (sympy), composed by the "
+                    "multivariable chain rule (cited theorem); explicit K = 2, 3, 4 by direct differentiation",
+                    proves=("every K >= 2; every valid P; every interior pi, pi_ref, pi0; every alpha, beta, lambda",)),
+            Checker("mpmath-diff", "numeric", check_jacobian_numeric, "mpmath.diff at random interior points, 50 digits",
+                    covers="random interior points, K = 2..5, 50 digits"),
+            Checker("coordinates", "numeric", check_coordinates, "tangent vs centered-logit spectra at fixed points; finite differences",
+                    covers="random fixed points, K = 3..5, 30-40 digits"),
+        ],
+        controls=[
+            Control("drop-lambda-symbolic", "formula with beta P instead of beta lambda P (symbolic)", partial(check_jacobian_symbolic, lam_factor=th.lam ** -1)),
+            Control("drop-lambda-numeric", "formula with 2 beta lambda P (mpmath.diff)", partial(check_jacobian_numeric, lam_factor=2)),
+        ],
+        constants=[
+            Constant("lambda factor of beta lambda P", _F(1), "lam_factor", ("symbolic", "mpmath-diff"),
+                     why="any factor != 1 changes the derivative of the logits; the formula is then false"),
+        ],
+        source=SOURCE,
+        cites=("the multivariable chain rule: DF = D softmax(z) . Dz(pi), both factors mechanised for symbolic K; their matrix "
+               "product is the stated formula",),
+        note="Ambient derivative of the map extended to the positive orthant by the same formula; the tangent Jacobian is "
+        "J_T = L DF B with B = [e_i - e_{K-1}], L = first K-1 rows; centered logits x = C log pi give "
+        "J_x = H^T (alpha I + beta lambda P M) H (Helmert basis H). The hypothesis 'interior' is a domain condition (log pi); "
+        "dropping it gives log 0, not a counterexample, so it has no control.",
+        expressions=_expressions("map"),
+    )
+)
+
+
+# ================================================================================================
+# DYN-1: the 3-cycle; uniform is fixed, unstable iff alpha^2 + a^2 beta^2 lambda^2 / 3 > 1
+# ================================================================================================
 
 
 def check_dyn1_symbolic(ctx: CheckContext, factor=sympy.Rational(1, 3)) -> Outcome:
@@ -289,7 +363,7 @@ def check_dyn1_numeric(ctx: CheckContext, factor=sympy.Rational(1, 3)) -> Outcom
         if not ctx.satisfies({"a": a_, "alpha": al, "beta": be, "lambda": la}):
             continue
         checked += 1
-        P = _np_to_frac_cyc(a_)
+        P = cyclic(a_)
         with workdps(DIGITS + GUARD):
             J = dyn.tangent_jacobian([Fraction(1, 3)] * 3, P, al, be, la, dps=DIGITS)
             ev, rho = dyn.spectrum(J)
@@ -307,57 +381,6 @@ def check_dyn1_numeric(ctx: CheckContext, factor=sympy.Rational(1, 3)) -> Outcom
         f"{checked} random (a, alpha, beta, lambda): mpmath spectral radius^2 of J_T at uniform = alpha^2 + a^2 beta^2 lambda^2/3",
         n=checked, dps=DIGITS + GUARD, tolerance=f"1e-{DIGITS}", max_error=worst,
     )
-
-
-def _np_to_frac_cyc(a_: Fraction):
-    h = Fraction(1, 2)
-    P = [[h] * 3 for _ in range(3)]
-    for i, j in ((0, 1), (1, 2), (2, 0)):
-        P[i][j], P[j][i] = h + a_, h - a_
-    return P
-
-
-#: claimed modulus^2 = 1 +- delta: test points near the claimed curve (and far from it)
-DELTAS = (0.02, 0.05, 0.1, 0.2, 0.4)
-#: a start at distance D0 (centered logits) from uniform; after STEPS steps the log growth decides
-D0 = 1e-7
-STEPS = 700
-#: |log(d_T / d_0)| below this margin: undecided (the point is not used)
-MARGIN = 1.0
-
-
-def _growth(
-    P: np.ndarray, al: np.ndarray, be: np.ndarray, la: np.ndarray, rng: np.random.Generator, steps: int = STEPS, d0: float = D0
-) -> np.ndarray:
-    """log(d_T / d_0) of the distance to uniform in centered logits, from a start at distance d0 (float64, log space).
-
-    ``P`` is ``(B, K, K)``; the full MRS-IPO step with each setting's own alpha, beta and lambda (pi_0 = pi_ref uniform)."""
-    B, K = P.shape[0], P.shape[-1]
-    step = make_ipo_batch_step(P, al, be, la)
-    w = rng.normal(size=(B, K))
-    w -= w.mean(axis=1, keepdims=True)
-    w *= d0 / np.linalg.norm(w, axis=1, keepdims=True)
-    x = normalise_log(np.log(np.full((B, K), 1.0 / K)) + w)
-    for _ in range(steps):
-        x = step(x)
-    c = x - x.mean(axis=1, keepdims=True)
-    return np.log(np.maximum(np.linalg.norm(c, axis=1), 1e-300) / d0)
-
-
-def _classify(pred_unstable: np.ndarray, growth: np.ndarray):
-    """Indices that disagree with the prediction, and the number of undecided points."""
-    decided = np.abs(growth) >= MARGIN
-    obs_unstable = growth > 0
-    bad = np.nonzero(decided & (obs_unstable != pred_unstable))[0]
-    return bad, int((~decided).sum())
-
-
-_DYN_CRITERION = (
-    "test points from the claimed formula only: claimed modulus^2 = 1 +- delta (delta in 0.02..0.4, i.e. where the claim and its "
-    "perturbations disagree), spread over the other parameters, alpha <= 0.9; start at distance 1e-7 from uniform in centered "
-    f"logits, {STEPS} float64 steps in log space; observed unstable iff log(d_T/d_0) >= {MARGIN}, stable iff <= -{MARGIN} "
-    "(a normal linearisation gives log(d_T/d_0) ~ T log rho: at rho^2 = 1 +- 0.02 that is +-7, far above the margin), else undecided"
-)
 
 
 def check_dyn1_dynamic(ctx: CheckContext, factor=sympy.Rational(1, 3)) -> Outcome:
@@ -382,7 +405,7 @@ def check_dyn1_dynamic(ctx: CheckContext, factor=sympy.Rational(1, 3)) -> Outcom
                     rows.append((a_, al, be, la, m))
     R = np.array(rows)
     a_, al, be, la, m = R.T
-    P = np.stack([cyclic_matrix(x) for x in a_])
+    P = np.stack([cyclic_float(x) for x in a_])
     g = _growth(P, al, be, la, rng)
     bad, undecided = _classify(m > 1, g)
     if bad.size:
@@ -402,6 +425,40 @@ def check_dyn1_dynamic(ctx: CheckContext, factor=sympy.Rational(1, 3)) -> Outcom
         n=len(rows), dps=15, tolerance=MARGIN, tolerance_kind="margin", criterion=_DYN_CRITERION,
         undecided=undecided, steps=STEPS,
     )
+
+
+register(
+    Claim(
+        id="DYN-1",
+        statement="3-cycle P_cyc(a), pi0 = pi_ref = uniform: uniform is a fixed point, linearly unstable iff alpha^2 + a^2 beta^2 lambda^2 / 3 > 1",
+        tag="paper",
+        latex=r"\lambda_{\pm} = \alpha \pm i\,\frac{a\beta\lambda}{\sqrt 3},\qquad |\lambda_\pm|^2 = \alpha^2 + \frac{a^2\beta^2\lambda^2}{3}",
+        scope=Scope("K = 3; P_cyc(a), 0 < a <= 1/2; pi0 = pi_ref = uniform; every alpha, beta, lambda"),
+        hypotheses={"margin": lambda inst: 0 < inst["a"] <= _F(1, 2)},
+        checkers=[
+            Checker("symbolic", "symbolic", check_dyn1_symbolic, "exact eigenvalues and threshold",
+                    covers="symbolic a, alpha, beta, lambda (exact charpoly)",
+                    proves=("K = 3; P_cyc(a), 0 < a <= 1/2; pi0 = pi_ref = uniform; every alpha, beta, lambda",)),
+            Checker("numeric", "numeric", check_dyn1_numeric, "mpmath eigenvalues at 50 digits", covers="random (a, alpha, beta, lambda), 50 digits"),
+            Checker("dynamic", "dynamic", check_dyn1_dynamic, "near-uniform starts grow / decay on both sides of the claimed curve",
+                    covers="claimed modulus^2 = 1 +- delta, delta in 0.02..0.4, alpha <= 0.9, float64"),
+        ],
+        controls=[
+            Control("threshold-1/9", "threshold alpha^2 + a^2 beta^2 lambda^2 / 9 (symbolic)", partial(check_dyn1_symbolic, factor=sympy.Rational(1, 9))),
+            Control("dynamic-1/12", "dynamic check against the wrong threshold alpha^2 + a^2 beta^2 lambda^2 / 12", partial(check_dyn1_dynamic, factor=sympy.Rational(1, 12))),
+            Control("dynamic-1/4", "dynamic check against alpha^2 + a^2 beta^2 lambda^2 / 4 (the referee's planted constant)", partial(check_dyn1_dynamic, factor=sympy.Rational(1, 4))),
+        ],
+        constants=[
+            Constant("1/3 in the threshold", sympy.Rational(1, 3), "factor", ("symbolic", "numeric", "dynamic"),
+                     why="the modulus^2 is exactly alpha^2 + a^2 beta^2 lambda^2/3; any other factor moves the curve"),
+        ],
+        source=SOURCE,
+        note="The hypothesis 'margin' (0 < a <= 1/2) makes P_cyc(a) a valid preference matrix; the algebra holds for every a, "
+        "so dropping it is not refuted and it has no control. Dynamic check: points from the claimed formula only (claimed "
+        "modulus^2 = 1 +- delta); observed stability from the growth of a 1e-7 perturbation over 700 steps.",
+        expressions=_expressions("cycle"),
+    )
+)
 
 
 # ---------------------------------------------------------------------------
@@ -591,9 +648,9 @@ def check_dyn6_dynamic(ctx: CheckContext, coef=1) -> Outcome:
     )
 
 
-# ---------------------------------------------------------------------------
-# DYN-2: global contraction
-# ---------------------------------------------------------------------------
+# ================================================================================================
+# DYN-2: q = alpha + (beta lambda/2)||S||_2 < 1 gives global contraction to a unique fixed point
+# ================================================================================================
 
 
 @lru_cache(maxsize=None)
@@ -648,7 +705,7 @@ def check_dyn2_steps(ctx: CheckContext, norm_bound=sympy.Rational(1, 2), q_facto
     worst_ratio = 0.0
     for t in range(n // 4):
         K = int(rng.integers(2, 7))
-        P = _np(random_P(K, rng))
+        P = _np(random_matrix(rng, K, den=100))
         al, be, la = (0.0 if t % 2 else rng.uniform(0, 1)), rng.uniform(0.1, 10), rng.uniform(0.05, 1)
         if t % 2:
             i, j = rng.choice(K, 2, replace=False)
@@ -796,7 +853,7 @@ def check_dyn2_conservative(ctx: CheckContext) -> Outcome:
         idx = np.nonzero(K == k)[0]
         if idx.size == 0:
             continue
-        Ps = np.stack([_np(random_P(k, rng)) for _ in idx])
+        Ps = np.stack([_np(random_matrix(rng, k, den=100)) for _ in idx])
         s = np.array([skew_norm(P) for P in Ps])
         al = rng.uniform(0, 0.99, idx.size)
         la = rng.uniform(0.05, 1, idx.size)
@@ -821,9 +878,50 @@ def check_dyn2_conservative(ctx: CheckContext) -> Outcome:
     )
 
 
-# ---------------------------------------------------------------------------
-# DYN-3: alpha = 1, strictly SST
-# ---------------------------------------------------------------------------
+register(
+    Claim(
+        id="DYN-2",
+        statement="If q = alpha + (beta lambda / 2)||P - 11^T/2||_2 < 1 there is a unique interior fixed point and every interior start converges to it",
+        tag="paper",
+        latex=r"q = \alpha + \tfrac{\beta\lambda}{2}\,\|P - \tfrac12\mathbf{1}\mathbf{1}^\top\|_2 < 1",
+        scope=Scope("every K >= 2; every valid P; interior pi_ref, pi0; alpha, lambda in [0, 1], beta > 0 with q < 1"),
+        hypotheses={"q_below_one": lambda inst: inst["q"] < 1},
+        checkers=[
+            Checker("steps", "symbolic", check_dyn2_steps, "each step of the contraction argument", evidence="float instances",
+                    covers="exact identities K = 2, 3, 4; norm bounds at float64 random and two-point-support states, K = 2..8"),
+            Checker("fuzz", "property", check_dyn2_fuzz, "hypothesis draws P, parameters and starts; contraction by <= q per step",
+                    covers="hypothesis search, K = 2..4, targeted at the worst ratio / q"),
+            Checker("conservativeness", "numeric", check_dyn2_conservative, "spectral radius at the fixed point vs q",
+                    evidence="float instances", covers="random instances with q < 1, K = 2..6"),
+        ],
+        controls=[
+            Control("q-with-1/8", "q computed with ||S||/8 instead of ||S||/2", partial(check_dyn2_fuzz, q_factor=_F(1, 8))),
+            Control("q-with-1/4", "q computed with ||S||/4 instead of ||S||/2 (the referee's planted constant)", partial(check_dyn2_fuzz, q_factor=_F(1, 4))),
+            Control("M-norm-1/4", "claim ||diag pi - pi pi^T||_2 <= 1/4", partial(check_dyn2_steps, norm_bound=sympy.Rational(1, 4))),
+            without_hypothesis(check_dyn2_fuzz, "q_below_one", "the fuzz with q >= 1 allowed: an unstable fixed point is found"),
+        ],
+        constants=[
+            Constant("1/2 in q", Q_FACTOR, "q_factor", ("steps", "fuzz"), holds=lambda f: f >= 1,
+                     why="x5/4 and x2 give a larger q: a more conservative sufficient condition, still true. x3/4 gives a smaller "
+                     "q and the statement checked (distance shrinks by <= q per step) is then FALSE: the constant 1/2 is sharp — "
+                     "at a two-point support pi -> (e_i + e_j)/2 with alpha = 0, ||C S M|| on the tangent space reaches "
+                     "||S||_2/2 (e.g. K = 3), so the per-step ratio exceeds alpha + (3/8) beta lambda ||S||_2; the fuzz and the "
+                     "steps checker find such instances"),
+        ],
+        source=SOURCE,
+        note="Proof (centered logits x = C log pi on the tangent space, Euclidean norm): DG = C(alpha I + beta lambda S M) since "
+        "1^T M = 0; ||C|| = 1 on the tangent space, ||M||_2 <= 1/2, so ||DG|| <= q and G is q-Lipschitz; Banach. "
+        "The fuzz checks, in float64 (relative slack 1e-9), that the distance between two trajectories and the distance of each to the "
+        "fixed point found by Newton shrink by at most q per step, and that the fixed point's spectral radius is <= min(q, 1).",
+        argument="||M||_2 <= 1/2 (Popoviciu) and the mean-value inequality on the convex tangent space are prose; checked numerically.",
+        expressions=_expressions("contraction"),
+    )
+)
+
+
+# ================================================================================================
+# DYN-3: alpha = 1, strictly SST P: entropy eventually decreasing, pi_t -> e_top
+# ================================================================================================
 
 
 def check_dyn3_symbolic(ctx: CheckContext) -> Outcome:
@@ -860,9 +958,9 @@ def check_dyn3_dynamic(ctx: CheckContext) -> Outcome:
         cands = []
         for t in range(m):
             if t % 4 == 3:
-                P = np.pad(cyclic_matrix(rng.uniform(0.1, 0.5)), ((0, K - 3), (0, K - 3)), constant_values=0.5)
+                P = np.pad(cyclic_float(rng.uniform(0.1, 0.5)), ((0, K - 3), (0, K - 3)), constant_values=0.5)
             else:
-                P = random_sst_matrix(K, rng)
+                P = random_sst_float(rng, K)
             perm = rng.permutation(K)
             P = P[np.ix_(perm, perm)]
             alpha = 0.5 if t % 5 == 4 else 1.0
@@ -907,9 +1005,35 @@ def check_dyn3_dynamic(ctx: CheckContext) -> Outcome:
     )
 
 
-# ---------------------------------------------------------------------------
-# DYN-4: fixed points for alpha < 1
-# ---------------------------------------------------------------------------
+register(
+    Claim(
+        id="DYN-3",
+        statement="alpha = 1, strictly SST P, lambda in (0,1], interior pi0: entropy is eventually monotonically decreasing and pi_t -> e_top",
+        tag="paper",
+        scope=Scope("every K >= 2; every strictly SST P; alpha = 1; lambda in (0, 1]; interior pi0, pi_ref, start"),
+        hypotheses={"strict_sst": lambda inst: _is_strict_sst(inst["P"]), "alpha_one": lambda inst: inst["alpha"] == 1},
+        checkers=[
+            Checker("log-ratio", "symbolic", check_dyn3_symbolic, "exact log-ratio increment at alpha = 1", evidence="exact instances",
+                    covers="one step of the argument, generic K = 3, 4"),
+            Checker("dynamic", "dynamic", check_dyn3_dynamic, "drawn instances kept by the hypotheses", covers="K = 3..6, float64, 4000 steps"),
+        ],
+        controls=[
+            without_hypothesis(check_dyn3_dynamic, "strict_sst", "the same dynamic check with majority 3-cycles allowed"),
+            without_hypothesis(check_dyn3_dynamic, "alpha_one", "the same dynamic check with alpha = 1/2 allowed"),
+        ],
+        source=SOURCE,
+        argument="At alpha = 1, log(pi_top/pi_j) grows by beta((P mu)_top - (P mu)_j) >= beta (mu_top + mu_j)(P_top,j - 1/2) "
+        ">= beta lambda pi_top,0 delta > 0 (SST row order, RANK-5), so pi_top increases and pi -> e_top geometrically; with "
+        "eps = 1 - pi_top, H = h(eps) + eps H(rest) and h'(eps) -> infinity make the entropy decrease once eps is small.",
+        note="The dynamic check is float64 in log space.",
+        expressions=None,  # the map is DYN-J's section
+    )
+)
+
+
+# ================================================================================================
+# DYN-4: fixed points for alpha < 1; the top mass for strictly SST P as kappa grows
+# ================================================================================================
 
 
 def check_dyn4_equation(ctx: CheckContext, kappa_den=None, kappa_factor=1) -> Outcome:
@@ -949,7 +1073,7 @@ def check_dyn4_unique(ctx: CheckContext, alpha_max: float = 0.99) -> Outcome:
     total = 0
     for K in (3, 4, 5):
         m = n // 3
-        P = np.stack([_np(random_P(K, rng)) for _ in range(m)])
+        P = np.stack([_np(random_matrix(rng, K, den=100)) for _ in range(m)])
         al = rng.uniform(0, alpha_max, m)
         be = np.exp(rng.uniform(np.log(0.1), np.log(200), m))
         la = rng.uniform(0.05, 1, m)
@@ -1004,9 +1128,9 @@ def check_dyn4_limit(ctx: CheckContext, kind: str = "sst") -> Outcome:
     for t in range(n):
         K = int(rng.integers(3, 7))
         if kind == "sst":
-            P = random_sst_matrix(K, rng)
+            P = random_sst_float(rng, K)
         else:
-            P = np.pad(cyclic_matrix(0.3), ((0, K - 3), (0, K - 3)), constant_values=0.5)
+            P = np.pad(cyclic_float(0.3), ((0, K - 3), (0, K - 3)), constant_values=0.5)
         ref = None if t % 2 == 0 else rng.dirichlet(np.ones(K))
         masses, _ = _top_mass_curve(P, kappas, pi_ref=ref)
         gaps.append(1 - masses[-1])
@@ -1049,7 +1173,7 @@ def check_dyn4_stability(ctx: CheckContext, rho_override: float | None = None) -
     unconverged = 0
     for K in (3, 4, 5):
         m = n // 3
-        P = random_sst_matrix(K, rng, n=m)
+        P = random_sst_float(rng, K, n=m)
         al = rng.uniform(0, 0.99, m)
         bl = np.exp(rng.uniform(np.log(0.1), np.log(500), m))
         keep = [b for b in range(m) if ctx.satisfies({"P": P[b].tolist(), "alpha": float(al[b])})]
@@ -1094,7 +1218,7 @@ def check_dyn4_equation_numeric(ctx: CheckContext, kappa_factor=1) -> Outcome:
     cnt = 0
     for K in (2, 3, 4, 5):
         m = n // 4
-        P = np.stack([_np(random_P(K, rng)) for _ in range(m)])
+        P = np.stack([_np(random_matrix(rng, K, den=100)) for _ in range(m)])
         al = rng.uniform(0, 0.95, m)
         be = np.exp(rng.uniform(np.log(0.1), np.log(20), m))
         la = rng.uniform(0.05, 1, m)
@@ -1123,229 +1247,6 @@ def check_dyn4_equation_numeric(ctx: CheckContext, kappa_factor=1) -> Outcome:
         criterion="spread (max - min) of the residual vector <= 1e-7 (1 + max |kappa P pi|)",
     )
 
-
-# ---------------------------------------------------------------------------
-# DYN-5: phase diagram
-# ---------------------------------------------------------------------------
-
-
-def check_dyn5(ctx: CheckContext, curve_factor: float = 1.0) -> Outcome:
-    """Phase diagrams for the 3-cycle, a balanced K = 5 and a non-balanced cyclic K = 4 matrix:
-    (a) q < 1 => stable region; (b) balanced: stable/cycle split by the DYN-6 curve (off a 10% band);
-    (c) several fixed points only on the alpha = 1 edge; bistability searched."""
-    rng = ctx.rng("dyn5")
-    N = ctx.pick(quick=13, standard=31, thorough=61)
-    steps = ctx.pick(quick=1200, standard=2500, thorough=4000)
-    S5 = random_balanced_S(5, rng, "cycles")
-    P4 = np.array([[0.5, 0.8, 0.3, 0.6], [0.2, 0.5, 0.9, 0.55], [0.7, 0.1, 0.5, 0.65], [0.4, 0.45, 0.35, 0.5]])
-    cases = {"3-cycle a=0.4": cyclic_matrix(0.4), "balanced K=5": _np(_P_from_S(S5)), "cyclic K=4 (not balanced)": P4}
-    findings = {}
-    for name, P in cases.items():
-        balanced = np.allclose((P - 0.5).sum(axis=1), 0)
-        alphas = np.linspace(0, 1, N)
-        bmax = 1.6 * (balanced_curve(np.array([0.0]), P)[0] if balanced else 10.0)
-        bls = np.linspace(0, bmax, N)
-        d = phase_diagram(P, alphas, bls, steps=steps, seed=ctx.subseed(name))
-        A, Bl = np.meshgrid(alphas, bls, indexing="ij")
-        qone = Bl < q_one_curve(A, P) * 0.98
-        inner = qone & (A < 1)
-        if (d.regions[inner] != 0).any():
-            i = np.argwhere(inner & (d.regions != 0))[0]
-            return refuted(f"{name}: q < 1 but region {d.regions[tuple(i)]}", instance={"alpha": A[tuple(i)], "beta_lambda": Bl[tuple(i)]})
-        several = np.argwhere((d.regions == 2) & (A < 1))
-        if several.size:
-            i = several[0]
-            return refuted(f"{name}: several fixed points at alpha < 1", instance={"alpha": A[tuple(i)], "beta_lambda": Bl[tuple(i)]})
-        if balanced:
-            c = balanced_curve(A, P) * curve_factor
-            below = (Bl < 0.9 * c) & (A < 0.98)
-            above = (Bl > 1.1 * c) & (A < 0.98)
-            wrong = np.argwhere((below & (d.regions == 1)) | (above & (d.regions == 0)) | (below & (d.rho > 1)) | (above & (d.rho < 1)))
-            if wrong.size:
-                i = tuple(wrong[0])
-                return refuted(f"{name}: region disagrees with the threshold curve", instance={"alpha": A[i], "beta_lambda": Bl[i], "region": int(d.regions[i]), "rho": d.rho[i]})
-        findings[name] = d.counts()
-    return verified(
-        "phase diagrams (" + "; ".join(f"{k}: {v}" for k, v in findings.items()) + "): q < 1 always stable; balanced P split by the DYN-6 curve; "
-        "no several-fixed-point region at alpha < 1 (only the identity map at alpha = 1, beta lambda = 0); bistable points: "
-        f"{sum(v['bistable'] for v in findings.values())}",
-        n=sum(sum(v.values()) for v in findings.values()),
-        dps=15, tolerance=0.1, tolerance_kind="margin", criterion="grid points within 10% of the claimed curve (beta lambda in [0.9 c, 1.1 c]) are not used; outside it the region and rho must be on the claimed side",
-        regions=findings,
-    )
-
-
-# ---------------------------------------------------------------------------
-# registration
-# ---------------------------------------------------------------------------
-
-
-def _is_strict_sst(P) -> bool:
-    """Strictly SST: the majority relation is a strict order and ``i > j > k`` implies
-    ``P[i,k] > max(P[i,j], P[j,k])``."""
-    K = len(P)
-    h = Fraction(1, 2)
-    Pf = [[Fraction(x) for x in r] for r in P]
-    if any(Pf[i][j] == h for i in range(K) for j in range(K) if i != j):
-        return False
-    for i in range(K):
-        for j in range(K):
-            for k in range(K):
-                if len({i, j, k}) == 3 and Pf[i][j] > h and Pf[j][k] > h:
-                    if not Pf[i][k] > max(Pf[i][j], Pf[j][k]):
-                        return False
-    return True
-
-
-def _is_balanced(P) -> bool:
-    return all(sum(Fraction(x) - Fraction(1, 2) for x in r) == 0 for r in P)
-
-
-def _expressions(*names):
-    return partial(th.sections, *names)
-
-
-_F = Fraction
-
-
-def _is_balanced_inst(inst) -> bool:
-    return _is_balanced(inst["P"])
-
-
-register(
-    Claim(
-        id="DYN-J",
-        statement="The MRS-IPO Jacobian is DF(pi) = (diag pi' - pi' pi'^T)(alpha diag(pi)^-1 + beta lambda P) on the tangent space",
-        tag="derived",
-        latex=r"DF(\pi) = (\operatorname{diag}\pi' - \pi'\pi'^{\top})(\alpha\operatorname{diag}(\pi)^{-1} + \beta\lambda P)",
-        scope=Scope("every K >= 2; every valid P; every interior pi, pi_ref, pi0; every alpha, beta, lambda"),
-        hypotheses={"interior": lambda inst: all(x > 0 for k in ("pi", "pi_ref", "pi0") for x in inst[k])},
-        checkers=[
-            Checker("symbolic", "symbolic", check_jacobian_symbolic, "direct differentiation for K = 2, 3, 4 and a general-K index proof",
-                    covers="every K: both chain-rule factors by differentiating indexed sums with symbolic K (sympy), composed by the "
-                    "multivariable chain rule (cited theorem); explicit K = 2, 3, 4 by direct differentiation",
-                    proves=("every K >= 2; every valid P; every interior pi, pi_ref, pi0; every alpha, beta, lambda",)),
-            Checker("mpmath-diff", "numeric", check_jacobian_numeric, "mpmath.diff at random interior points, 50 digits",
-                    covers="random interior points, K = 2..5, 50 digits"),
-            Checker("coordinates", "numeric", check_coordinates, "tangent vs centered-logit spectra at fixed points; finite differences",
-                    covers="random fixed points, K = 3..5, 30-40 digits"),
-        ],
-        controls=[
-            Control("drop-lambda-symbolic", "formula with beta P instead of beta lambda P (symbolic)", partial(check_jacobian_symbolic, lam_factor=th.lam ** -1)),
-            Control("drop-lambda-numeric", "formula with 2 beta lambda P (mpmath.diff)", partial(check_jacobian_numeric, lam_factor=2)),
-        ],
-        constants=[
-            Constant("lambda factor of beta lambda P", _F(1), "lam_factor", ("symbolic", "mpmath-diff"),
-                     why="any factor != 1 changes the derivative of the logits; the formula is then false"),
-        ],
-        source=SOURCE,
-        cites=("the multivariable chain rule: DF = D softmax(z) . Dz(pi), both factors mechanised for symbolic K; their matrix "
-               "product is the stated formula",),
-        note="Ambient derivative of the map extended to the positive orthant by the same formula; the tangent Jacobian is "
-        "J_T = L DF B with B = [e_i - e_{K-1}], L = first K-1 rows; centered logits x = C log pi give "
-        "J_x = H^T (alpha I + beta lambda P M) H (Helmert basis H). The hypothesis 'interior' is a domain condition (log pi); "
-        "dropping it gives log 0, not a counterexample, so it has no control.",
-        expressions=_expressions("map"),
-    )
-)
-
-register(
-    Claim(
-        id="DYN-1",
-        statement="3-cycle P_cyc(a), pi0 = pi_ref = uniform: uniform is a fixed point, linearly unstable iff alpha^2 + a^2 beta^2 lambda^2 / 3 > 1",
-        tag="paper",
-        latex=r"\lambda_{\pm} = \alpha \pm i\,\frac{a\beta\lambda}{\sqrt 3},\qquad |\lambda_\pm|^2 = \alpha^2 + \frac{a^2\beta^2\lambda^2}{3}",
-        scope=Scope("K = 3; P_cyc(a), 0 < a <= 1/2; pi0 = pi_ref = uniform; every alpha, beta, lambda"),
-        hypotheses={"margin": lambda inst: 0 < inst["a"] <= _F(1, 2)},
-        checkers=[
-            Checker("symbolic", "symbolic", check_dyn1_symbolic, "exact eigenvalues and threshold",
-                    covers="symbolic a, alpha, beta, lambda (exact charpoly)",
-                    proves=("K = 3; P_cyc(a), 0 < a <= 1/2; pi0 = pi_ref = uniform; every alpha, beta, lambda",)),
-            Checker("numeric", "numeric", check_dyn1_numeric, "mpmath eigenvalues at 50 digits", covers="random (a, alpha, beta, lambda), 50 digits"),
-            Checker("dynamic", "dynamic", check_dyn1_dynamic, "near-uniform starts grow / decay on both sides of the claimed curve",
-                    covers="claimed modulus^2 = 1 +- delta, delta in 0.02..0.4, alpha <= 0.9, float64"),
-        ],
-        controls=[
-            Control("threshold-1/9", "threshold alpha^2 + a^2 beta^2 lambda^2 / 9 (symbolic)", partial(check_dyn1_symbolic, factor=sympy.Rational(1, 9))),
-            Control("dynamic-1/12", "dynamic check against the wrong threshold alpha^2 + a^2 beta^2 lambda^2 / 12", partial(check_dyn1_dynamic, factor=sympy.Rational(1, 12))),
-            Control("dynamic-1/4", "dynamic check against alpha^2 + a^2 beta^2 lambda^2 / 4 (the referee's planted constant)", partial(check_dyn1_dynamic, factor=sympy.Rational(1, 4))),
-        ],
-        constants=[
-            Constant("1/3 in the threshold", sympy.Rational(1, 3), "factor", ("symbolic", "numeric", "dynamic"),
-                     why="the modulus^2 is exactly alpha^2 + a^2 beta^2 lambda^2/3; any other factor moves the curve"),
-        ],
-        source=SOURCE,
-        note="The hypothesis 'margin' (0 < a <= 1/2) makes P_cyc(a) a valid preference matrix; the algebra holds for every a, "
-        "so dropping it is not refuted and it has no control. Dynamic check: points from the claimed formula only (claimed "
-        "modulus^2 = 1 +- delta); observed stability from the growth of a 1e-7 perturbation over 700 steps.",
-        expressions=_expressions("cycle"),
-    )
-)
-
-register(
-    Claim(
-        id="DYN-2",
-        statement="If q = alpha + (beta lambda / 2)||P - 11^T/2||_2 < 1 there is a unique interior fixed point and every interior start converges to it",
-        tag="paper",
-        latex=r"q = \alpha + \tfrac{\beta\lambda}{2}\,\|P - \tfrac12\mathbf{1}\mathbf{1}^\top\|_2 < 1",
-        scope=Scope("every K >= 2; every valid P; interior pi_ref, pi0; alpha, lambda in [0, 1], beta > 0 with q < 1"),
-        hypotheses={"q_below_one": lambda inst: inst["q"] < 1},
-        checkers=[
-            Checker("steps", "symbolic", check_dyn2_steps, "each step of the contraction argument", evidence="float instances",
-                    covers="exact identities K = 2, 3, 4; norm bounds at float64 random and two-point-support states, K = 2..8"),
-            Checker("fuzz", "property", check_dyn2_fuzz, "hypothesis draws P, parameters and starts; contraction by <= q per step",
-                    covers="hypothesis search, K = 2..4, targeted at the worst ratio / q"),
-            Checker("conservativeness", "numeric", check_dyn2_conservative, "spectral radius at the fixed point vs q",
-                    evidence="float instances", covers="random instances with q < 1, K = 2..6"),
-        ],
-        controls=[
-            Control("q-with-1/8", "q computed with ||S||/8 instead of ||S||/2", partial(check_dyn2_fuzz, q_factor=_F(1, 8))),
-            Control("q-with-1/4", "q computed with ||S||/4 instead of ||S||/2 (the referee's planted constant)", partial(check_dyn2_fuzz, q_factor=_F(1, 4))),
-            Control("M-norm-1/4", "claim ||diag pi - pi pi^T||_2 <= 1/4", partial(check_dyn2_steps, norm_bound=sympy.Rational(1, 4))),
-            without_hypothesis(check_dyn2_fuzz, "q_below_one", "the fuzz with q >= 1 allowed: an unstable fixed point is found"),
-        ],
-        constants=[
-            Constant("1/2 in q", Q_FACTOR, "q_factor", ("steps", "fuzz"), holds=lambda f: f >= 1,
-                     why="x5/4 and x2 give a larger q: a more conservative sufficient condition, still true. x3/4 gives a smaller "
-                     "q and the statement checked (distance shrinks by <= q per step) is then FALSE: the constant 1/2 is sharp — "
-                     "at a two-point support pi -> (e_i + e_j)/2 with alpha = 0, ||C S M|| on the tangent space reaches "
-                     "||S||_2/2 (e.g. K = 3), so the per-step ratio exceeds alpha + (3/8) beta lambda ||S||_2; the fuzz and the "
-                     "steps checker find such instances"),
-        ],
-        source=SOURCE,
-        note="Proof (centered logits x = C log pi on the tangent space, Euclidean norm): DG = C(alpha I + beta lambda S M) since "
-        "1^T M = 0; ||C|| = 1 on the tangent space, ||M||_2 <= 1/2, so ||DG|| <= q and G is q-Lipschitz; Banach. "
-        "The fuzz checks, in float64 (relative slack 1e-9), that the distance between two trajectories and the distance of each to the "
-        "fixed point found by Newton shrink by at most q per step, and that the fixed point's spectral radius is <= min(q, 1).",
-        argument="||M||_2 <= 1/2 (Popoviciu) and the mean-value inequality on the convex tangent space are prose; checked numerically.",
-        expressions=_expressions("contraction"),
-    )
-)
-
-register(
-    Claim(
-        id="DYN-3",
-        statement="alpha = 1, strictly SST P, lambda in (0,1], interior pi0: entropy is eventually monotonically decreasing and pi_t -> e_top",
-        tag="paper",
-        scope=Scope("every K >= 2; every strictly SST P; alpha = 1; lambda in (0, 1]; interior pi0, pi_ref, start"),
-        hypotheses={"strict_sst": lambda inst: _is_strict_sst(inst["P"]), "alpha_one": lambda inst: inst["alpha"] == 1},
-        checkers=[
-            Checker("log-ratio", "symbolic", check_dyn3_symbolic, "exact log-ratio increment at alpha = 1", evidence="exact instances",
-                    covers="one step of the argument, generic K = 3, 4"),
-            Checker("dynamic", "dynamic", check_dyn3_dynamic, "drawn instances kept by the hypotheses", covers="K = 3..6, float64, 4000 steps"),
-        ],
-        controls=[
-            without_hypothesis(check_dyn3_dynamic, "strict_sst", "the same dynamic check with majority 3-cycles allowed"),
-            without_hypothesis(check_dyn3_dynamic, "alpha_one", "the same dynamic check with alpha = 1/2 allowed"),
-        ],
-        source=SOURCE,
-        argument="At alpha = 1, log(pi_top/pi_j) grows by beta((P mu)_top - (P mu)_j) >= beta (mu_top + mu_j)(P_top,j - 1/2) "
-        ">= beta lambda pi_top,0 delta > 0 (SST row order, RANK-5), so pi_top increases and pi -> e_top geometrically; with "
-        "eps = 1 - pi_top, H = h(eps) + eps H(rest) and h'(eps) -> infinity make the entropy decrease once eps is small.",
-        note="The dynamic check is float64 in log space.",
-        expressions=None,  # the map is DYN-J's section
-    )
-)
 
 register(
     Claim(
@@ -1385,6 +1286,58 @@ register(
     )
 )
 
+
+# ================================================================================================
+# DYN-5: the phase diagram over (alpha, beta lambda)
+# ================================================================================================
+
+
+def check_dyn5(ctx: CheckContext, curve_factor: float = 1.0) -> Outcome:
+    """Phase diagrams for the 3-cycle, a balanced K = 5 and a non-balanced cyclic K = 4 matrix:
+    (a) q < 1 => stable region; (b) balanced: stable/cycle split by the DYN-6 curve (off a 10% band);
+    (c) several fixed points only on the alpha = 1 edge; bistability searched."""
+    rng = ctx.rng("dyn5")
+    N = ctx.pick(quick=13, standard=31, thorough=61)
+    steps = ctx.pick(quick=1200, standard=2500, thorough=4000)
+    P5 = random_balanced(rng, 5, "cycles")
+    P4 = np.array([[0.5, 0.8, 0.3, 0.6], [0.2, 0.5, 0.9, 0.55], [0.7, 0.1, 0.5, 0.65], [0.4, 0.45, 0.35, 0.5]])
+    cases = {"3-cycle a=0.4": cyclic_float(0.4), "balanced K=5": _np(P5), "cyclic K=4 (not balanced)": P4}
+    findings = {}
+    for name, P in cases.items():
+        balanced = np.allclose((P - 0.5).sum(axis=1), 0)
+        alphas = np.linspace(0, 1, N)
+        bmax = 1.6 * (balanced_curve(np.array([0.0]), P)[0] if balanced else 10.0)
+        bls = np.linspace(0, bmax, N)
+        d = phase_diagram(P, alphas, bls, steps=steps, seed=ctx.subseed(name))
+        A, Bl = np.meshgrid(alphas, bls, indexing="ij")
+        qone = Bl < q_one_curve(A, P) * 0.98
+        inner = qone & (A < 1)
+        if (d.regions[inner] != 0).any():
+            i = np.argwhere(inner & (d.regions != 0))[0]
+            return refuted(f"{name}: q < 1 but region {d.regions[tuple(i)]}", instance={"alpha": A[tuple(i)], "beta_lambda": Bl[tuple(i)]})
+        several = np.argwhere((d.regions == 2) & (A < 1))
+        if several.size:
+            i = several[0]
+            return refuted(f"{name}: several fixed points at alpha < 1", instance={"alpha": A[tuple(i)], "beta_lambda": Bl[tuple(i)]})
+        if balanced:
+            c = balanced_curve(A, P) * curve_factor
+            below = (Bl < 0.9 * c) & (A < 0.98)
+            above = (Bl > 1.1 * c) & (A < 0.98)
+            wrong = np.argwhere((below & (d.regions == 1)) | (above & (d.regions == 0)) | (below & (d.rho > 1)) | (above & (d.rho < 1)))
+            if wrong.size:
+                i = tuple(wrong[0])
+                return refuted(f"{name}: region disagrees with the threshold curve", instance={"alpha": A[i], "beta_lambda": Bl[i], "region": int(d.regions[i]), "rho": d.rho[i]})
+        findings[name] = d.counts()
+    return verified(
+        "phase diagrams (" + "; ".join(f"{k}: {v}" for k, v in findings.items()) + "): q < 1 always stable; balanced P split by the DYN-6 curve; "
+        "no several-fixed-point region at alpha < 1 (only the identity map at alpha = 1, beta lambda = 0); bistable points: "
+        f"{sum(v['bistable'] for v in findings.values())}",
+        n=sum(sum(v.values()) for v in findings.values()),
+        dps=15, tolerance=0.1, tolerance_kind="margin", criterion="grid points within 10% of the claimed curve (beta lambda in [0.9 c, 1.1 c]) are not used; outside it the region and rho must be on the claimed side",
+        regions=findings,
+    )
+
+
 register(
     Claim(
         id="DYN-5",
@@ -1405,6 +1358,7 @@ register(
         expressions=None,  # its curves are the DYN-1/DYN-6 and DYN-2 sections
     )
 )
+
 
 _DYN6_SCOPE = "every K >= 2; every balanced P (S 1 = 0); pi0 = pi_ref = uniform; alpha, lambda in [0, 1], beta > 0"
 

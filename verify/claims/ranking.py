@@ -5,28 +5,37 @@ symbolic steps are sympy identities from :mod:`theory.ranking`. Each claim
 carries negative controls: the same checking code run on a planted wrong
 variant (a wrong constant, a dropped hypothesis, swapped roles), which must
 come back ``refuted``.
+
+The module reads top-down, one block per claim: the statement (banner), the
+checkers, the LaTeX sections, then the claim with its hypotheses, evidence and
+controls, registered. Random instances come from :mod:`verify.exact.families`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 from fractions import Fraction
 from functools import lru_cache, partial
 from importlib import resources
 from typing import Any
 
+import mpmath
 import sympy
 
+from theory import matrix_algebra as ma
 from theory import ranking as th
 from theory.latex import Section
 
-from verify.exact.lp import check_farkas, margins, max_min_margin
-from verify.exact.objects import fmt_exact, load_preference_matrix
 from verify.engine.property import without_hypothesis
 from verify.engine.registry import CheckContext, Checker, Claim, Constant, Control, Outcome, Scope, proved, refuted, register, verified
+from verify.exact.families import random_interior, random_matrix, random_sst
+from verify.exact.lp import check_farkas, margins, max_min_margin
+from verify.exact.objects import fmt_exact, load_preference_matrix
 from verify.exact.ranking import (
     counterexample,
+    ct_matrix,
     ct_sampler,
     rank2_eps_bound,
     required_pairs,
@@ -35,41 +44,21 @@ from verify.exact.ranking import (
     verify_sampler_certificate,
 )
 from verify.exact.social import condorcet_winner, is_sst, is_transitive, majority_order, rows_ordered, smith_set
+from verify.numerics.bridge import mpf
+from verify.numerics.precision import workdps
 
-__all__ = ["CLAIMS", "load_rank4_witness", "random_interior_mu", "random_matrix"]
+__all__ = ["CLAIMS", "RANK1", "RANK2", "RANK3", "RANK4", "RANK5", "RANK6", "load_rank4_witness"]
 
 SOURCE = "arXiv:2602.12180 (Chen, He, Jordan, Yao 2026), one-shot ranking under IPO; THEORY.md §2"
 EXACT = 0  # exact rational arithmetic: tolerance 0, kind "exact", dps None
 HALF = Fraction(1, 2)
 
-# --------------------------------------------------------------------------- random exact instances
+#: the name the ranking tests and benchmarks use for :func:`verify.exact.families.random_interior`
+random_interior_mu = random_interior
 
 
-def random_interior_mu(rng, K: int, den: int = 20) -> tuple[Fraction, ...]:
-    """An interior point of the simplex with small denominators."""
-    w = [Fraction(int(rng.integers(1, den + 1))) for _ in range(K)]
-    s = sum(w)
-    return tuple(x / s for x in w)
-
-
-def random_matrix(rng, K: int, den: int = 20, kind: str = "any") -> list[list[Fraction]]:
-    """A random valid ``P`` with entries in ``{0, 1/den, ..., 1}``.
-
-    ``kind``: ``any``; ``transitive`` (order ``0 > 1 > ...``, margins > 0);
-    ``smith`` (a planted dominating set ``{0..s-1}``, ``1 <= s < K``, so the
-    Smith set is a proper subset); ``condorcet`` (0 beats everyone).
-    """
-    P = [[HALF] * K for _ in range(K)]
-    s = int(rng.integers(1, K)) if kind == "smith" else 1
-    for i in range(K):
-        for j in range(i + 1, K):
-            if kind == "transitive" or (kind == "smith" and i < s <= j) or (kind == "condorcet" and i == 0):
-                v = Fraction(int(rng.integers(den // 2 + 1, den + 1)), den)
-            else:
-                v = Fraction(int(rng.integers(0, den + 1)), den)
-            P[i][j] = v
-            P[j][i] = 1 - v
-    return P
+# ------------------------------------------------------------------------------------------------
+# shared by several claims
 
 
 def _permuted(rng, P: list[list[Fraction]]) -> list[list[Fraction]]:
@@ -86,7 +75,26 @@ def _J(P) -> list[list[str]]:
     return [[fmt_exact(x) for x in r] for r in P]
 
 
-# --------------------------------------------------------------------------- RANK-1
+def _q(x) -> sympy.Rational:
+    x = Fraction(x)
+    return sympy.Rational(x.numerator, x.denominator)
+
+
+def _interior(mu) -> bool:
+    return all(Fraction(x) > 0 for x in mu)
+
+
+def _extremal(K: int, m: Fraction) -> list[list[Fraction]]:
+    return ct_matrix(K, m)
+
+
+def _mat(P) -> sympy.Matrix:
+    return load_preference_matrix(P).to_sympy()
+
+
+# ================================================================================================
+# RANK-1: for every interior sampler some P breaks CT, ST and OP (the construction P(mu, eps))
+# ================================================================================================
 
 
 def rank1_symbolic(ctx: CheckContext, factor: Fraction = Fraction(1, 4)) -> Outcome:
@@ -123,11 +131,6 @@ def rank1_symbolic(ctx: CheckContext, factor: Fraction = Fraction(1, 4)) -> Outc
     )
 
 
-def _q(x) -> sympy.Rational:
-    x = Fraction(x)
-    return sympy.Rational(x.numerator, x.denominator)
-
-
 def rank1_general(ctx: CheckContext, threshold: Fraction = HALF) -> Outcome:
     """Every ``K >= 3`` (symbolic K): the construction's gap is ``eps - c (1 - mu_0 - mu_1)``, CT/ST/OP fail iff ``eps <= c R``.
 
@@ -161,7 +164,7 @@ def rank1_general(ctx: CheckContext, threshold: Fraction = HALF) -> Outcome:
 
 def _drawn_mu(rng, K: int) -> tuple[Fraction, ...]:
     """A point of the simplex; one in four has zero coordinates (for the dropped-hypothesis controls)."""
-    mu = random_interior_mu(rng, K, den=int(rng.choice([3, 10, 100])))
+    mu = random_interior(rng, K, den=int(rng.choice([3, 10, 100])))
     if rng.random() < 0.25:
         if rng.random() < 0.5:  # all mass on two responses (then 1 - mu_0 - mu_1 may vanish)
             zeros = list(range(2, K))
@@ -251,13 +254,84 @@ def rank1_constructor(ctx: CheckContext, factor: Fraction | None = None, thresho
     )
 
 
-# --------------------------------------------------------------------------- RANK-2
+def _sections_rank1() -> list[Section]:
+    _, red = th.ct_gap(3)
+    cx = counterexample("1/5,3/10,1/2", "CT")
+    cx4 = counterexample("1/10,1/5,3/10,2/5", "ST")
+    return [
+        Section(
+            "RANK-1: counterexamples for every interior sampler",
+            "Construction $P(\\mu,\\varepsilon)$ for $K=3$ and its score gap; the hint $\\varepsilon < \\mu_2/2$ is exact.",
+            [
+                ("P(mu, eps), K = 3", th.ct_construction(3)),
+                ("s_0 - s_1 (using sum mu = 1)", red),
+                ("ST construction, K = 4", th.st_construction(4)),
+                ("s_3 - s_0 (ST, K = 4)", th.st_gap(4)),
+                ("certificate for mu = (1/5, 3/10, 1/2): P", cx.P.to_sympy()),
+                ("certificate: scores P mu", sympy.Matrix([sympy.Rational(str(x)) for x in cx.scores])),
+                ("ST certificate for mu = (1/10, 1/5, 3/10, 2/5): P", cx4.P.to_sympy()),
+                ("ST certificate: scores P mu", sympy.Matrix([sympy.Rational(str(x)) for x in cx4.scores])),
+            ],
+        )
+    ]
 
 
-def _extremal(K: int, m: Fraction) -> list[list[Fraction]]:
-    from verify.exact.ranking import ct_matrix
+RANK1_PARTS = (
+    "CT: every K >= 3, every interior mu",
+    "ST: every K >= 3, every interior mu",
+    "OP: every K >= 3, every interior mu (P transitive)",
+)
 
-    return ct_matrix(K, m)
+RANK1 = register(
+    Claim(
+        id="RANK-1",
+        statement=(
+            "For every interior mu (K >= 3) there is a P on which CT fails; likewise ST, and OP with P transitive. "
+            "Construction P(mu, eps) (0 beats all by 1/2 + eps, 1 beats all k >= 2 surely, the rest ordered surely; 0 < eps <= 1/2) "
+            "breaks CT, ST and OP iff eps <= (1/2)(1 - mu_0 - mu_1) (K = 3: eps <= mu_2/2)."
+        ),
+        tag="paper",
+        latex=r"\forall \mu\in\operatorname{int}\Delta_K,\ K\ge 3:\ \exists P:\ \neg\mathrm{CT}(P,\mu);\quad \neg\mathrm{CT}(P(\mu,\varepsilon),\mu)\iff \varepsilon\le\tfrac12(1-\mu_0-\mu_1)",
+        hypotheses={"interior": _interior, "K_at_least_3": lambda mu: len(mu) >= 3},
+        scope=Scope("every K >= 3, every interior mu: a P breaking CT, one breaking ST, a transitive one breaking OP", parts=RANK1_PARTS),
+        checkers=[
+            Checker("general-K", "symbolic", rank1_general, "the construction's gap for symbolic K (indexed sum, cases k = 0, 1, >= 2)",
+                    covers="every K >= 3 (symbolic K, indexed sums)", proves=RANK1_PARTS),
+            Checker("gap-formulas", "symbolic", rank1_symbolic, "K = 3 hint, gap formulas and the K >= 4 three-cycle ST construction at fixed K",
+                    covers="K = 3, 4, 5 (quick)", proves=()),
+            Checker("constructor", "exact", rank1_constructor, "counterexample(mu, property) re-verified; threshold tested on both sides",
+                    covers="30 drawn mu, K = 3..8, exact (quick)"),
+        ],
+        constants=[
+            Constant(
+                "threshold 1/2 in eps <= (1/2)(1 - mu_0 - mu_1)",
+                HALF,
+                "threshold",
+                checkers=("general-K", "constructor"),
+                holds=lambda f: f == 1,
+                why="the claim is an iff (the hint is exact): a smaller constant wrongly says CT holds just below R/2, a larger one wrongly says it fails just above",
+            )
+        ],
+        controls=[
+            Control("eps-3/4", "construction with eps = (3/4)(1 - mu_0 - mu_1), above the threshold 1/2", partial(rank1_constructor, factor=Fraction(3, 4))),
+            Control("hint-eps-mu2", "symbolic sign check at eps = (3/4) mu_2 (K = 3)", partial(rank1_symbolic, factor=Fraction(3, 4))),
+            without_hypothesis(rank1_constructor, "K_at_least_3", "the constructor on K = 2 samplers too (for K = 2 every interior mu ranks correctly)"),
+            without_hypothesis(rank1_constructor, "interior", "the constructor on boundary samplers too (with 1 - mu_0 - mu_1 = 0 the construction cannot break CT)"),
+        ],
+        source=SOURCE,
+        note=(
+            "s_0 - s_1 = eps - (1-mu_0-mu_1)/2 for every K (K = 3: eps - mu_2/2, so the hint eps < mu_2/2 is exact; eps = mu_2/2 "
+            "also fails CT by a tie). The same P is transitive, so it breaks OP, and its Smith set is {0}, so it breaks ST. For K >= 4 "
+            "an ST counterexample with a 3-cycle Smith set and no Condorcet winner is also built: s_3 - s_0 = mu_2/2 - e(mu_0+2mu_1+mu_2+mu_3)."
+        ),
+        expressions=_sections_rank1,
+    )
+)
+
+
+# ================================================================================================
+# RANK-2: with a Condorcet winner, mu = (1-eps) e_c + (eps/K) 1 satisfies CT for eps below 2Km/(K-2)
+# ================================================================================================
 
 
 def rank2_general(ctx: CheckContext, bound_factor: Fraction = Fraction(1), coefficient: Fraction = HALF) -> Outcome:
@@ -350,7 +424,61 @@ def margins_ct(P, mu) -> tuple[Fraction, tuple[int, int]]:
     return ms[r], pairs[r]
 
 
-# --------------------------------------------------------------------------- RANK-3
+def _sections_rank2() -> list[Section]:
+    d = th.rank2_bound_identity(3)
+    K = sympy.Symbol("K")
+    return [
+        Section(
+            "RANK-2: explicit sampler for CT",
+            "$\\mu = (1-\\varepsilon)e_c + \\tfrac{\\varepsilon}{K}\\mathbf 1$ satisfies CT for $0<\\varepsilon<2Km/(K-2)$, $m=\\min_j P_{cj}-\\tfrac12$; tight.",
+            [("gap s_c - s_j, K = 3", d["gap"]), ("lower bound", d["bound"]), ("general bound on eps", 2 * K * d["m"] / (K - 2))],
+        )
+    ]
+
+
+RANK2 = register(
+    Claim(
+        id="RANK-2",
+        statement="For every P with a Condorcet winner c there is an interior mu with CT: mu = (1-eps) e_c + (eps/K) 1 for 0 < eps < 2Km/(K-2), eps <= 1, m = min_j P[c,j] - 1/2.",
+        tag="paper",
+        latex=r"0<\varepsilon<\tfrac{2Km}{K-2},\ \varepsilon\le 1 \implies \mathrm{CT}(P,(1-\varepsilon)e_c+\tfrac{\varepsilon}{K}\mathbf 1)",
+        hypotheses={"condorcet_winner": lambda P: condorcet_winner(P) is not None},
+        scope=Scope("every K >= 2, every P with a Condorcet winner c, every 0 < eps <= 1 below 2Km/(K-2) (no bound for K = 2)"),
+        checkers=[
+            Checker("general-K", "symbolic", rank2_general, "gap = bound + nonnegative slacks for symbolic K; tightness",
+                    covers="every K >= 2 (symbolic K, indexed sums; c = 0, j = 1 by relabelling)",
+                    proves=("every K >= 2, every P with a Condorcet winner c, every 0 < eps <= 1 below 2Km/(K-2) (no bound for K = 2)",)),
+            Checker("instances", "exact", rank2_instances, "CT at eps just below the claimed bound, exact",
+                    covers="12 tight instances K = 3..8 and 40 drawn P, K = 2..8 (quick), 3 eps each"),
+        ],
+        constants=[
+            Constant(
+                "eps bound 2Km/(K-2)",
+                Fraction(1),
+                "bound_factor",
+                checkers=("general-K", "instances"),
+                holds=lambda f: f <= 1,
+                why="a sufficient bound: a smaller one (x3/4) is still valid; a larger one is false because the bound is attained (tight instance, all slacks 0)",
+            )
+        ],
+        controls=[
+            Control("wrong-identity", "every-K identity with m - eps (K-2) (3/8)/K (coefficient 3/8 instead of 1/2)", partial(rank2_general, coefficient=Fraction(3, 8))),
+        ],
+        source=SOURCE,
+        note=(
+            "Explicit bound (derived here): s_c - s_j >= m - eps (K-2)/(2K), so any 0 < eps < 2Km/(K-2) (and eps <= 1) works; "
+            "for K = 2 every eps in (0, 1] works. The bound is attained by the RANK-1 construction (gap 0 at eps = 2Km/(K-2)). "
+            "The hypothesis 'Condorcet winner' has no dropped-hypothesis control: without a Condorcet winner CT holds vacuously."
+        ),
+        cites=("relabelling: CT, m and the bound are invariant under a permutation of the responses, so c = 0 and j = 1 loses no generality",),
+        expressions=_sections_rank2,
+    )
+)
+
+
+# ================================================================================================
+# RANK-3: for every P some interior sampler satisfies ST
+# ================================================================================================
 
 
 def rank3_duality(ctx: CheckContext, half: Fraction = HALF) -> Outcome:
@@ -359,8 +487,6 @@ def rank3_duality(ctx: CheckContext, half: Fraction = HALF) -> Outcome:
     ``half`` plants a wrong lemma ``a^T P a = half (1^T a)^2`` (true 1/2); a non-zero
     normal form is evaluated at a concrete ``K = 3`` point as the counterexample.
     """
-    from theory import matrix_algebra as ma
-
     d = th.rank3_duality(_q(half))
     if d["quadratic"] or d["contradiction"]:
         rnd = ctx.rng("rank3-duality")
@@ -433,7 +559,55 @@ def rank3_lp(ctx: CheckContext, swap: bool = False) -> Outcome:
     )
 
 
-# --------------------------------------------------------------------------- RANK-4
+def _sections_rank3() -> list[Section]:
+    return [
+        Section(
+            "RANK-3: instance-dependent ST sampler",
+            "Lemma $a^\\top P a = (\\sum a)^2/2$; with LP duality it shows the max-min margin is positive for every $P$.",
+            [("a^T P a - (sum a)^2/2, K = 3", th.skew_quadratic_identity(3))],
+        )
+    ]
+
+
+RANK3_SCOPE = "every K >= 2, every valid P (ties allowed)"
+
+RANK3 = register(
+    Claim(
+        id="RANK-3",
+        statement="For every P there is an interior mu with ST (every Smith member strictly above every non-member).",
+        tag="open",
+        latex=r"\forall P\ \exists \mu\in\operatorname{int}\Delta_K:\ \min_{i\in S,\,j\notin S}(P\mu)_i-(P\mu)_j>0",
+        scope=Scope(RANK3_SCOPE),
+        checkers=[
+            Checker("duality", "symbolic", rank3_duality, "Ville's alternative + a^T P a = (1^T a)^2/2 in the free matrix algebra + interior push",
+                    covers="every K (free matrix algebra; Ville's theorem of the alternative cited as an axiom)", proves=(RANK3_SCOPE,)),
+            Checker("exact-lp", "exact", rank3_lp, "exact LP with certified t* > 0 and an interior sampler",
+                    covers="40 drawn P with a proper Smith set, K = 2..7 (quick)"),
+        ],
+        controls=[
+            Control("swap-roles", "the same LP with non-members required above Smith members", partial(rank3_lp, swap=True)),
+            Control("wrong-lemma", "the duality step with a^T P a = (3/8)(1^T a)^2", partial(rank3_duality, half=Fraction(3, 8))),
+        ],
+        source=SOURCE,
+        note=(
+            "[open] settled: TRUE for every P (ties allowed). Proof (mechanised for every K except the cited Ville theorem): if no "
+            "sampler had all Smith margins > 0, Ville's alternative gives distributions a on S and b off S with a^T P <= b^T P "
+            "componentwise; then 0 >= (a - b)^T P a = b^T Delta a > 0 (Delta = (1/2) 1 1^T - P > 0 on off x in), a contradiction. "
+            "Mixing the optimum with the uniform point (delta = t*/(2(1+t*))) keeps margin >= t*/2."
+        ),
+        cites=(
+            "Ville's theorem of the alternative (1938): for a real matrix M, either M x > 0 for some x >= 0, or y^T M <= 0 "
+            "for some y >= 0, y != 0 (equivalent to Gordan's theorem / LP strong duality)",
+            "a sum of products b_l Delta_lk a_k with every Delta_lk >= m > 0 and a, b >= 0 summing to 1 is >= m (elementary)",
+        ),
+        expressions=_sections_rank3,
+    )
+)
+
+
+# ================================================================================================
+# RANK-4: a transitive P without an interior OP sampler exists; the smallest K is 4
+# ================================================================================================
 
 
 @lru_cache(maxsize=None)
@@ -489,8 +663,6 @@ def rank4_minimal(ctx: CheckContext) -> Outcome:
 
 def rank4_search(ctx: CheckContext) -> Outcome:
     """Random (and, when thorough, exhaustive-grid) search for OP-infeasible transitive matrices."""
-    import itertools
-
     rng = ctx.rng("rank4")
     n = ctx.pick(quick=100, standard=2000, thorough=20000)
     found: dict[int, int] = {}
@@ -551,7 +723,73 @@ def rank4_search(ctx: CheckContext) -> Outcome:
     )
 
 
-# --------------------------------------------------------------------------- RANK-5
+def _sections_rank4() -> list[Section]:
+    w = load_rank4_witness()
+    P = _mat(w["P"])
+    pairs = [tuple(p) for p in w["pairs"]]
+    return [
+        Section(
+            "RANK-4: a transitive P with no OP sampler (K = 4, minimal)",
+            "Farkas certificate $y$ on consecutive pairs: $\\sum_r y_r (s_{i_r}-s_{j_r})<0$ for every sampler.",
+            [
+                ("witness P", P),
+                ("Farkas weights y", sympy.Matrix([sympy.Rational(v) for v in w["farkas_y"]])),
+                ("sum_r y_r (s_i - s_j)", th.farkas_form(P, pairs, w["farkas_y"])),
+                ("K = 3 margins at mu = e_1", sympy.Matrix(th.op_small_K_margins(3))),
+            ],
+        )
+    ]
+
+
+RANK4_PARTS = (
+    "existence: a transitive P (K = 4) with no interior OP sampler",
+    "minimality: every transitive P with K <= 3 admits an interior OP sampler",
+)
+
+RANK4 = register(
+    Claim(
+        id="RANK-4",
+        statement="For some transitive P no interior mu satisfies OP; the smallest such K is 4.",
+        tag="paper",
+        latex=r"\exists P\ \text{transitive}:\ \forall\mu\in\operatorname{int}\Delta_K\ \neg\mathrm{OP}(P,\mu);\ \min K = 4",
+        hypotheses={"transitive": is_transitive},
+        scope=Scope("a transitive P without an interior OP sampler exists (K = 4), and none for K <= 3", parts=RANK4_PARTS),
+        checkers=[
+            Checker("farkas-witness", "exact", rank4_certificate, "stored K = 4 witness, exact Farkas certificate", evidence="proof",
+                    covers="the existential statement: one exact certificate (K = 4)", proves=(RANK4_PARTS[0],)),
+            Checker("minimality", "symbolic", rank4_minimal, "K <= 3 always admits OP",
+                    covers="K = 2 and K = 3, every transitive P (generic symbolic entries in rank order)", proves=(RANK4_PARTS[1],)),
+            Checker("search", "search", rank4_search, "random search (thorough: exhaustive 1/10 grid at K = 4)",
+                    covers="100 drawn transitive P, K = 3..7 (quick)"),
+        ],
+        controls=[
+            Control(
+                "feasible-instance",
+                "the certificate check on the RANK-1 matrix for K = 4 (OP achievable there)",
+                partial(rank4_certificate, P=[[str(x) for x in r] for r in _extremal(4, Fraction(1, 10))], y=["1/2", "0", "1/2"]),
+            )
+        ],
+        source=SOURCE,
+        note=(
+            "[open] smallest K = 4 (THEORY guessed 6). Witness P = [[1/2,3/5,4/5,3/5],[2/5,1/2,1,4/5],[1/5,0,1/2,3/5],[2/5,1/5,2/5,1/2]], "
+            "y = (1/2, 0, 1/2): (s_0 - s_1) + (s_2 - s_3) = -1/10 for every sampler. K = 2, 3 always admit OP (mu near e_1). "
+            "In random search about 2% of transitive 4x4 matrices (uniform upper entries) have no OP sampler. 'transitive' has no "
+            "dropped-hypothesis control: OP is only defined for transitive P."
+        ),
+        cites=(
+            "relabelling: OP and transitivity are invariant under a permutation of the responses, so the majority order may be "
+            "taken as 0 > 1 > ... > K-1",
+            "elementary facts used by the minimality proof: the margins (P mu)_i - (P mu)_j are linear in mu and at least -1 at "
+            "the uniform point; P[i,i+1] - 1/2 > 0 for a transitive P in rank order",
+        ),
+        expressions=_sections_rank4,
+    )
+)
+
+
+# ================================================================================================
+# RANK-5: under SST every interior sampler satisfies OP
+# ================================================================================================
 
 
 def rank5_symbolic(ctx: CheckContext) -> Outcome:
@@ -594,13 +832,10 @@ def rank5_general(ctx: CheckContext, half: Fraction = HALF) -> Outcome:
 
 def _rank5_instance(rng) -> dict:
     """A transitive P (strictly SST, SST with ties, or merely WST; relabelled) and a sampler (sometimes on the boundary)."""
-    from verify.engine.strategies import sst_from_increments
-
     K = int(rng.integers(3, 8))
     r = rng.random()
     if r < 0.3:
-        inc = [[Fraction(int(rng.integers(1, 5)), 4) for _ in range(K)] for _ in range(K)]
-        P = sst_from_increments(inc)
+        P = random_sst(rng, K, den=4)
     elif r < 0.6:  # SST with ties: entries in {3/4, 1}, rows ordered
         cut = [int(x) for x in sorted(rng.integers(1, K + 1, size=K))]
         P = [[HALF] * K for _ in range(K)]
@@ -616,7 +851,7 @@ def _rank5_instance(rng) -> dict:
         w[int(rng.integers(0, K))] = Fraction(1)
         mu = tuple(w)
     else:
-        mu = random_interior_mu(rng, K, den=int(rng.choice([3, 20, 1000])))
+        mu = random_interior(rng, K, den=int(rng.choice([3, 20, 1000])))
     return {"P": P, "mu": mu}
 
 
@@ -655,14 +890,11 @@ def rank5_rows(ctx: CheckContext, with_wst: bool = True) -> Outcome:
     rng = ctx.rng("rank5-rows")
     n = ctx.pick(quick=300, standard=2000, thorough=20000)
     cases = [[[HALF] * 3 for _ in range(3)]]
-    from verify.engine.strategies import sst_from_increments
-
     for _ in range(n):
         K = int(rng.integers(2, 6))
         kind = str(rng.choice(["any", "transitive", "sst"]))
         if kind == "sst":
-            inc = [[Fraction(int(rng.integers(0, 4)), 4) for _ in range(K)] for _ in range(K)]
-            cases.append(sst_from_increments(inc))
+            cases.append(random_sst(rng, K, den=4, low=0, high=3))  # zero increments: SST with ties
         else:
             cases.append(random_matrix(rng, K, den=int(rng.choice([2, 4, 10])), kind=kind))
     for P in cases:
@@ -681,7 +913,55 @@ def rank5_rows(ctx: CheckContext, with_wst: bool = True) -> Outcome:
     )
 
 
-# --------------------------------------------------------------------------- RANK-6
+def _sections_rank5() -> list[Section]:
+    d = th.sst_gap_identity(3)
+    return [
+        Section(
+            "RANK-5: SST implies OP",
+            "Gap of a pair as a nonnegative combination of SST slacks ($K=3$, all pairs).",
+            [(f"s_{x['pair'][0]} - s_{x['pair'][1]} certificate", x["certificate"]) for x in d],
+        )
+    ]
+
+
+RANK5_SCOPE = "every K >= 2, every SST P, every interior mu"
+
+RANK5 = register(
+    Claim(
+        id="RANK-5",
+        statement="Under SST every interior mu satisfies OP.",
+        tag="paper",
+        latex=r"P\ \mathrm{SST},\ \mu\in\operatorname{int}\Delta_K \implies (P\mu)_i>(P\mu)_j\ \forall i>_M j",
+        hypotheses={"sst": lambda inst: is_sst(inst["P"]), "interior": lambda inst: _interior(inst["mu"])},
+        scope=Scope(RANK5_SCOPE),
+        checkers=[
+            Checker("general-K", "symbolic", rank5_general, "gap as SST slacks for symbolic K, i, j (three positions of k)",
+                    covers="every K (symbolic K, i, j; indexed sums)", proves=(RANK5_SCOPE,)),
+            Checker("slack-identity", "symbolic", rank5_symbolic, "gap as SST slacks for every pair at fixed K", covers="K = 3, 4, 5 (quick)"),
+            Checker("fuzz", "exact", rank5_fuzz, "drawn (P, mu) filtered by SST and interior, exact scores", covers="about 200 drawn SST P, K = 3..7 (quick)"),
+            Checker("rows-ordered", "exact", rank5_rows, "[derived] SST <=> transitive and rows ordered", covers="301 matrices K = 2..5 (quick)"),
+        ],
+        controls=[
+            without_hypothesis(rank5_fuzz, "sst", "the fuzz with only transitivity (WST) required"),
+            without_hypothesis(rank5_fuzz, "interior", "the fuzz with samplers on the boundary (vertices) allowed"),
+            Control("rows-without-wst", "SST <=> rows ordered, without transitivity", partial(rank5_rows, with_wst=False)),
+            Control("wrong-certificate", "every-K certificate with (mu_i + mu_j)(P[i,j] - 1/3)", partial(rank5_general, half=Fraction(1, 3))),
+        ],
+        source=SOURCE,
+        note=(
+            "The THEORY chain is correct and only needs mu_i + mu_j > 0. The [derived] equivalence 'SST <=> rows ordered' "
+            "holds together with transitivity (strict and non-strict); without transitivity it fails (a matrix of ties has "
+            "ordered rows vacuously)."
+        ),
+        cites=("relabelling: OP and SST are invariant under a permutation of the responses, so the majority order may be taken as the index order",),
+        expressions=_sections_rank5,
+    )
+)
+
+
+# ================================================================================================
+# RANK-6: shifting mu toward the top widens a gap whose d is non-increasing (Abel summation); entropy [open]
+# ================================================================================================
 
 
 def rank6_general(ctx: CheckContext, scale: Fraction = Fraction(1)) -> Outcome:
@@ -721,12 +1001,9 @@ def _rank6_instance(rng, draw: str = "any") -> dict:
     ``draw="any"``: any P, random pair, positions sorted by ``d`` half of the time;
     ``draw="sst"``: strictly SST P in majority order, adjacent pair, positions = majority order.
     """
-    from verify.engine.strategies import sst_from_increments
-
     K = int(rng.integers(3, 7))
     if draw == "sst":
-        inc = [[Fraction(int(rng.integers(1, 9)), 8) for _ in range(K)] for _ in range(K)]
-        P = sst_from_increments(inc)
+        P = random_sst(rng, K, den=8)
         r = int(rng.integers(0, K - 1))
         i, j = r, r + 1
         order = list(range(K))
@@ -738,7 +1015,7 @@ def _rank6_instance(rng, draw: str = "any") -> dict:
             order = sorted(range(K), key=lambda k: (-d[k], float(rng.random())))
         else:
             order = [int(x) for x in rng.permutation(K)]
-    mu = random_interior_mu(rng, K)
+    mu = random_interior(rng, K)
     if draw == "sst" or rng.random() < 0.5:
         nu = _fosd_shift(rng, mu, order)
     else:
@@ -793,8 +1070,6 @@ def rank6_fuzz(ctx: CheckContext, draw: str = "any") -> Outcome:
 
 
 def _entropy(s, beta) -> Any:
-    import mpmath
-
     z = [beta * x for x in s]
     zmax = max(z)
     w = [mpmath.exp(x - zmax) for x in z]
@@ -812,12 +1087,6 @@ def rank6_entropy(ctx: CheckContext, comonotone: bool = True) -> Outcome:
     only shifts whose score change is ordered like the scores are tested for
     ``H' <= H``, with ``False`` (control) every shift is.
     """
-    import mpmath
-
-    from verify.numerics.bridge import mpf
-    from verify.numerics.precision import workdps
-    from verify.engine.strategies import sst_from_increments
-
     Ks = ctx.pick(quick=[2, 3], standard=[2, 3, 4], thorough=[2, 3, 4])
     for K in Ks:
         if th.entropy_derivative_identity(K) != 0:
@@ -833,9 +1102,8 @@ def rank6_entropy(ctx: CheckContext, comonotone: bool = True) -> Outcome:
     with workdps(dps):
         for _ in range(n):
             K = int(rng.integers(3, 7))
-            inc = [[Fraction(int(rng.integers(1, 9)), 8) for _ in range(K)] for _ in range(K)]
-            P = sst_from_increments(inc)
-            mu = random_interior_mu(rng, K)
+            P = random_sst(rng, K, den=8)
+            mu = random_interior(rng, K)
             nu = _fosd_shift(rng, mu, list(range(K)))
             s = [sum((P[k][l] * mu[l] for l in range(K)), Fraction(0)) for k in range(K)]
             s2 = [sum((P[k][l] * nu[l] for l in range(K)), Fraction(0)) for k in range(K)]
@@ -871,86 +1139,6 @@ def rank6_entropy(ctx: CheckContext, comonotone: bool = True) -> Outcome:
     )
 
 
-# --------------------------------------------------------------------------- LaTeX
-
-
-def _mat(P) -> sympy.Matrix:
-    return load_preference_matrix(P).to_sympy()
-
-
-def _sections_rank1() -> list[Section]:
-    _, red = th.ct_gap(3)
-    cx = counterexample("1/5,3/10,1/2", "CT")
-    cx4 = counterexample("1/10,1/5,3/10,2/5", "ST")
-    return [
-        Section(
-            "RANK-1: counterexamples for every interior sampler",
-            "Construction $P(\\mu,\\varepsilon)$ for $K=3$ and its score gap; the hint $\\varepsilon < \\mu_2/2$ is exact.",
-            [
-                ("P(mu, eps), K = 3", th.ct_construction(3)),
-                ("s_0 - s_1 (using sum mu = 1)", red),
-                ("ST construction, K = 4", th.st_construction(4)),
-                ("s_3 - s_0 (ST, K = 4)", th.st_gap(4)),
-                ("certificate for mu = (1/5, 3/10, 1/2): P", cx.P.to_sympy()),
-                ("certificate: scores P mu", sympy.Matrix([sympy.Rational(str(x)) for x in cx.scores])),
-                ("ST certificate for mu = (1/10, 1/5, 3/10, 2/5): P", cx4.P.to_sympy()),
-                ("ST certificate: scores P mu", sympy.Matrix([sympy.Rational(str(x)) for x in cx4.scores])),
-            ],
-        )
-    ]
-
-
-def _sections_rank2() -> list[Section]:
-    d = th.rank2_bound_identity(3)
-    K = sympy.Symbol("K")
-    return [
-        Section(
-            "RANK-2: explicit sampler for CT",
-            "$\\mu = (1-\\varepsilon)e_c + \\tfrac{\\varepsilon}{K}\\mathbf 1$ satisfies CT for $0<\\varepsilon<2Km/(K-2)$, $m=\\min_j P_{cj}-\\tfrac12$; tight.",
-            [("gap s_c - s_j, K = 3", d["gap"]), ("lower bound", d["bound"]), ("general bound on eps", 2 * K * d["m"] / (K - 2))],
-        )
-    ]
-
-
-def _sections_rank3() -> list[Section]:
-    return [
-        Section(
-            "RANK-3: instance-dependent ST sampler",
-            "Lemma $a^\\top P a = (\\sum a)^2/2$; with LP duality it shows the max-min margin is positive for every $P$.",
-            [("a^T P a - (sum a)^2/2, K = 3", th.skew_quadratic_identity(3))],
-        )
-    ]
-
-
-def _sections_rank4() -> list[Section]:
-    w = load_rank4_witness()
-    P = _mat(w["P"])
-    pairs = [tuple(p) for p in w["pairs"]]
-    return [
-        Section(
-            "RANK-4: a transitive P with no OP sampler (K = 4, minimal)",
-            "Farkas certificate $y$ on consecutive pairs: $\\sum_r y_r (s_{i_r}-s_{j_r})<0$ for every sampler.",
-            [
-                ("witness P", P),
-                ("Farkas weights y", sympy.Matrix([sympy.Rational(v) for v in w["farkas_y"]])),
-                ("sum_r y_r (s_i - s_j)", th.farkas_form(P, pairs, w["farkas_y"])),
-                ("K = 3 margins at mu = e_1", sympy.Matrix(th.op_small_K_margins(3))),
-            ],
-        )
-    ]
-
-
-def _sections_rank5() -> list[Section]:
-    d = th.sst_gap_identity(3)
-    return [
-        Section(
-            "RANK-5: SST implies OP",
-            "Gap of a pair as a nonnegative combination of SST slacks ($K=3$, all pairs).",
-            [(f"s_{x['pair'][0]} - s_{x['pair'][1]} certificate", x["certificate"]) for x in d],
-        )
-    ]
-
-
 def _sections_rank6() -> list[Section]:
     a = th.abel_identity(4)
     return [
@@ -962,205 +1150,12 @@ def _sections_rank6() -> list[Section]:
     ]
 
 
-# --------------------------------------------------------------------------- claims
-
-
-def _interior(mu) -> bool:
-    return all(Fraction(x) > 0 for x in mu)
-
-
-RANK1_PARTS = (
-    "CT: every K >= 3, every interior mu",
-    "ST: every K >= 3, every interior mu",
-    "OP: every K >= 3, every interior mu (P transitive)",
-)
-RANK3_SCOPE = "every K >= 2, every valid P (ties allowed)"
-RANK4_PARTS = (
-    "existence: a transitive P (K = 4) with no interior OP sampler",
-    "minimality: every transitive P with K <= 3 admits an interior OP sampler",
-)
-RANK5_SCOPE = "every K >= 2, every SST P, every interior mu"
 RANK6_SCOPE = (
     "every K >= 2, every P, every pair (i, j), every order of positions with d non-increasing, "
     "every mu' that first-order dominates mu (equal mass)"
 )
 
-CLAIMS = [
-    Claim(
-        id="RANK-1",
-        statement=(
-            "For every interior mu (K >= 3) there is a P on which CT fails; likewise ST, and OP with P transitive. "
-            "Construction P(mu, eps) (0 beats all by 1/2 + eps, 1 beats all k >= 2 surely, the rest ordered surely; 0 < eps <= 1/2) "
-            "breaks CT, ST and OP iff eps <= (1/2)(1 - mu_0 - mu_1) (K = 3: eps <= mu_2/2)."
-        ),
-        tag="paper",
-        latex=r"\forall \mu\in\operatorname{int}\Delta_K,\ K\ge 3:\ \exists P:\ \neg\mathrm{CT}(P,\mu);\quad \neg\mathrm{CT}(P(\mu,\varepsilon),\mu)\iff \varepsilon\le\tfrac12(1-\mu_0-\mu_1)",
-        hypotheses={"interior": _interior, "K_at_least_3": lambda mu: len(mu) >= 3},
-        scope=Scope("every K >= 3, every interior mu: a P breaking CT, one breaking ST, a transitive one breaking OP", parts=RANK1_PARTS),
-        checkers=[
-            Checker("general-K", "symbolic", rank1_general, "the construction's gap for symbolic K (indexed sum, cases k = 0, 1, >= 2)",
-                    covers="every K >= 3 (symbolic K, indexed sums)", proves=RANK1_PARTS),
-            Checker("gap-formulas", "symbolic", rank1_symbolic, "K = 3 hint, gap formulas and the K >= 4 three-cycle ST construction at fixed K",
-                    covers="K = 3, 4, 5 (quick)", proves=()),
-            Checker("constructor", "exact", rank1_constructor, "counterexample(mu, property) re-verified; threshold tested on both sides",
-                    covers="30 drawn mu, K = 3..8, exact (quick)"),
-        ],
-        constants=[
-            Constant(
-                "threshold 1/2 in eps <= (1/2)(1 - mu_0 - mu_1)",
-                HALF,
-                "threshold",
-                checkers=("general-K", "constructor"),
-                holds=lambda f: f == 1,
-                why="the claim is an iff (the hint is exact): a smaller constant wrongly says CT holds just below R/2, a larger one wrongly says it fails just above",
-            )
-        ],
-        controls=[
-            Control("eps-3/4", "construction with eps = (3/4)(1 - mu_0 - mu_1), above the threshold 1/2", partial(rank1_constructor, factor=Fraction(3, 4))),
-            Control("hint-eps-mu2", "symbolic sign check at eps = (3/4) mu_2 (K = 3)", partial(rank1_symbolic, factor=Fraction(3, 4))),
-            without_hypothesis(rank1_constructor, "K_at_least_3", "the constructor on K = 2 samplers too (for K = 2 every interior mu ranks correctly)"),
-            without_hypothesis(rank1_constructor, "interior", "the constructor on boundary samplers too (with 1 - mu_0 - mu_1 = 0 the construction cannot break CT)"),
-        ],
-        source=SOURCE,
-        note=(
-            "s_0 - s_1 = eps - (1-mu_0-mu_1)/2 for every K (K = 3: eps - mu_2/2, so the hint eps < mu_2/2 is exact; eps = mu_2/2 "
-            "also fails CT by a tie). The same P is transitive, so it breaks OP, and its Smith set is {0}, so it breaks ST. For K >= 4 "
-            "an ST counterexample with a 3-cycle Smith set and no Condorcet winner is also built: s_3 - s_0 = mu_2/2 - e(mu_0+2mu_1+mu_2+mu_3)."
-        ),
-        expressions=_sections_rank1,
-    ),
-    Claim(
-        id="RANK-2",
-        statement="For every P with a Condorcet winner c there is an interior mu with CT: mu = (1-eps) e_c + (eps/K) 1 for 0 < eps < 2Km/(K-2), eps <= 1, m = min_j P[c,j] - 1/2.",
-        tag="paper",
-        latex=r"0<\varepsilon<\tfrac{2Km}{K-2},\ \varepsilon\le 1 \implies \mathrm{CT}(P,(1-\varepsilon)e_c+\tfrac{\varepsilon}{K}\mathbf 1)",
-        hypotheses={"condorcet_winner": lambda P: condorcet_winner(P) is not None},
-        scope=Scope("every K >= 2, every P with a Condorcet winner c, every 0 < eps <= 1 below 2Km/(K-2) (no bound for K = 2)"),
-        checkers=[
-            Checker("general-K", "symbolic", rank2_general, "gap = bound + nonnegative slacks for symbolic K; tightness",
-                    covers="every K >= 2 (symbolic K, indexed sums; c = 0, j = 1 by relabelling)",
-                    proves=("every K >= 2, every P with a Condorcet winner c, every 0 < eps <= 1 below 2Km/(K-2) (no bound for K = 2)",)),
-            Checker("instances", "exact", rank2_instances, "CT at eps just below the claimed bound, exact",
-                    covers="12 tight instances K = 3..8 and 40 drawn P, K = 2..8 (quick), 3 eps each"),
-        ],
-        constants=[
-            Constant(
-                "eps bound 2Km/(K-2)",
-                Fraction(1),
-                "bound_factor",
-                checkers=("general-K", "instances"),
-                holds=lambda f: f <= 1,
-                why="a sufficient bound: a smaller one (x3/4) is still valid; a larger one is false because the bound is attained (tight instance, all slacks 0)",
-            )
-        ],
-        controls=[
-            Control("wrong-identity", "every-K identity with m - eps (K-2) (3/8)/K (coefficient 3/8 instead of 1/2)", partial(rank2_general, coefficient=Fraction(3, 8))),
-        ],
-        source=SOURCE,
-        note=(
-            "Explicit bound (derived here): s_c - s_j >= m - eps (K-2)/(2K), so any 0 < eps < 2Km/(K-2) (and eps <= 1) works; "
-            "for K = 2 every eps in (0, 1] works. The bound is attained by the RANK-1 construction (gap 0 at eps = 2Km/(K-2)). "
-            "The hypothesis 'Condorcet winner' has no dropped-hypothesis control: without a Condorcet winner CT holds vacuously."
-        ),
-        cites=("relabelling: CT, m and the bound are invariant under a permutation of the responses, so c = 0 and j = 1 loses no generality",),
-        expressions=_sections_rank2,
-    ),
-    Claim(
-        id="RANK-3",
-        statement="For every P there is an interior mu with ST (every Smith member strictly above every non-member).",
-        tag="open",
-        latex=r"\forall P\ \exists \mu\in\operatorname{int}\Delta_K:\ \min_{i\in S,\,j\notin S}(P\mu)_i-(P\mu)_j>0",
-        scope=Scope(RANK3_SCOPE),
-        checkers=[
-            Checker("duality", "symbolic", rank3_duality, "Ville's alternative + a^T P a = (1^T a)^2/2 in the free matrix algebra + interior push",
-                    covers="every K (free matrix algebra; Ville's theorem of the alternative cited as an axiom)", proves=(RANK3_SCOPE,)),
-            Checker("exact-lp", "exact", rank3_lp, "exact LP with certified t* > 0 and an interior sampler",
-                    covers="40 drawn P with a proper Smith set, K = 2..7 (quick)"),
-        ],
-        controls=[
-            Control("swap-roles", "the same LP with non-members required above Smith members", partial(rank3_lp, swap=True)),
-            Control("wrong-lemma", "the duality step with a^T P a = (3/8)(1^T a)^2", partial(rank3_duality, half=Fraction(3, 8))),
-        ],
-        source=SOURCE,
-        note=(
-            "[open] settled: TRUE for every P (ties allowed). Proof (mechanised for every K except the cited Ville theorem): if no "
-            "sampler had all Smith margins > 0, Ville's alternative gives distributions a on S and b off S with a^T P <= b^T P "
-            "componentwise; then 0 >= (a - b)^T P a = b^T Delta a > 0 (Delta = (1/2) 1 1^T - P > 0 on off x in), a contradiction. "
-            "Mixing the optimum with the uniform point (delta = t*/(2(1+t*))) keeps margin >= t*/2."
-        ),
-        cites=(
-            "Ville's theorem of the alternative (1938): for a real matrix M, either M x > 0 for some x >= 0, or y^T M <= 0 "
-            "for some y >= 0, y != 0 (equivalent to Gordan's theorem / LP strong duality)",
-            "a sum of products b_l Delta_lk a_k with every Delta_lk >= m > 0 and a, b >= 0 summing to 1 is >= m (elementary)",
-        ),
-        expressions=_sections_rank3,
-    ),
-    Claim(
-        id="RANK-4",
-        statement="For some transitive P no interior mu satisfies OP; the smallest such K is 4.",
-        tag="paper",
-        latex=r"\exists P\ \text{transitive}:\ \forall\mu\in\operatorname{int}\Delta_K\ \neg\mathrm{OP}(P,\mu);\ \min K = 4",
-        hypotheses={"transitive": is_transitive},
-        scope=Scope("a transitive P without an interior OP sampler exists (K = 4), and none for K <= 3", parts=RANK4_PARTS),
-        checkers=[
-            Checker("farkas-witness", "exact", rank4_certificate, "stored K = 4 witness, exact Farkas certificate", evidence="proof",
-                    covers="the existential statement: one exact certificate (K = 4)", proves=(RANK4_PARTS[0],)),
-            Checker("minimality", "symbolic", rank4_minimal, "K <= 3 always admits OP",
-                    covers="K = 2 and K = 3, every transitive P (generic symbolic entries in rank order)", proves=(RANK4_PARTS[1],)),
-            Checker("search", "search", rank4_search, "random search (thorough: exhaustive 1/10 grid at K = 4)",
-                    covers="100 drawn transitive P, K = 3..7 (quick)"),
-        ],
-        controls=[
-            Control(
-                "feasible-instance",
-                "the certificate check on the RANK-1 matrix for K = 4 (OP achievable there)",
-                partial(rank4_certificate, P=[[str(x) for x in r] for r in _extremal(4, Fraction(1, 10))], y=["1/2", "0", "1/2"]),
-            )
-        ],
-        source=SOURCE,
-        note=(
-            "[open] smallest K = 4 (THEORY guessed 6). Witness P = [[1/2,3/5,4/5,3/5],[2/5,1/2,1,4/5],[1/5,0,1/2,3/5],[2/5,1/5,2/5,1/2]], "
-            "y = (1/2, 0, 1/2): (s_0 - s_1) + (s_2 - s_3) = -1/10 for every sampler. K = 2, 3 always admit OP (mu near e_1). "
-            "In random search about 2% of transitive 4x4 matrices (uniform upper entries) have no OP sampler. 'transitive' has no "
-            "dropped-hypothesis control: OP is only defined for transitive P."
-        ),
-        cites=(
-            "relabelling: OP and transitivity are invariant under a permutation of the responses, so the majority order may be "
-            "taken as 0 > 1 > ... > K-1",
-            "elementary facts used by the minimality proof: the margins (P mu)_i - (P mu)_j are linear in mu and at least -1 at "
-            "the uniform point; P[i,i+1] - 1/2 > 0 for a transitive P in rank order",
-        ),
-        expressions=_sections_rank4,
-    ),
-    Claim(
-        id="RANK-5",
-        statement="Under SST every interior mu satisfies OP.",
-        tag="paper",
-        latex=r"P\ \mathrm{SST},\ \mu\in\operatorname{int}\Delta_K \implies (P\mu)_i>(P\mu)_j\ \forall i>_M j",
-        hypotheses={"sst": lambda inst: is_sst(inst["P"]), "interior": lambda inst: _interior(inst["mu"])},
-        scope=Scope(RANK5_SCOPE),
-        checkers=[
-            Checker("general-K", "symbolic", rank5_general, "gap as SST slacks for symbolic K, i, j (three positions of k)",
-                    covers="every K (symbolic K, i, j; indexed sums)", proves=(RANK5_SCOPE,)),
-            Checker("slack-identity", "symbolic", rank5_symbolic, "gap as SST slacks for every pair at fixed K", covers="K = 3, 4, 5 (quick)"),
-            Checker("fuzz", "exact", rank5_fuzz, "drawn (P, mu) filtered by SST and interior, exact scores", covers="about 200 drawn SST P, K = 3..7 (quick)"),
-            Checker("rows-ordered", "exact", rank5_rows, "[derived] SST <=> transitive and rows ordered", covers="301 matrices K = 2..5 (quick)"),
-        ],
-        controls=[
-            without_hypothesis(rank5_fuzz, "sst", "the fuzz with only transitivity (WST) required"),
-            without_hypothesis(rank5_fuzz, "interior", "the fuzz with samplers on the boundary (vertices) allowed"),
-            Control("rows-without-wst", "SST <=> rows ordered, without transitivity", partial(rank5_rows, with_wst=False)),
-            Control("wrong-certificate", "every-K certificate with (mu_i + mu_j)(P[i,j] - 1/3)", partial(rank5_general, half=Fraction(1, 3))),
-        ],
-        source=SOURCE,
-        note=(
-            "The THEORY chain is correct and only needs mu_i + mu_j > 0. The [derived] equivalence 'SST <=> rows ordered' "
-            "holds together with transitivity (strict and non-strict); without transitivity it fails (a matrix of ties has "
-            "ordered rows vacuously)."
-        ),
-        cites=("relabelling: OP and SST are invariant under a permutation of the responses, so the majority order may be taken as the index order",),
-        expressions=_sections_rank5,
-    ),
+RANK6 = register(
     Claim(
         id="RANK-6",
         statement=(
@@ -1198,8 +1193,8 @@ CLAIMS = [
             "Chebyshev); without it, H increased in about a fifth of random SST shifts toward the top."
         ),
         expressions=_sections_rank6,
-    ),
-]
+    )
+)
 
-for _c in CLAIMS:
-    register(_c)
+#: the ranking claims, in registration order
+CLAIMS = [RANK1, RANK2, RANK3, RANK4, RANK5, RANK6]

@@ -78,6 +78,7 @@ from verify.numerics.dpo import DPOSolveError, escaping_set
 
 __all__ = [
     "BatchSolveError",
+    "as_loss",
     "METHODS",
     "MAX_ENUMERATION_K",
     "solve_batch",
@@ -103,8 +104,12 @@ class BatchSolveError(NumericalFailure):
 # ----------------------------------------------------------------------------- the loss as numbers
 
 
-def _as_loss(loss: Any) -> PairLoss:
-    """A :class:`PairLoss`, a built-in name or alias, or an expression in ``x``."""
+def as_loss(loss: Any) -> PairLoss:
+    """A :class:`PairLoss` from itself, a built-in name or alias, or an expression in ``x``.
+
+    (Expressions are parsed by :func:`theory.losses.from_expression`; the validated user
+    loss of the command line is built by ``verify.numerics.losses.loss``.)
+    """
     if isinstance(loss, PairLoss):
         return loss
     if isinstance(loss, str):
@@ -187,7 +192,7 @@ def method_for(loss: Any) -> str:
     >>> [method_for(n) for n in ("ipo", "dpo", "slic", "exp", "tq")]
     ['closed', 'newton', 'enumerate', 'newton', 'newton']
     """
-    return _numbers(_as_loss(loss)).method
+    return _numbers(as_loss(loss)).method
 
 
 def _choose(nums: _LossNumbers, method: str | None) -> str:
@@ -211,37 +216,42 @@ def _diffs(x: np.ndarray) -> np.ndarray:
 
 
 def _terms(P: np.ndarray, Q: np.ndarray, mu: np.ndarray, x: np.ndarray, fp) -> tuple[np.ndarray, np.ndarray]:
-    """``G`` and the term size ``T`` (both ``(B, K)``); ``Q = 1 - P``."""
+    """``G`` and the term size ``T``, both ``(B, K)``; ``Q = 1 - P``."""
     F = fp(_diffs(x))
     a = P * F
     c = Q * np.swapaxes(F, 1, 2)  # (1 - P_kj) f'(x_j - x_k)
-    G = np.einsum("bkj,bj->bk", a - c, mu)
-    T = np.einsum("bkj,bj->bk", np.abs(a) + np.abs(c), mu)
-    return G, T
+    m = mu[:, :, None]
+    G = np.matmul(a - c, m)[:, :, 0]
+    np.abs(a, out=a)
+    np.abs(c, out=c)
+    a += c
+    return G, np.matmul(a, m)[:, :, 0]
 
 
 def _jacobian_x(P: np.ndarray, Q: np.ndarray, mu: np.ndarray, x: np.ndarray, fpp) -> np.ndarray:
     """``A_km = dG_k / dx_m``: ``-mu_m g'(x_k - x_m; P_km)`` off the diagonal, rows summing to 0."""
     F2 = fpp(_diffs(x))
-    gp = P * F2 + Q * np.swapaxes(F2, 1, 2)
-    A = -gp * mu[:, None, :]
-    K = x.shape[1]
-    eye = np.eye(K, dtype=bool)
-    A[:, eye] = 0.0
-    A[:, eye] = -A.sum(axis=2)
+    A = P * F2
+    A += Q * np.swapaxes(F2, 1, 2)  # g'(x_k - x_m; P_km)
+    A *= mu[:, None, :]
+    np.negative(A, out=A)
+    Bn, K = x.shape
+    diag = A.reshape(Bn, K * K)[:, :: K + 1]  # a view: the diagonal
+    diag -= A.sum(axis=2)  # the new diagonal is minus the off-diagonal row sum
     return A
 
 
 def _pinned_solve(A: np.ndarray, rhs: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """Solve ``A z = rhs`` with the equation of coordinate ``p`` replaced by ``z_p = 0`` (rhs ``(B, K)`` or ``(B, K, m)``)."""
+    """Solve ``A z = rhs`` with the equation of coordinate ``p`` replaced by ``z_p = 0`` (rhs ``(B, K)`` or ``(B, K, m)``).
+
+    ``A`` and ``rhs`` are overwritten.
+    """
     rows = np.arange(A.shape[0])
-    A = A.copy()
-    r = rhs.copy()
     A[rows, p, :] = 0.0
     A[rows, p, p] = 1.0
-    r[rows, p] = 0.0
-    vec = r.ndim == 2
-    rr = r[..., None] if vec else r
+    rhs[rows, p] = 0.0
+    vec = rhs.ndim == 2
+    rr = rhs[..., None] if vec else rhs
     try:
         z = np.linalg.solve(A, rr)
     except np.linalg.LinAlgError:  # one singular row fails the stack: least squares for all
@@ -270,38 +280,57 @@ def _newton_from(P, mu, x0, nums: _LossNumbers, tol: float, max_iter: int, max_s
     Qb = 1.0 - Pb
     rows = np.arange(Bn)
     p = np.argmax(mu, axis=1)
-    x = np.zeros((Bn, K)) if x0 is None else np.array(x0, dtype=float, copy=True)
-    x = np.where(np.isfinite(x), x, 0.0)
+    # start: the linearisation at x = 0 (x ~ c_f P mu, exact for a quadratic f), or x0 where its residual is smaller
+    x = nums.gain * np.matmul(Pb, mu[:, :, None])[:, :, 0] if nums.gain is not None else np.zeros((Bn, K))
     x -= x[rows, p][:, None]
     G, T = _terms(Pb, Qb, mu, x, nums.fp)
     res = np.max(np.abs(G) / (1.0 + T), axis=1)
+    if x0 is not None:
+        xw = np.array(x0, dtype=float, copy=True)
+        xw = np.where(np.isfinite(xw), xw, 0.0)
+        xw -= xw[rows, p][:, None]
+        Gw, Tw = _terms(Pb, Qb, mu, xw, nums.fp)
+        rw = np.max(np.abs(Gw) / (1.0 + Tw), axis=1)
+        better = rw < res
+        if better.any():
+            x[better], G[better], T[better], res[better] = xw[better], Gw[better], Tw[better], rw[better]
     stalled = np.zeros(Bn, dtype=bool)
     for _ in range(max_iter):
-        act = np.flatnonzero(~(res <= tol) & ~stalled & np.isfinite(res))
-        if act.size == 0:
+        todo = ~(res <= tol) & ~stalled & np.isfinite(res)
+        if not todo.any():
             break
-        xa, Pa, Qa, ma, pa, Ga = x[act], Pb[act], Qb[act], mu[act], p[act], G[act]
-        A = _jacobian_x(Pa, Qa, ma, xa, nums.fpp)
-        dx = _pinned_solve(A, -Ga, pa)
-        dx = np.where(np.isfinite(dx), dx, 0.0)
+        if todo.all():  # views, no copies
+            act, xa, Pa, Qa, ma, pa, Ga = rows, x, Pb, Qb, mu, p, G
+        else:
+            act = np.flatnonzero(todo)
+            xa, Pa, Qa, ma, pa, Ga = x[act], Pb[act], Qb[act], mu[act], p[act], G[act]
+        dx = _pinned_solve(_jacobian_x(Pa, Qa, ma, xa, nums.fpp), -Ga, pa)
+        dx[~np.isfinite(dx)] = 0.0
         big = np.max(np.abs(dx), axis=1)
-        dx *= np.minimum(1.0, max_step / np.maximum(big, 1e-300))[:, None]
-        phi = np.sum(Ga * Ga, axis=1)
-        t = np.ones(act.size)
-        pending = np.ones(act.size, dtype=bool)
-        xn, Gn, Tn = xa.copy(), Ga.copy(), T[act].copy()
-        for _ls in range(40):
-            idx = np.flatnonzero(pending)
-            cand = xa[idx] + t[idx, None] * dx[idx]
-            Gc, Tc = _terms(Pa[idx], Qa[idx], ma[idx], cand, nums.fp)
-            phic = np.sum(Gc * Gc, axis=1)
-            acc = phic <= (1 - 1e-4 * t[idx]) * phi[idx]
-            ai = idx[acc]
-            xn[ai], Gn[ai], Tn[ai] = cand[acc], Gc[acc], Tc[acc]
-            pending[ai] = False
-            if not pending.any():
-                break
-            t[pending] *= 0.5
+        if np.any(big > max_step):  # a trust region: Newton from a poor start can overshoot into the flat tails
+            dx *= np.minimum(1.0, max_step / np.maximum(big, 1e-300))[:, None]
+        phi = np.einsum("bk,bk->b", Ga, Ga)
+        t = 1.0
+        cand = xa + dx
+        Gc, Tc = _terms(Pa, Qa, ma, cand, nums.fp)
+        acc = np.einsum("bk,bk->b", Gc, Gc) <= (1 - 1e-4) * phi
+        pending = ~acc
+        if acc.all():
+            xn, Gn, Tn = cand, Gc, Tc
+        else:  # backtracking on the rows whose full step did not decrease ||G||^2 enough
+            keep = acc[:, None]
+            xn, Gn, Tn = np.where(keep, cand, xa), np.where(keep, Gc, Ga), np.where(keep, Tc, T[act])
+            for _ls in range(40):
+                t *= 0.5
+                idx = np.flatnonzero(pending)
+                cand = xa[idx] + t * dx[idx]
+                Gc, Tc = _terms(Pa[idx], Qa[idx], ma[idx], cand, nums.fp)
+                ok = np.einsum("bk,bk->b", Gc, Gc) <= (1 - 1e-4 * t) * phi[idx]
+                ai = idx[ok]
+                xn[ai], Gn[ai], Tn[ai] = cand[ok], Gc[ok], Tc[ok]
+                pending[ai] = False
+                if not pending.any():
+                    break
         stalled[act[pending]] = True
         x[act], G[act], T[act] = xn, Gn, Tn
         res[act] = np.max(np.abs(Gn) / (1.0 + Tn), axis=1)
@@ -386,7 +415,7 @@ def solve_batch(
     >>> np.round(x, 6).tolist(), ok.tolist()       # x_0 - x_1 = logit(0.8)
     ([[0.693147, -0.693147]], [True])
     """
-    nums = _numbers(_as_loss(loss))
+    nums = _numbers(as_loss(loss))
     m = _choose(nums, method)
     P = np.asarray(P, dtype=float)
     mu = np.atleast_2d(np.asarray(mu, dtype=float))
@@ -402,7 +431,7 @@ def solve_batch(
 
 def stationarity_batch(P: Any, mu: Any, x: Any, loss: Any) -> np.ndarray:
     """``G(x; mu)`` as ``(B, K)`` (float64; the residual the Newton path drives to 0)."""
-    nums = _numbers(_as_loss(loss))
+    nums = _numbers(as_loss(loss))
     mu = np.atleast_2d(np.asarray(mu, dtype=float))
     Pb = _bcast_P(np.asarray(P, dtype=float), mu.shape[0])
     return _terms(Pb, 1.0 - Pb, mu, np.atleast_2d(np.asarray(x, dtype=float)), nums.fp)[0]
@@ -410,7 +439,7 @@ def stationarity_batch(P: Any, mu: Any, x: Any, loss: Any) -> np.ndarray:
 
 def loss_batch(P: Any, mu: Any, x: Any, loss: Any) -> np.ndarray:
     """The population loss ``L(x; mu) = 2 sum_ij mu_i mu_j P_ij f(x_i - x_j)`` in ``x = b r``, ``(B,)``."""
-    nums = _numbers(_as_loss(loss))
+    nums = _numbers(as_loss(loss))
     mu = np.atleast_2d(np.asarray(mu, dtype=float))
     x = np.atleast_2d(np.asarray(x, dtype=float))
     Pb = _bcast_P(np.asarray(P, dtype=float), mu.shape[0])
@@ -426,7 +455,7 @@ def sensitivity_batch(P: Any, mu: Any, x: Any, loss: Any) -> np.ndarray:
     the MRS map's normalisation removes. For a quadratic ``f`` it is ``c_f P`` (centred).
     Not defined for a piecewise-linear ``f``.
     """
-    nums = _numbers(_as_loss(loss))
+    nums = _numbers(as_loss(loss))
     mu = np.atleast_2d(np.asarray(mu, dtype=float))
     x = np.atleast_2d(np.asarray(x, dtype=float))
     Bn, K = mu.shape
@@ -641,7 +670,7 @@ def make_step(
     The quadratic path keeps the closed form on K-major buffers (``step.policy_of(out)`` returns
     the policy the step computed, sparing an ``exp`` in :func:`verify.numerics.simulate.run_batch`).
     """
-    lossobj = _as_loss(loss)
+    lossobj = as_loss(loss)
     nums = _numbers(lossobj)
     m = _choose(nums, method)
     Parr = _check_P(P)

@@ -1,4 +1,10 @@
-"""The one-shot IPO optimum at any precision, and a direct minimiser to check it.
+"""The one-shot IPO optimum at any precision (closed form, IPO-1), and a direct minimiser to check it.
+
+IPO is the loss ``f = (1 - x)^2`` of the GPO family with ``b = 2/beta``
+(:data:`theory.losses.BUILTIN`); the closed form ``pi* ∝ pi_ref exp(beta P mu)`` is kept here as
+the fast path, and the direct minimiser is the generic
+:func:`verify.numerics.optimum.minimise` (loss values only). :class:`NonUniqueOptimum` is a
+:class:`verify.numerics.optimum.NonUniqueOptimum` whose message describes IPO's optimal set.
 
 >>> from verify import ipo_optimum
 >>> P = [[0.5, 0.8], [0.2, 0.5]]
@@ -18,8 +24,12 @@ from typing import Any, Sequence
 
 import mpmath
 
+from verify.exact.objects import PreferenceMatrix, one_shot_data, positive
 from verify.numerics.bridge import mp_matrix, mp_vector, mpf
-from verify.exact.objects import NumericalFailure, PreferenceMatrix, one_shot_data, positive
+from verify.numerics.losses import loss
+from verify.numerics import optimum as generic
+from verify.numerics.optimum import minimise, population_loss
+from verify.numerics.optimum import minimiser_extra_digits as generic_extra_digits
 from verify.numerics.precision import GUARD, workdps
 
 __all__ = [
@@ -30,14 +40,15 @@ __all__ = [
     "ipo_optimum_log",
     "ipo_minimise",
     "minimiser_extra_digits",
+    "ipo_loss",
     "expected_pair_loss",
     "support",
     "solution_set_statement",
 ]
 
 
-class NonUniqueOptimum(ValueError):
-    """The IPO optimum is not unique (some ``mu_k = 0``, IPO-2)."""
+class NonUniqueOptimum(generic.NonUniqueOptimum):
+    """The IPO optimum is not unique (some ``mu_k = 0``, IPO-2); the message describes the optimal set."""
 
 
 @dataclass(frozen=True)
@@ -135,92 +146,47 @@ def ipo_optimum(P: Any, mu: Any, pi_ref: Any = None, beta: Any = 1, dps: int = 5
 
 
 def expected_pair_loss(inst: IPOInstance, r: Sequence[Any]) -> mpmath.mpf:
-    """The population IPO loss from its definition: ``E (h(y_w, y_l) - beta/2)^2`` (``tau = 1/beta``)."""
-    P = inst.P
-    m = mp_vector(inst.mu)
-    c = mpf(inst.beta) / 2
-    total = mpmath.mpf(0)
-    for i in range(inst.K):
-        for j in range(inst.K):
-            h = r[i] - r[j]
-            total += m[i] * m[j] * (mpf(P[i, j]) * (h - c) ** 2 + mpf(P[j, i]) * (-h - c) ** 2)
-    return total
+    """The population IPO loss ``E (h(y_w, y_l) - beta/2)^2`` (``tau = 1/beta``) at the current precision.
 
-
-def _log10_ceil(x: Fraction) -> int:
-    """``ceil(log10(x))`` for ``x >= 1`` (0 below 1), from the digits of an exact number."""
-    if x <= 1:
-        return 0
-    q = x.numerator // x.denominator
-    return len(str(q)) if q > 0 else 1
+    This is ``(beta^2/4)`` times the GPO form ``sum mu_i mu_j [P_ij f(b h) + P_ji f(-b h)]`` with
+    ``f = (1 - x)^2`` and ``b = 2/beta`` (:func:`verify.numerics.optimum.population_loss`).
+    """
+    return mpf(inst.beta) ** 2 / 4 * population_loss(inst.P, inst.mu, r, ipo_loss(inst.beta))
 
 
 def minimiser_extra_digits(inst: IPOInstance) -> int:
-    """Digits the direct minimiser adds to the working precision: ``2 log10(1/min mu) + log10(max(1, beta)) + 5``."""
-    m = min(inst.mu)
-    return 2 * _log10_ceil(1 / m) + _log10_ceil(inst.beta) + 5
+    """Digits the direct minimiser adds to the working precision: ``2 log10(1/min mu) + log10(max(1, beta/2)) + 5``."""
+    return generic_extra_digits(inst.P, inst.mu, 2 / inst.beta, quadratic=True)
+
+
+def ipo_loss(beta: Any = 1):
+    """The IPO :class:`~theory.losses.PairLoss` (``f = (1 - x)^2``, ``b = 2/beta``) at an exact ``beta``."""
+    return loss("ipo", scale=beta)
 
 
 def ipo_minimise(P: Any, mu: Any, pi_ref: Any = None, beta: Any = 1, dps: int = 50) -> list[mpmath.mpf]:
-    """Minimise the IPO loss directly, using only evaluations of the loss.
+    """Minimise the IPO loss directly, using only evaluations of the loss (:func:`verify.numerics.optimum.minimise`).
 
-    The loss is a quadratic in ``r``; its Hessian and gradient at ``r = 0`` are
-    obtained from loss evaluations (second and central differences with steps
-    ``s = max(1, beta)``, exact for a quadratic up to rounding), ``r_{K-1}`` is
-    pinned to 0 (the loss is invariant under ``r -> r + t 1``), and the reduced
-    Newton system is solved by Cholesky. Independent of the closed form; used
+    The loss is a quadratic in ``x = (2/beta) r``; its Hessian and gradient at ``x = 0`` are
+    obtained from loss evaluations (second and central differences with step 1, exact for a
+    quadratic up to rounding), ``x_p`` is pinned to 0 (the loss is invariant under ``x -> x + t 1``),
+    and the reduced Newton system is solved by Cholesky. Independent of the closed form; used
     to check it.
 
-    Conditioning: the loss is ``O(beta^2)`` at ``r = 0`` while the Hessian
-    entries of ``r_k`` are ``O(mu_k)``, and ``r_k`` is determined only to
-    ``eps/mu_k``. The working precision is therefore raised by
-    :func:`minimiser_extra_digits` (``2 log10(1/min mu) + log10(max(1, beta))``
-    digits), so the policy is accurate to ``dps`` digits for ``mu_k`` down to
-    ``1e-300`` and any ``beta``.
+    Conditioning: the Hessian entries of ``x_k`` are ``O(mu_k)``, so ``x_k`` is determined only to
+    ``eps/mu_k``, and ``r = x beta/2`` loses ``log10(beta)`` more digits. The working precision is
+    raised by :func:`verify.numerics.optimum.minimiser_extra_digits` (``2 log10(1/min mu) +
+    log10(max(1, beta/2)) + 5`` digits), so the policy is accurate to ``dps`` digits for ``mu_k``
+    down to ``1e-300`` and any ``beta``.
 
     Raises
     ------
+    NonUniqueOptimum
+        When some ``mu_k = 0`` (IPO-2).
     NumericalFailure
         If the reduced Hessian is not numerically positive definite.
     """
     inst = ipo_instance(P, mu, pi_ref, beta)
     if len(support(inst.mu)) < inst.K:
         raise NonUniqueOptimum(solution_set_statement(inst))
-    K = inst.K
-    n = K - 1
-    extra = minimiser_extra_digits(inst)
-    with workdps(int(dps) + GUARD + extra):
-        zero = [mpmath.mpf(0)] * K
-        step = max(mpmath.mpf(1), mpf(inst.beta))
-
-        def L(idx_vals: dict[int, Any]) -> mpmath.mpf:
-            r = list(zero)
-            for i, v in idx_vals.items():
-                r[i] += v * step
-            return expected_pair_loss(inst, r)
-
-        L0 = L({})
-        g = mpmath.matrix(n, 1)
-        H = mpmath.matrix(n, n)
-        Le = [L({k: 1}) for k in range(n)]
-        for k in range(n):
-            g[k] = (Le[k] - L({k: -1})) / 2
-            for l in range(k, n):
-                if k == l:
-                    H[k, k] = Le[k] - 2 * L0 + L({k: -1})
-                else:
-                    H[k, l] = H[l, k] = L({k: 1, l: 1}) - Le[k] - Le[l] + L0
-        try:
-            y = mpmath.cholesky_solve(H, -g)  # raises ValueError unless H is positive definite
-        except (ValueError, ZeroDivisionError):
-            raise NumericalFailure(
-                f"direct IPO minimisation failed: the reduced Hessian of the loss is not numerically positive "
-                f"definite at {mpmath.mp.dps} digits (min mu = {mpmath.nstr(mpf(min(inst.mu)), 3)}, beta = "
-                f"{mpmath.nstr(mpf(inst.beta), 3)}); try a larger --dps"
-            ) from None
-        r = [y[k] * step for k in range(n)] + [mpmath.mpf(0)]
-        z = [mpmath.log(mpf(inst.pi_ref[k])) + r[k] for k in range(K)]
-        top = max(z)
-        w = [mpmath.exp(x - top) for x in z]
-        s = mpmath.fsum(w)
-        return [x / s for x in w]
+    return minimise(inst.P, inst.mu, ipo_loss(inst.beta), inst.pi_ref, dps=dps)

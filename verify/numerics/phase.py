@@ -1,49 +1,85 @@
-"""DYN-5: the phase diagram of MRS-IPO over ``(alpha, beta * lambda)`` for a given ``P``.
+"""DYN-5: the phase diagram of the MRS map over ``(alpha, beta * lambda)`` (or ``(alpha, scale)``), any smooth loss.
 
-Each grid point ``(alpha, beta lambda)`` (with ``lambda`` fixed, ``beta = (beta lambda) / lambda``)
-is classified by float64 computations, all batched over the grid:
+Each grid point is classified by float64 computations, all batched over the grid and all on the
+one batched MRS step :func:`verify.numerics.batch.make_step`:
 
-1. **fixed points** — damped Newton on the centered-logit map from ``n_fp_starts`` starts per
-   point (uniform + seeded random logits); roots agreeing to ``1e-6`` are merged;
-2. **linear stability** — spectral radius ``rho`` of the centered-logit Jacobian at each root;
+1. **fixed points** — damped Newton on the map of centred logits (in the Helmert basis of
+   :mod:`verify.numerics.basis`) from ``n_fp_starts`` starts per point (uniform + seeded random
+   logits); roots agreeing to ``1e-6`` are merged;
+2. **linear stability** — spectral radius ``rho`` of the centred-logit Jacobian at each root
+   (``step.jacobian``: closed form for a quadratic loss, the implicit-function sensitivity of the
+   solved optimum otherwise);
 3. **dynamics** — ``n_starts`` trajectories (near-uniform and random starts) of ``steps`` steps,
    with the streaming metrics of :mod:`verify.numerics.metrics`.
+
+The vertical axis is either ``bls`` — the loss's *IPO-equivalent* ``beta * lambda``, i.e.
+``c_f lambda / b`` with the gain ``c_f = -2 f'(0)/f''(0)`` (for IPO exactly ``beta * lambda``; on
+this axis the balanced threshold of LOSS-3 is one curve for every smooth loss) — or ``scales``,
+the loss's own scale parameter at the given ``lambda``.
 
 Regions (integer codes): ``0 stable`` — one fixed point, ``rho < 1``, every trajectory converges;
 ``1 cycle`` — one fixed point, ``rho > 1``, trajectories oscillate persistently (an attracting
 invariant set that is not a point); ``2 several`` — more than one fixed point; ``3 bistable`` —
 a stable fixed point (``rho < 0.99``) and a persistent oscillation from some start; ``4 undecided`` —
-anything else (e.g. convergence slower than ``steps``, or ``0.99 <= rho < 1`` with an oscillation
-that has not decayed within the detection window). The ``alpha = 1`` column is degenerate: the map
-``log pi' = log pi + beta P mu - c`` has an interior fixed point only if ``S mu = 0`` is solvable
-(otherwise trajectories concentrate or cycle toward the boundary), and the identity map at
+anything else (e.g. convergence slower than ``steps``, ``0.99 <= rho < 1`` with an oscillation
+that has not decayed within the detection window, or an inner solve that failed). The ``alpha = 1``
+column is degenerate: the map ``log pi' = log pi + x*(mu)/b - c`` has an interior fixed point only
+if ``x*(mu)`` is constant for some ``mu`` (for IPO: ``S mu = 0`` solvable), and the identity map at
 ``beta lambda = 0`` fixes every point (shown as ``several``).
+
+Thresholds (LOSS-3; DYN-1, DYN-6, DPO-4, DPO-6 are instances): for balanced ``P`` with
+``pi_0 = pi_ref`` uniform, the uniform point is unstable iff ``b < b* = c_f lam ||S||_2 / (K sqrt(1 - alpha^2))``;
+:func:`threshold_curve` gives the critical value of the loss's scale.
 
 >>> d = phase_diagram(cyclic_matrix(0.4), alphas=[0.2, 0.9], bls=[1.0, 8.0], steps=400)
 >>> d.regions.tolist()
 [[0, 1], [0, 1]]
+>>> d = phase_diagram(cyclic_matrix(0.4), alphas=[0.2, 0.9], bls=[1.0, 8.0], steps=400, loss="dpo")
+>>> d.regions.tolist(), d.axis_label
+([[0, 1], [0, 1]], '4 * lambda/beta_dpo (IPO-equivalent beta * lambda)')
+>>> [round(float(v), 6) for v in threshold_curve("dpo", 0.25 * 3 ** 0.5, 3, [0.0, 0.6], lam=1)]   # DPO-4: critical beta_dpo
+[0.57735, 0.721688]
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Callable, Sequence
 
+import mpmath
 import numpy as np
+import sympy
 
-from verify.numerics.simulate import cyclic_matrix, make_ipo_batch_step, near_uniform_starts, normalise_log, run_batch
+from theory.losses import BUILTIN, PairLoss
+from verify.exact.objects import InputError
+from verify.numerics.basis import helmert_basis
+from verify.numerics.batch import as_loss, make_step, method_for
+from verify.numerics.bridge import mp_matrix, mpf
+from verify.numerics.simulate import cycle_matrix, cyclic_matrix, near_uniform_starts, normalise_log, run_batch
 
 __all__ = [
     "REGIONS",
     "PhaseDiagram",
     "phase_diagram",
     "batch_fixed_points",
+    "threshold_curve",
+    "threshold_side",
+    "balanced_modulus",
     "dyn1_curve",
     "balanced_curve",
     "q_one_curve",
     "skew_norm",
+    "spectral_radius_skew",
+    "dpo_balanced_modulus",
+    "ipo_balanced_modulus",
+    "DPO_CURVE_QUANTITIES",
+    "dpo_cycle_threshold_curve",
+    "dpo_phase_extra_curve",
+    "draw_threshold_comparison",
     "plot_phase",
     "cyclic_matrix",
+    "cycle_matrix",
 ]
 
 REGIONS = ("stable", "cycle", "several", "bistable", "undecided")
@@ -54,16 +90,119 @@ def skew_norm(P: np.ndarray) -> float:
     return float(np.linalg.norm(np.asarray(P, float) - 0.5, 2))
 
 
+def spectral_radius_skew(S: Any) -> mpmath.mpf:
+    """``rho(S) = ||S||_2`` for a real skew matrix, as ``sqrt(lambda_max(S^T S))`` (current precision)."""
+    M = mp_matrix(S) if not isinstance(S, mpmath.matrix) else S
+    ev = mpmath.eigsy(M.T * M, eigvals_only=True)
+    return mpmath.sqrt(max(max(ev), mpmath.mpf(0)))
+
+
+# ----------------------------------------------------------------------------- thresholds (LOSS-3)
+
+
+def _gain(loss: PairLoss) -> float:
+    if loss.gain is None:
+        raise InputError(f"no threshold for the {loss.title or loss.name} loss at the uniform point: {loss.not_smooth_at_0}")
+    return float(loss.gain)
+
+
+_B = sympy.Symbol("b", positive=True)
+_S = sympy.Symbol("s", positive=True)
+
+
+@lru_cache(maxsize=64)
+def _scale_of_b(loss: PairLoss) -> Callable:
+    return sympy.lambdify(_B, loss.scale_of_b(_B), "numpy")
+
+
+@lru_cache(maxsize=64)
+def _b_of_mp(loss: PairLoss) -> Callable:
+    return sympy.lambdify(_S, loss.b_of(_S), "mpmath")
+
+
+def threshold_side(loss: Any) -> str:
+    """Where the uniform point is unstable relative to :func:`threshold_curve`: ``"above"`` or ``"below"``.
+
+    Unstable iff ``b < b*``; ``"above"`` when ``b`` decreases as the scale grows (IPO: ``b = 2/beta``),
+    ``"below"`` when it increases (DPO: ``b = beta_dpo``).
+
+    >>> threshold_side("ipo"), threshold_side("dpo")
+    ('above', 'below')
+    """
+    f = _b_of_mp(as_loss(loss))
+    return "above" if f(mpmath.mpf(2)) < f(mpmath.mpf(1)) else "below"
+
+
+def threshold_curve(loss: Any, rho: float, K: int, alphas: Sequence[float], lam: float = 1.0) -> np.ndarray:
+    """The critical value of the loss's scale at the uniform point of a balanced ``P`` (LOSS-3), per alpha.
+
+    ``b* = c_f lam rho / (K sqrt(1 - alpha^2))`` with the gain ``c_f = loss.gain`` and ``rho = ||S||_2``;
+    the uniform point (``pi_0 = pi_ref`` uniform) is unstable iff ``b < b*``, i.e. for the scale on the
+    side :func:`threshold_side` of the returned value (``b*`` is ``inf`` at ``alpha = 1``).
+    ``b*`` is converted to the scale by ``loss.scale_of_b``, evaluated in float64.
+
+    Parameters
+    ----------
+    loss : PairLoss, built-in name or expression; needs ``f''(0) > 0`` (else :class:`InputError`
+        with the reason: the hinge has no threshold at the uniform point)
+    rho : ``||S||_2`` (``sqrt(3) a`` for ``P_cyc(a)``)
+    K : number of responses
+    alphas : alphas in [0, 1]
+    lam : lambda in [0, 1]
+
+    >>> threshold_curve("ipo", 3 ** 0.5 * 0.25, 3, [0.0, 1.0]).round(6).tolist()   # DYN-1: critical beta
+    [6.928203, 0.0]
+    """
+    L = as_loss(loss)
+    gain = _gain(L)
+    al = np.asarray(alphas, dtype=float)
+    if np.any(~((al >= 0) & (al <= 1))):
+        raise InputError("alphas must lie in [0, 1]")
+    if not 0 <= float(lam) <= 1:
+        raise InputError(f"lam = {lam}, expected 0 <= lam <= 1")
+    if not (float(rho) >= 0 and int(K) >= 2):
+        raise InputError(f"rho = {rho}, K = {K}: expected rho >= 0 and K >= 2")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        root = np.sqrt(1.0 - al**2)
+        b_star = np.where(root > 0, gain * float(lam) * float(rho) / (int(K) * np.where(root > 0, root, 1.0)), np.inf)
+        return np.asarray(_scale_of_b(L)(b_star), dtype=float) * np.ones_like(al)
+
+
+def balanced_modulus(loss: Any, rho: Any, K: int, alpha: Any, scale: Any, lam: Any) -> mpmath.mpf:
+    """``alpha^2 + (c_f lam rho / (b K))^2`` at the current precision (squared spectral radius; unstable iff > 1).
+
+    >>> with mpmath.workdps(20):
+    ...     print(balanced_modulus("dpo", mpmath.sqrt(3) / 4, 3, "1/2", 1, 1))    # DPO-4: 1/4 + 16 a^2/3 at a = 1/4
+    0.58333333333333333333
+    """
+    L = as_loss(loss)
+    if L.gain is None:
+        _gain(L)
+    b = _b_of_mp(L)(mpf(scale))
+    return mpf(alpha) ** 2 + (mpf(L.gain) * mpf(lam) * mpf(rho) / (b * K)) ** 2
+
+
+def dpo_balanced_modulus(rho: Any, K: int, alpha: Any, beta_dpo: Any, lam: Any) -> mpmath.mpf:
+    """DPO-6: ``alpha^2 + (4 lam rho / (beta_dpo K))^2`` (:func:`balanced_modulus` of the logistic loss)."""
+    return balanced_modulus(BUILTIN["dpo"], rho, K, alpha, beta_dpo, lam)
+
+
+def ipo_balanced_modulus(rho: Any, K: int, alpha: Any, beta: Any, lam: Any) -> mpmath.mpf:
+    """DYN-6: ``alpha^2 + (beta lam rho / K)^2`` (:func:`balanced_modulus` of the squared loss)."""
+    return balanced_modulus(BUILTIN["ipo"], rho, K, alpha, beta, lam)
+
+
 def dyn1_curve(alphas: np.ndarray, a: float) -> np.ndarray:
-    """DYN-1: ``beta lambda = sqrt(3 (1 - alpha^2)) / a`` (the 3-cycle threshold)."""
-    al = np.asarray(alphas, float)
-    return np.sqrt(3.0 * np.clip(1 - al**2, 0, None)) / a
+    """DYN-1: ``beta lambda = sqrt(3 (1 - alpha^2)) / a`` (the 3-cycle threshold; the IPO :func:`threshold_curve` at ``lam = 1``)."""
+    al = np.clip(np.asarray(alphas, float), 0.0, 1.0)
+    return threshold_curve(BUILTIN["ipo"], np.sqrt(3.0) * a, 3, al, 1.0)
 
 
 def balanced_curve(alphas: np.ndarray, P: np.ndarray) -> np.ndarray:
-    """DYN-6: ``beta lambda = K sqrt(1 - alpha^2) / ||S||_2`` for balanced ``P``."""
+    """DYN-6 and LOSS-3 on the IPO-equivalent axis: ``beta lambda = K sqrt(1 - alpha^2) / ||S||_2`` for balanced ``P``."""
     P = np.asarray(P, float)
-    return P.shape[0] * np.sqrt(np.clip(1 - np.asarray(alphas, float) ** 2, 0, None)) / skew_norm(P)
+    al = np.clip(np.asarray(alphas, float), 0.0, 1.0)
+    return threshold_curve(BUILTIN["ipo"], skew_norm(P), P.shape[0], al, 1.0)
 
 
 def q_one_curve(alphas: np.ndarray, P: np.ndarray) -> np.ndarray:
@@ -71,66 +210,149 @@ def q_one_curve(alphas: np.ndarray, P: np.ndarray) -> np.ndarray:
     return 2 * (1 - np.asarray(alphas, float)) / skew_norm(P)
 
 
-def _helmert(K: int) -> np.ndarray:
-    H = np.zeros((K, K - 1))
-    for c in range(1, K):
-        n = np.sqrt(c * (c + 1))
-        H[:c, c - 1] = 1 / n
-        H[c, c - 1] = -c / n
-    return H
+#: What :func:`dpo_cycle_threshold_curve` can return.
+DPO_CURVE_QUANTITIES = ("lam_over_beta_dpo", "ipo_equivalent", "beta_dpo")
 
 
-def batch_fixed_points(P: np.ndarray, alpha: np.ndarray, beta: np.ndarray, lam: np.ndarray, pi_ref=None, pi0=None, x0: np.ndarray | None = None, iters: int = 100, tol: float = 1e-11, max_logit: float = np.inf):
-    """Batched damped Newton for fixed points in centered logits (float64).
+def dpo_cycle_threshold_curve(a: float, alphas: Sequence[float], lam: float = 1.0, quantity: str = "lam_over_beta_dpo") -> np.ndarray:
+    """The DPO-4 threshold curve for ``P_cyc(a)`` (``pi_0 = pi_ref`` uniform), from :func:`threshold_curve`.
 
-    ``P`` is ``(K, K)`` or ``(N, K, K)``; parameters ``(N,)``; ``x0`` ``(N, K)`` centered logits.
-    Returns ``(pi (N, K), converged (N,), rho (N,), x (N, K))`` with ``rho`` the spectral radius of
-    the centered-logit Jacobian at the root and ``x`` the root in centered logits (finite even when
-    entries of ``pi`` underflow in float64). Roots with a centered logit above ``max_logit`` in absolute
-    value are not counted as converged (Newton running off to the boundary).
+    ``quantity``: ``"lam_over_beta_dpo"`` (default) the critical ``lambda / beta_dpo`` =
+    ``sqrt(3 (1 - alpha^2)) / (4 a)``, unstable above (on the ``beta*lambda`` axis: the IPO curve
+    divided by 4); ``"ipo_equivalent"`` the critical ``4 lambda / beta_dpo`` (the IPO curve);
+    ``"beta_dpo"`` the critical ``beta_dpo`` at ``lam``, ``4 a lam / sqrt(3 (1 - alpha^2))``, unstable
+    *below* (``inf`` at ``alpha = 1``).
+
+    >>> [round(float(v), 6) for v in dpo_cycle_threshold_curve(0.25, [0.0, 0.6, 1.0])]
+    [1.732051, 1.385641, 0.0]
     """
-    al, be, la = (np.asarray(v, float) for v in (alpha, beta, lam))
+    if quantity not in DPO_CURVE_QUANTITIES:
+        raise InputError(f"quantity = {quantity!r}, expected one of {DPO_CURVE_QUANTITIES}")
+    a = float(a)
+    if not 0 < a <= 0.5:
+        raise InputError(f"a = {a}, expected 0 < a <= 1/2")
+    al = np.asarray(alphas, dtype=float)
+    if quantity == "beta_dpo":
+        return threshold_curve(BUILTIN["dpo"], np.sqrt(3.0) * a, 3, al, lam)
+    with np.errstate(divide="ignore"):
+        lob = 1.0 / threshold_curve(BUILTIN["dpo"], np.sqrt(3.0) * a, 3, al, 1.0)  # critical lambda / beta_dpo
+    return lob if quantity == "lam_over_beta_dpo" else 4.0 * lob
+
+
+_CURVE_LABELS = {
+    "lam_over_beta_dpo": "MRS-DPO threshold: critical lambda/beta_dpo (DPO-4)",
+    "ipo_equivalent": "MRS-DPO threshold: critical 4 lambda/beta_dpo (DPO-4)",
+    "beta_dpo": "MRS-DPO threshold: critical beta_dpo at lambda = {lam:g} (DPO-4)",
+}
+
+
+def dpo_phase_extra_curve(a: float, alphas: Sequence[float], lam: float = 1.0, quantity: str = "lam_over_beta_dpo") -> tuple[str, np.ndarray, np.ndarray]:
+    """``(label, alphas, values)`` for the ``extra_curves`` argument of :func:`plot_phase`.
+
+    >>> label, al, v = dpo_phase_extra_curve(0.25, [0.0, 1.0])
+    >>> label, [round(float(x), 4) for x in v]
+    ('MRS-DPO threshold: critical lambda/beta_dpo (DPO-4)', [1.7321, 0.0])
+    """
+    al = np.asarray(alphas, dtype=float)
+    values = dpo_cycle_threshold_curve(a, al, lam=lam, quantity=quantity)
+    return _CURVE_LABELS[quantity].format(lam=float(lam)), al, values
+
+
+def draw_threshold_comparison(a: float, path: str | None = None, ax: Any = None, n: int = 201):
+    """Draw the DYN-1 (MRS-IPO) and DPO-4 (MRS-DPO) thresholds for ``P_cyc(a)`` on ``(alpha, beta*lambda)`` axes.
+
+    IPO: ``beta*lambda = sqrt(3 (1 - alpha^2)) / a``. DPO (same axis, read as ``lambda / beta_dpo``):
+    ``sqrt(3 (1 - alpha^2)) / (4 a)``; the uniform point is unstable above each curve. Writes ``path``
+    (any matplotlib format) when given; returns the Axes. Needs matplotlib (the ``plot`` extra).
+    """
+    import matplotlib
+
+    if ax is None:
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(5.5, 4))
+    al = np.linspace(0.0, 1.0, n)
+    ipo = dpo_cycle_threshold_curve(a, al, quantity="ipo_equivalent")  # = the IPO curve
+    label, _, dpo = dpo_phase_extra_curve(a, al)
+    ax.plot(al, ipo, color="C0", label="MRS-IPO threshold (DYN-1): critical beta*lambda")
+    ax.plot(al, dpo, color="C3", linestyle="--", label=label)
+    ax.set_xlabel("alpha")
+    ax.set_ylabel("beta*lambda  (DPO curve: lambda/beta_dpo)")
+    ax.set_title(f"Uniform point of P_cyc({a:g}): unstable above each curve")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.05 * float(ipo[0]))
+    ax.legend(fontsize=7)
+    if path is not None:
+        ax.figure.tight_layout()
+        ax.figure.savefig(path)
+    return ax
+
+
+# ----------------------------------------------------------------------------- fixed points
+
+
+def batch_fixed_points(
+    P: np.ndarray,
+    alpha: np.ndarray,
+    beta: np.ndarray,
+    lam: np.ndarray,
+    pi_ref=None,
+    pi0=None,
+    x0: np.ndarray | None = None,
+    iters: int = 100,
+    tol: float = 1e-11,
+    max_logit: float = np.inf,
+    *,
+    loss: Any = "ipo",
+):
+    """Batched damped Newton for fixed points of the MRS map in centred logits (float64), any smooth loss.
+
+    ``P`` is ``(K, K)`` or ``(N, K, K)``; ``alpha, lam`` and ``beta`` (the loss's scale parameter:
+    IPO's ``beta``, DPO's ``beta_dpo``, ...) are ``(N,)``; ``x0`` ``(N, K)`` centred logits.
+    The residual is ``H^T F(x) - y`` with ``F`` the one batched step
+    (:func:`verify.numerics.batch.make_step`) and ``H`` the Helmert basis; its Jacobian is
+    ``step.jacobian - I``. Returns ``(pi (N, K), converged (N,), rho (N,), x (N, K))`` with ``rho`` the
+    spectral radius of the centred-logit Jacobian at the root and ``x`` the root in centred logits
+    (finite even when entries of ``pi`` underflow in float64). Roots with a centred logit above
+    ``max_logit`` in absolute value are not counted as converged (Newton running off to the
+    boundary); rows whose inner solve fails are not converged.
+    """
+    al = np.asarray(alpha, float)
     N = al.shape[0]
     P = np.asarray(P, float)
     K = P.shape[-1]
-    Pb = np.broadcast_to(P, (N, K, K))
-    H = _helmert(K)
-    ref = np.full(K, 1 / K) if pi_ref is None else np.asarray(pi_ref, float)
-    p0 = np.full(K, 1 / K) if pi0 is None else np.asarray(pi0, float)
-    lref = np.broadcast_to(np.log(ref), (N, K))
-    c0 = (1 - al)[:, None] * lref + (be * (1 - la))[:, None] * np.einsum("nij,j->ni", Pb, p0) if p0.ndim == 1 else (1 - al)[:, None] * lref + (be * (1 - la))[:, None] * np.einsum("nij,nj->ni", Pb, p0)
+    step = make_step(P, loss, al, np.asarray(lam, float), pi_ref, pi0, scale=np.asarray(beta, float), B=N)
+    H = helmert_basis(K)
+    eye = np.eye(K - 1)
     x = np.zeros((N, K)) if x0 is None else np.asarray(x0, float).copy()
     y = x @ H
 
     def resid(y):
-        x = y @ H.T
-        lp = normalise_log(x)
-        pi = np.exp(lp)
-        z = al[:, None] * lp + c0 + (be * la)[:, None] * np.einsum("nij,nj->ni", Pb, pi)
-        return z @ H - y, pi
+        lp = normalise_log(y @ H.T)
+        out, ok = step.try_step(lp)
+        R = np.asarray(out) @ H - y
+        R[~ok] = np.inf
+        return R, lp
 
-    def jac(pi):
-        M = np.einsum("ni,ij->nij", pi, np.eye(K)) - pi[:, :, None] * pi[:, None, :]
-        A = al[:, None, None] * np.eye(K) + (be * la)[:, None, None] * (Pb @ M)
-        return H.T @ A @ H
-
-    R, pi = resid(y)
+    R, lp = resid(y)
     nr = np.linalg.norm(R, axis=1)
     for _ in range(iters):
-        active = nr > tol
+        active = ~(nr <= tol)
         if not active.any():
             break
-        J = jac(pi) - np.eye(K - 1)
+        J = step.jacobian(lp) - eye
         J = np.where(np.isfinite(J), J, 0.0)
+        Rf = np.where(np.isfinite(R), R, 0.0)
         try:
-            step = np.linalg.solve(J, -R[:, :, None])[:, :, 0]
+            dy = np.linalg.solve(J, -Rf[:, :, None])[:, :, 0]
         except np.linalg.LinAlgError:  # one singular matrix fails the whole stack: use the pseudo-inverse
-            step = (np.linalg.pinv(J) @ -R[:, :, None])[:, :, 0]
-        step = np.where(np.isfinite(step), step, 0.0)
+            dy = (np.linalg.pinv(J) @ -Rf[:, :, None])[:, :, 0]
+        dy = np.where(np.isfinite(dy), dy, 0.0)
         t = np.ones(N)
         for _ in range(30):
-            yn = y + t[:, None] * step
-            Rn, pin = resid(yn)
+            yn = y + t[:, None] * dy
+            Rn, lpn = resid(yn)
             nn = np.linalg.norm(Rn, axis=1)
             ok = (nn < nr) | ~active
             if ok.all():
@@ -139,12 +361,13 @@ def batch_fixed_points(P: np.ndarray, alpha: np.ndarray, beta: np.ndarray, lam: 
         upd = active & (nn < nr)
         y = np.where(upd[:, None], yn, y)
         R = np.where(upd[:, None], Rn, R)
-        pi = np.where(upd[:, None], pin, pi)
+        lp = np.where(upd[:, None], lpn, lp)
         nr = np.where(upd, nn, nr)
         if not (upd | ~active).any():
             break
+    pi = np.exp(lp)
     conv = (nr <= 1e-9) & np.isfinite(y).all(axis=1) & (np.abs(y @ H.T).max(axis=1) < max_logit)
-    Jf = jac(pi)
+    Jf = step.jacobian(lp)
     good = np.isfinite(Jf).all(axis=(1, 2))
     rho = np.full(N, np.nan)
     if good.any():
@@ -154,7 +377,11 @@ def batch_fixed_points(P: np.ndarray, alpha: np.ndarray, beta: np.ndarray, lam: 
 
 @dataclass
 class PhaseDiagram:
-    """Grid, region codes ``(n_alpha, n_bl)`` and per-point evidence."""
+    """Grid, region codes ``(n_alpha, n_values)`` and per-point evidence.
+
+    ``bls`` holds the vertical-axis values as given: the IPO-equivalent ``beta * lambda``
+    (``axis = "bl"``) or the loss's scale (``axis = "scale"``); ``scales`` the loss's scale per row.
+    """
 
     alphas: np.ndarray
     bls: np.ndarray
@@ -166,17 +393,42 @@ class PhaseDiagram:
     cycle_strength: np.ndarray
     P: np.ndarray
     info: dict = field(default_factory=dict)
+    loss: PairLoss = field(default_factory=lambda: BUILTIN["ipo"])
+    axis: str = "bl"
+    axis_label: str = "beta * lambda"
+    scales: np.ndarray | None = None
 
     def counts(self) -> dict[str, int]:
         return {name: int((self.regions == k).sum()) for k, name in enumerate(REGIONS)}
 
 
+_T = sympy.Symbol("t", positive=True)
+_L = sympy.Symbol("l", positive=True)
+
+
+@lru_cache(maxsize=64)
+def _scale_of_bl(loss: PairLoss) -> Callable:
+    """The scale whose ``c_f lam / b`` equals ``t`` (the IPO-equivalent ``beta * lambda``), as a numpy function of ``(t, lam)``."""
+    return sympy.lambdify((_T, _L), sympy.simplify(loss.scale_of_b(loss.gain * _L / _T)), "numpy")
+
+
+def _axis_label(loss: PairLoss, axis: str) -> str:
+    """``beta * lambda`` for IPO; ``4 * lambda/beta_dpo (IPO-equivalent beta * lambda)`` for DPO; the scale name on a scale axis."""
+    if axis == "scale":
+        return loss.scale_name
+    expr = sympy.simplify(loss.gain * sympy.Symbol("lambda", positive=True) / loss.b_of(sympy.Symbol(loss.scale_name, positive=True)))
+    label = sympy.sstr(expr).replace("*", " * ")
+    return label if label == "beta * lambda" else f"{label} (IPO-equivalent beta * lambda)"
+
+
 def phase_diagram(
     P: Any,
     alphas: Sequence[float],
-    bls: Sequence[float],
+    bls: Sequence[float] | None = None,
     *,
+    scales: Sequence[float] | None = None,
     lam: float = 1.0,
+    loss: Any = "ipo",
     pi_ref=None,
     pi0=None,
     steps: int = 1500,
@@ -185,16 +437,41 @@ def phase_diagram(
     seed: int = 0,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> PhaseDiagram:
-    """Classify every grid point ``(alpha, beta lambda)`` into the regions of :data:`REGIONS`."""
+    """Classify every grid point into the regions of :data:`REGIONS`, for any smooth loss.
+
+    Parameters
+    ----------
+    P : ``(K, K)`` preference matrix (float)
+    alphas : the horizontal axis
+    bls : the vertical axis as the IPO-equivalent ``beta * lambda`` = ``c_f lam / b`` (IPO: ``beta lam``;
+        DPO: ``4 lam / beta_dpo``); or
+    scales : the vertical axis as the loss's scale parameter (exactly one of ``bls``, ``scales``)
+    lam : lambda > 0, fixed over the grid
+    loss : PairLoss, built-in name or expression (default IPO); not a piecewise-linear loss (its
+        optimum is a set and the map has no Jacobian)
+    pi_ref, pi0, steps, n_starts, n_fp_starts, seed, progress : see the module docstring
+    """
+    L = as_loss(loss)
+    if method_for(L) == "enumerate":
+        raise InputError(f"the phase diagram needs a loss with f'' > 0 near its optimum; the {L.title or L.name} loss is piecewise "
+                         "linear (its optimum is a set): simulate it instead")
     P = np.asarray(P, float)
     K = P.shape[0]
     A = np.asarray(alphas, float)
-    L = np.asarray(bls, float)
     if lam <= 0:
         raise ValueError(f"lam = {lam}, expected > 0 (the diagram's axis is beta*lambda)")
-    ga, gb = np.meshgrid(A, L, indexing="ij")
+    if (bls is None) == (scales is None):
+        raise InputError("give exactly one of bls (IPO-equivalent beta*lambda) and scales (the loss's scale)")
+    axis = "bl" if scales is None else "scale"
+    Lv = np.asarray(bls if scales is None else scales, float)
+    ga, gv = np.meshgrid(A, Lv, indexing="ij")
     al = ga.ravel()
-    bl = np.maximum(gb.ravel(), 1e-12)
+    if axis == "bl":
+        if L.gain is None:
+            raise InputError(f"no IPO-equivalent axis for the {L.title or L.name} loss ({L.not_smooth_at_0}): use scales=")
+        sc = np.asarray(_scale_of_bl(L)(np.maximum(gv.ravel(), 1e-12), float(lam)), float) * np.ones_like(al)
+    else:
+        sc = gv.ravel()
     G = al.size
     rng = np.random.default_rng(seed)
     # fixed points from several starts
@@ -202,7 +479,7 @@ def phase_diagram(
     x0 = np.concatenate([np.zeros((G, K))] + [rng.normal(0, 2.0, (G, K)) for _ in range(S - 1)])
     x0 -= x0.mean(axis=1, keepdims=True)
     rep = lambda v: np.tile(v, S)  # noqa: E731
-    pis, conv, rhos, _ = batch_fixed_points(P, rep(al), rep(bl / lam), rep(np.full(G, lam)), pi_ref, pi0, x0=x0, max_logit=600.0)
+    pis, conv, rhos, _ = batch_fixed_points(P, rep(al), rep(sc), rep(np.full(G, lam)), pi_ref, pi0, x0=x0, max_logit=600.0, loss=L)
     pis = pis.reshape(S, G, K)
     conv = conv.reshape(S, G)
     rhos = rhos.reshape(S, G)
@@ -221,7 +498,17 @@ def phase_diagram(
     n = n_starts
     starts = [near_uniform_starts(G, K, rng, 1e-3)] + [normalise_log(rng.normal(0, 1.5, (G, K))) for _ in range(n - 1)]
     lp0 = np.concatenate(starts)
-    step = make_ipo_batch_step(P, np.tile(al, n), np.tile(bl / lam, n), lam, pi_ref, pi0, B=G * n)
+    step = make_step(P, L, np.tile(al, n), lam, pi_ref, pi0, scale=np.tile(sc, n), B=G * n)
+    failed = np.zeros(G * n, dtype=bool)
+    if step.method != "closed":
+        inner = step
+
+        def step(lp):  # a failed inner solve marks its row undecided and freezes it, instead of stopping the grid
+            out, ok = inner.try_step(lp)
+            bad = ~ok | ~np.isfinite(out).all(axis=1)
+            failed[bad] = True
+            return np.where(bad[:, None], lp, out)
+
     res = run_batch(step, lp0, steps, burn_in=steps // 2, progress=progress, tol=1e-9)
     osc = res.metrics["oscillating"].reshape(n, G)
     cvg = res.metrics["converged"].reshape(n, G)
@@ -234,10 +521,11 @@ def phase_diagram(
     slow = (rho >= 0.99) & (rho < 1) & osc.any(axis=0)
     regions[slow] = 4  # a decay slower than the detection window: not called either way
     regions[(nfp >= 1) & (rho < 0.99) & osc.any(axis=0)] = 3
-    shape = (A.size, L.size)
+    regions[failed.reshape(n, G).any(axis=0)] = 4
+    shape = (A.size, Lv.size)
     return PhaseDiagram(
         A,
-        L,
+        Lv,
         lam,
         regions.reshape(shape),
         rho.reshape(shape),
@@ -245,7 +533,11 @@ def phase_diagram(
         osc.mean(axis=0).reshape(shape),
         cs.reshape(shape),
         P,
-        {"steps": steps, "n_starts": n_starts, "n_fp_starts": n_fp_starts, "seed": seed},
+        {"steps": steps, "n_starts": n_starts, "n_fp_starts": n_fp_starts, "seed": seed, "inner_failures": int(failed.sum())},
+        L,
+        axis,
+        _axis_label(L, axis),
+        sc.reshape(shape),
     )
 
 
@@ -256,11 +548,13 @@ def plot_phase(
     extra_curves: Sequence[tuple[str, Sequence[float], Sequence[float]]] = (),
     title: str | None = None,
 ) -> str:
-    """Write the diagram as a PNG with the DYN-1/DYN-6 curve (balanced ``P``) and the ``q = 1`` curve.
+    """Write the diagram as a PNG with the balanced threshold (DYN-1/DYN-6/LOSS-3) and, for IPO, the ``q = 1`` curve.
 
-    ``extra_curves = [(label, alphas, values), ...]`` are drawn on the same
-    ``(alpha, beta lambda)`` axes (e.g. an MRS-DPO threshold). Needs matplotlib
-    (``pip install 'prefdyn[plot]'``); raises ``ImportError`` with that hint otherwise.
+    For balanced ``P`` the threshold is :func:`balanced_curve` on the IPO-equivalent axis (one
+    curve for every smooth loss) or :func:`threshold_curve` on the scale axis; otherwise the
+    numeric ``rho = 1`` contour. ``extra_curves = [(label, alphas, values), ...]`` are drawn on
+    the same axes (e.g. an MRS-DPO threshold). Needs matplotlib (``pip install 'prefdyn[plot]'``);
+    raises ``ImportError`` with that hint otherwise.
     """
     try:
         import matplotlib
@@ -287,13 +581,18 @@ def plot_phase(
     )
     fine = np.linspace(max(d.alphas[0], 0), min(d.alphas[-1], 1), 400)
     S = d.P - 0.5
-    if np.allclose(S.sum(axis=1), 0, atol=1e-12):
-        lbl = "DYN-1 threshold" if d.P.shape[0] == 3 else "DYN-6 threshold"
-        ax.plot(fine, balanced_curve(fine, d.P), "k-", lw=2, label=lbl)
+    is_ipo = d.loss.name == "ipo"
+    if np.allclose(S.sum(axis=1), 0, atol=1e-12) and d.loss.gain is not None:
+        lbl = ("DYN-1 threshold" if d.P.shape[0] == 3 else "DYN-6 threshold") if is_ipo else "LOSS-3 threshold"
+        if d.axis == "bl":
+            ax.plot(fine, balanced_curve(fine, d.P), "k-", lw=2, label=lbl)
+        else:
+            ax.plot(fine, threshold_curve(d.loss, skew_norm(d.P), d.P.shape[0], fine, d.lam), "k-", lw=2, label=lbl)
     else:
         ax.contour(d.alphas, d.bls, d.rho.T, levels=[1.0], colors="k", linewidths=2)
         ax.plot([], [], "k-", lw=2, label="rho = 1 (numeric)")
-    ax.plot(fine, q_one_curve(fine, d.P), "k--", lw=1.5, label="q = 1 (DYN-2)")
+    if is_ipo and d.axis == "bl":
+        ax.plot(fine, q_one_curve(fine, d.P), "k--", lw=1.5, label="q = 1 (DYN-2)")
     for label, xs, ys in extra_curves:
         ax.plot(np.asarray(xs, float), np.asarray(ys, float), lw=1.5, label=label)
     ax.set_ylim(d.bls[0] - db, d.bls[-1] + db)
@@ -304,8 +603,9 @@ def plot_phase(
     handles += [Patch(color=colors[k], label=REGIONS[k]) for k in range(5) if (d.regions == k).any()]
     ax.legend(handles=handles, loc="upper right", fontsize=8)
     ax.set_xlabel("alpha")
-    ax.set_ylabel("beta * lambda")
-    ax.set_title(title or f"MRS-IPO phase diagram (K = {d.P.shape[0]}, lambda = {d.lam:g})")
+    ax.set_ylabel(d.axis_label)
+    name = "MRS-IPO" if is_ipo else f"MRS ({d.loss.title or d.loss.name})"
+    ax.set_title(title or f"{name} phase diagram (K = {d.P.shape[0]}, lambda = {d.lam:g})")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

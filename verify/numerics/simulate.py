@@ -10,8 +10,10 @@ transposed views of contiguous ``(K, B)`` buffers (``logpi.T`` is contiguous). A
 written with ordinary numpy operations works; a step may use ``logpi.T`` to get
 contiguous rows per response (much faster reductions for small ``K``).
 
-:func:`make_ipo_batch_step` builds the MRS-IPO step in log space (no overflow for
-``beta`` up to ``1e4``, log-probabilities stay finite far below ``log 1e-300``).
+The step of any loss is :func:`verify.numerics.batch.make_step` (the one batched float64
+MRS step); :func:`make_ipo_batch_step` is its IPO instance (closed form in log space, no
+overflow for ``beta`` up to ``1e4``, log-probabilities stay finite far below ``log 1e-300``),
+and :func:`simulate` takes ``loss=`` (IPO by default).
 
 >>> import numpy as np
 >>> res = simulate(cyclic_matrix(0.4), alpha=0.9, beta=8, lam=1, steps=600, seed=0)
@@ -20,23 +22,32 @@ contiguous rows per response (much faster reductions for small ``K``).
 >>> res = simulate(cyclic_matrix(0.4), alpha=0.2, beta=1, lam=1, steps=600, seed=0)
 >>> bool(res.metrics["converged"][0])
 True
+>>> res = simulate(cyclic_matrix(0.4), 0.9, 0.1, 1, steps=600, loss="dpo")   # beta_dpo = 0.1
+>>> bool(res.metrics["oscillating"][0])
+True
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, Callable
 
 import numpy as np
 
+from theory.losses import BUILTIN
+from verify.numerics.batch import make_step
 from verify.numerics.metrics import StreamingMetrics
 
 __all__ = [
     "run_batch",
     "make_ipo_batch_step",
+    "trajectory",
+    "simulate_dpo",
     "simulate",
     "BatchResult",
     "cyclic_matrix",
+    "cycle_matrix",
     "random_sst_matrix",
     "near_uniform_starts",
     "normalise_log",
@@ -48,6 +59,17 @@ def normalise_log(logpi: np.ndarray) -> np.ndarray:
     lp = np.asarray(logpi, dtype=float)
     m = lp.max(axis=-1, keepdims=True)
     return lp - (m + np.log(np.exp(lp - m).sum(axis=-1, keepdims=True)))
+
+
+def cycle_matrix(a: Any) -> list[list[Fraction]]:
+    """``P_cyc(a)`` exactly: ``P[0,1] = P[1,2] = P[2,0] = 1/2 + a`` (Fractions; floats read by their repr).
+
+    >>> cycle_matrix("1/4")[0]
+    [Fraction(1, 2), Fraction(3, 4), Fraction(1, 4)]
+    """
+    a = Fraction(repr(a)) if isinstance(a, float) else Fraction(a)
+    h = Fraction(1, 2)
+    return [[h, h + a, h - a], [h - a, h, h + a], [h + a, h - a, h]]
 
 
 def cyclic_matrix(a: float) -> np.ndarray:
@@ -95,15 +117,6 @@ def _kmajor(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x.T).T
 
 
-def _as_batch(x: Any, B: int, name: str) -> np.ndarray:
-    a = np.asarray(x, dtype=float)
-    if a.ndim == 0:
-        return a
-    if a.shape != (B,):
-        raise ValueError(f"{name} has shape {a.shape}, expected a scalar or ({B},)")
-    return a
-
-
 def make_ipo_batch_step(
     P: Any,
     alpha: Any,
@@ -113,98 +126,31 @@ def make_ipo_batch_step(
     pi0: Any = None,
     B: int | None = None,
 ) -> Callable[[np.ndarray], np.ndarray]:
-    """The batched MRS-IPO step ``logpi (B, K) -> logpi' (B, K)`` in log space.
-
-    Parameters
-    ----------
-    P : array ``(K, K)`` (shared) or ``(B, K, K)`` (one per trajectory)
-    alpha, beta, lam : scalars or arrays ``(B,)`` (parameter settings per trajectory)
-    pi_ref, pi0 : arrays ``(K,)`` or ``(B, K)``, optional (default uniform)
-    B : batch size (needed only when every argument is shared)
+    """The batched MRS-IPO step: :func:`verify.numerics.batch.make_step` with the IPO loss and ``scale = beta``.
 
     ``logpi' = alpha logpi + (1-alpha) log pi_ref + beta P mu - logsumexp``,
-    ``mu = lam exp(logpi) + (1-lam) pi0``. The maximum logit is subtracted before
-    exponentiating, so ``beta`` up to ``1e4`` cannot overflow; log-probabilities stay finite.
+    ``mu = lam exp(logpi) + (1-lam) pi0`` (the closed form of a quadratic ``f``, on K-major buffers;
+    ``beta`` up to ``1e4`` cannot overflow). ``alpha, beta, lam`` are scalars or ``(B,)`` arrays.
     """
-    P = np.asarray(P, dtype=float)
-    if P.ndim not in (2, 3) or P.shape[-1] != P.shape[-2]:
-        raise ValueError(f"P has shape {P.shape}, expected (K, K) or (B, K, K)")
-    K = P.shape[-1]
-    if B is None:
-        cands = [P.shape[0]] if P.ndim == 3 else []
-        for x in (alpha, beta, lam):
-            if np.ndim(x) == 1:
-                cands.append(len(x))
-        for x in (pi_ref, pi0):
-            if x is not None and np.ndim(x) == 2:
-                cands.append(np.shape(x)[0])
-        B = cands[0] if cands else 1
-    if P.ndim == 3 and P.shape[0] != B:
-        raise ValueError(f"P has {P.shape[0]} matrices, expected B = {B}")
-    al = _as_batch(alpha, B, "alpha")
-    be = _as_batch(beta, B, "beta")
-    la = _as_batch(lam, B, "lam")
-    u = np.full(K, 1.0 / K)
-    ref = np.asarray(u if pi_ref is None else pi_ref, dtype=float)
-    p0 = np.asarray(u if pi0 is None else pi0, dtype=float)
-    # K-major constants: (K,) broadcast against (K, B), or (K, B)
-    refK = np.log(ref).T if ref.ndim == 2 else np.log(ref)[:, None]
-    p0K = p0.T if p0.ndim == 2 else p0[:, None]
-    if P.ndim == 2:
-        PK = None
-        Pp0 = P @ p0K  # (K, 1) or (K, B)
-    else:
-        PK = np.ascontiguousarray(P.transpose(1, 2, 0))  # (K, K, B)
-        Pp0 = np.einsum("ijb,jb->ib", PK, np.broadcast_to(p0K, (K, B)))
-    base = (1 - al) * refK + be * (1 - la) * Pp0
-    base = np.ascontiguousarray(np.broadcast_to(base, (K, B)))
-    gain = np.asarray(be * la)
-    al_arr = np.asarray(al)
-    small = K <= 8
+    return make_step(P, BUILTIN["ipo"], alpha, lam, pi_ref, pi0, scale=beta, B=B)
 
-    def Pdot(x: np.ndarray) -> np.ndarray:
-        if PK is None:
-            return P @ x
-        if small:
-            out = np.empty((K, x.shape[1]))
-            for i in range(K):
-                acc = PK[i, 0] * x[0]
-                for j in range(1, K):
-                    acc += PK[i, j] * x[j]
-                out[i] = acc
-            return out
-        return np.matmul(P, x.T[:, :, None])[:, :, 0].T
 
-    cache: dict[str, Any] = {"out": None, "pi": None}
+def trajectory(step: Callable[[np.ndarray], np.ndarray], logpi0: np.ndarray, steps: int) -> np.ndarray:
+    """The recorded trajectory ``(steps + 1, B, K)`` of log-policies of any step (no metrics).
 
-    def step(logpi: np.ndarray) -> np.ndarray:
-        X = logpi.T
-        if X.shape != (K, B):
-            raise ValueError(f"logpi has shape {logpi.shape}, expected ({B}, {K})")
-        if cache["out"] is logpi:
-            pi = cache["pi"]
-        else:
-            pi = np.exp(X)
-        # beta P mu = (beta lam) P pi + beta (1 - lam) P pi0; the second term is in ``base``
-        z = Pdot(pi)
-        z *= gain
-        z += base
-        z += al_arr * X
-        m = np.maximum.reduce(z, axis=0)
-        z -= m
-        e = np.exp(z)
-        s = np.add.reduce(e, axis=0)
-        z -= np.log(s)
-        e /= s
-        out = z.T
-        cache["out"] = out
-        cache["pi"] = e
-        return out
+    >>> step = make_step(cyclic_matrix(0.4), "dpo", alpha=0.5, lam=1.0, scale=1.0)
+    >>> trajectory(step, np.log(np.full((1, 3), 1 / 3)), 5).shape
+    (6, 1, 3)
+    """
+    out = np.empty((int(steps) + 1,) + np.shape(logpi0))
+    out[0] = logpi0
+    for t in range(int(steps)):
+        out[t + 1] = step(out[t])
+    return out
 
-    step.policy_of = lambda lp: cache["pi"] if cache["out"] is lp else None  # type: ignore[attr-defined]
-    step.K = K  # type: ignore[attr-defined]
-    step.B = B  # type: ignore[attr-defined]
-    return step
+
+#: The name the MRS-DPO modules used for :func:`trajectory`.
+simulate_dpo = trajectory
 
 
 @dataclass
@@ -301,6 +247,7 @@ def simulate(
     lam: Any,
     steps: int = 3000,
     *,
+    loss: Any = "ipo",
     pi_ref: Any = None,
     pi0: Any = None,
     start: Any = None,
@@ -313,13 +260,16 @@ def simulate(
     tol: float = 1e-10,
     window: int = 512,
 ) -> BatchResult:
-    """Simulate MRS-IPO for a batch of matrices and parameter settings (float64, log space).
+    """Simulate MRS for a batch of matrices and parameter settings (float64, log space), any loss.
 
     Parameters
     ----------
     P : ``(K, K)`` or ``(B, K, K)``
-    alpha, beta, lam : scalars or ``(B,)`` arrays
+    alpha, lam : scalars or ``(B,)`` arrays
+    beta : the loss's scale parameter (``loss.scale_name``: IPO's ``beta``, DPO's ``beta_dpo``, ...),
+        scalar or ``(B,)``; ``None`` takes the loss's own scale
     steps : int
+    loss : :class:`theory.losses.PairLoss`, a built-in name or an expression in ``x`` (default IPO)
     pi_ref, pi0 : ``(K,)`` or ``(B, K)``, optional (default uniform)
     start : ``(K,)`` or ``(B, K)`` policy, optional
         Default: ``n_starts`` (per setting) near-uniform starts, logits perturbed by
@@ -357,7 +307,8 @@ def simulate(
         if np.any(s <= 0):
             raise ValueError("start must be an interior policy (all entries > 0)")
         lp0 = np.broadcast_to(np.log(s / s.sum(axis=-1, keepdims=True)), (B, K))
-    step = make_ipo_batch_step(P, alpha, beta, lam, pi_ref, pi0, B=B)
+    step = make_step(P, loss, alpha, lam, pi_ref, pi0, scale=beta, B=B)
     res = run_batch(step, lp0, steps, burn_in=burn_in, record=record, progress=progress, tol=tol, window=window)
-    res.params = {"alpha": alpha, "beta": beta, "lam": lam, "K": K, "B": B, "seed": seed}
+    res.params = {"alpha": alpha, "beta": beta, "lam": lam, "K": K, "B": B, "seed": seed, "loss": step.loss.name,
+                  "scale_name": step.loss.scale_name}
     return res
