@@ -90,14 +90,17 @@ def _scale_flags() -> dict[str, list[str]]:
 
 
 def add_loss_options(p: argparse.ArgumentParser, *, default: str = "ipo", scale_defaults: dict[str, str] | None = None,
-                     scale_help: str = "") -> None:
-    """Add ``--loss``, ``--scale`` and each built-in's named scale flag to ``p``.
+                     scale: bool = True) -> None:
+    """Add ``--loss``, ``--scale`` and each built-in's named scale flag to ``p`` (``scale=False``: ``--loss`` only).
 
     ``scale_defaults`` maps a loss name to this command's default scale (e.g. ``{"ipo": "4"}``);
     other losses use their own default scale.
     """
-    g = p.add_argument_group("loss", "the loss and its scale (see the list of losses below)")
+    g = p.add_argument_group("loss", "the loss and its scale (see the list of losses below)" if scale else "the loss (see the list below)")
     g.add_argument("--loss", default=None, metavar="NAME|EXPR", help=LOSS_HELP.replace("%(default)s", default))
+    p.set_defaults(loss_default=default, scale_defaults=dict(scale_defaults or {}))
+    if not scale:
+        return
     dflt = ""
     if scale_defaults:
         dflt = " (default: " + ", ".join(f"{scale_flag(BUILTIN[k].scale_name)[2:]} = {v} for {k}" for k, v in scale_defaults.items()) + \
@@ -105,11 +108,10 @@ def add_loss_options(p: argparse.ArgumentParser, *, default: str = "ipo", scale_
     else:
         dflt = " (default: the loss's default scale, 1)"
     g.add_argument("--scale", default=None, metavar="VALUE",
-                   help="the loss's scale parameter, > 0, exact strings such as 7/10 accepted" + dflt + scale_help)
+                   help="the loss's scale parameter, > 0, exact strings such as 7/10 accepted" + dflt)
     for sname, losses in _scale_flags().items():
         g.add_argument(scale_flag(sname), dest=f"scale_{sname}", default=None, metavar="VALUE",
                        help=f"the same as --scale for --loss {'/'.join(losses)} ({sname})")
-    p.set_defaults(loss_default=default, scale_defaults=dict(scale_defaults or {}))
 
 
 def loss_from_args(args: argparse.Namespace, *, spec: str | None = None) -> PairLoss:
@@ -124,7 +126,7 @@ def loss_from_args(args: argparse.Namespace, *, spec: str | None = None) -> Pair
     spec = spec or getattr(args, "loss", None) or args.loss_default
     base = make_loss(spec)
     given: list[tuple[str, str]] = []
-    if args.scale is not None:
+    if getattr(args, "scale", None) is not None:
         given.append(("--scale", args.scale))
     for sname, losses in _scale_flags().items():
         v = getattr(args, f"scale_{sname}", None)

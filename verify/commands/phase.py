@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=HelpFormatter,
     )
     add_matrix_options(p)
-    add_loss_options(p, default="ipo", scale_help=" (not used: the vertical axis sets the scale)")
+    add_loss_options(p, default="ipo", scale=False)
     p.add_argument("--lam", default="1", help="lambda in (0, 1] held fixed (default 1); the scale follows from beta*lambda")
     p.add_argument("--alpha-points", type=int, default=41, help="grid points in alpha over [0, 1] (default 41)")
     p.add_argument("--bl-max", type=float, default=None, help="largest beta*lambda (default: 1.6 x the threshold at alpha = 0, or 12)")
@@ -59,8 +59,6 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(PLOT_HINT) from None
     P, label = matrix_from_args(args)
     loss = loss_from_args(args)
-    if args.scale is not None or any(v is not None for k, v in vars(args).items() if k.startswith("scale_") and k != "scale_defaults"):
-        raise InputError("phase sweeps the scale along its vertical axis (beta*lambda): do not give a scale")
     la = float(unit_interval(args.lam, "lambda"))
     if la <= 0:
         raise InputError("--lam must be > 0 (the axis is beta*lambda)")
