@@ -26,7 +26,7 @@ def _run(capsys, *argv):
 
 
 def _loss(spec):
-    from verify import loss
+    from verify.numerics.losses import loss
 
     return loss(spec)
 

@@ -69,6 +69,43 @@ def register_alias(sub: argparse._SubParsersAction, name: str) -> None:
     p.set_defaults(func=run, preset=name, loss_default=name, scale_defaults={})
 
 
+def _on_support(P, mu, ref, loss, dps) -> dict:
+    """With zeros in ``mu``: the optimum of the loss restricted to the support of ``mu`` (the pairs that enter).
+
+    The responses off the support do not enter the loss, so their mass is arbitrary; on the support
+    the loss is the same loss for the sub-matrix, whose optimum (a point, for a strictly convex loss)
+    is the policy conditioned on the support.
+    """
+    from verify.numerics.optimum import NonUniqueOptimum, optimum
+
+    T = [k for k, m in enumerate(mu) if m > 0]
+    Z = [k for k in range(P.K) if k not in T]
+    if not Z:
+        return {}
+    sZ = "{" + ", ".join(map(str, Z)) + "}"
+    if len(T) == 1:
+        return {"support": T, "support_statement": f"with one sampled response every pair has margin 0: the loss does not depend on r, every policy is optimal"}
+    PT = [[P[i, j] for j in T] for i in T]
+    refT = None if ref is None else [ref[k] for k in T]
+    if refT is not None:
+        tot = sum(refT)
+        refT = [v / tot for v in refT]
+    try:
+        piT = optimum(PT, [mu[k] for k in T], loss, pi_ref=refT, dps=dps)
+    except NonUniqueOptimum as e:
+        return {"support": T, "support_statement": f"on the support of mu the optimum is a set too: {e}"}
+    with workdps(dps + GUARD):
+        vals = [mpmath.nstr(v, dps) for v in piT]
+    return {
+        "support": T,
+        "pi_on_support": vals,
+        "support_statement": (
+            f"the optimal policies: any mass on {sZ}, and on the support {{{', '.join(map(str, T))}}} of mu the optimum "
+            f"of the same loss for the sub-matrix (pi* conditioned on the support):"
+        ),
+    }
+
+
 def run(args: argparse.Namespace) -> int:
     if args.dps < 5 or args.dps > 10000:
         raise InputError(f"--dps {args.dps} is outside [5, 10000]")
@@ -85,11 +122,17 @@ def run(args: argparse.Namespace) -> int:
     try:
         pi = optimum(P, mu, loss, pi_ref=ref, dps=args.dps)
     except NonUniqueOptimum as e:
-        statement = str(e)
+        out = {"loss": loss.name, "unique": False, "statement": str(e), "instance": instance}
+        out.update(_on_support(P, mu, ref, loss, args.dps))
         if args.json:
-            print_json({"loss": loss.name, "unique": False, "statement": statement, "instance": instance})
+            print_json(out)
         else:
-            print(statement)
+            print(out["statement"])
+            if out.get("support_statement"):
+                print(out["support_statement"])
+                width = len(str(P.K - 1))
+                for k, v in zip(out["support"], out.get("pi_on_support", ())):
+                    print(f"  pi*[{k:>{width}} | support] = {v}")
         return 0
     direct = minimise(P, mu, loss, pi_ref=ref, dps=args.dps)
     with workdps(args.dps + GUARD):

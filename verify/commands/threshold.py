@@ -154,7 +154,9 @@ def threshold_report(P, loss, alpha, lam, *, cyclic_a=None) -> dict:
 
 
 def _modulus_sq(loss, sigma, K, alpha, lam):
-    return sympy.simplify(sympy.Rational(alpha) ** 2 + (loss.gain * sympy.Rational(lam) * sigma / (loss.b * K)) ** 2)
+    from theory.family import balanced_threshold_expr
+
+    return sympy.simplify(balanced_threshold_expr(loss, rho=sigma, K=K, alpha=sympy.Rational(alpha), lam=sympy.Rational(lam), b=loss.b))
 
 
 def run(args: argparse.Namespace) -> int:
