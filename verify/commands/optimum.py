@@ -9,11 +9,13 @@ from __future__ import annotations
 import argparse
 
 import mpmath
+
 from verify.commands._dynargs import note_repairs
 from verify.commands._lossargs import HelpFormatter, add_loss_options, loss_epilog, loss_from_args, loss_json, loss_label, scale_flag, scale_text
 from verify.engine.report import print_json
 from verify.exact.objects import InputError, load_preference_matrix, simplex_vector
 from verify.numerics.bridge import evalf_mp
+from verify.numerics.optimum import NonUniqueOptimum, minimise, optimum, sensitivity
 from verify.numerics.precision import GUARD, agree_log, tolerance, workdps
 
 __all__ = ["register", "run", "ALIASES"]
@@ -76,15 +78,13 @@ def _on_support(P, mu, ref, loss, dps) -> dict:
     the loss is the same loss for the sub-matrix, whose optimum (a point, for a strictly convex loss)
     is the policy conditioned on the support.
     """
-    from verify.numerics.optimum import NonUniqueOptimum, optimum
-
     T = [k for k, m in enumerate(mu) if m > 0]
     Z = [k for k in range(P.K) if k not in T]
     if not Z:
         return {}
     sZ = "{" + ", ".join(map(str, Z)) + "}"
     if len(T) == 1:
-        return {"support": T, "support_statement": f"with one sampled response every pair has margin 0: the loss does not depend on r, every policy is optimal"}
+        return {"support": T, "support_statement": "with one sampled response every pair has margin 0: the loss does not depend on r, every policy is optimal"}
     PT = [[P[i, j] for j in T] for i in T]
     refT = None if ref is None else [ref[k] for k in T]
     if refT is not None:
@@ -117,8 +117,6 @@ def run(args: argparse.Namespace) -> int:
     note_repairs(args.command, mu, ref)
     instance = {"P": P.to_json(), "mu": list(mu), "pi_ref": list(ref) if ref is not None else [f"1/{P.K}"] * P.K, **loss_json(loss)}
 
-    from verify.numerics.optimum import NonUniqueOptimum, minimise, optimum
-
     try:
         pi = optimum(P, mu, loss, pi_ref=ref, dps=args.dps)
     except NonUniqueOptimum as e:
@@ -141,8 +139,6 @@ def run(args: argparse.Namespace) -> int:
         pis = [mpmath.nstr(x, args.dps) for x in pi]
     sens = None
     if args.sensitivity:
-        from verify.numerics.optimum import sensitivity
-
         X = sensitivity(P, mu, loss, dps=args.dps)
         with workdps(args.dps + GUARD):
             binv = 1 / evalf_mp(loss.b)
