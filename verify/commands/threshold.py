@@ -24,7 +24,7 @@ from verify.commands._lossargs import HelpFormatter, add_loss_options, exact_jso
 from verify.engine.report import print_json
 from verify.exact.objects import InputError, fmt, load_preference_matrix, to_fraction, unit_interval
 
-__all__ = ["register", "register_alias", "run", "balanced_or_raise", "threshold_report"]
+__all__ = ["register", "register_alias", "run", "exact_matrix", "balanced_or_raise", "formulas"]
 
 DESCRIPTION = (
     "For a balanced P (every row of S = P - 1/2 sums to 0) and pi0 = pi_ref = uniform, the uniform policy is a "
@@ -116,47 +116,22 @@ def _scale_given(args: argparse.Namespace) -> bool:
     return args.scale is not None or any(v is not None for k, v in vars(args).items() if k.startswith("scale_") and k != "scale_defaults")
 
 
-def threshold_report(P, loss, alpha, lam, *, cyclic_a=None) -> dict:
-    """The closed form of LOSS-3 for a balanced ``P``: exact critical scale, side, formula (sympy values)."""
+def formulas(loss, *, cyclic: bool = False) -> dict:
+    """LOSS-3's critical value as formulas in ``alpha``, ``lam``, ``sigma = ||S||_2``, ``K`` (and ``a`` for the 3-cycle).
+
+    From :func:`theory.family.critical_b`, converted to the loss's own scale by ``loss.scale_of_b``.
+    """
     from theory.family import critical_b
 
-    K = P.K
-    S = sympy.Matrix(P.skew())
-    sigma = sympy.sqrt(sympy.nsimplify(max((S.T * S).eigenvals(), key=lambda e: sympy.N(e))))
-    s = sympy.Symbol("s", positive=True)
-    increasing = bool(sympy.diff(loss.b_of(s), s).is_positive)
-    out = {"K": K, "norm_S": sympy.simplify(sigma), "gain": loss.gain, "applicable": True, "reason": None}
     b_general = critical_b(loss, SIGMA, KS, ALPHA, LAM).subs(sympy.sqrt(1 - ALPHA**2), ROOT)
-    name = sympy.Symbol(loss.scale_name)
-    out["formula_b"] = f"b* = {_show(b_general)}  (sigma = ||S||_2)"
-    out["formula"] = f"{loss.scale_name}* = {_show(loss.scale_of_b(b_general))}  (sigma = ||S||_2)"
-    if cyclic_a is not None:
+    out = {
+        "formula": f"{loss.scale_name}* = {_show(loss.scale_of_b(b_general))}  (sigma = ||S||_2)",
+        "formula_b": f"b* = {_show(b_general)}  (sigma = ||S||_2)",
+    }
+    if cyclic:
         b_cyc = b_general.subs({SIGMA: sympy.sqrt(3) * A, KS: 3})
         out["formula_cyclic"] = f"{loss.scale_name}* = {_show(loss.scale_of_b(b_cyc))}  (P_cyc(a): sigma = sqrt(3) a, K = 3)"
-    out["increasing"] = increasing
-    out["scale_name"] = str(name)
-    if sigma == 0:
-        out.update(critical=None, why=("S = 0 (every P_ij = 1/2): the tangent Jacobian is alpha I; the uniform point is "
-                                       + ("stable for every scale" if alpha < 1 else "marginal (modulus 1) for every scale")))
-        return out
-    if lam == 0:
-        out.update(critical=None, why=("lambda = 0: the tangent Jacobian is alpha I; the uniform point is "
-                                       + ("stable for every scale" if alpha < 1 else "marginal (modulus 1) for every scale")))
-        return out
-    if alpha == 1:
-        out.update(critical=None, why="alpha = 1: the modulus^2 is 1 + (c_f lam ||S||_2/(b K))^2 > 1, the uniform point is unstable for every scale")
-        return out
-    b_star = sympy.simplify(critical_b(loss, sigma, K, sympy.Rational(alpha), sympy.Rational(lam)))
-    out["b_critical"] = b_star
-    out["critical"] = sympy.simplify(loss.scale_of_b(b_star))
-    out["why"] = None
     return out
-
-
-def _modulus_sq(loss, sigma, K, alpha, lam):
-    from theory.family import balanced_threshold_expr
-
-    return sympy.simplify(balanced_threshold_expr(loss, rho=sigma, K=K, alpha=sympy.Rational(alpha), lam=sympy.Rational(lam), b=loss.b))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -177,49 +152,48 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(f"threshold for {loss_label(loss)}: {why}")
         return 0
-    a = to_fraction(args.cyclic, "--cyclic A")[0] if args.cyclic is not None else None
-    rep = threshold_report(P, loss, alpha, lam, cyclic_a=a)
+    from verify import System
+    from verify.numerics.phase import threshold_side
+
+    system = System(P, loss, alpha=alpha, lam=lam)
+    t = system.threshold()
     sname = loss.scale_name
-    crit = rep["critical"]
-    side = "above" if not rep["increasing"] else "below"
+    side = threshold_side(loss)
     res = {
         **head,
-        "applicable": True,
-        "norm_S": exact_json(rep["norm_S"]),
-        "norm_S_float": float(rep["norm_S"]),
-        "gain": exact_json(rep["gain"]),
-        "formula": rep["formula"],
-        "formula_b": rep["formula_b"],
+        "applicable": bool(t.applicable),
+        "norm_S": exact_json(t.norm_S),
+        "norm_S_float": float(t.norm_S),
+        "gain": exact_json(t.gain),
+        **formulas(loss, cyclic=args.cyclic is not None),
         "claims": ["LOSS-3"] + ([c.strip().split(" ")[0] for c in CLAIMS[loss.name].split(",")] if loss.name in CLAIMS else []),
     }
-    if "formula_cyclic" in rep:
-        res["formula_cyclic"] = rep["formula_cyclic"]
-    if crit is None:
-        res.update({"critical_scale": None, "reason": rep["why"]})
+    if t.exact is None:
+        res.update({"critical_scale": None, "reason": t.reason})
     else:
         res.update({
-            "critical_scale": float(crit),
-            "critical_scale_exact": exact_json(crit),
-            "critical_b": float(rep["b_critical"]),
-            "critical_b_exact": exact_json(rep["b_critical"]),
+            "critical_scale": float(t.exact),
+            "critical_scale_exact": exact_json(t.exact),
+            "critical_b": float(t.b_exact),
+            "critical_b_exact": exact_json(t.b_exact),
             "unstable_side": side,
-            "unstable_when": f"{sname} {'>' if side == 'above' else '<'} {sympy.sstr(crit)}",
+            "unstable_when": t.unstable_when,
         })
     if _scale_given(args):
-        res.update(_at_scale(P, loss, alpha, lam, rep["norm_S"], args.dps))
+        res.update(_at_scale(system, loss, alpha, lam, t.norm_S, args.dps))
     if args.json:
         print_json(res)
         return 0 if res.get("agrees", True) else 1
     print(f"MRS at the uniform point (pi0 = pi_ref = uniform), {loss_label(loss)}: {label}, K = {P.K}, balanced (S 1 = 0)")
-    print(f"alpha = {fmt(alpha)}, lambda = {fmt(lam)}; ||S||_2 = {sympy.sstr(rep['norm_S'])}; gain c_f = -2 f'(0)/f''(0) = {sympy.sstr(rep['gain'])}")
-    print(f"formula (LOSS-3{'; ' + CLAIMS[loss.name] if loss.name in CLAIMS else ''}): {rep['formula']}")
-    if "formula_cyclic" in rep:
-        print(f"           for the 3-cycle: {rep['formula_cyclic']}")
-    if crit is None:
-        print(f"no critical {sname}: {rep['why']}")
+    print(f"alpha = {fmt(alpha)}, lambda = {fmt(lam)}; ||S||_2 = {sympy.sstr(t.norm_S)}; gain c_f = -2 f'(0)/f''(0) = {sympy.sstr(t.gain)}")
+    print(f"formula (LOSS-3{'; ' + CLAIMS[loss.name] if loss.name in CLAIMS else ''}): {res['formula']}")
+    if "formula_cyclic" in res:
+        print(f"           for the 3-cycle: {res['formula_cyclic']}")
+    if t.exact is None:
+        print(f"no critical {sname}: {t.reason}")
     else:
-        c = sympy.sstr(crit)
-        approx = "" if crit.is_Rational else f" ≈ {sympy.N(crit, 15)}"
+        c = sympy.sstr(t.exact)
+        approx = "" if t.exact.is_Rational else f" ≈ {sympy.N(t.exact, 15)}"
         lo, hi = ("unstable", "stable") if side == "below" else ("stable", "unstable")
         print(f"critical {sname}* = {c}{approx}")
         print(f"the uniform point is linearly {lo} for {sname} < {c} and {hi} for {sname} > {c}")
@@ -232,20 +206,19 @@ def run(args: argparse.Namespace) -> int:
     return 0 if res.get("agrees", True) else 1
 
 
-def _at_scale(P, loss, alpha, lam, sigma, dps) -> dict:
-    """The closed-form modulus at this loss's scale and the spectral radius of the numeric Jacobian."""
-    from verify import System
+def _at_scale(system, loss, alpha, lam, sigma, dps) -> dict:
+    """The closed-form modulus at this loss's scale (:func:`theory.family.balanced_threshold_expr`) and the
+    spectral radius of the numeric Jacobian at the uniform point (``System.spectrum``)."""
+    from theory.family import balanced_threshold_expr
     from verify.numerics.bridge import evalf_mp
-    from verify.numerics.mrs import spectrum
     from verify.numerics.precision import GUARD, agree, workdps
 
-    m2 = _modulus_sq(loss, sigma, P.K, alpha, lam)
+    K = system.K
+    m2 = sympy.simplify(balanced_threshold_expr(loss, rho=sigma, K=K, alpha=sympy.Rational(alpha), lam=sympy.Rational(lam), b=loss.b))
     verdict = "unstable" if m2 > 1 else ("marginal" if m2 == 1 else "stable")
-    system = System(P, loss, alpha=alpha, lam=lam)
-    J = system.jacobian([Fraction(1, P.K)] * P.K)
+    _, num = system.spectrum([Fraction(1, K)] * K, dps=dps)
     with workdps(dps + GUARD):
         closed = mpmath.sqrt(evalf_mp(m2))
-        num = max(abs(z) for z in spectrum(J))
         ok, err = agree(closed, num, dps - 5)
         return {
             "scale": float(loss.scale),
