@@ -267,13 +267,21 @@ def test_dpo1_stays_verified_with_existence_unproved(quick_results):
 @pytest.mark.parametrize("checker", ["check_dpo4_numeric", "check_dpo6_numeric"])
 def test_numeric_threshold_checks_differentiate_the_map_itself(checker, monkeypatch):
     """The 50-digit eigenvalue checks use the map's own derivative, not DPO-3's formula: a planted
-    wrong sigmoid in the DPO solver (which leaves s(1-s) = 1/4 at 0, so the formula cannot see it)
-    is refuted."""
-    import mpmath
+    wrong sigmoid in the DPO solver's f' (f'' left at s(1-s), which is 1/4 at 0, so the formula
+    cannot see it) is refuted. It is planted where every solver looks its derivatives up: the bridge."""
+    import dataclasses
 
-    import verify.numerics.dpo as vd
+    from verify.numerics import bridge
 
     claim = C.DPO4 if "dpo4" in checker else C.DPO6
     assert getattr(C, checker)(_ctx(claim)).verdict == "verified"
-    monkeypatch.setattr(vd, "_sig", lambda z: 1 / (1 + mpmath.exp(-mpmath.mpf("1.1") * z)))
+    real = bridge.loss_functions
+
+    def planted(lo):
+        fns = real(lo)
+        if lo.name != "dpo":
+            return fns
+        return dataclasses.replace(fns, fp=lambda x: -bridge.expit_mp(-mpmath.mpf("1.1") * x))
+
+    monkeypatch.setattr(bridge, "loss_functions", planted)
     assert getattr(C, checker)(_ctx(claim)).verdict == "refuted"

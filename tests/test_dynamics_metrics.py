@@ -6,16 +6,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from verify.numerics.metrics import convergence_time, cycle_strength, entropy_from_log, oscillation, period_estimate, trajectory_metrics
+from verify.numerics.batch import make_step
 from verify.numerics.simulate import cyclic_matrix, make_ipo_batch_step, near_uniform_starts, random_sst_matrix, run_batch
 
 
 @settings(max_examples=10)
-@given(st.integers(0, 10**6), st.sampled_from([(0.9, 8.0), (0.2, 1.0), (0.6, 5.0), (1.0, 3.0)]), st.integers(0, 150))
-def test_streaming_equals_reference(seed, ab, burn_in):
+@given(st.integers(0, 10**6), st.sampled_from([(0.9, 8.0), (0.2, 1.0), (0.6, 5.0), (1.0, 3.0)]), st.integers(0, 150), st.sampled_from(["ipo", "dpo"]))
+def test_streaming_equals_reference(seed, ab, burn_in, loss):
+    """Any step: the IPO closed form (which hands run_batch its policy) and the solved DPO step (which does not)."""
     rng = np.random.default_rng(seed)
     al, be = ab
     P = np.stack([cyclic_matrix(0.4), random_sst_matrix(3, rng)])
-    step = make_ipo_batch_step(P, al, be, 1.0)
+    step = make_step(P, loss, al, 1.0, scale=be if loss == "ipo" else 4.0 / be)  # the same IPO-equivalent beta
     res = run_batch(step, near_uniform_starts(2, 3, rng), 300, burn_in=burn_in, record=True, window=128)
     for b in range(2):
         ref = trajectory_metrics(res.trajectory[:, b], burn_in=burn_in, window=128)

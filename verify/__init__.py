@@ -7,6 +7,7 @@ certificates, hypothesis strategies, the claim registry, reports and the
 Public API (see README.md for examples that run as tests)::
 
     from verify import load_preference_matrix, ipo_optimum, check, claim
+    from verify import System, loss       # any pairwise loss: System(P, "dpo", alpha=..., lam=...)
 """
 
 from __future__ import annotations
@@ -57,6 +58,10 @@ from verify.numerics.simulate import run_batch, simulate
 # --- DPO and MRS-DPO ----------------------------------------------------------
 from verify.numerics.dpo import DPOSolveError, NonUniqueDPOOptimum, dpo_minimise, dpo_optimum, dpo_sensitivity
 from verify.numerics.mrs_dpo import dpo_cycle_threshold_curve, make_batch_step, mrs_dpo_jacobian, mrs_dpo_step
+
+# --- every pairwise loss: the loss object and the system facade ----------------
+from verify.numerics.losses import loss
+from verify.system import System
 
 
 __all__ = [
@@ -112,4 +117,6 @@ __all__ = [
     "fixed_points",
     "simulate",
     "run_batch",
+    "loss",
+    "System",
 ]

@@ -4,6 +4,10 @@ Jacobian, and the stability threshold of the uniform fixed point (THEORY.md §4)
 Every checker is parametrised so that its negative control is the same code on a
 planted wrong variant (a wrong constant, a wrong formula, a matrix that violates
 the hypothesis).
+
+The module reads top-down, one block per claim: the statement (banner), the checkers,
+then the claim with its hypotheses, evidence and controls, registered. Random instances
+come from :mod:`verify.exact.families` (numpy ``Generator`` draws seeded by ``ctx.subseed``).
 """
 
 from __future__ import annotations
@@ -19,15 +23,27 @@ import sympy
 from hypothesis import strategies as st
 
 from theory import dpo as T
+from theory import matrix_algebra as ma
 
-from verify.numerics.bridge import mp_matrix, mp_vector, mpf
-from verify.numerics.dpo import DPOSolveError, stationarity_jacobian, dpo_instance, dpo_minimise, ift_sensitivity, scaled_loss, solve_checked, solve_scaled, stationarity
+from verify.engine.outcomes import obligation_group, symbolic_outcome
 from verify.engine.property import property_check, without_hypothesis
+from verify.engine.registry import CheckContext, Checker, Claim, Constant, Control, Outcome, Scope, inconclusive, proved, refuted, register, verified
 from verify.engine.strategies import preference_matrices, simplex_points
+from verify.exact.families import (
+    cyclic,
+    random_balanced_skew,
+    random_bt,
+    random_interior,
+    random_matrix,
+    random_sst,
+    skew,
+)
+from verify.exact.social import is_bt
+from verify.numerics.bridge import mp_matrix, mp_vector, mpf
+from verify.numerics.dpo import DPOSolveError, dpo_instance, dpo_minimise, ift_sensitivity, scaled_loss, solve_checked, solve_scaled, stationarity, stationarity_jacobian
 from verify.numerics.mrs_dpo import (
     ambient_map,
     finite_difference_jacobian,
-    cycle_matrix,
     make_batch_step,
     mrs_dpo_instance,
     mrs_dpo_jacobian,
@@ -36,105 +52,135 @@ from verify.numerics.mrs_dpo import (
     tangent_eigenvalues,
 )
 from verify.numerics.precision import DEFAULT_DPS, GUARD, agree, tolerance, workdps
-from verify.engine.registry import CheckContext, Checker, Claim, Constant, Control, Outcome, Scope, inconclusive, proved, refuted, register, verified
-from theory import matrix_algebra as ma
 
 SOURCE = "arXiv:2602.12180, DPO one-shot optimum and MRS-DPO (THEORY.md §4)"
 HALF = Fraction(1, 2)
 
 
-# --------------------------------------------------------------------------- helpers
-def _first_nonzero(obls: list[tuple[str, Any]]) -> tuple[str, Any] | None:
-    for name, e in obls:
-        items = list(e) if isinstance(e, sympy.MatrixBase) else [e]
-        for x in items:
-            if sympy.simplify(x) != 0:
-                return name, x
-    return None
+# ------------------------------------------------------------------------------------------------
+# shared by several claims
 
 
-def _symbolic_outcome(ctx: CheckContext, groups: list[tuple[str, list[tuple[str, Any]]]], summary: str) -> Outcome:
-    n = 0
-    for label, obls in groups:
-        obls = obls() if callable(obls) else obls  # lazy groups: stop at the first failing one
-        n += len(obls)
-        bad = _first_nonzero(obls)
-        if bad is not None:
-            return refuted(
-                f"{label}: obligation '{bad[0]}' is not identically 0",
-                instance={"where": label, "obligation": bad[0], "residual": sympy.sstr(bad[1])[:400]},
-                seed=ctx.subseed("symbolic"),
-            )
-    return proved(summary, obligations=n)
+def _sections(cid):
+    return lambda: T.latex_section(cid)
+
+
+# Names used only by DPO-6's checkers below (DPO-6 becomes an instance of LOSS-3; remove with it). Its draws
+# take a random.Random, turned here into the numpy Generator of verify.exact.families.
+def _generator(rnd: random.Random) -> np.random.Generator:
+    return np.random.default_rng(rnd.getrandbits(64))
 
 
 def random_P(rnd: random.Random, K: int, den: int = 20) -> list[list[Fraction]]:
-    """A random valid ``P`` with off-diagonal entries in ``(0, 1)`` (exact)."""
-    P = [[HALF] * K for _ in range(K)]
-    for i in range(K):
-        for j in range(i + 1, K):
-            v = Fraction(rnd.randint(1, den - 1), den)
-            P[i][j], P[j][i] = v, 1 - v
-    return P
-
-
-def random_mu(rnd: random.Random, K: int) -> list[Fraction]:
-    w = [rnd.randint(1, 12) for _ in range(K)]
-    s = sum(w)
-    return [Fraction(x, s) for x in w]
-
-
-def is_bt(P: list[list[Fraction]]) -> bool:
-    """Exact BT test via odds: ``o_ij o_jk = o_ik`` for all triples (entries in (0,1))."""
-    K = len(P)
-    o = [[P[i][j] / (1 - P[i][j]) for j in range(K)] for i in range(K)]
-    return all(o[i][j] * o[j][k] == o[i][k] for i in range(K) for j in range(K) for k in range(K))
-
-
-def random_bt(rnd: random.Random, K: int) -> tuple[list[list[Fraction]], list[Fraction]]:
-    w = [Fraction(rnd.randint(1, 40), rnd.randint(1, 10)) for _ in range(K)]
-    P = [[w[i] / (w[i] + w[j]) for j in range(K)] for i in range(K)]
-    return P, w
+    """:func:`verify.exact.families.random_matrix` (off-diagonal entries in ``(0, 1)``) from a ``random.Random``."""
+    return random_matrix(_generator(rnd), K, den, kind="open")
 
 
 def random_balanced(rnd: random.Random, K: int, circulant: bool) -> list[list[Fraction]]:
-    """A random balanced ``P`` (``S 1 = 0``), exact; circulant or a sum of random cycle flows."""
-    S = [[Fraction(0)] * K for _ in range(K)]
-    if circulant:
-        s = [Fraction(0)] * K
-        for d in range(1, (K - 1) // 2 + 1):
-            s[d] = Fraction(rnd.randint(-20, 20), 40)
-            s[K - d] = -s[d]
-        if all(v == 0 for v in s):
-            s[1], s[K - 1] = Fraction(1, 4), Fraction(-1, 4)
-        for i in range(K):
-            for j in range(K):
-                S[i][j] = s[(j - i) % K]
-    else:
-        for _ in range(K + 1):
-            L = rnd.randint(3, K)
-            cyc = rnd.sample(range(K), L)
-            c = Fraction(rnd.randint(1, 10), 10)
-            for t in range(L):
-                i, j = cyc[t], cyc[(t + 1) % L]
-                S[i][j] += c
-                S[j][i] -= c
-        m = max(abs(v) for row in S for v in row)
-        scale = Fraction(rnd.randint(2, 9), 20) / m  # max |S_ij| in [1/10, 9/20]
-        S = [[v * scale for v in row] for row in S]
-    return [[HALF + S[i][j] for j in range(K)] for i in range(K)]
+    """:func:`verify.exact.families.random_balanced` from a ``random.Random``, rescaled to ``max |S_ij|`` in ``[1/10, 9/20]``
+    (every entry of ``P`` strictly inside ``(0, 1)``)."""
+    S = random_balanced_skew(_generator(rnd), K, "circulant" if circulant else "cycles")
+    m = max(abs(v) for row in S for v in row)
+    scale = Fraction(rnd.randint(2, 9), 20) / m
+    return [[HALF + v * scale for v in row] for row in S]
 
 
-def _skew(P):
-    return [[p - HALF for p in row] for row in P]
+def _general_groups(obls, label):
+    return obligation_group(label, obls)
 
 
-# --------------------------------------------------------------------------- DPO-1
+_symbolic_outcome = symbolic_outcome
+_skew = skew
+
+
+# ------------------------------------------------------------------------------------------------
+# the renormalised-growth test (DPO-4, DPO-6): test points from the claimed curve, on both sides of it
+
+
+#: Claimed squared moduli at which the dynamic checks test: 1 - delta and 1 + delta.
+DYN_DELTAS = (0.03, 0.08, 0.2)
+#: Distance (centred logits) to which the deviation from uniform is renormalised after every step.
+DYN_EPS = 1e-5
+#: An observed growth rate within this margin of 0 per step decides nothing.
+DYN_MARGIN = 2e-3
+
+
+def _growth_rate(P, alpha: float, b: float, lam: float, rng, steps: int, burn: int) -> float:
+    """Observed per-step log growth of a small deviation from uniform under the float64 MRS-DPO map.
+
+    The deviation (centred logits) is renormalised to ``DYN_EPS`` after each step (the map stays in its
+    linear regime: quadratic terms are ``~1e-5`` relative, the inner solve ``1e-11`` absolute), like a
+    power iteration: after ``burn`` steps the rate is ``log`` of the largest tangent modulus.
+    """
+    K = len(P)
+    step = make_batch_step(np.array([[float(v) for v in row] for row in P]), alpha, b, lam, tol=1e-13)
+    d = rng.normal(size=(2, K))
+    d -= d.mean(axis=1, keepdims=True)
+    d *= DYN_EPS / np.linalg.norm(d, axis=1, keepdims=True)
+    logs = []
+    for t in range(steps):
+        lp = d - np.log(np.exp(d).sum(axis=1, keepdims=True))
+        new = step(lp)
+        dn = new - new.mean(axis=1, keepdims=True)
+        g = np.linalg.norm(dn, axis=1)
+        if t >= burn:
+            logs.append(np.log(g / DYN_EPS))
+        d = dn * (DYN_EPS / g)[:, None]
+    return float(np.mean(logs))
+
+
+def _dynamic_check(points, ctx: CheckContext, label: str, steps: int, burn: int) -> Outcome:
+    """Each point carries the CLAIMED squared modulus ``m2`` (1 - delta or 1 + delta); the observed growth rate of a
+    renormalised deviation must have the sign of ``log m2`` (stable below the claimed curve, unstable above)."""
+    seed = ctx.subseed("dynamic")
+    rng = np.random.default_rng(seed)
+    n_ok, worst = 0, np.inf
+    for pt in points:
+        P, alpha, b, lam, m2 = pt["P"], pt["alpha"], pt["beta_dpo"], pt["lam"], pt["modulus2"]
+        rate = _growth_rate(P, float(alpha), float(b), float(lam), rng, steps, burn)
+        predicted = 0.5 * np.log(m2)
+        agree_sign = (rate > DYN_MARGIN and m2 > 1) or (rate < -DYN_MARGIN and m2 < 1)
+        if not agree_sign:
+            return refuted(
+                f"{label}: the claimed formula gives modulus^2 = {m2:.4g} ({'unstable' if m2 > 1 else 'stable'}) but the "
+                f"observed growth rate per step is {rate:.4g} (claimed {predicted:.4g}; margin {DYN_MARGIN})",
+                instance={k: v for k, v in pt.items()} | {"observed_rate": rate},
+                seed=seed,
+            )
+        worst = min(worst, abs(rate))
+        n_ok += 1
+    return verified(
+        f"{n_ok} points ({label}) on both sides of the claimed curve, claimed modulus^2 = 1 ± delta for delta in "
+        f"{DYN_DELTAS}: the observed growth rate of a deviation renormalised to {DYN_EPS} has the claimed sign "
+        f"({steps} float64 MRS-DPO steps, rate averaged over the last {steps - burn})",
+        n=n_ok,
+        dps=15,
+        tolerance=DYN_MARGIN,
+        tolerance_kind="margin",
+        criterion=f"stable iff the mean per-step log growth over steps {burn}..{steps} is < -{DYN_MARGIN}; unstable iff > "
+        f"{DYN_MARGIN}; a point where the sign disagrees with the claimed modulus^2 - 1, or |rate| <= {DYN_MARGIN}, refutes",
+        seed=seed,
+        min_abs_rate=float(worst),
+    )
+
+
+def _solve_beta(coef2: float, m2: float, alpha: float) -> float | None:
+    """``beta_dpo`` with ``alpha^2 + coef2 / beta_dpo^2 = m2`` (None when ``m2 <= alpha^2``)."""
+    if m2 - alpha**2 <= 1e-9:
+        return None
+    return float(np.sqrt(coef2 / (m2 - alpha**2)))
+
+
+# ================================================================================================
+# DPO-1: the stationarity equations characterise the DPO optimum; L_DPO convex, strictly on centred r
+# ================================================================================================
+
+
 def check_dpo1_symbolic(ctx: CheckContext, Ks: tuple[int, ...] = (2, 3, 4), grad_factor=2, hess_factor=2, pair_factor=1) -> Outcome:
     """Gradient, stationarity, Hessian = Laplacian, sum of squares; explicit K and the general-K pair identities."""
     groups = [("sigmoid", T.sigmoid_obligations()), ("general K (pair identities)", T.pair_obligations(factor=pair_factor))]
     groups += [(f"K = {K}", functools.partial(T.obligations, K, grad_factor=grad_factor, hess_factor=hess_factor)) for K in Ks]
-    return _symbolic_outcome(
+    return symbolic_outcome(
         ctx,
         groups,
         f"K = {', '.join(map(str, Ks))} and general K: grad L = -2 b diag(mu) (P - Sigma) mu, "
@@ -142,16 +188,11 @@ def check_dpo1_symbolic(ctx: CheckContext, Ks: tuple[int, ...] = (2, 3, 4), grad
     )
 
 
-def _general_groups(obls, label):
-    """``(name, kind, residual)`` triples -> one obligations group for :func:`_symbolic_outcome`."""
-    return (label, [(f"{name} [{kind}]", e) for name, kind, e in obls])
-
-
 def check_dpo1_general(ctx: CheckContext, grad_factor=2, hess_factor=1) -> Outcome:
     """Every ``K``: ``dL[v] = -2 b sum_i v_i mu_i G_i`` (pair sum, relabelling), ``d^2L[v,v] = b^2 sum w_ij (v_i - v_j)^2``
     (pointwise), ``w_ij > 0`` for interior ``mu``."""
-    groups = [("sigmoid", T.sigmoid_obligations()), _general_groups(T.general_dpo1_obligations(grad_factor=grad_factor, hess_factor=hess_factor), "every K (indexed pair sums)")]
-    return _symbolic_outcome(
+    groups = [("sigmoid", T.sigmoid_obligations()), obligation_group("every K (indexed pair sums)", T.general_dpo1_obligations(grad_factor=grad_factor, hess_factor=hess_factor))]
+    return symbolic_outcome(
         ctx,
         groups,
         "every K: dL[v] = -2 b sum_i v_i mu_i G_i and d^2L[v,v] = b^2 sum_ij w_ij (v_i - v_j)^2 with w_ij > 0 (interior mu): "
@@ -167,14 +208,14 @@ def check_dpo1_numeric(ctx: CheckContext, digits: int = DEFAULT_DPS, scale: Frac
     wrong scaling is a negative control).
     """
     seed = ctx.subseed("numeric")
-    rnd = random.Random(seed)
+    rng = np.random.default_rng(seed)
     n = ctx.pick(quick=4, standard=16, thorough=60)
     maxK = ctx.pick(quick=5, standard=8, thorough=8)
     worst = mpmath.mpf(0)
     for t in range(n):
         K = 2 + t % (maxK - 1)
-        P, mu = random_P(rnd, K), random_mu(rnd, K)
-        b = Fraction(rnd.randint(1, 30), 10)
+        P, mu = random_matrix(rng, K, kind="open"), random_interior(rng, K, den=12)
+        b = Fraction(int(rng.integers(1, 31)), 10)
         inst = dpo_instance(P, mu, None, b)
         with workdps(digits + GUARD):
             Pm, m = mp_matrix(P), mp_vector(mu)
@@ -191,7 +232,7 @@ def check_dpo1_numeric(ctx: CheckContext, digits: int = DEFAULT_DPS, scale: Frac
             mpmath.cholesky(H)  # raises if not positive definite
         with workdps(digits + GUARD):
             # the stated gradient at a random point: dL/dx_k = -grad_factor mu_k G_k (x = beta_dpo r), vs mpmath.diff
-            y = [mpf(Fraction(rnd.randint(-30, 30), 10)) for _ in range(K)]
+            y = [mpf(Fraction(int(rng.integers(-30, 31)), 10)) for _ in range(K)]
             Gy = stationarity(Pm, m, y)
             for k in range(K):
                 d = mpmath.diff(lambda tt, k=k: scaled_loss(Pm, m, [v + (tt if j == k else 0) for j, v in enumerate(y)]), 0)
@@ -272,14 +313,70 @@ def check_dpo1_fuzz(ctx: CheckContext, max_examples: int | None = None) -> Outco
     return out
 
 
-# --------------------------------------------------------------------------- DPO-2
+DPO1_CONVEX = (
+    "(stationarity, convexity) every K >= 2, every P, every interior mu, beta_dpo > 0: grad L = -2 beta_dpo diag(mu) G, "
+    "L convex and strictly convex on centred r, so minimisers are exactly the solutions of G = 0, unique up to a constant"
+)
+DPO1_EXIST = "(existence) every K >= 2, every P with off-diagonal entries in (0, 1), every interior mu: a minimiser exists"
+
+DPO1 = register(
+    Claim(
+        id="DPO-1",
+        statement="For interior mu, sum_j mu_j (P[i,j] - sig(beta_dpo (r_i - r_j))) = 0 characterises the DPO optimum; "
+        "L_DPO is convex in r, strictly on centred r, so the solution is unique up to a constant.",
+        tag="derived",
+        latex=r"\sum_j\mu_j\bigl(P_{ij}-\sigma(\beta_{\mathrm{dpo}}(r_i-r_j))\bigr)=0",
+        scope=Scope("every K >= 2; every interior mu; beta_dpo > 0; existence for off-diagonal P in (0, 1)", parts=(DPO1_CONVEX, DPO1_EXIST)),
+        hypotheses=DPO1_HYPOTHESES,
+        checkers=[
+            Checker("symbolic general K", "symbolic", check_dpo1_general, "indexed pair sums: gradient, Hessian quadratic form, positive weights",
+                    covers="every K (indexed pair sums)", proves=(DPO1_CONVEX,)),
+            Checker("symbolic K=2,3,4", "symbolic", check_dpo1_symbolic, "sigmoid atoms; polynomial identities", covers="K = 2, 3, 4 (explicit symbolic matrices)"),
+            Checker("numeric 50 digits", "numeric", check_dpo1_numeric, "stated gradient vs mpmath.diff; damped Newton vs dpo_minimise",
+                    covers="4 random instances K = 2..5 at 50 digits"),
+            Checker("hypothesis fuzz", "property", check_dpo1_fuzz, "hypothesis search: stationary and strict local minimum",
+                    covers="hypothesis-drawn {P, mu}, K = 2..5, satisfying the hypotheses"),
+        ],
+        controls=[
+            Control("Hessian factor 1", "Hessian stated as b^2 Lap(W)", functools.partial(check_dpo1_symbolic, Ks=(2,), hess_factor=1)),
+            Control("general Hessian factor 2", "d^2L[v,v] stated as 2 b^2 sum w (v_i - v_j)^2", functools.partial(check_dpo1_general, hess_factor=2)),
+            Control("pair identity factor 2", "per-pair derivative -2b(p - sig)", functools.partial(check_dpo1_symbolic, Ks=(), pair_factor=2)),
+            Control("numeric r*/2", "Newton log-ratio halved before comparing", functools.partial(check_dpo1_numeric, digits=20, scale=Fraction(1, 2))),
+            without_hypothesis(functools.partial(check_dpo1_fuzz, max_examples=40), "P_offdiagonal_open", "fuzz with 0/1 entries admitted: no finite minimiser"),
+            without_hypothesis(functools.partial(check_dpo1_fuzz, max_examples=40), "mu_interior", "fuzz with zero sampler mass admitted: not unique"),
+        ],
+        constants=[
+            Constant(
+                "2 in grad L = -2 beta_dpo diag(mu) (P - Sigma) mu",
+                2,
+                "grad_factor",
+                ("symbolic general K", "symbolic K=2,3,4", "numeric 50 digits"),
+                why="the gradient is a fixed non-zero vector at a non-stationary point, so any other factor misstates it",
+            )
+        ],
+        source=SOURCE,
+        argument="Existence (not mechanised): with every off-diagonal P_ij in (0, 1) each pair term "
+        "-P_ij log sig(b h) - P_ji log sig(-b h) tends to +inf as |h| -> inf and mu_i mu_j > 0, so L is coercive on centred r "
+        "(some |r_i - r_j| -> inf along any unbounded centred sequence) and attains its minimum.",
+        note="Solved in x = beta_dpo r, where the equations do not contain beta_dpo: r* = x*(mu)/beta_dpo. "
+        "With entries 0 or 1 a finite minimiser may not exist (K = 2, P = [[1/2,1],[0,1/2]]) and the solver raises.",
+        expressions=_sections("DPO-1"),
+    )
+)
+
+
+# ================================================================================================
+# DPO-2: the DPO optimum is independent of the sampler iff P is Bradley-Terry
+# ================================================================================================
+
+
 def check_dpo2_bt_general(ctx: CheckContext, scale=1) -> Outcome:
     """(<=) every K: the summand of ``G_i`` vanishes identically; uniqueness up to a constant from DPO-1 (every K)."""
     groups = [
-        _general_groups(T.general_bt_obligations(scale=scale), "(<=) every K, every mu"),
-        _general_groups(T.general_dpo1_obligations(), "DPO-1 every K (gradient, strict convexity)"),
+        obligation_group("(<=) every K, every mu", T.general_bt_obligations(scale=scale)),
+        obligation_group("DPO-1 every K (gradient, strict convexity)", T.general_dpo1_obligations()),
     ]
-    return _symbolic_outcome(
+    return symbolic_outcome(
         ctx,
         groups,
         "every K, every mu: each summand mu_j (sig(u_i - u_j) - sig(b (r_i - r_j))) of G_i is identically 0 at "
@@ -298,8 +395,8 @@ def check_dpo2_non_bt_general(ctx: CheckContext, inverse_factor=1) -> Outcome:
             obls.append((name, sympy.Integer(0) if nf == {} else sympy.Symbol(str(nf))))
         else:
             obls.append((name, sympy.Integer(0) if e.is_positive else e))
-    groups = [("(=>) every K (free matrix algebra, one^T one = K)", obls), _general_groups(T.general_dpo1_obligations()[:1], "DPO-1 gradient, every K")]
-    return _symbolic_outcome(
+    groups = [("(=>) every K (free matrix algebra, one^T one = K)", obls), obligation_group("DPO-1 gradient, every K", T.general_dpo1_obligations()[:1])]
+    return symbolic_outcome(
         ctx,
         groups,
         "every K: an optimum is stationary (grad L = -2 b diag(mu) D mu, D = P - Sigma(x), interior mu); the K samplers "
@@ -311,7 +408,7 @@ def check_dpo2_non_bt_general(ctx: CheckContext, inverse_factor=1) -> Outcome:
 
 def check_dpo2_bt_symbolic(ctx: CheckContext, Ks=(2, 3, 4), scale=1) -> Outcome:
     groups = [(f"K = {K}", [(f"G_{k}", e) for k, e in enumerate(T.bt_residual(K, scale))]) for K in Ks]
-    return _symbolic_outcome(
+    return symbolic_outcome(
         ctx, groups, f"K = {', '.join(map(str, Ks))}: P_ij = sig(u_i - u_j), r = u/beta_dpo + c solves (P - Sigma) mu = 0 for free mu"
     )
 
@@ -320,7 +417,7 @@ def check_dpo2_bt_numeric(ctx: CheckContext, digits: int = DEFAULT_DPS, scale=1)
     """Drawn ``{"P", "mu", "mu2"}`` (``P`` BT or not, half and half), kept when they satisfy ``ctx.hypotheses``:
     ``x*(mu) = x*(mu2)`` and, for BT draws, ``x* = scale (log w - mean)`` (``scale = 1`` is the claim)."""
     seed = ctx.subseed("bt")
-    rnd = random.Random(seed)
+    rng = np.random.default_rng(seed)
     n = ctx.pick(quick=6, standard=30, thorough=150)
     worst = mpmath.mpf(0)
     t = kept = 0
@@ -328,11 +425,11 @@ def check_dpo2_bt_numeric(ctx: CheckContext, digits: int = DEFAULT_DPS, scale=1)
         t += 1
         K = 2 + t % 4
         if t % 2 == 0:
-            P, w = random_bt(rnd, K)
+            P, w = random_bt(rng, K)
         else:
             K = max(K, 3)
-            P, w = random_P(rnd, K), None
-        inst = {"P": P, "mu": random_mu(rnd, K), "mu2": random_mu(rnd, K)}
+            P, w = random_matrix(rng, K, kind="open"), None
+        inst = {"P": P, "mu": random_interior(rng, K, den=12), "mu2": random_interior(rng, K, den=12)}
         if not ctx.satisfies(inst):
             continue
         kept += 1
@@ -419,18 +516,18 @@ def check_dpo2_non_bt(ctx: CheckContext, digits: int = 40, planted_bt: bool = Fa
     ``planted_bt`` feeds BT matrices instead (the hypothesis dropped): must be refuted.
     """
     seed = ctx.subseed("non-bt")
-    rnd = random.Random(seed)
+    rng = np.random.default_rng(seed)
     n = ctx.pick(quick=3, standard=12, thorough=60)
     gap_min = mpmath.inf
     worst_fd = mpmath.mpf(0)
     for t in range(n):
         K = 3 + t % 3
         if planted_bt:
-            P, _ = random_bt(rnd, K)
+            P, _ = random_bt(rng, K)
         else:
-            P = random_P(rnd, K)
+            P = random_matrix(rng, K, kind="open")
             while is_bt(P):
-                P = random_P(rnd, K)
+                P = random_matrix(rng, K, kind="open")
         out = _two_samplers(P, digits)
         with workdps(digits + GUARD):
             thr = mpmath.mpf(10) ** (-(digits // 2))
@@ -463,8 +560,8 @@ def check_dpo2_non_bt(ctx: CheckContext, digits: int = 40, planted_bt: bool = Fa
 def check_dpo2_exact_cycle(ctx: CheckContext, a=Fraction(1, 5), mu2=(Fraction(1, 2), Fraction(1, 4), Fraction(1, 4))) -> Outcome:
     """Exact certificate for ``P_cyc(a)``: ``x = 0`` is optimal at uniform mu (``G(0, u) = S1/3 = 0``) but not at ``mu2``
     (``G(0, mu2) = S mu2 != 0``, and by strict convexity the optimum is unique up to constants); ``X(u) = 4 S != 0``."""
-    P = cycle_matrix(a)
-    S = sympy.Matrix(_skew(P))
+    P = cyclic(a)
+    S = sympy.Matrix(skew(P))
     u = sympy.Matrix([sympy.Rational(1, 3)] * 3)
     m2 = sympy.Matrix([sympy.Rational(v.numerator, v.denominator) for v in mu2])
     G_u = S * u
@@ -487,13 +584,72 @@ def check_dpo2_exact_cycle(ctx: CheckContext, a=Fraction(1, 5), mu2=(Fraction(1,
     )
 
 
-# --------------------------------------------------------------------------- DPO-3
+def _bt_safe(P) -> bool:
+    """The hypothesis 'bradley_terry' (:func:`verify.exact.social.is_bt`: off-diagonal entries in (0, 1), odds multiply)."""
+    return is_bt(P)
+
+
+DPO2_IF = "(<=) every K >= 2, every BT P (P_ij = sig(u_i - u_j)), every interior mu, beta_dpo > 0: r = u/beta_dpo + c is the optimum, unique up to c"
+DPO2_ONLY_IF = "(=>) every K >= 2, every non-BT P: no r is optimal for every interior mu (two of the samplers m_j = e_j/2 + 1/(2K) have different optima)"
+
+DPO2 = register(
+    Claim(
+        id="DPO-2",
+        statement="The DPO optimum is independent of the sampler mu iff P is Bradley-Terry: P[i,j] = sig(u_i - u_j) gives "
+        "r = u/beta_dpo + c for every mu; for non-BT P two samplers give different optima and dr/dmu != 0.",
+        tag="paper",
+        scope=Scope("every K >= 2; every P; interior samplers; beta_dpo > 0", parts=(DPO2_IF, DPO2_ONLY_IF)),
+        hypotheses={
+            "bradley_terry": lambda inst: _bt_safe(inst["P"]),
+            "mu_interior": lambda inst: all(m > 0 for m in inst["mu"]) and all(m > 0 for m in inst.get("mu2", inst["mu"])),
+        },
+        checkers=[
+            Checker("symbolic (<=) every K", "symbolic", check_dpo2_bt_general, "per-summand identity + DPO-1 strict convexity (every K)",
+                    covers="every K, every mu (indexed pair sums)", proves=(DPO2_IF,)),
+            Checker("symbolic (=>) every K", "symbolic", check_dpo2_non_bt_general, "sampler matrix inverted in the free matrix algebra",
+                    covers="every K (free matrix algebra, one^T one = K)", proves=(DPO2_ONLY_IF,)),
+            Checker("symbolic BT K=2,3,4", "symbolic", check_dpo2_bt_symbolic, covers="K = 2, 3, 4 (explicit symbolic matrices)"),
+            Checker("numeric BT invariance", "numeric", check_dpo2_bt_numeric, "drawn {P, mu, mu2} filtered by the hypotheses",
+                    covers="6 drawn BT instances K = 2..5, two samplers each, at 50 digits"),
+            Checker("exact certificate P_cyc", "exact", check_dpo2_exact_cycle, covers="one exact instance: P_cyc(1/5), K = 3"),
+            Checker("non-BT: two samplers + IFT", "numeric", check_dpo2_non_bt, covers="3 random non-BT P, K = 3..5, at 40 digits"),
+        ],
+        controls=[
+            without_hypothesis(functools.partial(check_dpo2_bt_numeric, digits=20), "bradley_terry", "sampler invariance checked on drawn non-BT matrices too"),
+            Control("non-BT check on BT P", "the two-sampler construction run on BT matrices", functools.partial(check_dpo2_non_bt, digits=25, planted_bt=True)),
+            Control("exact certificate at mu2 = uniform", "second sampler equal to the first", functools.partial(check_dpo2_exact_cycle, mu2=(Fraction(1, 3),) * 3)),
+            Control("(=>) wrong inverse", "M^-1 = 2 (I - 1 1^T/K) instead of 2 (I - 1 1^T/(2K))", functools.partial(check_dpo2_non_bt_general, inverse_factor=2)),
+        ],
+        constants=[
+            Constant(
+                "scale 1 in r = u/beta_dpo + c",
+                1,
+                "scale",
+                ("symbolic (<=) every K", "symbolic BT K=2,3,4", "numeric BT invariance"),
+                why="r = s u/beta_dpo + c gives G_i = sum_j mu_j (sig(u_i - u_j) - sig(s (u_i - u_j))) != 0 for s != 1 and "
+                "non-constant u: not stationary, hence not the optimum",
+            )
+        ],
+        source=SOURCE,
+        note="dr/dmu != 0: for non-BT P two samplers m_j, m_k have different optima, so along the segment between them the "
+        "(smooth, by the IFT) optimum is not constant and its derivative is non-zero somewhere; the checker 'non-BT: two "
+        "samplers + IFT' computes X = dx*/dmu (bordered system A X + B = 0, 1^T X = 0) and checks it against finite differences.",
+        expressions=_sections("DPO-2"),
+    )
+)
+
+
+# ================================================================================================
+# DPO-3: the MRS-DPO Jacobian, dx*/dmu by the implicit function theorem
+# ================================================================================================
+
+
 def check_dpo3_symbolic(ctx: CheckContext, Ks=None, lam_factor=1, a_factor=1) -> Outcome:
     """IFT matrices and the chain rule for explicit ``K``; ``lam_factor`` multiplies the stated ``lam/beta_dpo``."""
     Ks = Ks or ctx.pick(quick=(2, 3), standard=(2, 3, 4), thorough=(2, 3, 4))
     groups = [(f"chain rule K = {K}", functools.partial(T.mrs_dpo_jacobian_obligation, K, lam_factor=lam_factor)) for K in Ks]
     groups += [(f"IFT K = {K}", functools.partial(T.ift_obligations, K, a_factor=a_factor)) for K in Ks]
-    return _symbolic_outcome(
+    return symbolic_outcome(
         ctx,
         groups,
         f"K = {', '.join(map(str, Ks))}: A = dG/dx, B = dG/dmu as stated, mu^T A = 0, mu^T B = -G^T; "
@@ -504,11 +660,11 @@ def check_dpo3_symbolic(ctx: CheckContext, Ks=None, lam_factor=1, a_factor=1) ->
 def check_dpo3_general(ctx: CheckContext, lam_factor=1, a_factor=1, form_factor=1) -> Outcome:
     """Every ``K`` (symbolic ``K``, symbolic indices): A, B entries and row identities, IFT solvability, chain rule."""
     groups = [
-        _general_groups(T.general_ift_obligations(a_factor=a_factor), "IFT matrices, every K (indexed sums)"),
-        _general_groups(T.general_ift_solvability_obligations(form_factor=form_factor), "IFT solvability, every K (indexed pair sums)"),
-        _general_groups(T.general_chain_rule_obligations(lam_factor=lam_factor), "chain rule, every K (indexed + free matrix algebra)"),
+        obligation_group("IFT matrices, every K (indexed sums)", T.general_ift_obligations(a_factor=a_factor)),
+        obligation_group("IFT solvability, every K (indexed pair sums)", T.general_ift_solvability_obligations(form_factor=form_factor)),
+        obligation_group("chain rule, every K (indexed + free matrix algebra)", T.general_chain_rule_obligations(lam_factor=lam_factor)),
     ]
-    return _symbolic_outcome(
+    return symbolic_outcome(
         ctx,
         groups,
         "every K (symbolic K and indices k, l in 0..K-1): dG_k/dx_l = stated A[k,l] (cases k = l, k != l), dG_k/dmu_l = "
@@ -524,15 +680,15 @@ def check_dpo3_numeric(ctx: CheckContext, digits: int = DEFAULT_DPS, b_factor: F
 
     ``b_factor`` computes the IFT Jacobian with ``beta_dpo * b_factor`` (a planted wrong constant)."""
     seed = ctx.subseed("jacobian")
-    rnd = random.Random(seed)
+    rng = np.random.default_rng(seed)
     n = ctx.pick(quick=2, standard=8, thorough=40)
     worst = mpmath.mpf(0)
     for t in range(n):
         K = 3 + t % 3
-        P = random_P(rnd, K)
-        pi, ref, p0 = random_mu(rnd, K), random_mu(rnd, K), random_mu(rnd, K)
-        alpha, lam = Fraction(rnd.randint(0, 10), 10), Fraction(rnd.randint(1, 10), 10)
-        b = Fraction(rnd.randint(2, 40), 10)
+        P = random_matrix(rng, K, kind="open")
+        pi, ref, p0 = random_interior(rng, K, den=12), random_interior(rng, K, den=12), random_interior(rng, K, den=12)
+        alpha, lam = Fraction(int(rng.integers(0, 11)), 10), Fraction(int(rng.integers(1, 11)), 10)
+        b = Fraction(int(rng.integers(2, 41)), 10)
         inst = mrs_dpo_instance(P, alpha, b, lam, ref, p0)
         with workdps(digits + 2 * GUARD):
             p = mp_vector(pi)
@@ -579,7 +735,69 @@ def check_dpo3_numeric(ctx: CheckContext, digits: int = DEFAULT_DPS, b_factor: F
     )
 
 
-# --------------------------------------------------------------------------- DPO-4
+DPO3_IFT = (
+    "(IFT) every K >= 2, every P, every interior mu, every x: A = dG/dx, B = dG/dmu entrywise as stated, mu^T A = 0, "
+    "mu^T B = -G^T; at a DPO optimum x*(mu) the bordered matrix [[A, 1], [1^T, 0]] is nonsingular, so X = dx*/dmu "
+    "(centred) is the unique solution of A X + B = 0, 1^T X = 0"
+)
+DPO3_CHAIN = (
+    "(chain rule) every K >= 2; every positive pi; interior pi_ref, pi_0; alpha, lam in [0, 1]; beta_dpo > 0; wherever "
+    "x*(mu) exists (DPO-1): DF = (diag(pi') - pi' pi'^T)(alpha diag(pi)^-1 + (lam/beta_dpo) X(mu))"
+)
+DPO3_SCOPE = "every K >= 2; every positive pi; interior pi_ref, pi_0; alpha, lam in [0, 1]; beta_dpo > 0"
+
+DPO3 = register(
+    Claim(
+        id="DPO-3",
+        statement="MRS-DPO (same reference/sampler mixing as MRS-IPO, pi_{t+1} = DPO optimum) has the ambient Jacobian "
+        "DF = (diag(pi') - pi' pi'^T)(alpha diag(pi)^-1 + (lam/beta_dpo) dx*/dmu), dx*/dmu by the implicit function theorem.",
+        tag="paper",
+        scope=Scope(DPO3_SCOPE, parts=(DPO3_IFT, DPO3_CHAIN)),
+        checkers=[
+            Checker("symbolic every K", "symbolic", check_dpo3_general,
+                    "sympy Sum over j = 0..K-1 differentiated in x[l], mu[l]; Kronecker sums evaluated under 0 <= k, l <= K-1; "
+                    "pair sums by relabelling; softmax/z derivatives entrywise; product in the free matrix algebra",
+                    covers="every K (symbolic K and indices; indexed sums + free matrix algebra)", proves=(DPO3_IFT, DPO3_CHAIN)),
+            Checker("symbolic IFT + chain rule", "symbolic", check_dpo3_symbolic, covers="K = 2, 3 (quick; 2, 3, 4 standard)"),
+            Checker("numeric vs mpmath.diff", "numeric", check_dpo3_numeric, covers="2 random instances K = 3..5 at 50 digits"),
+        ],
+        controls=[
+            Control("A off-diagonal doubled", "IFT matrix A with 2 mu_l sig'_kl", functools.partial(check_dpo3_symbolic, Ks=(2,), a_factor=2)),
+            Control("every K: A off-diagonal doubled", "stated A[k,l] = 2 mu_l sig'_kl (k != l), symbolic K",
+                    functools.partial(check_dpo3_general, a_factor=2)),
+            Control("every K: quadratic form halved", "v^T diag(mu) A v = -(1/4) sum ... instead of -(1/2)",
+                    functools.partial(check_dpo3_general, form_factor=Fraction(1, 2))),
+            Control("numeric beta_dpo doubled", "IFT Jacobian computed with 2 beta_dpo", functools.partial(check_dpo3_numeric, digits=20, b_factor=Fraction(2))),
+        ],
+        constants=[
+            Constant(
+                "1 in (lam/beta_dpo) dx*/dmu",
+                1,
+                "lam_factor",
+                ("symbolic every K", "symbolic IFT + chain rule", "numeric vs mpmath.diff"),
+                why="for lam > 0 the sampler term (diag(pi') - pi' pi'^T)(lam/beta_dpo) X is non-zero at generic points, so "
+                "scaling it changes DF",
+            )
+        ],
+        source=SOURCE,
+        cites=(
+            "the multivariable chain rule (DF = Dsoftmax . Dz, d x*(mu(pi))/dpi = X dmu/dpi) and the implicit function theorem",
+            "elementary lemma (bordered matrices): if mu > 0, mu^T A = 0 and v^T diag(mu) A v = -(1/2) sum_{k,j} w_kj "
+            "(v_k - v_j)^2 with every w_kj > 0 (both mechanised for every K), then [[A, 1], [1^T, 0]] is nonsingular "
+            "(A v + t 1 = 0, 1^T v = 0 give t = 0, then v constant, then v = 0)",
+        ),
+        note="Ambient extension: F(pi) = softmax(alpha log pi + (1-alpha) log pi_ref + x*(lam pi + (1-lam) pi_0)/beta_dpo) for "
+        "positive pi; x* is homogeneous of degree 0 in mu. Tangent eigenvalues: basis e_k - e_{K-1}.",
+        expressions=_sections("DPO-3"),
+    )
+)
+
+
+# ================================================================================================
+# DPO-4: the 3-cycle; unstable iff alpha^2 + 16 a^2 lam^2/(3 beta_dpo^2) > 1
+# ================================================================================================
+
+
 def check_dpo4_symbolic(ctx: CheckContext, coefficient=16) -> Outcome:
     ev = T.cycle_eigenvalues()
     alpha, lam, b = sympy.symbols("alpha lam", positive=True) + (sympy.Symbol("beta_dpo", positive=True),)
@@ -606,15 +824,15 @@ def check_dpo4_symbolic(ctx: CheckContext, coefficient=16) -> Outcome:
     )
 
 
-def _cycle_points(rnd: random.Random, n: int) -> list[tuple[Fraction, Fraction, Fraction, Fraction]]:
+def _cycle_points(rng: np.random.Generator, n: int) -> list[tuple[Fraction, Fraction, Fraction, Fraction]]:
     pts = []
     for _ in range(n):
         pts.append(
             (
-                Fraction(rnd.randint(0, 19), 20),
-                Fraction(rnd.randint(1, 10), 20),
-                Fraction(rnd.randint(1, 40), 10),
-                Fraction(rnd.randint(1, 10), 10),
+                Fraction(int(rng.integers(0, 20)), 20),
+                Fraction(int(rng.integers(1, 11)), 20),
+                Fraction(int(rng.integers(1, 41)), 10),
+                Fraction(int(rng.integers(1, 11)), 10),
             )
         )
     return pts
@@ -623,11 +841,11 @@ def _cycle_points(rnd: random.Random, n: int) -> list[tuple[Fraction, Fraction, 
 def check_dpo4_numeric(ctx: CheckContext, digits: int = DEFAULT_DPS, coefficient: int = 16) -> Outcome:
     """Eigenvalues of the numeric 50-digit Jacobian at uniform vs ``alpha ± i 4 a lam/(sqrt 3 beta_dpo)``."""
     seed = ctx.subseed("eig")
-    rnd = random.Random(seed)
+    rng = np.random.default_rng(seed)
     n = ctx.pick(quick=4, standard=20, thorough=100)
     worst = mpmath.mpf(0)
-    for alpha, a, b, lam in _cycle_points(rnd, n):
-        P = cycle_matrix(a)
+    for alpha, a, b, lam in _cycle_points(rng, n):
+        P = cyclic(a)
         # the map's own derivative (central differences of the solved map), not DPO-3's formula
         J = finite_difference_jacobian([Fraction(1, 3)] * 3, P, alpha, b, lam, dps=digits)
         with workdps(digits + GUARD):
@@ -659,14 +877,14 @@ def check_dpo4_critical(ctx: CheckContext, digits: int = 30, coefficient: int = 
     """Root-find the critical ``beta_dpo`` where the numeric spectral radius crosses 1; compare with
     ``4 a lam / sqrt(3 (1 - alpha^2))`` (from the stated threshold with ``coefficient = 16``)."""
     seed = ctx.subseed("critical")
-    rnd = random.Random(seed)
+    rng = np.random.default_rng(seed)
     n = ctx.pick(quick=2, standard=6, thorough=20)
     worst = mpmath.mpf(0)
     for _ in range(n):
-        alpha = Fraction(rnd.randint(1, 9), 10)
-        a = Fraction(rnd.randint(1, 10), 20)
-        lam = Fraction(rnd.randint(2, 10), 10)
-        P = cycle_matrix(a)
+        alpha = Fraction(int(rng.integers(1, 10)), 10)
+        a = Fraction(int(rng.integers(1, 11)), 20)
+        lam = Fraction(int(rng.integers(2, 11)), 10)
+        P = cyclic(a)
         with workdps(digits + GUARD):
             pred = mpmath.sqrt(mpf(coefficient) / 3) * mpf(a) * mpf(lam) / mpmath.sqrt(1 - mpf(alpha) ** 2)
 
@@ -696,105 +914,67 @@ def check_dpo4_critical(ctx: CheckContext, digits: int = 30, coefficient: int = 
     )
 
 
-#: Claimed squared moduli at which the dynamic checks test: 1 - delta and 1 + delta.
-DYN_DELTAS = (0.03, 0.08, 0.2)
-#: Distance (centred logits) to which the deviation from uniform is renormalised after every step.
-DYN_EPS = 1e-5
-#: An observed growth rate within this margin of 0 per step decides nothing.
-DYN_MARGIN = 2e-3
-
-
-def _growth_rate(P, alpha: float, b: float, lam: float, rng, steps: int, burn: int) -> float:
-    """Observed per-step log growth of a small deviation from uniform under the float64 MRS-DPO map.
-
-    The deviation (centred logits) is renormalised to ``DYN_EPS`` after each step (the map stays in its
-    linear regime: quadratic terms are ``~1e-5`` relative, the inner solve ``1e-11`` absolute), like a
-    power iteration: after ``burn`` steps the rate is ``log`` of the largest tangent modulus.
-    """
-    K = len(P)
-    step = make_batch_step(np.array([[float(v) for v in row] for row in P]), alpha, b, lam, tol=1e-13)
-    d = rng.normal(size=(2, K))
-    d -= d.mean(axis=1, keepdims=True)
-    d *= DYN_EPS / np.linalg.norm(d, axis=1, keepdims=True)
-    logs = []
-    for t in range(steps):
-        lp = d - np.log(np.exp(d).sum(axis=1, keepdims=True))
-        new = step(lp)
-        dn = new - new.mean(axis=1, keepdims=True)
-        g = np.linalg.norm(dn, axis=1)
-        if t >= burn:
-            logs.append(np.log(g / DYN_EPS))
-        d = dn * (DYN_EPS / g)[:, None]
-    return float(np.mean(logs))
-
-
-def _dynamic_check(points, ctx: CheckContext, label: str, steps: int, burn: int) -> Outcome:
-    """Each point carries the CLAIMED squared modulus ``m2`` (1 - delta or 1 + delta); the observed growth rate of a
-    renormalised deviation must have the sign of ``log m2`` (stable below the claimed curve, unstable above)."""
-    seed = ctx.subseed("dynamic")
-    rng = np.random.default_rng(seed)
-    n_ok, worst = 0, np.inf
-    for pt in points:
-        P, alpha, b, lam, m2 = pt["P"], pt["alpha"], pt["beta_dpo"], pt["lam"], pt["modulus2"]
-        rate = _growth_rate(P, float(alpha), float(b), float(lam), rng, steps, burn)
-        predicted = 0.5 * np.log(m2)
-        agree_sign = (rate > DYN_MARGIN and m2 > 1) or (rate < -DYN_MARGIN and m2 < 1)
-        if not agree_sign:
-            return refuted(
-                f"{label}: the claimed formula gives modulus^2 = {m2:.4g} ({'unstable' if m2 > 1 else 'stable'}) but the "
-                f"observed growth rate per step is {rate:.4g} (claimed {predicted:.4g}; margin {DYN_MARGIN})",
-                instance={k: v for k, v in pt.items()} | {"observed_rate": rate},
-                seed=seed,
-            )
-        worst = min(worst, abs(rate))
-        n_ok += 1
-    return verified(
-        f"{n_ok} points ({label}) on both sides of the claimed curve, claimed modulus^2 = 1 ± delta for delta in "
-        f"{DYN_DELTAS}: the observed growth rate of a deviation renormalised to {DYN_EPS} has the claimed sign "
-        f"({steps} float64 MRS-DPO steps, rate averaged over the last {steps - burn})",
-        n=n_ok,
-        dps=15,
-        tolerance=DYN_MARGIN,
-        tolerance_kind="margin",
-        criterion=f"stable iff the mean per-step log growth over steps {burn}..{steps} is < -{DYN_MARGIN}; unstable iff > "
-        f"{DYN_MARGIN}; a point where the sign disagrees with the claimed modulus^2 - 1, or |rate| <= {DYN_MARGIN}, refutes",
-        seed=seed,
-        min_abs_rate=float(worst),
-    )
-
-
-def _solve_beta(coef2: float, m2: float, alpha: float) -> float | None:
-    """``beta_dpo`` with ``alpha^2 + coef2 / beta_dpo^2 = m2`` (None when ``m2 <= alpha^2``)."""
-    if m2 - alpha**2 <= 1e-9:
-        return None
-    return float(np.sqrt(coef2 / (m2 - alpha**2)))
-
-
 def check_dpo4_dynamic(ctx: CheckContext, coefficient=16) -> Outcome:
     """Points from the claimed curve ``alpha^2 + coefficient a^2 lam^2/(3 beta_dpo^2) = 1 ± delta``, spread over
     ``alpha, a, lam`` (``beta_dpo`` solved from the claimed formula)."""
-    rnd = random.Random(ctx.subseed("dyn4"))
+    rng = ctx.rng("dyn4")
     reps = ctx.pick(quick=1, standard=3, thorough=6)
     pts = []
     for _ in range(reps):
         for delta in DYN_DELTAS:
             for sgn in (-1, 1):
-                alpha = rnd.choice((0.0, 0.3, 0.5, 0.7))
-                a, lam = rnd.choice((0.1, 0.2, 0.3, 0.45)), rnd.choice((0.4, 0.7, 1.0))
+                alpha = float(rng.choice((0.0, 0.3, 0.5, 0.7)))
+                a, lam = float(rng.choice((0.1, 0.2, 0.3, 0.45))), float(rng.choice((0.4, 0.7, 1.0)))
                 m2 = 1 + sgn * delta
                 b = _solve_beta(float(coefficient) * a**2 * lam**2 / 3, m2, alpha)
                 if b is None:
                     continue
-                pts.append({"P": cycle_matrix(Fraction(repr(a))), "a": a, "alpha": alpha, "beta_dpo": b, "lam": lam, "modulus2": m2, "delta": sgn * delta})
+                pts.append({"P": cyclic(a), "a": a, "alpha": alpha, "beta_dpo": b, "lam": lam, "modulus2": m2, "delta": sgn * delta})
     return _dynamic_check(pts, ctx, "P_cyc(a)", ctx.pick(quick=100, standard=200, thorough=400), ctx.pick(quick=20, standard=50, thorough=100))
 
 
-# --------------------------------------------------------------------------- DPO-5
-def _sst_P(rnd: random.Random, K: int) -> list[list[Fraction]]:
-    from verify.engine.strategies import sst_from_increments
+DPO4_SCOPE = "K = 3, P = P_cyc(a), 0 < a <= 1/2; pi_0 = pi_ref uniform; every alpha in [0, 1], lam in [0, 1], beta_dpo > 0"
 
-    inc = [[Fraction(rnd.randint(1, 40), 40) if j > i else Fraction(0) for j in range(K)] for i in range(K)]
-    return sst_from_increments(inc)
+DPO4 = register(
+    Claim(
+        id="DPO-4",
+        statement="[open, settled] MRS-DPO at the uniform fixed point of P_cyc(a) (pi_0 = pi_ref uniform): tangent eigenvalues "
+        "alpha ± i 4 a lam/(sqrt(3) beta_dpo); linearly unstable iff alpha^2 + 16 a^2 lam^2/(3 beta_dpo^2) > 1.",
+        tag="open",
+        latex=r"\alpha^2+\frac{16a^2\lambda^2}{3\beta_{\mathrm{dpo}}^2}>1",
+        scope=Scope(DPO4_SCOPE),
+        checkers=[
+            Checker("symbolic", "symbolic", check_dpo4_symbolic, covers="symbolic a, alpha, lam, beta_dpo (the whole scope)", proves=(DPO4_SCOPE,)),
+            Checker("numeric eigenvalues 50 digits", "numeric", check_dpo4_numeric, covers="4 random (alpha, a, beta_dpo, lam) at 50 digits; Jacobian of the solved map by central differences"),
+            Checker("critical beta_dpo by root-finding", "numeric", check_dpo4_critical, covers="2 random (alpha, a, lam) at 30 digits"),
+            Checker("dynamic", "dynamic", check_dpo4_dynamic, covers="6 points at claimed modulus^2 = 1 ± delta, float64 MRS-DPO"),
+        ],
+        controls=[],
+        constants=[
+            Constant(
+                "16 in alpha^2 + 16 a^2 lam^2/(3 beta_dpo^2)",
+                16,
+                "coefficient",
+                ("symbolic", "numeric eigenvalues 50 digits", "critical beta_dpo by root-finding", "dynamic"),
+                why="the exact squared modulus is alpha^2 + 16 a^2 lam^2/(3 beta_dpo^2); any other coefficient misplaces the "
+                "curve (the IPO-style 1 is the classic slip), so points just inside/outside the claimed curve are misclassified",
+            )
+        ],
+        source=SOURCE + "; the paper states that the DPO and IPO thresholds differ and gives no formula",
+        cites=(
+            "the implicit function theorem and the multivariable chain rule, through DPO-3's Jacobian (DF = (diag pi' - pi' pi'^T)(alpha diag(pi)^-1 + (lam/beta_dpo) X))",
+        ),
+        note="Answer: the critical lam/beta_dpo is sqrt(3(1 - alpha^2))/(4a). It is exactly DYN-1's threshold "
+        "alpha^2 + a^2 beta^2 lam^2/3 with beta = 4/beta_dpo (sig'(0) = 1/4 makes dx*/dmu = 4 S at uniform). As functions "
+        "of their own parameters the thresholds differ: IPO destabilises as beta grows, DPO as beta_dpo shrinks.",
+        expressions=_sections("DPO-4"),
+    )
+)
+
+
+# ================================================================================================
+# DPO-5: MRS-DPO oscillates (cyclic P) and concentrates (SST P) in simulation
+# ================================================================================================
 
 
 def check_dpo5_oscillation(ctx: CheckContext, use_sst: bool = False) -> Outcome:
@@ -805,15 +985,14 @@ def check_dpo5_oscillation(ctx: CheckContext, use_sst: bool = False) -> Outcome:
     criterion on a strictly SST matrix, where it must fail.
     """
     seed = ctx.subseed("osc")
-    rnd = random.Random(seed)
     rng = np.random.default_rng(seed)
     steps = ctx.pick(quick=800, standard=2000, thorough=3000)
     cases = []
     if use_sst:
-        cases.append(("strictly SST K = 4", _sst_P(rnd, 4), [0, 1, 2, 3]))
+        cases.append(("strictly SST K = 4", random_sst(rng, 4), [0, 1, 2, 3]))
     else:
-        cases.append(("P_cyc(0.4)", cycle_matrix(Fraction(2, 5)), [0, 1, 2]))
-        Q = cycle_matrix(Fraction(2, 5))
+        cases.append(("P_cyc(0.4)", cyclic(Fraction(2, 5)), [0, 1, 2]))
+        Q = cyclic(Fraction(2, 5))
         # responses 0, 1, 2 form the 3-cycle and each beats response 3 with probability 7/10
         P4 = [Q[i] + [Fraction(7, 10)] for i in range(3)] + [[Fraction(3, 10)] * 3 + [HALF]]
         cases.append(("3-cycle plus a dominated response (K = 4)", P4, [0, 1, 2]))
@@ -860,7 +1039,6 @@ def check_dpo5_concentration(ctx: CheckContext, use_cycle: bool = False) -> Outc
     ``use_cycle`` (control) runs the same criterion on the 3-cycle, where it must fail.
     """
     seed = ctx.subseed("conc")
-    rnd = random.Random(seed)
     rng = np.random.default_rng(seed)
     steps = ctx.pick(quick=400, standard=1500, thorough=3000)
     n = ctx.pick(quick=3, standard=10, thorough=40)
@@ -868,10 +1046,10 @@ def check_dpo5_concentration(ctx: CheckContext, use_cycle: bool = False) -> Outc
     for t in range(n):
         K = 3 + t % 3
         if use_cycle:
-            P, top = cycle_matrix(Fraction(2, 5)), 0
+            P, top = cyclic(Fraction(2, 5)), 0
             K = 3
         else:
-            P, top = _sst_P(rnd, K), 0  # rank order 0 > 1 > ... (sst_from_increments)
+            P, top = random_sst(rng, K), 0  # rank order 0 > 1 > ... (sst_from_increments)
         step = make_batch_step(np.array([[float(v) for v in r] for r in P]), 1.0, 1.0, 1.0)
         lp = np.log(rng.dirichlet(np.ones(K), size=2))
         traj = np.exp(simulate_dpo(step, lp, steps))
@@ -899,6 +1077,28 @@ def check_dpo5_concentration(ctx: CheckContext, use_cycle: bool = False) -> Outc
         f"response holds mass > 0.99 after {steps} steps",
         seed=seed,
     )
+
+
+DPO5 = register(
+    Claim(
+        id="DPO-5",
+        statement="MRS-DPO also oscillates (cyclic P) and concentrates (SST P) in simulation.",
+        tag="paper",
+        scope=Scope("the simulated cases: P_cyc(2/5) and a 4-response extension (alpha = 0.9, beta_dpo = 0.5, lam = 1); "
+                    "random strictly SST P, K = 3..5 (alpha = lam = beta_dpo = 1)"),
+        checkers=[
+            Checker("oscillation, cyclic P", "dynamic", check_dpo5_oscillation, covers="2 cyclic matrices x 3 random starts"),
+            Checker("concentration, SST P", "dynamic", check_dpo5_concentration, covers="3 random strictly SST P x 2 starts"),
+        ],
+        controls=[
+            Control("oscillation criterion on SST P", "the oscillation check run on a strictly SST matrix", functools.partial(check_dpo5_oscillation, use_sst=True)),
+            Control("concentration criterion on P_cyc", "the concentration check run on the 3-cycle", functools.partial(check_dpo5_concentration, use_cycle=True)),
+        ],
+        source=SOURCE,
+        note="Local float64 loop over make_batch_step (no dependency on the MRS-IPO simulator); parameters are stated in the "
+        "evidence. Concentration at alpha = 1 is expected: for SST P the DPO log-ratio ranks the top response first.",
+    )
+)
 
 
 # --------------------------------------------------------------------------- DPO-6
@@ -1016,235 +1216,6 @@ def check_dpo6_dynamic(ctx: CheckContext, coefficient=4) -> Outcome:
                     pts.append({"P": P, "alpha": alpha, "beta_dpo": b, "lam": lam, "modulus2": m2, "delta": sgn * delta, "rho": rho})
     return _dynamic_check(pts, ctx, "random balanced P", ctx.pick(quick=160, standard=300, thorough=600), ctx.pick(quick=80, standard=150, thorough=300))
 
-
-# --------------------------------------------------------------------------- registration
-def _sections(cid):
-    return lambda: T.latex_section(cid)
-
-
-def _bt_safe(P) -> bool:
-    return all(0 < p < 1 for i, row in enumerate(P) for j, p in enumerate(row) if i != j) and is_bt(P)
-
-
-DPO1_HYPOTHESES = {
-    "mu_interior": lambda inst: all(m > 0 for m in inst["mu"]),
-    "P_offdiagonal_open": lambda inst: all(0 < p < 1 for i, row in enumerate(inst["P"]) for j, p in enumerate(row) if i != j),
-}
-DPO1_CONVEX = (
-    "(stationarity, convexity) every K >= 2, every P, every interior mu, beta_dpo > 0: grad L = -2 beta_dpo diag(mu) G, "
-    "L convex and strictly convex on centred r, so minimisers are exactly the solutions of G = 0, unique up to a constant"
-)
-DPO1_EXIST = "(existence) every K >= 2, every P with off-diagonal entries in (0, 1), every interior mu: a minimiser exists"
-
-DPO1 = register(
-    Claim(
-        id="DPO-1",
-        statement="For interior mu, sum_j mu_j (P[i,j] - sig(beta_dpo (r_i - r_j))) = 0 characterises the DPO optimum; "
-        "L_DPO is convex in r, strictly on centred r, so the solution is unique up to a constant.",
-        tag="derived",
-        latex=r"\sum_j\mu_j\bigl(P_{ij}-\sigma(\beta_{\mathrm{dpo}}(r_i-r_j))\bigr)=0",
-        scope=Scope("every K >= 2; every interior mu; beta_dpo > 0; existence for off-diagonal P in (0, 1)", parts=(DPO1_CONVEX, DPO1_EXIST)),
-        hypotheses=DPO1_HYPOTHESES,
-        checkers=[
-            Checker("symbolic general K", "symbolic", check_dpo1_general, "indexed pair sums: gradient, Hessian quadratic form, positive weights",
-                    covers="every K (indexed pair sums)", proves=(DPO1_CONVEX,)),
-            Checker("symbolic K=2,3,4", "symbolic", check_dpo1_symbolic, "sigmoid atoms; polynomial identities", covers="K = 2, 3, 4 (explicit symbolic matrices)"),
-            Checker("numeric 50 digits", "numeric", check_dpo1_numeric, "stated gradient vs mpmath.diff; damped Newton vs dpo_minimise",
-                    covers="4 random instances K = 2..5 at 50 digits"),
-            Checker("hypothesis fuzz", "property", check_dpo1_fuzz, "hypothesis search: stationary and strict local minimum",
-                    covers="hypothesis-drawn {P, mu}, K = 2..5, satisfying the hypotheses"),
-        ],
-        controls=[
-            Control("Hessian factor 1", "Hessian stated as b^2 Lap(W)", functools.partial(check_dpo1_symbolic, Ks=(2,), hess_factor=1)),
-            Control("general Hessian factor 2", "d^2L[v,v] stated as 2 b^2 sum w (v_i - v_j)^2", functools.partial(check_dpo1_general, hess_factor=2)),
-            Control("pair identity factor 2", "per-pair derivative -2b(p - sig)", functools.partial(check_dpo1_symbolic, Ks=(), pair_factor=2)),
-            Control("numeric r*/2", "Newton log-ratio halved before comparing", functools.partial(check_dpo1_numeric, digits=20, scale=Fraction(1, 2))),
-            without_hypothesis(functools.partial(check_dpo1_fuzz, max_examples=40), "P_offdiagonal_open", "fuzz with 0/1 entries admitted: no finite minimiser"),
-            without_hypothesis(functools.partial(check_dpo1_fuzz, max_examples=40), "mu_interior", "fuzz with zero sampler mass admitted: not unique"),
-        ],
-        constants=[
-            Constant(
-                "2 in grad L = -2 beta_dpo diag(mu) (P - Sigma) mu",
-                2,
-                "grad_factor",
-                ("symbolic general K", "symbolic K=2,3,4", "numeric 50 digits"),
-                why="the gradient is a fixed non-zero vector at a non-stationary point, so any other factor misstates it",
-            )
-        ],
-        source=SOURCE,
-        argument="Existence (not mechanised): with every off-diagonal P_ij in (0, 1) each pair term "
-        "-P_ij log sig(b h) - P_ji log sig(-b h) tends to +inf as |h| -> inf and mu_i mu_j > 0, so L is coercive on centred r "
-        "(some |r_i - r_j| -> inf along any unbounded centred sequence) and attains its minimum.",
-        note="Solved in x = beta_dpo r, where the equations do not contain beta_dpo: r* = x*(mu)/beta_dpo. "
-        "With entries 0 or 1 a finite minimiser may not exist (K = 2, P = [[1/2,1],[0,1/2]]) and the solver raises.",
-        expressions=_sections("DPO-1"),
-    )
-)
-
-DPO2_IF = "(<=) every K >= 2, every BT P (P_ij = sig(u_i - u_j)), every interior mu, beta_dpo > 0: r = u/beta_dpo + c is the optimum, unique up to c"
-DPO2_ONLY_IF = "(=>) every K >= 2, every non-BT P: no r is optimal for every interior mu (two of the samplers m_j = e_j/2 + 1/(2K) have different optima)"
-
-DPO2 = register(
-    Claim(
-        id="DPO-2",
-        statement="The DPO optimum is independent of the sampler mu iff P is Bradley-Terry: P[i,j] = sig(u_i - u_j) gives "
-        "r = u/beta_dpo + c for every mu; for non-BT P two samplers give different optima and dr/dmu != 0.",
-        tag="paper",
-        scope=Scope("every K >= 2; every P; interior samplers; beta_dpo > 0", parts=(DPO2_IF, DPO2_ONLY_IF)),
-        hypotheses={
-            "bradley_terry": lambda inst: _bt_safe(inst["P"]),
-            "mu_interior": lambda inst: all(m > 0 for m in inst["mu"]) and all(m > 0 for m in inst.get("mu2", inst["mu"])),
-        },
-        checkers=[
-            Checker("symbolic (<=) every K", "symbolic", check_dpo2_bt_general, "per-summand identity + DPO-1 strict convexity (every K)",
-                    covers="every K, every mu (indexed pair sums)", proves=(DPO2_IF,)),
-            Checker("symbolic (=>) every K", "symbolic", check_dpo2_non_bt_general, "sampler matrix inverted in the free matrix algebra",
-                    covers="every K (free matrix algebra, one^T one = K)", proves=(DPO2_ONLY_IF,)),
-            Checker("symbolic BT K=2,3,4", "symbolic", check_dpo2_bt_symbolic, covers="K = 2, 3, 4 (explicit symbolic matrices)"),
-            Checker("numeric BT invariance", "numeric", check_dpo2_bt_numeric, "drawn {P, mu, mu2} filtered by the hypotheses",
-                    covers="6 drawn BT instances K = 2..5, two samplers each, at 50 digits"),
-            Checker("exact certificate P_cyc", "exact", check_dpo2_exact_cycle, covers="one exact instance: P_cyc(1/5), K = 3"),
-            Checker("non-BT: two samplers + IFT", "numeric", check_dpo2_non_bt, covers="3 random non-BT P, K = 3..5, at 40 digits"),
-        ],
-        controls=[
-            without_hypothesis(functools.partial(check_dpo2_bt_numeric, digits=20), "bradley_terry", "sampler invariance checked on drawn non-BT matrices too"),
-            Control("non-BT check on BT P", "the two-sampler construction run on BT matrices", functools.partial(check_dpo2_non_bt, digits=25, planted_bt=True)),
-            Control("exact certificate at mu2 = uniform", "second sampler equal to the first", functools.partial(check_dpo2_exact_cycle, mu2=(Fraction(1, 3),) * 3)),
-            Control("(=>) wrong inverse", "M^-1 = 2 (I - 1 1^T/K) instead of 2 (I - 1 1^T/(2K))", functools.partial(check_dpo2_non_bt_general, inverse_factor=2)),
-        ],
-        constants=[
-            Constant(
-                "scale 1 in r = u/beta_dpo + c",
-                1,
-                "scale",
-                ("symbolic (<=) every K", "symbolic BT K=2,3,4", "numeric BT invariance"),
-                why="r = s u/beta_dpo + c gives G_i = sum_j mu_j (sig(u_i - u_j) - sig(s (u_i - u_j))) != 0 for s != 1 and "
-                "non-constant u: not stationary, hence not the optimum",
-            )
-        ],
-        source=SOURCE,
-        note="dr/dmu != 0: for non-BT P two samplers m_j, m_k have different optima, so along the segment between them the "
-        "(smooth, by the IFT) optimum is not constant and its derivative is non-zero somewhere; the checker 'non-BT: two "
-        "samplers + IFT' computes X = dx*/dmu (bordered system A X + B = 0, 1^T X = 0) and checks it against finite differences.",
-        expressions=_sections("DPO-2"),
-    )
-)
-
-DPO3_IFT = (
-    "(IFT) every K >= 2, every P, every interior mu, every x: A = dG/dx, B = dG/dmu entrywise as stated, mu^T A = 0, "
-    "mu^T B = -G^T; at a DPO optimum x*(mu) the bordered matrix [[A, 1], [1^T, 0]] is nonsingular, so X = dx*/dmu "
-    "(centred) is the unique solution of A X + B = 0, 1^T X = 0"
-)
-DPO3_CHAIN = (
-    "(chain rule) every K >= 2; every positive pi; interior pi_ref, pi_0; alpha, lam in [0, 1]; beta_dpo > 0; wherever "
-    "x*(mu) exists (DPO-1): DF = (diag(pi') - pi' pi'^T)(alpha diag(pi)^-1 + (lam/beta_dpo) X(mu))"
-)
-DPO3_SCOPE = "every K >= 2; every positive pi; interior pi_ref, pi_0; alpha, lam in [0, 1]; beta_dpo > 0"
-
-DPO3 = register(
-    Claim(
-        id="DPO-3",
-        statement="MRS-DPO (same reference/sampler mixing as MRS-IPO, pi_{t+1} = DPO optimum) has the ambient Jacobian "
-        "DF = (diag(pi') - pi' pi'^T)(alpha diag(pi)^-1 + (lam/beta_dpo) dx*/dmu), dx*/dmu by the implicit function theorem.",
-        tag="paper",
-        scope=Scope(DPO3_SCOPE, parts=(DPO3_IFT, DPO3_CHAIN)),
-        checkers=[
-            Checker("symbolic every K", "symbolic", check_dpo3_general,
-                    "sympy Sum over j = 0..K-1 differentiated in x[l], mu[l]; Kronecker sums evaluated under 0 <= k, l <= K-1; "
-                    "pair sums by relabelling; softmax/z derivatives entrywise; product in the free matrix algebra",
-                    covers="every K (symbolic K and indices; indexed sums + free matrix algebra)", proves=(DPO3_IFT, DPO3_CHAIN)),
-            Checker("symbolic IFT + chain rule", "symbolic", check_dpo3_symbolic, covers="K = 2, 3 (quick; 2, 3, 4 standard)"),
-            Checker("numeric vs mpmath.diff", "numeric", check_dpo3_numeric, covers="2 random instances K = 3..5 at 50 digits"),
-        ],
-        controls=[
-            Control("A off-diagonal doubled", "IFT matrix A with 2 mu_l sig'_kl", functools.partial(check_dpo3_symbolic, Ks=(2,), a_factor=2)),
-            Control("every K: A off-diagonal doubled", "stated A[k,l] = 2 mu_l sig'_kl (k != l), symbolic K",
-                    functools.partial(check_dpo3_general, a_factor=2)),
-            Control("every K: quadratic form halved", "v^T diag(mu) A v = -(1/4) sum ... instead of -(1/2)",
-                    functools.partial(check_dpo3_general, form_factor=Fraction(1, 2))),
-            Control("numeric beta_dpo doubled", "IFT Jacobian computed with 2 beta_dpo", functools.partial(check_dpo3_numeric, digits=20, b_factor=Fraction(2))),
-        ],
-        constants=[
-            Constant(
-                "1 in (lam/beta_dpo) dx*/dmu",
-                1,
-                "lam_factor",
-                ("symbolic every K", "symbolic IFT + chain rule", "numeric vs mpmath.diff"),
-                why="for lam > 0 the sampler term (diag(pi') - pi' pi'^T)(lam/beta_dpo) X is non-zero at generic points, so "
-                "scaling it changes DF",
-            )
-        ],
-        source=SOURCE,
-        cites=(
-            "the multivariable chain rule (DF = Dsoftmax . Dz, d x*(mu(pi))/dpi = X dmu/dpi) and the implicit function theorem",
-            "elementary lemma (bordered matrices): if mu > 0, mu^T A = 0 and v^T diag(mu) A v = -(1/2) sum_{k,j} w_kj "
-            "(v_k - v_j)^2 with every w_kj > 0 (both mechanised for every K), then [[A, 1], [1^T, 0]] is nonsingular "
-            "(A v + t 1 = 0, 1^T v = 0 give t = 0, then v constant, then v = 0)",
-        ),
-        note="Ambient extension: F(pi) = softmax(alpha log pi + (1-alpha) log pi_ref + x*(lam pi + (1-lam) pi_0)/beta_dpo) for "
-        "positive pi; x* is homogeneous of degree 0 in mu. Tangent eigenvalues: basis e_k - e_{K-1}.",
-        expressions=_sections("DPO-3"),
-    )
-)
-
-DPO4_SCOPE = "K = 3, P = P_cyc(a), 0 < a <= 1/2; pi_0 = pi_ref uniform; every alpha in [0, 1], lam in [0, 1], beta_dpo > 0"
-
-DPO4 = register(
-    Claim(
-        id="DPO-4",
-        statement="[open, settled] MRS-DPO at the uniform fixed point of P_cyc(a) (pi_0 = pi_ref uniform): tangent eigenvalues "
-        "alpha ± i 4 a lam/(sqrt(3) beta_dpo); linearly unstable iff alpha^2 + 16 a^2 lam^2/(3 beta_dpo^2) > 1.",
-        tag="open",
-        latex=r"\alpha^2+\frac{16a^2\lambda^2}{3\beta_{\mathrm{dpo}}^2}>1",
-        scope=Scope(DPO4_SCOPE),
-        checkers=[
-            Checker("symbolic", "symbolic", check_dpo4_symbolic, covers="symbolic a, alpha, lam, beta_dpo (the whole scope)", proves=(DPO4_SCOPE,)),
-            Checker("numeric eigenvalues 50 digits", "numeric", check_dpo4_numeric, covers="4 random (alpha, a, beta_dpo, lam) at 50 digits; Jacobian of the solved map by central differences"),
-            Checker("critical beta_dpo by root-finding", "numeric", check_dpo4_critical, covers="2 random (alpha, a, lam) at 30 digits"),
-            Checker("dynamic", "dynamic", check_dpo4_dynamic, covers="6 points at claimed modulus^2 = 1 ± delta, float64 MRS-DPO"),
-        ],
-        controls=[],
-        constants=[
-            Constant(
-                "16 in alpha^2 + 16 a^2 lam^2/(3 beta_dpo^2)",
-                16,
-                "coefficient",
-                ("symbolic", "numeric eigenvalues 50 digits", "critical beta_dpo by root-finding", "dynamic"),
-                why="the exact squared modulus is alpha^2 + 16 a^2 lam^2/(3 beta_dpo^2); any other coefficient misplaces the "
-                "curve (the IPO-style 1 is the classic slip), so points just inside/outside the claimed curve are misclassified",
-            )
-        ],
-        source=SOURCE + "; the paper states that the DPO and IPO thresholds differ and gives no formula",
-        cites=(
-            "the implicit function theorem and the multivariable chain rule, through DPO-3's Jacobian (DF = (diag pi' - pi' pi'^T)(alpha diag(pi)^-1 + (lam/beta_dpo) X))",
-        ),
-        note="Answer: the critical lam/beta_dpo is sqrt(3(1 - alpha^2))/(4a). It is exactly DYN-1's threshold "
-        "alpha^2 + a^2 beta^2 lam^2/3 with beta = 4/beta_dpo (sig'(0) = 1/4 makes dx*/dmu = 4 S at uniform). As functions "
-        "of their own parameters the thresholds differ: IPO destabilises as beta grows, DPO as beta_dpo shrinks.",
-        expressions=_sections("DPO-4"),
-    )
-)
-
-DPO5 = register(
-    Claim(
-        id="DPO-5",
-        statement="MRS-DPO also oscillates (cyclic P) and concentrates (SST P) in simulation.",
-        tag="paper",
-        scope=Scope("the simulated cases: P_cyc(2/5) and a 4-response extension (alpha = 0.9, beta_dpo = 0.5, lam = 1); "
-                    "random strictly SST P, K = 3..5 (alpha = lam = beta_dpo = 1)"),
-        checkers=[
-            Checker("oscillation, cyclic P", "dynamic", check_dpo5_oscillation, covers="2 cyclic matrices x 3 random starts"),
-            Checker("concentration, SST P", "dynamic", check_dpo5_concentration, covers="3 random strictly SST P x 2 starts"),
-        ],
-        controls=[
-            Control("oscillation criterion on SST P", "the oscillation check run on a strictly SST matrix", functools.partial(check_dpo5_oscillation, use_sst=True)),
-            Control("concentration criterion on P_cyc", "the concentration check run on the 3-cycle", functools.partial(check_dpo5_concentration, use_cycle=True)),
-        ],
-        source=SOURCE,
-        note="Local float64 loop over make_batch_step (no dependency on the MRS-IPO simulator); parameters are stated in the "
-        "evidence. Concentration at alpha = 1 is expected: for SST P the DPO log-ratio ranks the top response first.",
-    )
-)
 
 DPO6_SCOPE = "every K >= 3; every balanced P (S 1 = 0); pi_0 = pi_ref uniform; every alpha in [0, 1], lam in [0, 1], beta_dpo > 0"
 

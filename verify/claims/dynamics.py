@@ -39,6 +39,7 @@ from verify.exact.families import (
     random_sst_float,
 )
 from verify.exact.social import is_sst
+from verify.numerics.bridge import mpf
 from verify.numerics.phase import balanced_curve, batch_fixed_points, phase_diagram, q_one_curve, skew_norm
 from verify.numerics.precision import GUARD, agree, mpf_str, workdps
 from verify.numerics.simulate import make_ipo_batch_step, normalise_log, run_batch
@@ -191,13 +192,12 @@ def check_jacobian_numeric(ctx: CheckContext, lam_factor=1) -> Outcome:
             continue
         checked += 1
         with workdps(work):
-            m = lambda x: mpmath.mpf(x.numerator) / x.denominator  # noqa: E731
-            base = [m(x) for x in pi]
+            base = [mpf(x) for x in pi]
             f = dyn.mrs_ipo_step(base, P, al, be, la, ref, p0, dps=work)
-            lf = m(Fraction(lam_factor))
+            lf = mpf(Fraction(lam_factor))
 
             def dz(k, j):  # the claimed d z_k / d pi_j
-                return (m(al) / base[k] if k == j else 0) + m(be) * m(la) * lf * m(P[k][j])
+                return (mpf(al) / base[k] if k == j else 0) + mpf(be) * mpf(la) * lf * mpf(P[k][j])
 
             for j in range(K - 1):
 
@@ -367,8 +367,7 @@ def check_dyn1_numeric(ctx: CheckContext, factor=sympy.Rational(1, 3)) -> Outcom
         with workdps(DIGITS + GUARD):
             J = dyn.tangent_jacobian([Fraction(1, 3)] * 3, P, al, be, la, dps=DIGITS)
             ev, rho = dyn.spectrum(J)
-            m = lambda f: mpmath.mpf(f.numerator) / f.denominator  # noqa: E731
-            claimed = m(al) ** 2 + mpmath.mpf(int(fr.p)) / int(fr.q) * (m(a_) * m(be) * m(la)) ** 2
+            claimed = mpf(al) ** 2 + mpf(fr) * (mpf(a_) * mpf(be) * mpf(la)) ** 2
             ok, err = agree(rho**2, claimed, DIGITS)
             worst = max(worst, err)
             if not ok:

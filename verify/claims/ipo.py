@@ -3,48 +3,79 @@
 Checkers are parametrised by planted factors so that each negative control runs
 the *same* code on a wrong variant (the closed form with ``beta/2``, a gradient
 with 2 instead of 4, the non-uniqueness check without its hypothesis ``mu_k = 0``).
+
+The module reads top-down, one block per claim: the statement (banner), the checkers,
+then the claim with its hypotheses, evidence and controls, registered. Random instances
+come from :mod:`verify.exact.families` (numpy ``Generator`` draws seeded by ``ctx.subseed``).
 """
 
 from __future__ import annotations
 
 import functools
-import random
 from fractions import Fraction
 from typing import Any
 
 import mpmath
+import numpy as np
 import sympy
 from hypothesis import strategies as st
 
 from theory import ipo as T
 from theory import matrix_algebra as ma
 
-from verify.numerics.ipo import IPOInstance, NonUniqueOptimum, ipo_instance, ipo_minimise, ipo_optimum, ipo_optimum_log
-from verify.numerics.precision import DEFAULT_DPS, GUARD, agree, tolerance, workdps
 from verify.engine.property import property_check, without_hypothesis
 from verify.engine.registry import CheckContext, Checker, Claim, Constant, Control, Outcome, Scope, inconclusive, proved, refuted, register, verified
 from verify.engine.strategies import preference_matrices, simplex_points
+from verify.exact.families import random_interior, random_matrix
+from verify.numerics.ipo import IPOInstance, NonUniqueOptimum, ipo_instance, ipo_minimise, ipo_optimum, ipo_optimum_log
+from verify.numerics.precision import DEFAULT_DPS, GUARD, agree, tolerance, workdps
+
+__all__ = ["IPO1", "IPO2", "check_symbolic", "check_general", "check_numeric", "check_nonunique", "exact_loss", "random_instance"]
 
 SOURCE = "arXiv:2602.12180, one-shot IPO optimum (THEORY.md §1)"
 
 
-# --------------------------------------------------------------------------- helpers
-def _rand_fraction(rnd: random.Random, lo: int = 1, hi: int = 99, den: int = 100) -> Fraction:
-    return Fraction(rnd.randint(lo, hi), den)
+# ------------------------------------------------------------------------------------------------
+# shared by both claims
 
 
-def _witness_point(expr_syms: set, rnd: random.Random) -> dict:
+def random_instance(rng: np.random.Generator, K: int) -> IPOInstance:
+    """A random exact IPO instance: ``P`` with entries ``k/1000`` (:func:`verify.exact.families.random_matrix`), interior
+    ``mu`` and ``pi_ref`` with weights in ``1..1000`` (:func:`verify.exact.families.random_interior`), ``beta`` in ``[0.1, 20]``."""
+    P = random_matrix(rng, K, den=1000)
+    mu, ref = random_interior(rng, K, den=1000), random_interior(rng, K, den=1000)
+    return ipo_instance(P, mu, ref, Fraction(int(rng.integers(1, 201)), 10))
+
+
+def exact_loss(P: Any, mu: Any, beta: Fraction, r: list[Fraction]) -> Fraction:
+    """The population IPO loss in exact rationals (from the sampled-pair definition)."""
+    K = len(mu)
+    c = beta / 2
+    total = Fraction(0)
+    for i in range(K):
+        for j in range(K):
+            h = r[i] - r[j]
+            total += mu[i] * mu[j] * (P[i, j] * (h - c) ** 2 + P[j, i] * (-h - c) ** 2)
+    return total
+
+
+# ================================================================================================
+# IPO-1: for interior mu the IPO optimum is pi* = pi_ref exp(beta P mu)/Z, unique
+# ================================================================================================
+
+
+def _witness_point(expr_syms: set, rng: np.random.Generator) -> dict:
     point = {}
     for s in sorted(expr_syms, key=str):
         name = str(s)
         if name.startswith("p_"):
-            point[s] = sympy.Rational(rnd.randint(1, 99), 100)
+            point[s] = sympy.Rational(int(rng.integers(1, 100)), 100)
         elif name.startswith(("mu_", "piref_")):
-            point[s] = sympy.Rational(rnd.randint(1, 9), 30)
+            point[s] = sympy.Rational(int(rng.integers(1, 10)), 30)
         elif name == "beta":
-            point[s] = sympy.Rational(rnd.randint(1, 40), 7)
+            point[s] = sympy.Rational(int(rng.integers(1, 41)), 7)
         else:
-            point[s] = sympy.Rational(rnd.randint(-20, 20), 3)
+            point[s] = sympy.Rational(int(rng.integers(-20, 21)), 3)
     return point
 
 
@@ -58,14 +89,13 @@ def _nonzero_parts(e: Any) -> list[sympy.Expr]:
     return [x for x in (sympy.simplify(sympy.expand(x)) for x in items) if x != 0]
 
 
-# --------------------------------------------------------------------------- IPO-1 checkers
 def _describe(inst: IPOInstance) -> dict:
     return inst.to_json()
 
 
 def check_symbolic(ctx: CheckContext, Ks: tuple[int, ...] = (2, 3, 4), **factors: Any) -> Outcome:
     """Every obligation of :func:`theory.ipo.obligations` simplifies to exactly 0 for explicit ``K``."""
-    rnd = random.Random(ctx.subseed("symbolic"))
+    rng = np.random.default_rng(ctx.subseed("symbolic"))
     n = 0
     for K in Ks:
         for ob in T.obligations(K, **factors):
@@ -74,7 +104,7 @@ def check_symbolic(ctx: CheckContext, Ks: tuple[int, ...] = (2, 3, 4), **factors
             if bad:
                 e = bad[0]
                 for _ in range(8):
-                    pt = _witness_point(e.free_symbols, rnd)
+                    pt = _witness_point(e.free_symbols, rng)
                     val = e.subs(pt)
                     if val != 0:
                         return refuted(
@@ -91,13 +121,12 @@ def check_symbolic(ctx: CheckContext, Ks: tuple[int, ...] = (2, 3, 4), **factors
     )
 
 
-def _concrete_env(K: int, rnd: random.Random) -> tuple[dict, dict]:
-    w = [Fraction(rnd.randint(1, 9)) for _ in range(K)]
-    mu = [x / sum(w) for x in w]
+def _concrete_env(K: int, rng: np.random.Generator) -> tuple[dict, dict]:
+    mu = random_interior(rng, K, den=9)
     S = sympy.zeros(K, K)
     for i in range(K):
         for j in range(i + 1, K):
-            s = sympy.Rational(rnd.randint(-49, 49), 100)
+            s = sympy.Rational(int(rng.integers(-49, 50)), 100)
             S[i, j], S[j, i] = s, -s
     q = lambda x: sympy.Rational(x.numerator, x.denominator)  # noqa: E731
     env = {
@@ -105,10 +134,10 @@ def _concrete_env(K: int, rnd: random.Random) -> tuple[dict, dict]:
         "D": sympy.diag(*[q(x) for x in mu]),
         "one": sympy.ones(K, 1),
         "mu": sympy.Matrix([q(x) for x in mu]),
-        "r": sympy.Matrix([sympy.Rational(rnd.randint(-9, 9), 4) for _ in range(K)]),
-        "v": sympy.Matrix([sympy.Rational(rnd.randint(-9, 9), 4) for _ in range(K)]),
+        "r": sympy.Matrix([sympy.Rational(int(rng.integers(-9, 10)), 4) for _ in range(K)]),
+        "v": sympy.Matrix([sympy.Rational(int(rng.integers(-9, 10)), 4) for _ in range(K)]),
     }
-    scal = {sympy.Symbol("beta"): sympy.Rational(rnd.randint(1, 30), 7), sympy.Symbol("c"): sympy.Rational(rnd.randint(-9, 9), 5), sympy.Symbol("C"): sympy.Rational(1, 3)}
+    scal = {sympy.Symbol("beta"): sympy.Rational(int(rng.integers(1, 31)), 7), sympy.Symbol("c"): sympy.Rational(int(rng.integers(-9, 10)), 5), sympy.Symbol("C"): sympy.Rational(1, 3)}
     return env, scal
 
 
@@ -123,13 +152,13 @@ def check_general(ctx: CheckContext, **factors: Any) -> Outcome:
                 instance={"obligation": name, "residual": sympy.sstr(res)[:400]},
                 seed=ctx.subseed("general"),
             )
-    rnd = random.Random(ctx.subseed("general"))
+    rng = np.random.default_rng(ctx.subseed("general"))
     obs = T.general_obligations(**factors)
     for name, desc, e, normalised in obs:
         nf = ma.normal_form(e, normalised)
         if nf:
             for K in (3, 4, 5):
-                env, scal = _concrete_env(K, rnd)
+                env, scal = _concrete_env(K, rng)
                 val = ma.evaluate(e, env, scal)
                 if any(x != 0 for x in val):
                     return refuted(
@@ -147,28 +176,16 @@ def check_general(ctx: CheckContext, **factors: Any) -> Outcome:
     )
 
 
-def random_instance(rnd: random.Random, K: int) -> IPOInstance:
-    """A random exact IPO instance (P with 3-digit entries, interior mu and pi_ref, beta in [0.1, 20])."""
-    P = [[Fraction(1, 2)] * K for _ in range(K)]
-    for i in range(K):
-        for j in range(i + 1, K):
-            p = Fraction(rnd.randint(0, 1000), 1000)
-            P[i][j], P[j][i] = p, 1 - p
-    mu = [Fraction(rnd.randint(1, 1000)) for _ in range(K)]
-    ref = [Fraction(rnd.randint(1, 1000)) for _ in range(K)]
-    return ipo_instance(P, [x / sum(mu) for x in mu], [x / sum(ref) for x in ref], Fraction(rnd.randint(1, 200), 10))
-
-
 def check_numeric(ctx: CheckContext, beta_factor: Any = 1, digits: int = DEFAULT_DPS) -> Outcome:
     """Closed form vs direct minimisation of the loss, to ``digits`` digits, random ``K`` in 2..8."""
     n = ctx.pick(quick=12, standard=60, thorough=400)
     seed = ctx.subseed("numeric")
-    rnd = random.Random(seed)
+    rng = np.random.default_rng(seed)
     worst = 0
     with workdps(digits + GUARD):
         for t in range(n):
             K = 2 + t % 7
-            inst = random_instance(rnd, K)
+            inst = random_instance(rng, K)
             closed = [x for x in ipo_optimum_log(inst, beta_factor=Fraction(beta_factor))]
             direct = ipo_minimise(inst.P, inst.mu, inst.pi_ref, inst.beta, dps=digits)
             for k in range(K):
@@ -230,91 +247,6 @@ def check_fuzz(ctx: CheckContext, beta_factor: Any = 1, max_examples: int | None
     return out
 
 
-# --------------------------------------------------------------------------- IPO-2 checkers
-def exact_loss(P: Any, mu: Any, beta: Fraction, r: list[Fraction]) -> Fraction:
-    """The population IPO loss in exact rationals (from the sampled-pair definition)."""
-    K = len(mu)
-    c = beta / 2
-    total = Fraction(0)
-    for i in range(K):
-        for j in range(K):
-            h = r[i] - r[j]
-            total += mu[i] * mu[j] * (P[i, j] * (h - c) ** 2 + P[j, i] * (-h - c) ** 2)
-    return total
-
-
-def check_nonunique(ctx: CheckContext, zero_mass: bool = True) -> Outcome:
-    """If ``mu_k = 0``, moving ``r_k`` leaves the loss unchanged exactly (so ``r_k`` is undetermined).
-
-    Symbolically: with ``mu_k = 0`` the derivative ``dL/dr_k`` is identically 0 and the
-    Hessian kernel contains ``e_k`` besides ``1`` (K = 3, 4). Numerically (exact
-    rationals): random instances with a zero entry of ``mu`` give ``L(r) = L(r + t e_k)``.
-    ``zero_mass=False`` is the negative control (hypothesis dropped: interior ``mu``).
-    """
-    seed = ctx.subseed("ipo2")
-    rnd = random.Random(seed)
-    n = ctx.pick(quick=30, standard=200, thorough=2000)
-    for t in range(n):
-        K = 2 + t % 6
-        inst = random_instance(rnd, K)
-        mu = list(inst.mu)
-        k = rnd.randrange(K)
-        if zero_mass:
-            mu[k] = Fraction(0)
-            s = sum(mu)
-            if s == 0:
-                continue
-            mu = [x / s for x in mu]
-        r = [Fraction(rnd.randint(-50, 50), 10) for _ in range(K)]
-        shift = Fraction(rnd.randint(1, 50), 10)
-        r2 = list(r)
-        r2[k] += shift
-        L1 = exact_loss(inst.P, mu, inst.beta, r)
-        L2 = exact_loss(inst.P, mu, inst.beta, r2)
-        if L1 != L2:
-            return refuted(
-                f"moving r_{k} changes the loss although the claim says it is undetermined (mu[{k}] = {mu[k]})",
-                instance={"P": inst.P.to_json(), "mu": mu, "beta": inst.beta, "r": r, "k": k, "shift": shift, "L(r)": L1, "L(r+shift e_k)": L2},
-                seed=seed,
-            )
-        if zero_mass and len([x for x in mu if x > 0]) < K:
-            try:
-                ipo_optimum(inst.P, mu, inst.pi_ref, inst.beta, dps=15)
-            except NonUniqueOptimum:
-                pass
-            else:
-                return refuted("ipo_optimum returned a single policy for a degenerate sampler", instance={"mu": mu}, seed=seed)
-    # every K: the IPO-1 gradient g = 4 D (...) with D = diag(mu) (free matrix algebra), so its k-th entry
-    # carries the factor mu_k and vanishes identically in r when mu_k = 0
-    grad = [e for n, _d, e, norm in T.general_obligations() if n == "gradient"][0]
-    if ma.normal_form(grad, False):
-        return refuted("the general-K IPO gradient identity does not normalise to 0", instance={"obligation": "gradient"}, seed=seed)
-    # symbolic part, K = 3 and 4
-    for K in (3, 4):
-        sy = T.ipo_symbols(K)
-        zero = {sy.mu[-1]: 0} if zero_mass else {}
-        L = T.population_loss(sy).subs(zero)
-        d = sympy.expand(sympy.diff(L, sy.r[-1]))
-        if d != 0:
-            return refuted(
-                f"K = {K}: dL/dr_{K-1} is not identically 0 when mu_{K-1} is not 0",
-                instance={"K": K, "dL/dr_last": str(d)[:300]},
-                seed=seed,
-            )
-        H = T.stated_hessian(sy).subs(zero)
-        e_last = sympy.Matrix([0] * (K - 1) + [1])
-        if (H * e_last).expand() != sympy.zeros(K, 1):
-            return refuted(f"K = {K}: e_{K-1} is not in the Hessian kernel", instance={"K": K}, seed=seed)
-    return proved(
-        "non-unique: when mu_k = 0, dL/dr_k = 4 mu_k(...) vanishes identically (every K, from the IPO-1 gradient), "
-        "the Hessian kernel contains e_k besides 1 (checked K = 3, 4), and L(r) = L(r + t e_k) exactly on "
-        f"{n} random rational instances; prefdyn reports the optimal family instead of picking one",
-        instances=n,
-        seed=seed,
-    )
-
-
-# --------------------------------------------------------------------------- registration
 IPO1_SCOPE = "every K >= 2; every valid P; every interior mu; every interior pi_ref; beta > 0"
 IPO1_HYPOTHESES = {"mu_interior": lambda inst: all(x > 0 for x in inst.mu), "beta_positive": lambda inst: inst.beta > 0}
 
@@ -373,6 +305,83 @@ IPO1 = register(
     )
 )
 
+
+# ================================================================================================
+# IPO-2: with mu_k = 0 the IPO loss does not determine r_k (the optimum is a family)
+# ================================================================================================
+
+
+def check_nonunique(ctx: CheckContext, zero_mass: bool = True) -> Outcome:
+    """If ``mu_k = 0``, moving ``r_k`` leaves the loss unchanged exactly (so ``r_k`` is undetermined).
+
+    Symbolically: with ``mu_k = 0`` the derivative ``dL/dr_k`` is identically 0 and the
+    Hessian kernel contains ``e_k`` besides ``1`` (K = 3, 4). Numerically (exact
+    rationals): random instances with a zero entry of ``mu`` give ``L(r) = L(r + t e_k)``.
+    ``zero_mass=False`` is the negative control (hypothesis dropped: interior ``mu``).
+    """
+    seed = ctx.subseed("ipo2")
+    rng = np.random.default_rng(seed)
+    n = ctx.pick(quick=30, standard=200, thorough=2000)
+    for t in range(n):
+        K = 2 + t % 6
+        inst = random_instance(rng, K)
+        mu = list(inst.mu)
+        k = int(rng.integers(0, K))
+        if zero_mass:
+            mu[k] = Fraction(0)
+            s = sum(mu)
+            if s == 0:
+                continue
+            mu = [x / s for x in mu]
+        r = [Fraction(int(rng.integers(-50, 51)), 10) for _ in range(K)]
+        shift = Fraction(int(rng.integers(1, 51)), 10)
+        r2 = list(r)
+        r2[k] += shift
+        L1 = exact_loss(inst.P, mu, inst.beta, r)
+        L2 = exact_loss(inst.P, mu, inst.beta, r2)
+        if L1 != L2:
+            return refuted(
+                f"moving r_{k} changes the loss although the claim says it is undetermined (mu[{k}] = {mu[k]})",
+                instance={"P": inst.P.to_json(), "mu": mu, "beta": inst.beta, "r": r, "k": k, "shift": shift, "L(r)": L1, "L(r+shift e_k)": L2},
+                seed=seed,
+            )
+        if zero_mass and len([x for x in mu if x > 0]) < K:
+            try:
+                ipo_optimum(inst.P, mu, inst.pi_ref, inst.beta, dps=15)
+            except NonUniqueOptimum:
+                pass
+            else:
+                return refuted("ipo_optimum returned a single policy for a degenerate sampler", instance={"mu": mu}, seed=seed)
+    # every K: the IPO-1 gradient g = 4 D (...) with D = diag(mu) (free matrix algebra), so its k-th entry
+    # carries the factor mu_k and vanishes identically in r when mu_k = 0
+    grad = [e for n, _d, e, norm in T.general_obligations() if n == "gradient"][0]
+    if ma.normal_form(grad, False):
+        return refuted("the general-K IPO gradient identity does not normalise to 0", instance={"obligation": "gradient"}, seed=seed)
+    # symbolic part, K = 3 and 4
+    for K in (3, 4):
+        sy = T.ipo_symbols(K)
+        zero = {sy.mu[-1]: 0} if zero_mass else {}
+        L = T.population_loss(sy).subs(zero)
+        d = sympy.expand(sympy.diff(L, sy.r[-1]))
+        if d != 0:
+            return refuted(
+                f"K = {K}: dL/dr_{K-1} is not identically 0 when mu_{K-1} is not 0",
+                instance={"K": K, "dL/dr_last": str(d)[:300]},
+                seed=seed,
+            )
+        H = T.stated_hessian(sy).subs(zero)
+        e_last = sympy.Matrix([0] * (K - 1) + [1])
+        if (H * e_last).expand() != sympy.zeros(K, 1):
+            return refuted(f"K = {K}: e_{K-1} is not in the Hessian kernel", instance={"K": K}, seed=seed)
+    return proved(
+        "non-unique: when mu_k = 0, dL/dr_k = 4 mu_k(...) vanishes identically (every K, from the IPO-1 gradient), "
+        "the Hessian kernel contains e_k besides 1 (checked K = 3, 4), and L(r) = L(r + t e_k) exactly on "
+        f"{n} random rational instances; prefdyn reports the optimal family instead of picking one",
+        instances=n,
+        seed=seed,
+    )
+
+
 IPO2 = register(
     Claim(
         id="IPO-2",
@@ -396,4 +405,3 @@ IPO2 = register(
     )
 )
 
-__all__ = ["IPO1", "IPO2", "check_symbolic", "check_general", "check_numeric", "check_nonunique", "exact_loss", "random_instance"]

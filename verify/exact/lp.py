@@ -150,7 +150,7 @@ def _frac(x) -> Fraction:
     return Fraction(int(x.p), int(x.q))
 
 
-def _max_min(M: Sequence[Sequence[Fraction]]) -> tuple[Fraction, tuple[Fraction, ...]]:
+def _max_min(M: Sequence[Sequence[Fraction]], linprog: Any) -> tuple[Fraction, tuple[Fraction, ...]]:
     """``max_{x in simplex} min_i (M x)_i`` and an optimal ``x``, exactly, for entries of ``M`` in ``[-1, 1]``.
 
     One LP through sympy's public ``linprog`` (``sympy.solvers.simplex.linprog``, a rational
@@ -160,7 +160,6 @@ def _max_min(M: Sequence[Sequence[Fraction]]) -> tuple[Fraction, tuple[Fraction,
     ``linprog`` raised ``InfeasibleLPError`` on feasible instances or returned a non-optimal point.)
     """
     import sympy
-    from sympy.solvers.simplex import linprog
 
     n, m = len(M), len(M[0])
     Q = lambda rows: sympy.Matrix([[_sym(Fraction(v)) for v in r] for r in rows])  # noqa: E731
@@ -206,7 +205,7 @@ def max_min_margin(P: Any, pairs: Sequence[Pair], method: str = "exact") -> Marg
     if method != "exact":
         raise ValueError(f"method = {method!r}, expected 'exact' or 'float'")
     try:
-        from sympy.solvers.simplex import linprog  # noqa: F401  (public since sympy 1.12)
+        from sympy.solvers.simplex import InfeasibleLPError, UnboundedLPError, linprog
     except ImportError:  # pragma: no cover - an older sympy: the float LP, re-verified exactly
         alt = float_max_min_margin(P, pairs, denom=10**12)
         if alt is None:
@@ -217,11 +216,9 @@ def max_min_margin(P: Any, pairs: Sequence[Pair], method: str = "exact") -> Marg
     R, K = len(D), len(D[0])
     # the primal max_{mu} min_r D_r mu, and the dual min_{y} max_k (D^T y)_k = -max_{y} min_k (-D^T y)_k,
     # each as one max-min LP (entries of D in [-1, 1]); certify() then checks that the values agree
-    from sympy.solvers.simplex import InfeasibleLPError, UnboundedLPError
-
-    t, mu = _max_min(D)
+    t, mu = _max_min(D, linprog)
     try:
-        _, y = _max_min([[-D[r][k] for r in range(R)] for k in range(K)])
+        _, y = _max_min([[-D[r][k] for r in range(R)] for k in range(K)], linprog)
     except (InfeasibleLPError, UnboundedLPError):  # the dual always has an optimum: a solver failure, repaired below
         y = (Fraction(0),) * R
     res = MarginLP(pairs, t, mu, y, "exact")

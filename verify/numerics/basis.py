@@ -1,6 +1,6 @@
 r"""The tangent bases of the simplex as numbers: numpy (float64) and mpmath matrices.
 
-One copy, derived from the exact matrices of :mod:`theory.mrs_ipo` (``tangent_basis``,
+One copy, derived from the exact matrices of :mod:`theory.matrices` (``tangent_basis``,
 ``tangent_left_inverse``, ``helmert_basis``), so that every module that changes
 coordinates uses the same documented bases:
 
@@ -32,9 +32,9 @@ from functools import lru_cache
 import mpmath
 import numpy as np
 
-from theory.mrs_ipo import helmert_basis as _exact_helmert
-from theory.mrs_ipo import tangent_basis as _exact_tangent
-from theory.mrs_ipo import tangent_left_inverse as _exact_left_inverse
+from theory.matrices import helmert_basis as _exact_helmert
+from theory.matrices import tangent_basis as _exact_tangent
+from theory.matrices import tangent_left_inverse as _exact_left_inverse
 from verify.numerics.bridge import mp_matrix
 
 __all__ = [

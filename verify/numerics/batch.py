@@ -26,11 +26,12 @@ constant). One MRS step is
 * ``"enumerate"`` — ``f'' = 0`` away from one kink ``k`` (``f`` piecewise linear, e.g. the SLiC
   hinge with ``k = 1``): the population loss ``L(x) = 2 sum_ij mu_i mu_j P_ij f(x_i - x_j)`` is
   convex and piecewise linear with breakpoints ``x_i - x_j = ±k``. Its minimum is attained (``f``
-  is bounded below) and the set of minimisers is a polyhedron which, modulo constants, has a
-  vertex of that hyperplane arrangement; the vertices are the vectors ``k v`` where ``v`` is a
-  weak ordering of the ``K`` responses (integer values filling ``{0, ..., m}``: ``x_i - x_j = ±k``
-  along a spanning tree). All of them (the ordered Bell number: 75 for ``K = 4``, 4,683 for
-  ``K = 6``) are evaluated in batch. **The optimum is a set**; the selection rule is: the mean
+  is bounded below) and the set of minimisers is a polyhedron which, modulo constants, contains a
+  vertex of that hyperplane arrangement (no cell contains a line). A vertex solves
+  ``x_i - x_j = ±k`` along a spanning tree, so, shifted to minimum 0, it is ``k v`` for a weak
+  ordering ``v`` of the ``K`` responses (integer values filling ``{0, ..., m}``). All weak orderings
+  (the ordered Bell number: 75 for ``K = 4``, 4,683 for ``K = 6``; a superset of the vertices, all
+  feasible) are evaluated in batch, so the least value among them is the minimum. **The optimum is a set**; the selection rule is: the mean
   of the centred vertices whose loss is within ``1e-12 (1 + |L_min|)`` of the least (a minimiser
   by convexity; invariant under relabelling the responses; a function of ``(P, mu)`` only).
   ``K <= 6``;
@@ -42,10 +43,12 @@ constant). One MRS step is
   + P_jk |f'(x_j - x_k)|)`` the size of the terms summed (a relative criterion: absolute for
   the logistic, whose terms are at most 1).
 
-``f'`` and ``f''`` are evaluated by numpy functions made from the loss's own sympy expression;
-wherever numpy overflows to a non-finite value (``exp(800)/(1 + exp(800))``), those entries are
-recomputed with mpmath (no exponent range limit), so the generic path is stable for ``|x|`` in
-the hundreds and beyond, for every loss, without special cases.
+``f``, ``f'`` and ``f''`` are the numpy functions of the one bridge
+(:func:`verify.numerics.bridge.loss_functions`: stable forms, the logistic through ``expit``);
+the method is read from it too (``quadratic``, ``piecewise_linear``). Wherever numpy still
+overflows to a non-finite value (an expression without a stable form, ``exp(800)/(1 + exp(800))``),
+those entries are recomputed by the bridge's mpmath twin (no exponent range limit), so the
+generic path is stable for ``|x|`` in the hundreds and beyond, for every loss, without special cases.
 
 :func:`make_step` builds the step for a batch: ``alpha``, ``lam`` and the scale may be scalars
 or length-``B`` arrays (one setting per row). ``b = loss.b_of(scale)`` in float64.
@@ -71,10 +74,13 @@ import mpmath
 import numpy as np
 import sympy
 
-from theory.losses import BUILTIN, PairLoss, X, builtin, from_expression
+from theory.losses import BUILTIN, PairLoss
 from verify.exact.objects import InputError, NumericalFailure, load_preference_matrix, positive, simplex_vector, unit_interval
 from verify.numerics.basis import helmert_basis
-from verify.numerics.dpo import DPOSolveError, escaping_set
+from verify.numerics.bridge import loss_functions
+from verify.numerics.dpo import DPOSolveError
+from verify.numerics.optimum import escaping_set
+from verify.numerics.losses import loss as make_loss
 
 __all__ = [
     "BatchSolveError",
@@ -107,42 +113,30 @@ class BatchSolveError(NumericalFailure):
 def as_loss(loss: Any) -> PairLoss:
     """A :class:`PairLoss` from itself, a built-in name or alias, or an expression in ``x``.
 
-    (Expressions are parsed by :func:`theory.losses.from_expression`; the validated user
-    loss of the command line is built by ``verify.numerics.losses.loss``.)
+    Names and expressions go through :func:`verify.numerics.losses.loss` (validated; a bad one
+    is an :class:`InputError`).
     """
     if isinstance(loss, PairLoss):
         return loss
-    if isinstance(loss, str):
-        key = loss.strip().lower()
-        try:
-            return builtin(key)
-        except ValueError:
-            return from_expression(loss)
-    raise InputError(f"loss = {loss!r}, expected a PairLoss, a built-in name ({', '.join(BUILTIN)}) or an expression in x")
+    return make_loss(loss)
 
 
-def _guarded(expr: sympy.Expr) -> Callable[[np.ndarray], np.ndarray]:
-    """A float64 function of ``x`` from ``expr``: numpy, with non-finite entries recomputed in mpmath.
+def _guarded(np_fn: Callable, mp_fn: Callable) -> Callable[[np.ndarray], np.ndarray]:
+    """The bridge's numpy function, with any non-finite entry recomputed by its mpmath twin.
 
-    numpy overflows (``exp(800)`` is ``inf``, ``inf/inf`` is ``nan``) where the value itself is an
-    ordinary number; mpmath has no exponent limit, so those few entries are evaluated there.
+    The bridge compiles stable forms (the logistic through ``expit``/``softplus``); for an
+    expression it has no stable form for, numpy may still overflow (``inf/inf``) where the value
+    is an ordinary number, and mpmath, with no exponent limit, gives it.
     """
-    # TODO(issue 9): take f_np/fp_np/fpp_np (and the mpmath f/fp/fpp) from
-    # verify.numerics.bridge.loss_functions(loss) once it is on main: one bridge.
-    fast = sympy.lambdify(X, expr, "numpy", cse=True)
-    slow = sympy.lambdify(X, expr, "mpmath")
 
     def fn(x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=float)
-        with np.errstate(all="ignore"):
-            out = np.asarray(fast(x), dtype=float)
-        if out.shape != x.shape:
-            out = np.broadcast_to(out, x.shape)
+        out = np_fn(x)
         bad = ~np.isfinite(out)
         if bad.any():
             out = np.array(out, dtype=float)
             with mpmath.workdps(30):
-                out[bad] = [float(slow(mpmath.mpf(float(v)))) for v in x[bad]]
+                out[bad] = [float(mp_fn(mpmath.mpf(float(v)))) for v in x[bad]]
         return out
 
     return fn
@@ -160,18 +154,17 @@ class _LossNumbers:
     kink: float | None
     inv_b: Callable[[Any], Any]
     decreases_forever: bool
+    bounded_below: bool
     label: str
 
 
 @lru_cache(maxsize=64)
 def _numbers(loss: PairLoss) -> _LossNumbers:
-    f = loss.f.rewrite(sympy.Piecewise)
-    fp = sympy.piecewise_fold(sympy.diff(f, X))
-    fpp = sympy.simplify(sympy.piecewise_fold(sympy.diff(f, X, 2)))
-    if fpp == 0:
-        method = "enumerate"
-    elif not fpp.has(X) and fpp.is_positive:
+    fn = loss_functions(loss)
+    if fn.quadratic is not None:
         method = "closed"
+    elif fn.piecewise_linear:
+        method = "enumerate"
     else:
         method = "newton"
     s = sympy.Symbol("s", positive=True)
@@ -179,11 +172,24 @@ def _numbers(loss: PairLoss) -> _LossNumbers:
     gain = None if loss.gain is None else float(loss.gain)
     kinks = sorted({abs(float(k)) for k in loss.kinks})
     kink = kinks[0] if len(kinks) == 1 and kinks[0] > 0 else None
-    fp_mp = sympy.lambdify(X, fp, "mpmath")
     with mpmath.workdps(30):
         # f' < 0 even far out on the right: f decreases to its infimum without reaching it (logistic, exp)
-        forever = all(fp_mp(mpmath.mpf(2) ** e) < 0 for e in (3, 6, 9, 12))
-    return _LossNumbers(method, _guarded(f), _guarded(fp), _guarded(fpp), gain, kink, inv_b, forever, loss.title or loss.name)
+        forever = all(fn.fp(mpmath.mpf(2) ** e) < 0 for e in (3, 6, 9, 12))
+    # the pair loss p f(x) + (1-p) f(-x) is bounded below for every p iff f'(+oo) >= 0 >= f'(-oo)
+    right, left = fn.slope_right, fn.slope_left
+    bounded = not ((right is not None and bool(right < 0)) or (left is not None and bool(left > 0)))
+    return _LossNumbers(
+        method,
+        _guarded(fn.f_np, fn.f),
+        _guarded(fn.fp_np, fn.fp),
+        _guarded(fn.fpp_np, fn.fpp),
+        gain,
+        kink,
+        inv_b,
+        forever,
+        bounded,
+        loss.title or loss.name,
+    )
 
 
 def method_for(loss: Any) -> str:
@@ -356,10 +362,8 @@ def _check_enumerable(K: int, nums: _LossNumbers) -> None:
         )
     if nums.kink is None:
         raise InputError(f"the piecewise-linear {nums.label} loss needs exactly one kink k > 0 for the exact enumeration")
-    far = 4.0 * (nums.kink + 1.0)
-    right, left = nums.fp(np.array([far, -far]))
-    if right < 0 or left > 0:
-        raise InputError(f"the piecewise-linear {nums.label} loss is not bounded below (f' = {right:g} on the right, {left:g} on the left)")
+    if not nums.bounded_below:
+        raise InputError(f"the piecewise-linear {nums.label} loss is not bounded below (f'(+oo) < 0 or f'(-oo) > 0)")
 
 
 def _enumerate(P, mu, nums: _LossNumbers):
@@ -373,11 +377,13 @@ def _enumerate(P, mu, nums: _LossNumbers):
     W = (2.0 * mu[:, :, None] * mu[:, None, :] * Pb).reshape(Bn, K * K)
     x = np.empty((Bn, K))
     chunk = max(1, int(4_000_000 // C))
+    FcT = np.ascontiguousarray(Fc.T)
     for s in range(0, Bn, chunk):
-        L = W[s : s + chunk] @ Fc.T
+        # stacked (1 x K^2) @ (K^2 x C) products: numpy's own loop, not a threaded BLAS call on a small matrix
+        L = np.matmul(W[s : s + chunk, None, :], FcT)[:, 0, :]
         Lmin = L.min(axis=1, keepdims=True)
         mask = (L <= Lmin + 1e-12 * (1.0 + np.abs(Lmin))).astype(float)
-        x[s : s + chunk] = (mask @ Vc) / mask.sum(axis=1, keepdims=True)
+        x[s : s + chunk] = np.matmul(mask[:, None, :], Vc)[:, 0, :] / mask.sum(axis=1, keepdims=True)
     ok = np.isfinite(x).all(axis=1)
     return x, ok
 
@@ -515,6 +521,8 @@ def _check_escape(P: np.ndarray, nums: _LossNumbers) -> None:
 def _param(v: Any, B: int | None, name: str, kind: str) -> Any:
     """A scalar float or a ``(B,)`` array, validated (``kind``: ``unit`` for [0, 1], ``positive``)."""
     if np.ndim(v) == 0:
+        if isinstance(v, (np.ndarray, np.generic)):
+            v = v.item()
         val = unit_interval(v, name) if kind == "unit" else positive(v, name)
         return float(val)
     a = np.asarray(v, dtype=float)

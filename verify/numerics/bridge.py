@@ -54,6 +54,7 @@ import mpmath
 import numpy as np
 import sympy
 
+from theory.family import recession_slopes
 from verify.numerics.precision import workdps
 
 __all__ = [
@@ -241,22 +242,16 @@ def _mp_callable(expr: sympy.Expr, x: sympy.Symbol) -> Callable:
     return call
 
 
-def _limit_slope(fp: sympy.Expr, x: sympy.Symbol, kinks: tuple, side: int) -> sympy.Expr | None:
-    """``lim f'(x)`` as ``x -> side * oo`` (exact; None when sympy cannot decide).
-
-    Beyond the outermost kink every ``Max``/``Heaviside`` is on one branch: substitute
-    ``x = k + side (1 + t)`` with ``t > 0`` so sympy drops them, then take ``t -> oo``.
-    """
-    t = sympy.Symbol("t", positive=True)
-    edge = (max(kinks) if side > 0 else min(kinks)) if kinks else sympy.Integer(0)
+def _slopes(loss) -> tuple:
+    """``(lim f'(+oo), lim f'(-oo))`` from :func:`theory.family.recession_slopes` (exact; None when sympy cannot decide)."""
     try:
-        branch = sympy.simplify(fp.subs(x, edge + side * (1 + t)))
-        lim = sympy.limit(branch, t, sympy.oo)
+        right, left = recession_slopes(loss)
     except (NotImplementedError, ValueError, TypeError, sympy.PoleError):
-        return None
-    if lim.has(sympy.Limit) or lim is sympy.nan:
-        return None
-    return lim
+        return None, None
+    ok = [v for v in (right, left) if not (v.has(sympy.Limit) or v is sympy.nan)]
+    if len(ok) < 2:
+        return None, None
+    return right, -left
 
 
 @dataclass(frozen=True)
@@ -271,7 +266,8 @@ class LossFunctions:
     quadratic : ``(c2, c1, c0)`` exact when ``f = c2 x^2 + c1 x + c0`` (``c2 > 0``), else None
     piecewise_linear : ``f'' = 0`` away from the kinks (the hinge): the pair loss is nowhere strictly convex
     kinks : points where ``f`` is not twice differentiable
-    slope_right, slope_left : ``lim f'(x)`` as ``x -> +oo`` and ``x -> -oo`` (exact, ``oo`` allowed; None if unknown)
+    slope_right, slope_left : ``lim f'(x)`` as ``x -> +oo`` and ``x -> -oo`` (exact, ``oo`` allowed; None if unknown),
+        from :func:`theory.family.recession_slopes` (``f_inf(1)`` and ``-f_inf(-1)``)
     """
 
     f: Callable
@@ -317,7 +313,7 @@ class CompileError(ValueError):
 
 
 def loss_functions(loss) -> LossFunctions:
-    """The numeric ``f, f', f''`` of a :class:`~theory.losses.PairLoss` (cached per ``f``).
+    """The numeric ``f, f', f''`` of a :class:`~theory.losses.PairLoss` (cached per loss; the scale does not enter).
 
     The functions do not depend on the loss's scale (they are functions of ``x = b h``).
 
@@ -327,12 +323,14 @@ def loss_functions(loss) -> LossFunctions:
         When ``f`` is not real at a check point, or a compiled derivative disagrees with
         the loss's own ``fp``/``fpp`` (which would be a defect of this module).
     """
-    return _compile(loss.f, tuple(loss.kinks), loss.fp, loss.fpp)
+    return _compile(loss)
 
 
 @lru_cache(maxsize=64)
-def _compile(f: sympy.Expr, kinks: tuple, fp_ref: sympy.Expr, fpp_ref: sympy.Expr) -> LossFunctions:
+def _compile(loss) -> LossFunctions:
+    f, kinks = loss.f, tuple(loss.kinks)
     x = next((s for s in f.free_symbols if s.name == "x"), _X)
+    fp_ref, fpp_ref = sympy.diff(f, x), sympy.diff(f, x, 2)  # = PairLoss.fp, PairLoss.fpp
     stable = _stable(f)
     fp = sympy.diff(stable, x)
     fpp = sympy.diff(fp, x)
@@ -345,7 +343,9 @@ def _compile(f: sympy.Expr, kinks: tuple, fp_ref: sympy.Expr, fpp_ref: sympy.Exp
         if poly.degree() == 2 and poly.LC() > 0:
             c = poly.all_coeffs()
             quadratic = (c[0], c[1], c[2])
-    pwl = sympy.simplify(exprs["fpp"]) == 0
+    pwl = exprs["fpp"].is_zero
+    if pwl is None:
+        pwl = sympy.simplify(exprs["fpp"]) == 0
     # check the compiled functions against the loss's own expressions, away from the kinks
     with workdps(30):
         for pt in _CHECK_POINTS:
@@ -362,6 +362,7 @@ def _compile(f: sympy.Expr, kinks: tuple, fp_ref: sympy.Expr, fpp_ref: sympy.Exp
                 gn = float(nps[name](float(pt)))
                 if not abs(gn - float(w)) <= 1e-9 * max(1.0, abs(float(w))):
                     raise CompileError(f"loss f(x) = {sympy.sstr(f)}: the numpy {name} disagrees with the mpmath {name} at x = {pt}")
+    slopes = _slopes(loss)
     return LossFunctions(
         f=mp["f"],
         fp=mp["fp"],
@@ -373,6 +374,6 @@ def _compile(f: sympy.Expr, kinks: tuple, fp_ref: sympy.Expr, fpp_ref: sympy.Exp
         quadratic=quadratic,
         piecewise_linear=bool(pwl),
         kinks=kinks,
-        slope_right=_limit_slope(fp_ref, x, kinks, +1),
-        slope_left=_limit_slope(fp_ref, x, kinks, -1),
+        slope_right=slopes[0],
+        slope_left=slopes[1],
     )

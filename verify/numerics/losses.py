@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from fractions import Fraction
 from typing import Any
 
 import mpmath
@@ -52,6 +51,7 @@ _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 def read_scale(value: Any, name: str = "scale") -> sympy.Rational:
     """A scale parameter read exactly (``"7/10"``, ints, Fractions, decimal strings, floats as printed, mpf bits).
 
+    >>> from fractions import Fraction
     >>> read_scale("7/10"), read_scale(0.1), read_scale(Fraction(2, 3))
     (7/10, 1/10, 2/3)
     """

@@ -11,8 +11,9 @@ implicit function theorem) is
 
     DF(pi) = (diag(pi') - pi' pi'^T) (alpha diag(pi)^{-1} + (lam/beta_dpo) X(mu)),
 
-``X = dx*/dmu`` from :func:`verify.numerics.dpo.ift_sensitivity`. Tangent eigenvalues are
-reported in the basis ``e_k - e_{K-1}`` (:func:`tangent_matrix`).
+``X = dx*/dmu`` by the implicit function theorem. The high-precision functions are the DPO
+instances of :mod:`verify.numerics.mrs` (one MRS implementation for every loss). Tangent
+eigenvalues are reported in the basis ``e_k - e_{K-1}`` (:func:`tangent_matrix`).
 
 Stability of the uniform point (DPO-4, DPO-6; ``pi_0 = pi_ref`` uniform, ``P`` balanced,
 ``S 1 = 0``): unstable iff ``alpha^2 + (4 lam rho(S) / (beta_dpo K))^2 > 1``; for the
@@ -33,22 +34,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import mpmath
-import numpy as np
 
-from verify.numerics.bridge import mp_matrix, mp_vector, mpf
-from verify.numerics.dpo import DPOSolveError, escaping_set, ift_sensitivity, solve_scaled
+from verify.numerics import mrs
+from verify.numerics.bridge import mp_vector
+from verify.numerics.dpo import dpo_loss
 from verify.exact.objects import InputError, PreferenceMatrix, load_preference_matrix, positive, simplex_vector, uniform, unit_interval
 from verify.numerics.precision import GUARD, workdps
 
 __all__ = [
     "MRSDPOInstance",
     "mrs_dpo_instance",
+    "setting",
     "mrs_dpo_step",
     "mrs_dpo_jacobian",
     "ambient_map",
+    "finite_difference_jacobian",
     "tangent_matrix",
     "tangent_eigenvalues",
     "solve_scaled_batch",
@@ -114,30 +117,18 @@ def _mp_pi(pi: Any, K: int) -> list:
     return mp_vector(simplex_vector(pi, K, name="pi", interior=True))
 
 
+def setting(inst: MRSDPOInstance) -> mrs.Setting:
+    """The generic :class:`verify.numerics.mrs.Setting` of an MRS-DPO instance (loss ``dpo`` at ``beta_dpo``)."""
+    return mrs.Setting(inst.P, dpo_loss(inst.beta_dpo), inst.alpha, inst.lam, inst.pi_ref, inst.pi0)
+
+
 def ambient_map(inst: MRSDPOInstance, pi: Sequence, *, x0: Sequence | None = None) -> tuple[list, list]:
     """``F(pi)`` for any positive ``pi`` (not necessarily normalised), at the current precision.
 
-    Returns ``(pi', x*)``. This is the extension whose derivative is the ambient Jacobian.
+    Returns ``(pi', x*)``. This is the extension whose derivative is the ambient Jacobian
+    (:func:`verify.numerics.mrs.ambient_map` with the DPO loss).
     """
-    K = inst.K
-    P = mp_matrix(inst.P.entries)
-    alpha, lam, b = mpf(inst.alpha), mpf(inst.lam), mpf(inst.beta_dpo)
-    ref = mp_vector(inst.pi_ref)
-    p0 = mp_vector(inst.pi0)
-    mu = [lam * pi[k] + (1 - lam) * p0[k] for k in range(K)]
-    x, _ = solve_scaled(P, mu, x0)
-    z = [alpha * mpmath.log(pi[k]) + (1 - alpha) * mpmath.log(ref[k]) + x[k] / b for k in range(K)]
-    top = max(z)
-    w = [mpmath.exp(v - top) for v in z]
-    s = mpmath.fsum(w)
-    return [v / s for v in w], x
-
-
-def _float_x0(inst: MRSDPOInstance, pi: Sequence) -> list[float] | None:
-    lam = float(inst.lam)
-    mu = np.array([[lam * float(pi[k]) + (1 - lam) * float(inst.pi0[k]) for k in range(inst.K)]])
-    x, ok = solve_scaled_batch(inst.P.to_numpy()[None], mu)
-    return [float(v) for v in x[0]] if bool(ok[0]) else None
+    return mrs.ambient_map(setting(inst), pi, x0=x0)
 
 
 def mrs_dpo_step(pi: Any, P: Any, alpha: Any, beta_dpo: Any, lam: Any, pi_ref: Any = None, pi0: Any = None, dps: int = 50) -> list:
@@ -164,8 +155,7 @@ def mrs_dpo_step(pi: Any, P: Any, alpha: Any, beta_dpo: Any, lam: Any, pi_ref: A
     """
     inst = mrs_dpo_instance(P, alpha, beta_dpo, lam, pi_ref, pi0)
     with workdps(int(dps) + GUARD):
-        p = _mp_pi(pi, inst.K)
-        out, _ = ambient_map(inst, p, x0=_float_x0(inst, p))
+        out, _ = ambient_map(inst, _mp_pi(pi, inst.K))
     return out
 
 
@@ -175,8 +165,8 @@ def mrs_dpo_jacobian(
     """The ambient ``K x K`` Jacobian of the MRS-DPO map at ``pi`` (DPO-3).
 
     ``DF = (diag(pi') - pi' pi'^T)(alpha diag(pi)^{-1} + (lam/beta_dpo) X)``, ``X = dx*/dmu``
-    by the implicit function theorem. Its columns sum to 0 (the image is tangent);
-    :func:`tangent_matrix` gives it in the basis ``e_k - e_{K-1}``.
+    by the implicit function theorem (:func:`verify.numerics.mrs.ambient_jacobian`). Its columns
+    sum to 0 (the image is tangent); :func:`tangent_matrix` gives it in the basis ``e_k - e_{K-1}``.
 
     Examples
     --------
@@ -187,21 +177,8 @@ def mrs_dpo_jacobian(
     0.366666666667 -0.7
     """
     inst = mrs_dpo_instance(P, alpha, beta_dpo, lam, pi_ref, pi0)
-    K = inst.K
     with workdps(int(dps) + GUARD):
-        p = _mp_pi(pi, K)
-        new, x = ambient_map(inst, p, x0=_float_x0(inst, p))
-        lamf, b, a = mpf(inst.lam), mpf(inst.beta_dpo), mpf(inst.alpha)
-        p0 = mp_vector(inst.pi0)
-        mu = [lamf * p[k] + (1 - lamf) * p0[k] for k in range(K)]
-        X = ift_sensitivity(mp_matrix(inst.P.entries), mu, x)
-        Dsm = mpmath.matrix(K, K)
-        inner = mpmath.matrix(K, K)
-        for k in range(K):
-            for l in range(K):
-                Dsm[k, l] = (new[k] if k == l else 0) - new[k] * new[l]
-                inner[k, l] = (a / p[k] if k == l else 0) + lamf / b * X[k, l]
-        return Dsm * inner
+        return mrs.ambient_jacobian(setting(inst), _mp_pi(pi, inst.K))
 
 
 def tangent_matrix(DF: mpmath.matrix) -> mpmath.matrix:
@@ -220,23 +197,11 @@ def finite_difference_jacobian(
     """The ambient Jacobian of the MRS-DPO map at ``pi`` by central differences of the solved map.
 
     Independent of DPO-3's formula: no implicit-function matrices, only evaluations of the map
-    ``F`` (each a DPO optimum solved by Newton). Works at ``2 dps + 40`` digits with step
-    ``h = 10^-(dps + 20)``, so the O(h^2) truncation and the O(10^-(2 dps + 40)/h) rounding are
-    both far below ``10^-dps``.
+    ``F`` (each a DPO optimum solved by Newton); :func:`verify.numerics.mrs.finite_difference_jacobian`
+    (``2 dps + 40`` digits, step ``h = 10^-(dps + 20)``).
     """
     inst = mrs_dpo_instance(P, alpha, beta_dpo, lam, pi_ref, pi0)
-    K = inst.K
-    with workdps(2 * int(dps) + 2 * GUARD):
-        p = _mp_pi(pi, K)
-        _, x0 = ambient_map(inst, p)
-        h = mpf(10) ** (-(int(dps) + GUARD))
-        J = mpmath.matrix(K, K)
-        for l in range(K):
-            up = ambient_map(inst, [p[m] + (h if m == l else 0) for m in range(K)], x0=x0)[0]
-            dn = ambient_map(inst, [p[m] - (h if m == l else 0) for m in range(K)], x0=x0)[0]
-            for k in range(K):
-                J[k, l] = (up[k] - dn[k]) / (2 * h)
-    return J
+    return mrs.finite_difference_jacobian(pi, inst.P, dpo_loss(inst.beta_dpo), inst.alpha, inst.lam, inst.pi_ref, inst.pi0, dps=dps)
 
 
 def tangent_eigenvalues(DF: mpmath.matrix) -> list:

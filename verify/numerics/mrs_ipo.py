@@ -1,17 +1,19 @@
 """MRS-IPO at any precision (mpmath): the map, its Jacobian, fixed points and their stability.
 
-THEORY.md §3. All computations run in log space: the step is
+THEORY.md §3. These are the IPO instances of :mod:`verify.numerics.mrs` (one MRS implementation
+for every loss): IPO is ``f = (1 - x)^2`` with ``b = 2/beta``, whose optimum is the closed form
+``x* = 2 C P mu``, so the step is
 
 ``log pi' = alpha log pi + (1-alpha) log pi_ref + beta P mu - logsumexp(...)``,
 ``mu = lambda pi + (1-lambda) pi0``,
 
-so ``beta`` up to ``1e4`` and probabilities down to ``1e-300`` (or far below:
+in log space: ``beta`` up to ``1e4`` and probabilities down to ``1e-300`` (or far below:
 mpmath exponents are unbounded) give no overflow, NaN or silent zeros.
 
 Coordinates (see :mod:`theory.mrs_ipo`): the ambient ``K x K`` Jacobian
-``DF(pi)``; the tangent Jacobian ``J_T = L DF B`` in the basis
-``B = [e_i - e_{K-1}]``; the centered-logit Jacobian ``J_x = H^T C (alpha I + beta lambda P M) H``
-in the orthonormal Helmert basis ``H``.
+``DF(pi) = (diag pi' - pi' pi'^T)(alpha diag(pi)^-1 + beta lambda P)``; the tangent Jacobian
+``J_T = L DF B`` in the basis ``B = [e_i - e_{K-1}]``; the centered-logit Jacobian
+``J_x = H^T (alpha I + beta lambda P M) H`` in the orthonormal Helmert basis ``H``.
 
 >>> P = [["1/2", "9/10", "1/10"], ["1/10", "1/2", "9/10"], ["9/10", "1/10", "1/2"]]
 >>> fp = fixed_points(P, alpha="0.5", beta=1, lam=1, dps=30)
@@ -23,19 +25,26 @@ in the orthonormal Helmert basis ``H``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any, Sequence
 
 import mpmath
 import numpy as np
 
 from verify.exact.objects import InputError, load_preference_matrix, positive, simplex_vector, to_fraction, unit_interval
+from verify.numerics import mrs
+from verify.numerics.ipo import ipo_loss
+from verify.numerics.mrs import FixedPoint, classify, helmert_basis, spectrum
+from verify.numerics.optimum import logsumexp
 from verify.numerics.precision import GUARD, workdps
 
 __all__ = [
     "Params",
     "params",
+    "setting",
+    "logits",
     "mrs_ipo_step",
     "mrs_ipo_step_log",
     "mrs_ipo_jacobian",
@@ -97,63 +106,38 @@ def _mp(x: Fraction) -> mpmath.mpf:
     return mpmath.mpf(x.numerator) / x.denominator
 
 
-def _policy(pi: Any, K: int, name: str = "pi") -> list[mpmath.mpf]:
-    """An interior policy as mpf at the current precision (mpf entries keep their precision)."""
-    if isinstance(pi, mpmath.matrix):
-        pi = [pi[k] for k in range(pi.rows * pi.cols)]
-    if isinstance(pi, str):
-        pi = pi.split(",")
-    try:
-        items = list(pi)
-    except TypeError:
-        raise InputError(f"{name} must be a vector, got {type(pi).__name__}") from None
-    if len(items) != K:
-        raise InputError(f"{name} has {len(items)} entries, expected K = {K}")
-    vals = []
-    for k, x in enumerate(items):
-        if isinstance(x, mpmath.mpf):
-            v = mpmath.mpf(x)
-        else:
-            f, _ = to_fraction(x, f"{name}[{k}]")
-            v = _mp(f)
-        if not v > 0:
-            raise InputError(f"{name}[{k}] = {mpmath.nstr(v, 6)}, expected > 0 (an interior point of the simplex)")
-        vals.append(v)
-    total = mpmath.fsum(vals)
-    if abs(total - 1) > mpmath.mpf(10) ** (-6):
-        raise InputError(f"{name} sums to {mpmath.nstr(total, 12)}, expected 1 (a point of the simplex)")
-    return [v / total for v in vals]
+@lru_cache(maxsize=256)
+def setting(pr: Params) -> mrs.Setting:
+    """The generic :class:`verify.numerics.mrs.Setting` of validated MRS-IPO parameters (loss ``ipo`` at ``beta``)."""
+    return mrs.Setting(load_preference_matrix(pr.P), ipo_loss(pr.beta), pr.alpha, pr.lam, pr.pi_ref, pr.pi0)
 
 
-def _logsumexp(z: Sequence[mpmath.mpf]) -> mpmath.mpf:
-    m = max(z)
-    return m + mpmath.log(mpmath.fsum(mpmath.exp(zi - m) for zi in z))
+def logits(logpi: Sequence[mpmath.mpf], pr: Params) -> list[mpmath.mpf]:
+    """``alpha log pi + (1-alpha) log pi_ref + beta C P mu`` (not normalised) at ``pi = exp(logpi)``, current precision.
+
+    ``mu = lam pi + (1-lam) pi0`` with ``pi`` as given (the ambient map: linear in ``pi``).
+    """
+    return mrs.logits(setting(pr), list(logpi))[0]
 
 
-def _logits(logpi: Sequence[mpmath.mpf], pr: Params) -> list[mpmath.mpf]:
-    K = pr.K
-    pi = [mpmath.exp(x) for x in logpi]
-    al, be, la = _mp(pr.alpha), _mp(pr.beta), _mp(pr.lam)
-    mu = [la * pi[k] + (1 - la) * _mp(pr.pi0[k]) for k in range(K)]
-    return [
-        al * logpi[i] + (1 - al) * mpmath.log(_mp(pr.pi_ref[i])) + be * mpmath.fsum(_mp(pr.P[i][j]) * mu[j] for j in range(K))
-        for i in range(K)
-    ]
+#: Names kept for callers written before :func:`logits` and :func:`verify.numerics.optimum.logsumexp` were public.
+_logits = logits
+_logsumexp = logsumexp
 
 
 def mrs_ipo_step_log(logpi: Sequence[Any], P: Any, alpha: Any, beta: Any, lam: Any, pi_ref: Any = None, pi0: Any = None, dps: int = 50) -> list[mpmath.mpf]:
     """One MRS-IPO step on log-probabilities (normalised: ``logsumexp(logpi) = 0``).
 
-    Returns the next normalised log-policy as mpf computed at ``dps + 10`` digits.
+    Returns the next normalised log-policy as mpf computed at ``dps + GUARD`` digits.
     """
     pr = params(P, alpha, beta, lam, pi_ref, pi0)
-    with workdps(dps + 10):
+    with workdps(int(dps) + GUARD):
         lp = [mpmath.mpf(x) if isinstance(x, mpmath.mpf) else _mp(to_fraction(x, f"logpi[{k}]")[0]) for k, x in enumerate(logpi)]
         if len(lp) != pr.K:
             raise InputError(f"logpi has {len(lp)} entries, expected K = {pr.K}")
-        lp = [x - _logsumexp(lp) for x in lp]
-        z = _logits(lp, pr)
-        c = _logsumexp(z)
+        c0 = logsumexp(lp)
+        z = logits([x - c0 for x in lp], pr)
+        c = logsumexp(z)
         return [zi - c for zi in z]
 
 
@@ -169,7 +153,7 @@ def mrs_ipo_step(pi: Any, P: Any, alpha: Any, beta: Any, lam: Any, pi_ref: Any =
     beta : number > 0
     pi_ref, pi0 : interior policies, optional (default uniform)
     dps : int
-        Digits; the computation runs at ``dps + 10``.
+        Digits; the computation runs at ``dps + GUARD``.
 
     Returns
     -------
@@ -183,28 +167,8 @@ def mrs_ipo_step(pi: Any, P: Any, alpha: Any, beta: Any, lam: Any, pi_ref: Any =
     ['0.33333333', '0.33333333', '0.33333333']
     """
     pr = params(P, alpha, beta, lam, pi_ref, pi0)
-    with workdps(dps + 10):
-        p = _policy(pi, pr.K)
-        z = _logits([mpmath.log(x) for x in p], pr)
-        c = _logsumexp(z)
-        return [mpmath.exp(zi - c) for zi in z]
-
-
-def _jacobian_mp(p: list[mpmath.mpf], pr: Params) -> mpmath.matrix:
-    K = pr.K
-    z = _logits([mpmath.log(x) for x in p], pr)
-    c = _logsumexp(z)
-    s = [mpmath.exp(zi - c) for zi in z]
-    al, be, la = _mp(pr.alpha), _mp(pr.beta), _mp(pr.lam)
-    A = mpmath.matrix(K, K)
-    for i in range(K):
-        for j in range(K):
-            A[i, j] = (al / p[i] if i == j else 0) + be * la * _mp(pr.P[i][j])
-    Msm = mpmath.matrix(K, K)
-    for i in range(K):
-        for j in range(K):
-            Msm[i, j] = (s[i] if i == j else 0) - s[i] * s[j]
-    return Msm * A
+    with workdps(int(dps) + GUARD):
+        return mrs.ambient_map(setting(pr), mrs.read_policy(pi, pr.K))[0]
 
 
 def mrs_ipo_jacobian(pi: Any, P: Any, alpha: Any, beta: Any, lam: Any, pi_ref: Any = None, pi0: Any = None, dps: int = 50) -> mpmath.matrix:
@@ -220,166 +184,33 @@ def mrs_ipo_jacobian(pi: Any, P: Any, alpha: Any, beta: Any, lam: Any, pi_ref: A
     '0.4700074244'
     """
     pr = params(P, alpha, beta, lam, pi_ref, pi0)
-    with workdps(dps + 10):
-        return _jacobian_mp(_policy(pi, pr.K), pr)
-
-
-def _basis(K: int) -> tuple[mpmath.matrix, mpmath.matrix]:
-    B = mpmath.matrix(K, K - 1)
-    L = mpmath.matrix(K - 1, K)
-    for c in range(K - 1):
-        B[c, c] = 1
-        B[K - 1, c] = -1
-        L[c, c] = 1
-    return B, L
-
-
-def helmert_basis(K: int) -> mpmath.matrix:
-    """Orthonormal Helmert basis of ``{1^T x = 0}`` at the current precision (``K x (K-1)``)."""
-    H = mpmath.matrix(K, K - 1)
-    for c in range(1, K):
-        n = mpmath.sqrt(c * (c + 1))
-        for r in range(c):
-            H[r, c - 1] = 1 / n
-        H[c, c - 1] = -mpmath.mpf(c) / n
-    return H
+    with workdps(int(dps) + GUARD):
+        return mrs.ambient_jacobian(setting(pr), mrs.read_policy(pi, pr.K))
 
 
 def tangent_jacobian(pi: Any, P: Any, alpha: Any, beta: Any, lam: Any, pi_ref: Any = None, pi0: Any = None, dps: int = 50) -> mpmath.matrix:
     """``J_T = L DF(pi) B``: the Jacobian in the chart ``(pi_0, ..., pi_{K-2})``."""
     pr = params(P, alpha, beta, lam, pi_ref, pi0)
-    with workdps(dps + 10):
-        B, L = _basis(pr.K)
-        return L * _jacobian_mp(_policy(pi, pr.K), pr) * B
-
-
-def _centered_jac(p: list[mpmath.mpf], pr: Params) -> mpmath.matrix:
-    K = pr.K
-    al, be, la = _mp(pr.alpha), _mp(pr.beta), _mp(pr.lam)
-    M = mpmath.matrix(K, K)
-    for i in range(K):
-        for j in range(K):
-            M[i, j] = (p[i] if i == j else 0) - p[i] * p[j]
-    Pm = mpmath.matrix([[_mp(x) for x in r] for r in pr.P])
-    H = helmert_basis(K)
-    return H.T * (al * mpmath.eye(K) + be * la * Pm * M) * H
+    with workdps(int(dps) + GUARD):
+        K = pr.K
+        return mrs.tangent_left_inverse(K) * mrs.ambient_jacobian(setting(pr), mrs.read_policy(pi, K)) * mrs.tangent_basis(K)
 
 
 def centered_logit_jacobian(pi: Any, P: Any, alpha: Any, beta: Any, lam: Any, pi_ref: Any = None, pi0: Any = None, dps: int = 50) -> mpmath.matrix:
     """``J_x = H^T (alpha I + beta lambda P M(pi)) H``, the map's Jacobian in centered logits
     (``x = C log pi``) in the Helmert basis (``H^T C = H^T``)."""
     pr = params(P, alpha, beta, lam, pi_ref, pi0)
-    with workdps(dps + 10):
-        return _centered_jac(_policy(pi, pr.K), pr)
-
-
-def spectrum(J: mpmath.matrix) -> tuple[list, mpmath.mpf]:
-    """Eigenvalues (sorted by decreasing modulus) and spectral radius of ``J``."""
-    if J.rows == 1:
-        ev = [J[0, 0]]
-    else:
-        ev = list(mpmath.eig(J, left=False, right=False))
-    ev.sort(key=lambda e: -abs(e))
-    return ev, max(abs(e) for e in ev)
-
-
-def classify(rho: mpmath.mpf, digits: int) -> str:
-    """``stable`` (rho < 1), ``unstable`` (rho > 1) or ``neutral`` (``|rho - 1| <= 10^-digits``)."""
-    if abs(rho - 1) <= mpmath.mpf(10) ** (-digits):
-        return "neutral"
-    return "stable" if rho < 1 else "unstable"
-
-
-@dataclass
-class FixedPoint:
-    """A fixed point with its tangent spectrum (``eigenvalues`` of ``J_T``, equal to those of ``J_x``)."""
-
-    pi: list
-    eigenvalues: list
-    spectral_radius: Any
-    classification: str
-    residual: Any
-    dps: int
-    starts: int = 1
-    notes: dict = field(default_factory=dict)
-
-    def to_json(self) -> dict:
-        return {
-            "pi": [mpmath.nstr(x, 20) for x in self.pi],
-            "eigenvalues": [mpmath.nstr(e, 15) for e in self.eigenvalues],
-            "spectral_radius": mpmath.nstr(self.spectral_radius, 20),
-            "classification": self.classification,
-            "residual": mpmath.nstr(self.residual, 3),
-            "dps": self.dps,
-            "starts": self.starts,
-        }
-
-
-def _G_residual(y: mpmath.matrix, pr: Params, H: mpmath.matrix) -> tuple[mpmath.matrix, list]:
-    """``R(y) = H^T G(H y) - y`` and the policy at ``x = H y``."""
-    K = pr.K
-    x = H * y
-    c = _logsumexp([x[k] for k in range(K)])
-    lp = [x[k] - c for k in range(K)]
-    z = _logits(lp, pr)
-    zm = mpmath.fsum(z) / K
-    g = mpmath.matrix([zi - zm for zi in z])
-    return H.T * g - y, [mpmath.exp(v) for v in lp]
+    with workdps(int(dps) + GUARD):
+        return mrs.centered_logit_jacobian_at(setting(pr), mrs.read_policy(pi, pr.K))
 
 
 def newton_fixed_point(pr: Params, x0: Sequence[Any], dps: int, max_iter: int = 200) -> tuple[list, mpmath.mpf] | None:
-    """Damped Newton for ``G(x) = x`` in centered logits (``K-1`` Helmert coordinates).
+    """Damped Newton for ``G(x) = x`` in centered logits (:func:`verify.numerics.mrs.newton_fixed_point`).
 
     Returns ``(pi, residual)`` with ``||R|| <= 10^-(dps)`` at working precision ``dps + GUARD``,
     or ``None`` if Newton does not converge from ``x0``.
     """
-    K = pr.K
-    with workdps(dps + GUARD):
-        H = helmert_basis(K)
-        y = H.T * mpmath.matrix([mpmath.mpf(v) for v in x0])
-        tol = mpmath.mpf(10) ** (-dps)
-        R, p = _G_residual(y, pr, H)
-        nr = mpmath.norm(R)
-        for _ in range(max_iter):
-            if nr <= tol:
-                return p, nr
-            J = _centered_jac(p, pr) - mpmath.eye(K - 1)
-            try:
-                step = mpmath.lu_solve(J, -R)
-            except ZeroDivisionError:
-                return None
-            t = mpmath.mpf(1)
-            while True:
-                y_new = y + t * step
-                R_new, p_new = _G_residual(y_new, pr, H)
-                n_new = mpmath.norm(R_new)
-                if n_new < nr or t < mpmath.mpf(2) ** -30:
-                    break
-                t /= 2
-            if not n_new < nr:
-                return None
-            y, R, p, nr = y_new, R_new, p_new, n_new
-        return (p, nr) if nr <= tol else None
-
-
-def _float_starts(pr: Params, n_random: int, seed: int) -> np.ndarray:
-    """Documented start set: uniform, pi_ref, pi0, corner starts, random logits."""
-    K = pr.K
-    starts = [np.zeros(K)]
-    for v in (pr.pi_ref, pr.pi0):
-        lv = np.log([float(x) for x in v])
-        starts.append(lv - lv.mean())
-    for c in (2.0, 6.0):
-        for i in range(K):
-            e = -np.full(K, c / K)
-            e[i] += c
-            starts.append(e)
-    rng = np.random.default_rng(seed)
-    for s in (1.0, 3.0):
-        for _ in range(n_random):
-            v = rng.normal(0, s, K)
-            starts.append(v - v.mean())
-    return np.array(starts)
+    return mrs.newton_fixed_point(setting(pr), x0, dps, max_iter)
 
 
 def fixed_points(
@@ -397,10 +228,10 @@ def fixed_points(
 ) -> list[FixedPoint]:
     """All interior fixed points found from a documented set of starts, refined to ``dps`` digits.
 
-    Strategy: damped Newton on the centered-logit map ``G(x) = x`` (``K-1`` Helmert
-    coordinates) from (i) uniform, (ii) ``pi_ref`` and ``pi0``, (iii) corner starts
-    ``x = c (e_i - 1/K)``, ``c in {2, 6}``, (iv) ``2 n_random`` random logit vectors
-    (``N(0, 1)`` and ``N(0, 9)``, seeded). Converged roots are merged when they agree to
+    :func:`verify.numerics.mrs.fixed_points` for the IPO loss: damped Newton on the centered-logit
+    map ``G(x) = x`` (``K-1`` Helmert coordinates) from (i) uniform, (ii) ``pi_ref`` and ``pi0``,
+    (iii) corner starts ``x = c (e_i - 1/K)``, ``c in {2, 6}``, (iv) ``2 n_random`` random logit
+    vectors (``N(0, 1)`` and ``N(0, 9)``, seeded). Converged roots are merged when they agree to
     ``dedup_digits`` digits. Each root gets the eigenvalues of its centered-logit Jacobian
     (similar to the tangent Jacobian at a fixed point), its spectral radius and a class
     (``stable``/``unstable``/``neutral`` with tolerance ``10^-(dps/2)``).
@@ -409,21 +240,4 @@ def fixed_points(
     exactly one root from every start is a check of that statement, not an assumption.
     """
     pr = params(P, alpha, beta, lam, pi_ref, pi0)
-    roots: list[FixedPoint] = []
-    for x0 in _float_starts(pr, n_random, seed):
-        got = newton_fixed_point(pr, [mpmath.mpf(float(v)) for v in x0], dps)
-        if got is None:
-            continue
-        p, res = got
-        dup = None
-        for r in roots:
-            if max(abs(a - b) for a, b in zip(r.pi, p)) <= mpmath.mpf(10) ** (-dedup_digits):
-                dup = r
-                break
-        if dup is not None:
-            dup.starts += 1
-            continue
-        with workdps(dps + GUARD):
-            ev, rho = spectrum(_centered_jac(p, pr))
-        roots.append(FixedPoint(p, ev, rho, classify(rho, dps // 2), res, dps))
-    return roots
+    return mrs.fixed_points_of(setting(pr), dps, n_random=n_random, seed=seed, dedup_digits=dedup_digits)

@@ -64,7 +64,7 @@ import sympy
 from theory.losses import PairLoss
 from verify.exact.objects import InputError, NumericalFailure, PreferenceMatrix, one_shot_data
 from verify.numerics import bridge
-from verify.numerics.bridge import LossFunctions, b_mp, mp_matrix, mp_vector, mpf
+from verify.numerics.bridge import LossFunctions, b_mp, evalf_mp, mp_matrix, mp_vector, mpf
 from verify.numerics.losses import loss as make_loss
 from verify.numerics.precision import GUARD, workdps
 
@@ -218,29 +218,44 @@ def sensitivity_x(P, mu: Sequence, x: Sequence, fns: LossFunctions) -> mpmath.ma
     return X
 
 
-def link(p, q, fns: LossFunctions, *, iterations: int = 80):
+def link(p, q, fns: LossFunctions, *, iterations: int = 100):
     """``phi(p)``: the zero of ``x -> p f'(x) - q f'(-x)`` (``q = 1 - p``), or None if there is none in ``|x| <= 2^12``.
 
-    ``g`` is non-decreasing in ``x`` (``f`` convex), so bisection on a doubling bracket finds it.
-    Used for starting points only (about 20 digits).
+    ``g`` is non-decreasing in ``x`` (``f`` convex): a doubling bracket, then Newton steps kept
+    inside the bracket (bisection when a step leaves it). Used for starting points only
+    (about 20 digits, computed at 25).
     """
     if p == q:
         return mpmath.mpf(0)
     if p == 0 or q == 0:
         return None
-    sign = 1 if p > q else -1  # g(0) = (p - q) f'(0) < 0 when p > q: the zero is on the right
-    lo, hi = mpmath.mpf(0), mpmath.mpf(sign)
-    while sign * fns.g(hi, p, q) < 0:
-        lo, hi = hi, 2 * hi
-        if abs(hi) > 2**12:
-            return None
-    for _ in range(iterations):
-        mid = (lo + hi) / 2
-        if sign * fns.g(mid, p, q) < 0:
-            lo = mid
-        else:
-            hi = mid
-    return (lo + hi) / 2
+    with workdps(min(mpmath.mp.dps, 25)):
+        p, q = +p, +q
+        sign = 1 if p > q else -1  # g(0) = (p - q) f'(0) < 0 when p > q: the zero is on the right
+        lo, hi = mpmath.mpf(0), mpmath.mpf(sign)
+        while sign * fns.g(hi, p, q) < 0:
+            lo, hi = hi, 2 * hi
+            if abs(hi) > 2**12:
+                return None
+        x = (lo + hi) / 2
+        eps = mpmath.mpf(10) ** -20
+        for _ in range(iterations):
+            gx = fns.g(x, p, q)
+            if gx == 0:
+                break
+            if sign * gx < 0:
+                lo = x
+            else:
+                hi = x
+            d = fns.gprime(x, p, q)
+            nx = x - gx / d if d > 0 else None
+            if nx is None or not (min(lo, hi) < nx < max(lo, hi)):
+                nx = (lo + hi) / 2
+            if abs(nx - x) <= eps * max(1, abs(x)):
+                x = nx
+                break
+            x = nx
+    return +x
 
 
 def data_start(P, fns: LossFunctions, mu: Sequence | None = None) -> list:
@@ -623,7 +638,8 @@ def _exact_b(lo: PairLoss) -> Fraction:
     b = sympy.sympify(lo.b)
     if b.is_Rational:
         return Fraction(int(b.p), int(b.q))
-    return Fraction(str(sympy.N(b, 30)))
+    with workdps(30):
+        return Fraction(mpmath.nstr(evalf_mp(b, dps=30), 30))
 
 
 def _pair_start(p, q, f, lo_bound=-(2**12), hi_bound=2**12):

@@ -30,12 +30,12 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any, Callable
 
 import numpy as np
 
 from theory.losses import BUILTIN
+from verify.exact.families import cyclic, cyclic_float, random_sst_float
 from verify.numerics.batch import make_step
 from verify.numerics.metrics import StreamingMetrics
 
@@ -61,48 +61,15 @@ def normalise_log(logpi: np.ndarray) -> np.ndarray:
     return lp - (m + np.log(np.exp(lp - m).sum(axis=-1, keepdims=True)))
 
 
-def cycle_matrix(a: Any) -> list[list[Fraction]]:
-    """``P_cyc(a)`` exactly: ``P[0,1] = P[1,2] = P[2,0] = 1/2 + a`` (Fractions; floats read by their repr).
-
-    >>> cycle_matrix("1/4")[0]
-    [Fraction(1, 2), Fraction(3, 4), Fraction(1, 4)]
-    """
-    a = Fraction(repr(a)) if isinstance(a, float) else Fraction(a)
-    h = Fraction(1, 2)
-    return [[h, h + a, h - a], [h - a, h, h + a], [h + a, h - a, h]]
-
-
-def cyclic_matrix(a: float) -> np.ndarray:
-    """``P_cyc(a)`` as float64: ``P[0,1] = P[1,2] = P[2,0] = 1/2 + a``."""
-    if not 0 <= a <= 0.5:
-        raise ValueError(f"cyclic margin a = {a}, expected 0 <= a <= 1/2")
-    P = np.full((3, 3), 0.5)
-    for i, j in ((0, 1), (1, 2), (2, 0)):
-        P[i, j] = 0.5 + a
-        P[j, i] = 0.5 - a
-    return P
+#: ``P_cyc(a)`` exactly (Fractions): :func:`verify.exact.families.cyclic`.
+cycle_matrix = cyclic
+#: ``P_cyc(a)`` as float64: :func:`verify.exact.families.cyclic_float`.
+cyclic_matrix = cyclic_float
 
 
 def random_sst_matrix(K: int, rng: np.random.Generator, n: int | None = None) -> np.ndarray:
-    """Strictly SST matrices (rank order ``0 > 1 > ... > K-1``), ``(K, K)`` or ``(n, K, K)``.
-
-    Same construction as :func:`verify.engine.strategies.sst_from_increments`: positive increments
-    ``a_ij ~ U(1/64, 2)``, ``t_ij = a_ij + max(t_{i,j-1}, t_{i+1,j})``, ``P_ij = 1/2 + t/(2(1+t))``.
-    """
-    shape = (1 if n is None else n,)
-    inc = rng.uniform(1 / 64, 2, shape + (K, K))
-    t = np.zeros(shape + (K, K))
-    for i in range(K - 2, -1, -1):
-        for j in range(i + 1, K):
-            left = t[:, i, j - 1] if j - 1 > i else 0.0
-            down = t[:, i + 1, j] if i + 1 < j else 0.0
-            t[:, i, j] = inc[:, i, j] + np.maximum(left, down)
-    P = np.full(shape + (K, K), 0.5)
-    iu = np.triu_indices(K, 1)
-    up = 0.5 + t[:, iu[0], iu[1]] / (2 * (1 + t[:, iu[0], iu[1]]))
-    P[:, iu[0], iu[1]] = up
-    P[:, iu[1], iu[0]] = 1 - up
-    return P[0] if n is None else P
+    """Strictly SST float64 matrices, ``(K, K)`` or ``(n, K, K)``: :func:`verify.exact.families.random_sst_float`."""
+    return random_sst_float(rng, K, n)
 
 
 def near_uniform_starts(B: int, K: int, rng: np.random.Generator, scale: float = 1e-3) -> np.ndarray:
