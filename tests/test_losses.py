@@ -26,7 +26,7 @@ def _run(capsys, *argv):
 
 
 def _loss(spec):
-    from verify.numerics.losses import loss
+    from verify import loss
 
     return loss(spec)
 

@@ -121,7 +121,7 @@ def loss_from_args(args: argparse.Namespace, *, spec: str | None = None) -> Pair
     :class:`InputError` with one line when a named flag belongs to another loss, when the
     scale is given twice with two values, or when the scale is not > 0.
     """
-    from verify.numerics.losses import loss as make_loss
+    from verify import loss as make_loss
 
     spec = spec or getattr(args, "loss", None) or args.loss_default
     base = make_loss(spec)

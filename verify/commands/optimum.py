@@ -15,7 +15,8 @@ from verify.commands._lossargs import HelpFormatter, add_loss_options, loss_epil
 from verify.engine.report import print_json
 from verify.exact.objects import InputError, load_preference_matrix, simplex_vector
 from verify.numerics.bridge import evalf_mp
-from verify.numerics.optimum import NonUniqueOptimum, minimise, optimum, sensitivity
+from verify.numerics.optimum import NonUniqueOptimum, minimise
+from verify.system import System
 from verify.numerics.precision import GUARD, agree_log, tolerance, workdps
 
 __all__ = ["register", "run", "ALIASES"]
@@ -91,7 +92,7 @@ def _on_support(P, mu, ref, loss, dps) -> dict:
         tot = sum(refT)
         refT = [v / tot for v in refT]
     try:
-        piT = optimum(PT, [mu[k] for k in T], loss, pi_ref=refT, dps=dps)
+        piT = System(PT, loss, pi_ref=refT).optimum([mu[k] for k in T], dps=dps)
     except NonUniqueOptimum as e:
         return {"support": T, "support_statement": f"on the support of mu the optimum is a set too: {e}"}
     with workdps(dps + GUARD):
@@ -117,8 +118,9 @@ def run(args: argparse.Namespace) -> int:
     note_repairs(args.command, mu, ref)
     instance = {"P": P.to_json(), "mu": list(mu), "pi_ref": list(ref) if ref is not None else [f"1/{P.K}"] * P.K, **loss_json(loss)}
 
+    system = System(P, loss, pi_ref=ref)
     try:
-        pi = optimum(P, mu, loss, pi_ref=ref, dps=args.dps)
+        pi = system.optimum(mu, dps=args.dps)
     except NonUniqueOptimum as e:
         out = {"loss": loss.name, "unique": False, "statement": str(e), "instance": instance}
         out.update(_on_support(P, mu, ref, loss, args.dps))
@@ -139,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
         pis = [mpmath.nstr(x, args.dps) for x in pi]
     sens = None
     if args.sensitivity:
-        X = sensitivity(P, mu, loss, dps=args.dps)
+        X = system.sensitivity(mu, dps=args.dps)
         with workdps(args.dps + GUARD):
             binv = 1 / evalf_mp(loss.b)
             sens = [[mpmath.nstr(X[i, j] * binv, 12) for j in range(P.K)] for i in range(P.K)]
