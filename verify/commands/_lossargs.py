@@ -27,6 +27,7 @@ __all__ = [
     "scale_flag",
     "scale_text",
     "loss_label",
+    "builtin_twin",
     "loss_json",
     "exact_json",
 ]
@@ -156,6 +157,16 @@ def loss_from_args(args: argparse.Namespace, *, spec: str | None = None) -> Pair
 
 def _name(loss: PairLoss) -> str:
     return loss.name if loss.name in BUILTIN else f"f(x) = {sympy.sstr(loss.f)}"
+
+
+def builtin_twin(loss: PairLoss) -> PairLoss | None:
+    """The built-in loss with the same ``f`` as a user expression (``"log(1+exp(-x))"`` is DPO's), or None."""
+    if loss.name in BUILTIN:
+        return None
+    for L in BUILTIN.values():
+        if sympy.simplify(loss.f - L.f) == 0:
+            return L
+    return None
 
 
 def loss_label(loss: PairLoss) -> str:

@@ -20,7 +20,7 @@ import mpmath
 import sympy
 
 from verify.commands._dynargs import note_repairs
-from verify.commands._lossargs import HelpFormatter, add_loss_options, exact_json, loss_epilog, loss_from_args, loss_json, loss_label, scale_flag
+from verify.commands._lossargs import HelpFormatter, add_loss_options, builtin_twin, exact_json, loss_epilog, loss_from_args, loss_json, loss_label, scale_flag
 from verify.engine.report import print_json
 from verify.exact.objects import InputError, fmt, load_preference_matrix, to_fraction, unit_interval
 
@@ -159,6 +159,8 @@ def run(args: argparse.Namespace) -> int:
     t = system.threshold()
     sname = loss.scale_name
     side = threshold_side(loss)
+    twin = builtin_twin(loss)
+    claims_of = CLAIMS.get(loss.name) or (CLAIMS.get(twin.name) if twin is not None else None)
     res = {
         **head,
         "applicable": bool(t.applicable),
@@ -166,11 +168,16 @@ def run(args: argparse.Namespace) -> int:
         "norm_S_float": float(t.norm_S),
         "gain": exact_json(t.gain),
         **formulas(loss, cyclic=args.cyclic is not None),
-        "claims": ["LOSS-3"] + ([c.strip().split(" ")[0] for c in CLAIMS[loss.name].split(",")] if loss.name in CLAIMS else []),
+        "claims": ["LOSS-3"] + ([c.strip().split(" ")[0] for c in claims_of.split(",")] if claims_of else []),
     }
+    if twin is not None:
+        res["same_f_as"] = twin.name
     if t.exact is None:
         res.update({"critical_scale": None, "reason": t.reason})
     else:
+        if twin is not None:
+            tw = sympy.radsimp(sympy.simplify(twin.scale_of_b(t.b_exact)))
+            res.update({f"{twin.name}_{twin.scale_name}_critical": float(tw), f"{twin.name}_{twin.scale_name}_critical_exact": exact_json(tw)})
         res.update({
             "critical_scale": float(t.exact),
             "critical_scale_exact": exact_json(t.exact),
@@ -186,7 +193,10 @@ def run(args: argparse.Namespace) -> int:
         return 0 if res.get("agrees", True) else 1
     print(f"MRS at the uniform point (pi0 = pi_ref = uniform), {loss_label(loss)}: {label}, K = {P.K}, balanced (S 1 = 0)")
     print(f"alpha = {fmt(alpha)}, lambda = {fmt(lam)}; ||S||_2 = {sympy.sstr(t.norm_S)}; gain c_f = -2 f'(0)/f''(0) = {sympy.sstr(t.gain)}")
-    print(f"formula (LOSS-3{'; ' + CLAIMS[loss.name] if loss.name in CLAIMS else ''}): {res['formula']}")
+    if twin is not None:
+        print(f"this f is the built-in {twin.name}'s ({loss_label(twin)}), whose scale is {twin.scale_name} with "
+              f"b = {sympy.sstr(twin.b_of(sympy.Symbol(twin.scale_name, positive=True)))}")
+    print(f"formula (LOSS-3{'; ' + claims_of if claims_of else ''}): {res['formula']}")
     if "formula_cyclic" in res:
         print(f"           for the 3-cycle: {res['formula_cyclic']}")
     if t.exact is None:
@@ -195,7 +205,11 @@ def run(args: argparse.Namespace) -> int:
         c = sympy.sstr(t.exact)
         approx = "" if t.exact.is_Rational else f" ≈ {sympy.N(t.exact, 15)}"
         lo, hi = ("unstable", "stable") if side == "below" else ("stable", "unstable")
-        print(f"critical {sname}* = {c}{approx}")
+        also = ""
+        if twin is not None:
+            tw = res[f"{twin.name}_{twin.scale_name}_critical_exact"]
+            also = f"  (the {twin.name} loss's {twin.scale_name}* = {tw})"
+        print(f"critical {sname}* = {c}{approx}{also}")
         print(f"the uniform point is linearly {lo} for {sname} < {c} and {hi} for {sname} > {c}")
     if _scale_given(args):
         print(
