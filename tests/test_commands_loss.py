@@ -1,12 +1,15 @@
 """The --loss commands: DPO-4 and DYN-1 reproduced by `prefdyn threshold`, aliases, and bad input."""
 
 import json
+import pathlib
 
 import pytest
 import sympy
 
 from theory.losses import BUILTIN
 from verify.cli import main
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def _run(capsys, *argv):
@@ -136,9 +139,12 @@ CYC = ["--cyclic", "1/4", "--alpha", "1/2", "--lam", "1"]
         (["simulate", "--cyclic", "0.3", "--loss", "dpo", "--method", "ipo", "--no-plot"], "--method ipo and --loss dpo disagree"),
         (["simulate", "--cyclic", "0.3", "--loss", "slic", "--beta-dpo", "1", "--no-plot"], "--beta-dpo is the scale of --loss dpo"),
         (["simulate", "--cyclic", "0.3", "--loss", "nope", "--no-plot"], "unknown loss 'nope'"),
+        (["phase", "--cyclic", "0.3", "--loss", "hinge"], "no phase diagram for the SLiC (hinge) loss"),
+        (["optimum", "--matrix", "examples/cyclic3.json", "--loss", "dpo", "--beta-exp", "2"], "--beta-exp is the scale of --loss exp"),
     ],
 )
-def test_bad_input_one_line_exit_2(argv, message, capsys):
+def test_bad_input_one_line_exit_2(argv, message, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
     code, out, err = _run(capsys, *argv)
     assert code == 2, (out, err)
     assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err

@@ -108,3 +108,13 @@ def test_plot_phase_extra_curves(tmp_path):
     d = phase_diagram(cyclic_matrix(0.3), np.linspace(0, 1, 4), np.linspace(0, 6, 4), steps=200)
     out = plot_phase(d, str(tmp_path / "x.png"), extra_curves=[("DPO threshold", [0, 0.5, 1], [5, 4, 0])])
     assert (tmp_path / "x.png").stat().st_size > 5_000 and out.endswith("x.png")
+
+
+def test_phase_any_smooth_loss_on_the_ipo_equivalent_axis(tmp_path, capsys):
+    png = tmp_path / "phase-dpo.png"
+    code, out, _ = _run(capsys, ["phase", "--loss", "dpo", "--cyclic", "0.4", "--alpha-points", "4", "--bl-points", "4", "--steps", "200",
+                                 "--out", str(png), "--json", "--quiet"])
+    d = json.loads(out)
+    assert code == 0 and png.stat().st_size > 5_000
+    assert d["loss"] == "dpo" and "lambda/beta_dpo" in d["axis"] and d["extra_curves"] == []
+    assert d["counts"]["stable"] > 0 and d["counts"]["cycle"] > 0

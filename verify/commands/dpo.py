@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_phase(args: argparse.Namespace) -> int:
-    from verify.numerics.mrs_dpo import draw_threshold_comparison
+    from verify.numerics.phase import draw_threshold_comparison
 
     a = float(positive(args.a, "a"))
     if a > 0.5:
