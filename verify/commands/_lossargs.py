@@ -11,7 +11,7 @@ gets its flag without a change here. Exact strings (``"7/10"``) are accepted.
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import Any, Protocol
 
 import sympy
 
@@ -19,6 +19,7 @@ from theory.losses import ALIASES, BUILTIN, PairLoss
 from verify.exact.objects import InputError, positive
 
 __all__ = [
+    "Subparsers",
     "HelpFormatter",
     "LOSS_HELP",
     "loss_epilog",
@@ -31,6 +32,12 @@ __all__ = [
     "loss_json",
     "exact_json",
 ]
+
+
+class Subparsers(Protocol):
+    """What a command's ``register`` uses of the object ``ArgumentParser.add_subparsers()`` returns."""
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser: ...
 
 
 class HelpFormatter(argparse.HelpFormatter):

@@ -11,7 +11,7 @@ import argparse
 import mpmath
 
 from verify.commands._dynargs import note_repairs
-from verify.commands._lossargs import HelpFormatter, add_loss_options, loss_epilog, loss_from_args, loss_json, loss_label, scale_flag, scale_text
+from verify.commands._lossargs import HelpFormatter, Subparsers, add_loss_options, loss_epilog, loss_from_args, loss_json, loss_label, scale_flag, scale_text
 from verify.engine.report import print_json
 from verify.exact.objects import InputError, load_preference_matrix, simplex_vector
 from verify.numerics.bridge import evalf_mp
@@ -45,7 +45,7 @@ def _add_common(p: argparse.ArgumentParser, dps: int) -> None:
     p.add_argument("--json", action="store_true", help="print JSON on stdout")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: Subparsers) -> None:
     p = sub.add_parser(
         "optimum",
         help="the one-shot optimum of any pairwise loss (--loss), checked by direct minimisation",
@@ -58,7 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run, preset=None)
 
 
-def register_alias(sub: argparse._SubParsersAction, name: str) -> None:
+def register_alias(sub: Subparsers, name: str) -> None:
     """``prefdyn NAME``: ``optimum --loss NAME`` with NAME's own scale flag."""
     from theory.losses import BUILTIN
 

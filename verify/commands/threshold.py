@@ -20,7 +20,7 @@ import mpmath
 import sympy
 
 from verify.commands._dynargs import note_repairs
-from verify.commands._lossargs import HelpFormatter, add_loss_options, builtin_twin, exact_json, loss_epilog, loss_from_args, loss_json, loss_label, scale_flag
+from verify.commands._lossargs import HelpFormatter, Subparsers, add_loss_options, builtin_twin, exact_json, loss_epilog, loss_from_args, loss_json, loss_label, scale_flag
 from verify.engine.report import print_json
 from verify.exact.objects import InputError, fmt, load_preference_matrix, to_fraction, unit_interval
 
@@ -57,7 +57,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON on stdout")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: Subparsers) -> None:
     p = sub.add_parser(
         "threshold",
         help="the critical scale of a loss at which the uniform point of MRS turns unstable (balanced P; LOSS-3)",
@@ -70,7 +70,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run, preset=None)
 
 
-def register_alias(sub: argparse._SubParsersAction, name: str, command: str) -> None:
+def register_alias(sub: Subparsers, name: str, command: str) -> None:
     """``prefdyn COMMAND`` = ``prefdyn threshold --loss NAME`` (with NAME's own scale flag)."""
     from theory.losses import BUILTIN
 
