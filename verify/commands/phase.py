@@ -11,7 +11,7 @@ import argparse
 
 import numpy as np
 
-from verify.commands._dynargs import PLOT_HINT, add_matrix_options, matrix_from_args
+from verify.commands._dynargs import PLOT_HINT, add_matrix_options, matrix_from_args, number_option
 from verify.commands._lossargs import HelpFormatter, add_loss_options, loss_epilog, loss_from_args, loss_json, loss_label
 from verify.engine.report import Progress, print_json, table
 from verify.exact.objects import InputError, unit_interval
@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_loss_options(p, default="ipo", scale=False)
     p.add_argument("--lam", default="1", help="lambda in (0, 1] held fixed (default 1); the scale follows from beta*lambda")
     p.add_argument("--alpha-points", type=int, default=41, help="grid points in alpha over [0, 1] (default 41)")
-    p.add_argument("--bl-max", type=float, default=None, help="largest beta*lambda (default: 1.6 x the threshold at alpha = 0, or 12)")
+    p.add_argument("--bl-max", default=None, help="largest beta*lambda (default: 1.6 x the threshold at alpha = 0, or 12)")
     p.add_argument("--bl-points", type=int, default=41, help="grid points in beta*lambda (default 41)")
     p.add_argument("--steps", type=int, default=1500, help="iterations per trajectory (default 1500)")
     p.add_argument("--starts", type=int, default=3, help="trajectories per grid point (default 3)")
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     if args.bl_max is None:
         bl_max = 1.6 * balanced_curve(np.array([0.0]), P)[0] if balanced and np.abs(P - 0.5).max() > 0 else 12.0
     else:
-        bl_max = args.bl_max
+        bl_max = number_option(args.bl_max, "--bl-max")
     if not bl_max > 0:
         raise InputError(f"--bl-max = {bl_max}, expected > 0")
     alphas = np.linspace(0, 1, args.alpha_points)

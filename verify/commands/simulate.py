@@ -11,7 +11,7 @@ import sympy
 from verify.commands._lossargs import HelpFormatter, add_loss_options, loss_epilog, loss_from_args, loss_json, loss_label
 from verify.exact.objects import InputError, unit_interval
 from verify.engine.report import Progress, print_json, table
-from verify.commands._dynargs import PLOT_HINT, add_matrix_options, matrix_from_args, need_matplotlib, vector_option
+from verify.commands._dynargs import PLOT_HINT, add_matrix_options, matrix_from_args, need_matplotlib, number_option, vector_option
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, default=3000, help="iterations (default 3000)")
     p.add_argument("--burn-in", type=int, default=None, help="states left out of the cycle strength (default steps/2)")
     p.add_argument("--seed", type=int, default=0, help="seed of the start perturbation and of --random-sst (default 0)")
-    p.add_argument("--start-scale", type=float, default=1e-3, help="logit perturbation of the near-uniform start (default 1e-3)")
+    p.add_argument("--start-scale", default="1e-3", help="logit perturbation of the near-uniform start (default 1e-3)")
     p.add_argument("--start", help="start policy, comma-separated (default: near-uniform)")
     p.add_argument("--pi-ref", help="reference policy, comma-separated (default uniform)")
     p.add_argument("--pi0", help="offline sampler, comma-separated (default uniform)")
@@ -104,7 +104,10 @@ def run(args: argparse.Namespace) -> int:
         s = vector_option(args.start, K, "start")
         lp0 = np.log(s)[None, :]
     else:
-        lp0 = near_uniform_starts(1, K, np.random.default_rng(args.seed), args.start_scale)
+        scale = number_option(args.start_scale, "--start-scale")
+        if not scale >= 0:
+            raise InputError(f"--start-scale = {args.start_scale}, expected >= 0")
+        lp0 = near_uniform_starts(1, K, np.random.default_rng(args.seed), scale)
     step = make_step(P, loss, al, la, ref, p0, B=1)
     prog = Progress("simulate", enabled=(not args.quiet) and args.steps * K >= 200_000)
     res = run_batch(step, lp0, args.steps, burn_in=burn, record=True, progress=prog)
