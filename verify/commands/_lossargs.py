@@ -109,7 +109,6 @@ def add_loss_options(p: argparse.ArgumentParser, *, default: str = "ipo", scale_
     p.set_defaults(loss_default=default, scale_defaults=dict(scale_defaults or {}))
     if not scale:
         return
-    dflt = ""
     if scale_defaults:
         dflt = " (default: " + ", ".join(f"{scale_flag(BUILTIN[k].scale_name)[2:]} = {v} for {k}" for k, v in scale_defaults.items()) + \
             ", else the loss's default scale 1)"
@@ -159,7 +158,7 @@ def loss_from_args(args: argparse.Namespace, *, spec: str | None = None) -> Pair
     if value is None:
         return base
     positive(value, base.scale_name)  # one clear line: "beta_dpo = -1, expected > 0"
-    return make_loss(spec, scale=value)
+    return make_loss(base, scale=value)
 
 
 def _name(loss: PairLoss) -> str:
