@@ -159,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         rows = [
             ["matrix", label],
-            ["loss", f"MRS, {loss_label(loss)}: f(x) = {summary['f']}"],
+            ["loss", f"MRS, {loss_label(loss)}" + ("" if loss_label(loss).startswith("f(x)") else f": f(x) = {summary['f']}")],
             ["parameters", f"alpha = {al:g}, {sname} = {sympy.sstr(loss.scale)}, lambda = {la:g}"],
             ["status", status + (f" (period ~ {m['period']:.2f} steps)" if m["oscillating"] else (f" at step {int(m['converged_at'])}" if m["converged"] else ""))],
             ["cycle strength", f"{m['cycle_strength']:.4g} (variance of pi over t > {burn}, mean over coordinates)"],
