@@ -146,7 +146,6 @@ def test_cli_dpo(tmp_path, capsys):
 @pytest.mark.parametrize(
     "argv, msg",
     [
-        (["dpo", "--mu", "1,0,0"], "not unique"),
         (["dpo", "--beta-dpo", "-1"], "beta_dpo = -1, expected > 0"),
         (["dpo-threshold", "--alpha", "2", "--lam", "1", "--beta-dpo", "1"], "alpha = 2 is outside"),
     ],
@@ -157,6 +156,14 @@ def test_cli_bad_input_exits_2_with_one_line(tmp_path, capsys, argv, msg):
     assert main(argv[:1] + ["--matrix", str(f)] + argv[1:]) == 2
     err = capsys.readouterr().err
     assert msg in err and err.count("\n") == 1
+
+
+def test_cli_zero_mu_reports_the_solution_set(tmp_path, capsys):
+    """A sampler with zeros leaves some log-ratios free: the command states the set and exits 0 (it picks nothing)."""
+    f = tmp_path / "P.json"
+    f.write_text(json.dumps([["1/2", "7/10", "3/10"], ["3/10", "1/2", "7/10"], ["7/10", "3/10", "1/2"]]))
+    assert main(["dpo", "--matrix", str(f), "--mu", "1,0,0"]) == 0
+    assert "not unique" in capsys.readouterr().out
 
 
 def test_cli_threshold_refuses_unbalanced(tmp_path, capsys):

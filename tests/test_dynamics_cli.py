@@ -64,26 +64,24 @@ def test_bad_input_exits_2_with_one_line(argv, message, capsys):
     assert message in err and len(err.strip().splitlines()) == 1
 
 
-def test_simulate_dpo_method_without_module(monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "verify.numerics.mrs_dpo", None)
-    code, _, err = _run(capsys, ["simulate", "--cyclic", "0.4", "--method", "dpo", "--no-plot"])
-    assert code == 2 and "verify.numerics.mrs_dpo" in err and len(err.strip().splitlines()) == 1
+def test_simulate_method_dpo_is_loss_dpo(monkeypatch, capsys):
+    """--method dpo (kept for old scripts) is --loss dpo: the step is the generic one, built for DPO at beta_dpo."""
+    import sympy
 
-
-def test_simulate_dpo_method_uses_make_batch_step(monkeypatch, capsys):
-    import types
-
-    from verify.numerics.simulate import make_ipo_batch_step
+    import verify.numerics.batch as batch
 
     seen = {}
+    make_step = batch.make_step
 
-    def make_batch_step(P, alpha, beta_dpo, lam, pi_ref=None, pi0=None):
-        seen["beta_dpo"] = beta_dpo
-        return make_ipo_batch_step(P, alpha, 1.0, lam, pi_ref, pi0, B=1)
+    def spy(P, loss, *args, **kwargs):
+        seen["loss"], seen["scale"] = loss.name, loss.scale
+        return make_step(P, loss, *args, **kwargs)
 
-    monkeypatch.setitem(sys.modules, "verify.numerics.mrs_dpo", types.SimpleNamespace(make_batch_step=make_batch_step))
+    monkeypatch.setattr(batch, "make_step", spy)
     code, out, _ = _run(capsys, ["simulate", "--cyclic", "0.4", "--method", "dpo", "--beta-dpo", "0.5", "--no-plot", "--json", "--steps", "100"])
-    assert code == 0 and seen["beta_dpo"] == 0.5 and json.loads(out)["method"] == "dpo"
+    d = json.loads(out)
+    assert code == 0 and seen == {"loss": "dpo", "scale": sympy.Rational(1, 2)}
+    assert d["method"] == "dpo" and d["loss"] == "dpo" and d["beta_dpo"] == 0.5 and "beta" not in d
 
 
 def test_without_matplotlib(monkeypatch, tmp_path, capsys):
@@ -110,3 +108,13 @@ def test_plot_phase_extra_curves(tmp_path):
     d = phase_diagram(cyclic_matrix(0.3), np.linspace(0, 1, 4), np.linspace(0, 6, 4), steps=200)
     out = plot_phase(d, str(tmp_path / "x.png"), extra_curves=[("DPO threshold", [0, 0.5, 1], [5, 4, 0])])
     assert (tmp_path / "x.png").stat().st_size > 5_000 and out.endswith("x.png")
+
+
+def test_phase_any_smooth_loss_on_the_ipo_equivalent_axis(tmp_path, capsys):
+    png = tmp_path / "phase-dpo.png"
+    code, out, _ = _run(capsys, ["phase", "--loss", "dpo", "--cyclic", "0.4", "--alpha-points", "4", "--bl-points", "4", "--steps", "200",
+                                 "--out", str(png), "--json", "--quiet"])
+    d = json.loads(out)
+    assert code == 0 and png.stat().st_size > 5_000
+    assert d["loss"] == "dpo" and "lambda/beta_dpo" in d["axis"] and d["extra_curves"] == []
+    assert d["counts"]["stable"] > 0 and d["counts"]["cycle"] > 0

@@ -252,12 +252,12 @@ def test_dpo_with_an_entry_1e_300_solves(capsys, tmp_path):
 
 
 def test_numerical_failure_exits_1_with_advice(capsys, tmp_path, monkeypatch):
-    import verify.commands.dpo as cmd
+    import verify.commands.optimum as cmd
 
     def boom(*a, **k):
         raise DPONumericalFailure("direct DPO minimisation did not converge in 5 Newton steps; try a larger --dps")
 
-    monkeypatch.setattr(cmd, "dpo_minimise", boom)
+    monkeypatch.setattr(cmd, "minimise", boom)
     f = tmp_path / "m.json"
     f.write_text(json.dumps(P3))
     code, out, err = run(capsys, "dpo", "--matrix", str(f))

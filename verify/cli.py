@@ -21,18 +21,21 @@ from typing import Sequence
 
 from verify.exact.objects import InputError, NumericalFailure
 
-__all__ = ["main", "build_parser", "COMMAND_MODULES", "UsageError"]
+__all__ = ["main", "build_parser", "parse_args", "join_negative_values", "COMMAND_MODULES", "UsageError"]
 
 #: Subcommand modules, in the order shown by ``prefdyn --help``.
 COMMAND_MODULES: list[str] = [
     "verify.commands.check",
-    "verify.commands.ipo",
-    "verify.commands.counterexample",
-    "verify.commands.sampler",
+    "verify.commands.optimum",
+    "verify.commands.threshold",
     "verify.commands.simulate",
     "verify.commands.phase",
-    "verify.commands.dpo",
+    "verify.commands.counterexample",
+    "verify.commands.sampler",
     "verify.commands.latex",
+    # the same commands with the loss preset (kept for old scripts and the docs)
+    "verify.commands.ipo",
+    "verify.commands.dpo",
 ]
 
 
@@ -45,8 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="prefdyn",
         description=(
             "Check the theory of how sampling shapes preference alignment "
-            "(arXiv:2602.12180): IPO/DPO one-shot optima, ranking properties, "
-            "and the iterative MRS-IPO / MRS-DPO dynamics."
+            "(arXiv:2602.12180): one-shot optima of IPO, DPO and any pairwise loss of the GPO family "
+            "(--loss), ranking properties, and the iterative MRS dynamics and their thresholds."
         ),
         epilog="Run 'prefdyn COMMAND --help' for the options of one command.",
     )
@@ -75,19 +78,31 @@ def _value_options(parser: argparse.ArgumentParser) -> set[str]:
     return out
 
 
-def join_negative_values(argv: Sequence[str], options: set[str]) -> list[str]:
+def _option_strings(parser: argparse.ArgumentParser) -> set[str]:
+    """Every option string (``-h``, ``--json``, ...) of the parser and its subcommands."""
+    out: set[str] = set()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                out |= _option_strings(sub)
+        out |= set(action.option_strings)
+    return out
+
+
+def join_negative_values(argv: Sequence[str], options: set[str], known: set[str] = frozenset()) -> list[str]:
     """Rewrite ``--opt -0.1,0.5`` as ``--opt=-0.1,0.5`` for options that take a value.
 
     argparse reads a token starting with ``-`` as an option unless it is a single
-    negative number, so a list such as ``-0.1,0.5,0.6`` would be refused as a
-    missing argument before it could be validated.
+    negative number, so a list such as ``-0.1,0.5,0.6`` (or a loss ``--loss "-x + x**2"``)
+    would be refused as a missing argument before it could be validated. A token that is
+    itself an option of ``known`` stays an option.
     """
     out: list[str] = []
     it = iter(argv)
     for tok in it:
         if tok in options:
             nxt = next(it, None)
-            if nxt is not None and _NEGATIVE_VALUE.match(nxt):
+            if nxt is not None and nxt.startswith("-") and (_NEGATIVE_VALUE.match(nxt) or nxt.split("=")[0] not in known):
                 out.append(f"{tok}={nxt}")
                 continue
             out.append(tok)
@@ -98,10 +113,16 @@ def join_negative_values(argv: Sequence[str], options: set[str]) -> list[str]:
     return out
 
 
+def parse_args(argv: Sequence[str], parser: argparse.ArgumentParser | None = None) -> argparse.Namespace:
+    """Parse a ``prefdyn`` command line (values starting with ``-`` joined to their option first)."""
+    parser = parser or build_parser()
+    return parser.parse_args(join_negative_values(list(argv), _value_options(parser), _option_strings(parser)))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(join_negative_values(argv, _value_options(parser)))
+    args = parse_args(argv, parser)
     try:
         return int(args.func(args) or 0)
     except NumericalFailure as e:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from fractions import Fraction
 
 import numpy as np
 
-from verify.exact.objects import InputError, load_preference_matrix, simplex_vector
+from verify.exact.objects import InputError, load_preference_matrix, simplex_vector, to_fraction
 
-__all__ = ["add_matrix_options", "matrix_from_args", "vector_option", "need_matplotlib", "note_repairs", "PLOT_HINT"]
+__all__ = ["add_matrix_options", "matrix_from_args", "vector_option", "number_option", "need_matplotlib", "note_repairs", "PLOT_HINT"]
 
 PLOT_HINT = "plotting needs matplotlib: pip install 'prefdyn[plot]'"
 
@@ -17,7 +18,7 @@ PLOT_HINT = "plotting needs matplotlib: pip install 'prefdyn[plot]'"
 def add_matrix_options(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--matrix", metavar="FILE", help="preference matrix file (.json list of rows or {'P': ...}, or .csv)")
-    g.add_argument("--cyclic", type=float, metavar="A", help="the 3-cycle P_cyc(A): P[0,1] = P[1,2] = P[2,0] = 1/2 + A, 0 < A <= 1/2")
+    g.add_argument("--cyclic", metavar="A", help="the 3-cycle P_cyc(A): P[0,1] = P[1,2] = P[2,0] = 1/2 + A, 0 < A <= 1/2 (0.4 or 2/5)")
     g.add_argument("--random-sst", type=int, metavar="K", help="a random strictly SST matrix of size K (seeded by --seed)")
 
 
@@ -35,12 +36,12 @@ def matrix_from_args(args: argparse.Namespace) -> tuple[np.ndarray, str]:
         note_repairs(args.command, P)
         return P.to_numpy(), f"P from {args.matrix}"
     if args.cyclic is not None:
-        a = args.cyclic
-        if not (0 < a <= 0.5):
-            raise InputError(f"--cyclic A = {a}, expected 0 < A <= 1/2")
-        from verify.numerics.simulate import cyclic_matrix
+        a, exact = to_fraction(args.cyclic, "--cyclic A")
+        if not (0 < a <= Fraction(1, 2)):
+            raise InputError(f"--cyclic A = {args.cyclic}, expected 0 < A <= 1/2")
+        from verify.exact.families import cyclic
 
-        return cyclic_matrix(a), f"P_cyc({a:g})"
+        return load_preference_matrix(cyclic(a)).to_numpy(), f"P_cyc({args.cyclic.strip()})"
     if args.random_sst is not None:
         K = args.random_sst
         if K < 2 or K > 256:
@@ -49,6 +50,11 @@ def matrix_from_args(args: argparse.Namespace) -> tuple[np.ndarray, str]:
 
         return random_sst_matrix(K, np.random.default_rng(args.seed)), f"random SST (K = {K}, seed {args.seed})"
     raise InputError("give the matrix: --matrix FILE, --cyclic A or --random-sst K")
+
+
+def number_option(value, name: str) -> float:
+    """A number option read exactly (``"1/4"``, ``"0.25"``, ``"1e-3"``), as a float; one-line InputError otherwise."""
+    return float(to_fraction(value, name)[0])
 
 
 def vector_option(value: str | None, K: int, name: str) -> np.ndarray | None:

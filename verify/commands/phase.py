@@ -1,4 +1,9 @@
-"""``prefdyn phase``: the DYN-5 phase diagram over (alpha, beta * lambda) as a PNG."""
+"""``prefdyn phase``: the DYN-5 phase diagram of the MRS map of any smooth loss as a PNG.
+
+The vertical axis is the loss's IPO-equivalent ``beta * lambda`` = ``c_f lambda / b`` (IPO:
+``beta lambda``; DPO: ``4 lambda / beta_dpo``), on which the balanced threshold of LOSS-3 is one
+curve for every smooth loss.
+"""
 
 from __future__ import annotations
 
@@ -6,25 +11,32 @@ import argparse
 
 import numpy as np
 
-from verify.exact.objects import InputError, unit_interval
+from verify.commands._dynargs import PLOT_HINT, add_matrix_options, matrix_from_args, number_option
+from verify.commands._lossargs import HelpFormatter, add_loss_options, loss_epilog, loss_from_args, loss_json, loss_label
 from verify.engine.report import Progress, print_json, table
-from verify.commands._dynargs import PLOT_HINT, add_matrix_options, matrix_from_args
+from verify.exact.objects import InputError, unit_interval
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "phase",
-        help="phase diagram of MRS-IPO over (alpha, beta*lambda) as a PNG (DYN-5)",
+        help="phase diagram of the MRS map of any smooth loss (--loss) over (alpha, beta*lambda) as a PNG (DYN-5)",
         description=(
             "Classify a grid of (alpha, beta*lambda) into: stable (one fixed point, rho < 1, trajectories converge), "
-            "cycle (rho > 1, persistent oscillation), several fixed points, bistable, undecided. Draws the DYN-1/DYN-6 "
-            "threshold (balanced P) or the numeric rho = 1 contour, and the q = 1 line of DYN-2."
+            "cycle (rho > 1, persistent oscillation), several fixed points, bistable, undecided. The vertical axis is "
+            "the loss's IPO-equivalent beta*lambda = c_f lambda/b (c_f = -2 f'(0)/f''(0); IPO: beta*lambda, DPO: "
+            "4 lambda/beta_dpo), on which the balanced threshold (DYN-1/DYN-6/LOSS-3) is one curve for every loss. "
+            "Draws that threshold (balanced P) or the numeric rho = 1 contour, and the q = 1 line of DYN-2. "
+            "A piecewise-linear loss (the hinge) has no phase diagram here (its optimum is a set): simulate it."
         ),
+        epilog=loss_epilog(),
+        formatter_class=HelpFormatter,
     )
     add_matrix_options(p)
-    p.add_argument("--lam", default="1", help="lambda in (0, 1] held fixed (default 1); beta = (beta*lambda)/lambda")
+    add_loss_options(p, default="ipo", scale=False)
+    p.add_argument("--lam", default="1", help="lambda in (0, 1] held fixed (default 1); the scale follows from beta*lambda")
     p.add_argument("--alpha-points", type=int, default=41, help="grid points in alpha over [0, 1] (default 41)")
-    p.add_argument("--bl-max", type=float, default=None, help="largest beta*lambda (default: 1.6 x the threshold at alpha = 0, or 12)")
+    p.add_argument("--bl-max", default=None, help="largest beta*lambda (default: 1.6 x the threshold at alpha = 0, or 12)")
     p.add_argument("--bl-points", type=int, default=41, help="grid points in beta*lambda (default 41)")
     p.add_argument("--steps", type=int, default=1500, help="iterations per trajectory (default 1500)")
     p.add_argument("--starts", type=int, default=3, help="trajectories per grid point (default 3)")
@@ -33,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--no-dpo-curve",
         action="store_true",
-        help="for balanced P, do not overlay the MRS-DPO threshold (DPO-4/DPO-6), read on the same axis as lambda/beta_dpo",
+        help="for balanced P and --loss ipo, do not overlay the MRS-DPO threshold (DPO-4/DPO-6), read on the same axis as lambda/beta_dpo",
     )
     p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -46,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     except ImportError:
         raise InputError(PLOT_HINT) from None
     P, label = matrix_from_args(args)
+    loss = loss_from_args(args)
     la = float(unit_interval(args.lam, "lambda"))
     if la <= 0:
         raise InputError("--lam must be > 0 (the axis is beta*lambda)")
@@ -54,32 +67,43 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"--{name.replace('_', '-')} = {getattr(args, name)}, expected 2..400")
     if args.steps < 10:
         raise InputError(f"--steps = {args.steps}, expected >= 10")
+    from verify.numerics.batch import method_for
     from verify.numerics.phase import balanced_curve, phase_diagram, plot_phase
 
+    if method_for(loss) == "enumerate" or loss.gain is None:
+        raise InputError(
+            f"no phase diagram for the {loss_label(loss)} loss: {loss.not_smooth_at_0 or 'its optimum is a set'}; "
+            f"simulate it instead (prefdyn simulate --loss {args.loss})"
+        )
     balanced = bool(np.allclose((P - 0.5).sum(axis=1), 0, atol=1e-12))
     if args.bl_max is None:
         bl_max = 1.6 * balanced_curve(np.array([0.0]), P)[0] if balanced and np.abs(P - 0.5).max() > 0 else 12.0
     else:
-        bl_max = args.bl_max
+        bl_max = number_option(args.bl_max, "--bl-max")
     if not bl_max > 0:
         raise InputError(f"--bl-max = {bl_max}, expected > 0")
     alphas = np.linspace(0, 1, args.alpha_points)
     bls = np.linspace(0, bl_max, args.bl_points)
     prog = Progress("phase", enabled=not args.quiet)
-    d = phase_diagram(P, alphas, bls, lam=la, steps=args.steps, n_starts=args.starts, seed=args.seed, progress=prog)
+    d = phase_diagram(P, alphas, bls, lam=la, loss=loss, steps=args.steps, n_starts=args.starts, seed=args.seed, progress=prog)
     extra = []
-    if balanced and not args.no_dpo_curve and np.abs(P - 0.5).max() > 0:
+    if loss.name == "ipo" and balanced and not args.no_dpo_curve and np.abs(P - 0.5).max() > 0:
         # DPO-4 / DPO-6: the MRS-DPO threshold at the uniform point is the IPO one with beta = 4 / beta_dpo,
         # so on this axis the critical lambda / beta_dpo is the DYN-6 curve divided by 4.
         fine = np.linspace(0, 1, 201)
         extra.append(("MRS-DPO threshold (DPO-4/6): critical lambda/beta_dpo", fine, balanced_curve(fine, P) / 4))
-    path = plot_phase(d, args.out, extra_curves=extra, title=f"MRS-IPO phase diagram: {label}, lambda = {la:g}")
+    title = f"MRS phase diagram, {loss_label(loss)}: {label}, lambda = {la:g}"
+    path = plot_phase(d, args.out, extra_curves=extra, title=title)
     counts = d.counts()
     if args.json:
-        print_json({"matrix": label, "K": P.shape[0], "lambda": la, "alphas": alphas, "beta_lambda": bls, "regions": d.regions,
+        lj = loss_json(loss)
+        for k in ("scale_exact", loss.scale_name):
+            lj.pop(k, None)
+        print_json({"matrix": label, "K": P.shape[0], **lj, "lambda": la, "alphas": alphas, "beta_lambda": bls,
+                    "axis": d.axis_label, "scales": d.scales, "regions": d.regions,
                     "region_names": ["stable", "cycle", "several", "bistable", "undecided"], "counts": counts, "png": path,
                     "balanced": balanced, "extra_curves": [c[0] for c in extra]})
     else:
-        rows = [[k, v] for k, v in counts.items()] + [["picture", path]]
+        rows = [[k, v] for k, v in counts.items()] + [["axis", d.axis_label], ["picture", path]]
         print(table(["region", "grid points"], rows, [12, 60]))
     return 0

@@ -1,4 +1,4 @@
-"""``prefdyn simulate``: run MRS-IPO (or MRS-DPO) from one matrix, print a summary, write a PNG."""
+"""``prefdyn simulate``: run the MRS dynamics of any loss from one matrix, print a summary, write a PNG."""
 
 from __future__ import annotations
 
@@ -6,33 +6,38 @@ import argparse
 import sys
 
 import numpy as np
+import sympy
 
-from verify.exact.objects import InputError, positive, unit_interval
+from theory.losses import ALIASES
+from verify.commands._lossargs import HelpFormatter, add_loss_options, loss_epilog, loss_from_args, loss_json, loss_label
+from verify.exact.objects import InputError, unit_interval
 from verify.engine.report import Progress, print_json, table
-from verify.commands._dynargs import PLOT_HINT, add_matrix_options, matrix_from_args, need_matplotlib, vector_option
+from verify.commands._dynargs import PLOT_HINT, add_matrix_options, matrix_from_args, need_matplotlib, number_option, vector_option
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "simulate",
-        help="simulate MRS-IPO / MRS-DPO from one matrix; summary and a PNG",
+        help="simulate the MRS dynamics of any loss (--loss) from one matrix; summary and a PNG",
         description=(
-            "Iterate the MRS-IPO map (THEORY.md section 3) in float64 log space from a near-uniform start "
-            "(or --start) and print: the fixed point's spectral radius, the final policy and entropy, the cycle "
-            "strength, and whether the trajectory converged or oscillates (with a period estimate). Writes a PNG: "
-            "the trajectory on the simplex for K = 3, policy coordinates and entropy against t for any K."
+            "Iterate the MRS map log pi' = alpha log pi + (1-alpha) log pi_ref + x*(mu)/b, mu = lam pi + (1-lam) pi0 "
+            "(THEORY.md section 3) of the chosen loss in float64 log space from a near-uniform start (or --start) and "
+            "print: the fixed point's spectral radius, the final policy and entropy, the cycle strength, and whether "
+            "the trajectory converged or oscillates (with a period estimate). Writes a PNG: the trajectory on the "
+            "simplex for K = 3, policy coordinates and entropy against t for any K."
         ),
+        epilog=loss_epilog(),
+        formatter_class=HelpFormatter,
     )
     add_matrix_options(p)
-    p.add_argument("--method", choices=("ipo", "dpo"), default="ipo", help="ipo (default) or dpo (needs verify.numerics.mrs_dpo)")
+    add_loss_options(p, default="ipo", scale_defaults=SCALE_DEFAULTS)
+    p.add_argument("--method", choices=("ipo", "dpo"), default=None, help="the same as --loss ipo / --loss dpo (kept for old scripts)")
     p.add_argument("--alpha", default="0.5", help="reference mixing alpha in [0, 1] (default 0.5)")
-    p.add_argument("--beta", default="4", help="IPO beta > 0 (default 4)")
-    p.add_argument("--beta-dpo", default="0.25", help="DPO KL coefficient beta_dpo > 0 for --method dpo (default 0.25)")
     p.add_argument("--lam", default="1", help="sampler mixing lambda in [0, 1] (default 1)")
     p.add_argument("--steps", type=int, default=3000, help="iterations (default 3000)")
     p.add_argument("--burn-in", type=int, default=None, help="states left out of the cycle strength (default steps/2)")
     p.add_argument("--seed", type=int, default=0, help="seed of the start perturbation and of --random-sst (default 0)")
-    p.add_argument("--start-scale", type=float, default=1e-3, help="logit perturbation of the near-uniform start (default 1e-3)")
+    p.add_argument("--start-scale", default="1e-3", help="logit perturbation of the near-uniform start (default 1e-3)")
     p.add_argument("--start", help="start policy, comma-separated (default: near-uniform)")
     p.add_argument("--pi-ref", help="reference policy, comma-separated (default uniform)")
     p.add_argument("--pi0", help="offline sampler, comma-separated (default uniform)")
@@ -43,24 +48,48 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _step(args, P, al, be, la, ref, p0):
-    if args.method == "ipo":
-        from verify.numerics.simulate import make_ipo_batch_step
+#: This command's default scales (kept from the IPO/DPO commands it replaces); other losses: their own default.
+SCALE_DEFAULTS = {"ipo": "4", "dpo": "0.25"}
 
-        return make_ipo_batch_step(P, al, be, la, ref, p0, B=1)
-    try:
-        from verify.numerics.mrs_dpo import make_batch_step  # type: ignore[import-not-found]
-    except ImportError:
-        raise InputError("--method dpo needs the module verify.numerics.mrs_dpo, which is not installed in this version") from None
-    bd = float(positive(args.beta_dpo, "beta_dpo"))
-    return make_batch_step(P, al, bd, la, pi_ref=ref, pi0=p0)
+
+def _loss(args: argparse.Namespace):
+    if args.method is not None:
+        if args.loss is not None and ALIASES.get(args.loss.strip().lower(), args.loss.strip().lower()) != args.method:
+            raise InputError(f"--method {args.method} and --loss {args.loss} disagree; give --loss only")
+        return loss_from_args(args, spec=args.method)
+    return loss_from_args(args)
+
+
+def _fixed_point(P, loss, al, la, ref, p0):
+    """The fixed point reached from the uniform start by damped Newton, and its spectral radius (float64), or None.
+
+    None as well for a piecewise-linear loss (the hinge): its optimum is a set and the map has no Jacobian.
+    """
+    from verify.numerics.batch import method_for
+    from verify.numerics.phase import batch_fixed_points
+
+    if method_for(loss) == "enumerate":
+        return None
+    pi, conv, rho, _ = batch_fixed_points(P, np.array([al]), np.array([float(loss.scale)]), np.array([la]), ref, p0, iters=200, loss=loss)
+    if not conv[0]:
+        return None
+    r = float(rho[0])
+    return {"pi": pi[0].tolist(), "spectral_radius": r, "stability": "stable" if r < 1 else ("unstable" if r > 1 else "neutral")}
+
+
+def _no_fixed_point(loss) -> str:
+    from verify.numerics.batch import method_for
+
+    if method_for(loss) == "enumerate":
+        return "not computed: the optimum of a piecewise-linear loss is a set, the map has no Jacobian"
+    return "not found: damped Newton from the uniform point did not converge"
 
 
 def run(args: argparse.Namespace) -> int:
     P, label = matrix_from_args(args)
     K = P.shape[0]
+    loss = _loss(args)
     al = float(unit_interval(args.alpha, "alpha"))
-    be = float(positive(args.beta, "beta"))
     la = float(unit_interval(args.lam, "lambda"))
     if args.steps < 1:
         raise InputError(f"--steps = {args.steps}, expected >= 1")
@@ -69,25 +98,23 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--burn-in = {burn}, expected 0 <= burn-in < steps = {args.steps}")
     ref = vector_option(args.pi_ref, K, "pi_ref")
     p0 = vector_option(args.pi0, K, "pi0")
+    from verify.numerics.batch import make_step
     from verify.numerics.simulate import near_uniform_starts, run_batch
 
     if args.start is not None:
         s = vector_option(args.start, K, "start")
         lp0 = np.log(s)[None, :]
     else:
-        lp0 = near_uniform_starts(1, K, np.random.default_rng(args.seed), args.start_scale)
-    step = _step(args, P, al, be, la, ref, p0)
+        scale = number_option(args.start_scale, "--start-scale")
+        if not scale >= 0:
+            raise InputError(f"--start-scale = {args.start_scale}, expected >= 0")
+        lp0 = near_uniform_starts(1, K, np.random.default_rng(args.seed), scale)
+    step = make_step(P, loss, al, la, ref, p0, B=1)
     prog = Progress("simulate", enabled=(not args.quiet) and args.steps * K >= 200_000)
     res = run_batch(step, lp0, args.steps, burn_in=burn, record=True, progress=prog)
     m = {k: v[0] for k, v in res.metrics.items()}
-    fp = None
-    if args.method == "ipo":
-        from verify.numerics.phase import batch_fixed_points
-
-        pi, conv, rho, _ = batch_fixed_points(P, np.array([al]), np.array([be]), np.array([la]), ref, p0, iters=200)
-        if conv[0]:
-            fp = {"pi": pi[0].tolist(), "spectral_radius": float(rho[0]), "stability": "stable" if rho[0] < 1 else ("unstable" if rho[0] > 1 else "neutral")}
     pi_T = np.exp(res.logpi[0])
+    fp = _fixed_point(P, loss, al, la, ref, p0)
     if m["oscillating"]:
         status = "oscillating"
     elif m["converged"]:
@@ -96,12 +123,13 @@ def run(args: argparse.Namespace) -> int:
         status = f"concentrating on response {int(np.argmax(pi_T))} (log-probabilities still moving)"
     else:
         status = "not converged"
+    sname = loss.scale_name
     summary = {
         "matrix": label,
         "K": K,
-        "method": args.method,
+        **loss_json(loss),
+        "method": loss.name,
         "alpha": al,
-        "beta": be,
         "lambda": la,
         "steps": args.steps,
         "burn_in": burn,
@@ -117,10 +145,10 @@ def run(args: argparse.Namespace) -> int:
         "final_pi": pi_T.tolist(),
         "min_log_pi": float(res.logpi[0].min()),
         "fixed_point": fp,
+        "fixed_point_note": None if fp is not None else _no_fixed_point(loss),
         "png": None,
     }
-    if args.method == "dpo":
-        summary["beta_dpo"] = float(args.beta_dpo)
+    summary["title"] = f"MRS, {loss_label(loss)}: {label}, alpha = {al:g}, {sname} = {float(loss.scale):g}, lambda = {la:g}"
     if not args.no_plot:
         try:
             summary["png"] = _plot(res.trajectory[:, 0, :], summary, args.out)
@@ -131,20 +159,17 @@ def run(args: argparse.Namespace) -> int:
     else:
         rows = [
             ["matrix", label],
-            ["method", "MRS-DPO" if args.method == "dpo" else "MRS-IPO"],
-            [
-                "parameters",
-                f"alpha = {al:g}, beta_dpo = {float(args.beta_dpo):g}, lambda = {la:g}"
-                if args.method == "dpo"
-                else f"alpha = {al:g}, beta = {be:g}, lambda = {la:g}",
-            ],
+            ["loss", f"MRS, {loss_label(loss)}" + ("" if loss_label(loss).startswith("f(x)") else f": f(x) = {summary['f']}")],
+            ["parameters", f"alpha = {al:g}, {sname} = {sympy.sstr(loss.scale)}, lambda = {la:g}"],
             ["status", status + (f" (period ~ {m['period']:.2f} steps)" if m["oscillating"] else (f" at step {int(m['converged_at'])}" if m["converged"] else ""))],
             ["cycle strength", f"{m['cycle_strength']:.4g} (variance of pi over t > {burn}, mean over coordinates)"],
             ["amplitude", f"{m['amplitude']:.4g}"],
             ["final entropy", f"{m['entropy']:.6g} nats (max log K = {np.log(K):.4g})"],
             ["final pi", ", ".join(f"{x:.4g}" for x in pi_T)],
         ]
-        if fp is not None:
+        if fp is None:
+            rows.append(["fixed point", summary["fixed_point_note"]])
+        else:
             rows.append(["fixed point", f"rho = {fp['spectral_radius']:.6g} ({fp['stability']}); pi* = " + ", ".join(f"{x:.4g}" for x in fp["pi"])])
         if summary["png"]:
             rows.append(["picture", summary["png"]])
@@ -186,7 +211,7 @@ def _plot(traj_log: np.ndarray, s: dict, path: str) -> str:
     ax2.plot(t, H, "k-", lw=0.8)
     ax2.set_ylabel("entropy (nats)")
     ax2.set_xlabel("t")
-    fig.suptitle(f"MRS-{s['method'].upper()}: {s['matrix']}, alpha={s['alpha']:g}, beta={s['beta']:g}, lambda={s['lambda']:g} — {s['status'].split(' (')[0]}", fontsize=9)
+    fig.suptitle(f"{s['title']} — {s['status'].split(' (')[0]}", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

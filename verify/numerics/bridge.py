@@ -72,6 +72,7 @@ __all__ = [
     "expit_np",
     "softplus_np",
     "LossFunctions",
+    "CompileError",
     "loss_functions",
     "b_mp",
 ]

@@ -120,9 +120,6 @@ def logits(logpi: Sequence[mpmath.mpf], pr: Params) -> list[mpmath.mpf]:
     return mrs.logits(setting(pr), list(logpi))[0]
 
 
-#: Names kept for callers written before :func:`logits` and :func:`verify.numerics.optimum.logsumexp` were public.
-_logits = logits
-_logsumexp = logsumexp
 
 
 def mrs_ipo_step_log(logpi: Sequence[Any], P: Any, alpha: Any, beta: Any, lam: Any, pi_ref: Any = None, pi0: Any = None, dps: int = 50) -> list[mpmath.mpf]:

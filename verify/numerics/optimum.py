@@ -642,7 +642,7 @@ def _exact_b(lo: PairLoss) -> Fraction:
         return Fraction(mpmath.nstr(evalf_mp(b, dps=30), 30))
 
 
-def _pair_start(p, q, f, lo_bound=-(2**12), hi_bound=2**12):
+def _pair_start(p, q, f, bound=2**12):
     """The minimiser of ``p f(x) + q f(-x)`` by golden-section search on values (a start; None if unbounded)."""
     if p == q:
         return mpmath.mpf(0)
@@ -655,7 +655,7 @@ def _pair_start(p, q, f, lo_bound=-(2**12), hi_bound=2**12):
     while fc < fa:
         a, fa = c, fc
         c = 2 * c
-        if abs(c) > hi_bound:
+        if abs(c) > bound:
             return None
         fc = phi(c)
     lo, hi = (a / 2, c) if sign > 0 else (c, a / 2)
