@@ -175,8 +175,8 @@ def test_checker_passes(fn):
         functools.partial(C.check_dpo3_numeric, digits=20, b_factor=Fraction(1, 2)),
         functools.partial(C.check_dpo4_symbolic, coefficient=4),
         functools.partial(C.check_dpo4_numeric, digits=20, coefficient=12),
-        functools.partial(C.check_dpo6_numeric, digits=20, coefficient=2),
-        functools.partial(C.check_dpo6_symbolic, Ks=(3,), coefficient=8),
+        functools.partial(C.check_dpo6_numeric, digits=20, gain=2),
+        functools.partial(C.check_dpo6_symbolic, Ks=(3,), gain=8),
     ],
 )
 def test_planted_variant_is_refuted(fn):
@@ -185,12 +185,14 @@ def test_planted_variant_is_refuted(fn):
 
 
 def test_random_balanced_matrices_are_balanced_and_valid():
-    import random
+    import numpy as np
 
-    rnd = random.Random(1)
+    from verify.exact.families import random_balanced
+
+    rng = np.random.default_rng(1)
     for K in (3, 4, 5, 6):
         for circ in (True, False):
-            P = C.random_balanced(rnd, K, circ)
+            P = random_balanced(rng, K, "circulant" if circ else "cycles")
             assert all(sum(p - Fraction(1, 2) for p in row) == 0 for row in P)
             assert all(0 <= P[i][j] <= 1 and P[i][j] + P[j][i] == 1 for i in range(K) for j in range(K))
 
@@ -222,9 +224,9 @@ def test_dpo4_dynamic_passes_with_the_true_coefficient_and_states_its_rule():
     assert out.verdict == "verified" and out.dps == 15 and out.tolerance_kind == "margin" and out.criterion
 
 
-@pytest.mark.parametrize("coefficient", [3, 5])
-def test_dpo6_dynamic_refutes_wrong_coefficient(coefficient):
-    assert C.check_dpo6_dynamic(_ctx(C.DPO6), coefficient=coefficient).verdict == "refuted"
+@pytest.mark.parametrize("gain", [3, 5])
+def test_dpo6_dynamic_refutes_wrong_coefficient(gain):
+    assert C.check_dpo6_dynamic(_ctx(C.DPO6), gain=gain).verdict == "refuted"
 
 
 def test_dpo6_numeric_without_balanced_is_refuted():

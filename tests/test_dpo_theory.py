@@ -284,20 +284,19 @@ def test_uniform_step_matches_explicit_linearisation(K):
 
 
 def test_every_K_dpo6_proof_fails_with_sigprime_one_eighth():
-    from verify.claims.dpo import check_dpo6_symbolic
+    from verify.claims.dpo import check_dpo6_general
     from verify.engine.registry import CheckContext
 
     ctx = CheckContext(budget="quick", seed=0, claim_id="DPO-6", hypotheses={})
-    good = check_dpo6_symbolic(ctx, Ks=())
-    assert good.verdict == "proved"
-    bad = check_dpo6_symbolic(ctx, Ks=(), sigprime_factor=Fraction(1, 2))
-    assert bad.verdict == "refuted" and "uniform point" in bad.summary
+    assert check_dpo6_general(ctx).verdict == "proved"
+    # sig'(0) = 1/8 instead of 1/4: f''(0) halved at the uniform point
+    bad = check_dpo6_general(ctx, d2_factor=Fraction(1, 2))
+    assert bad.verdict == "refuted"
     _, _, step = T.uniform_ift_step(sigprime_factor=Fraction(1, 2))
     assert any(e != 0 for _, _, e in step)
     K = sympy.Symbol("K", positive=True, integer=True)
     assert any(T.balanced_normal_form(e, K) != {} for _, e in T.general_balanced_obligations(sigprime_factor=Fraction(1, 2)))
-    doubled = check_dpo6_symbolic(ctx, Ks=(), a_factor=2)
-    assert doubled.verdict == "refuted"
+    assert check_dpo6_general(ctx, a_factor=2).verdict == "refuted"
 
 
 def test_every_K_chain_rule_and_planted_lambda():
