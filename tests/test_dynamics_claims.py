@@ -41,13 +41,13 @@ def test_latex_sections_are_not_duplicated_across_claims():
 def test_random_balanced_matrices_are_balanced_and_valid():
     from fractions import Fraction
 
-    from verify.claims.dynamics import _P_from_S, random_balanced_S
+    from verify.exact.families import from_skew, random_balanced_skew
 
     rng = CheckContext().rng("t")
     for kind in ("circulant", "cycles"):
         for K in (3, 4, 7):
-            S = random_balanced_S(K, rng, kind)
-            P = _P_from_S(S)
+            S = random_balanced_skew(rng, K, kind)
+            P = from_skew(S)
             assert all(sum(r) == 0 for r in S)
             assert all(0 <= P[i][j] <= 1 and P[i][j] + P[j][i] == 1 for i in range(K) for j in range(K))
             assert all(P[i][i] == Fraction(1, 2) for i in range(K))
@@ -56,9 +56,9 @@ def test_random_balanced_matrices_are_balanced_and_valid():
 def _dyn2_inst(q_factor):
     import numpy as np
 
-    from verify.numerics.simulate import cyclic_matrix
+    from verify.exact.families import cyclic_float
 
-    P = cyclic_matrix(0.4)
+    P = cyclic_float(0.4)
     s = float(np.linalg.norm(P - 0.5, 2))
     be = 0.9 / (q_factor * s)
     return {"P": P, "alpha": 0.0, "beta": be, "lambda": 1.0, "q": q_factor * be * s, "q_factor": q_factor,
@@ -147,9 +147,15 @@ def test_every_verified_states_dps_and_numeric_tolerance(quick_results):
 def test_strict_sst_hypothesis_predicate():
     import numpy as np
 
-    from verify.claims.dynamics import _is_strict_sst
-    from verify.numerics.simulate import cyclic_matrix, random_sst_matrix
+    from verify.exact.families import cyclic_float, random_sst_float
+    from verify.exact.social import is_sst
 
-    assert _is_strict_sst(random_sst_matrix(5, np.random.default_rng(0)).tolist())
-    assert not _is_strict_sst(cyclic_matrix(0.2).tolist())
-    assert not _is_strict_sst([[0.5, 0.6, 0.6], [0.4, 0.5, 0.7], [0.4, 0.3, 0.5]])  # P[0,2] = 0.6 < P[1,2] = 0.7
+    # the claims' hypothesis 'strict_sst' (DYN-3 and DYN-4) is exactly is_sst(P, strict=True)
+    hyps = [REGISTRY.get(cid).hypotheses["strict_sst"] for cid in ("DYN-3", "DYN-4")]
+    for P, expected in [
+        (random_sst_float(np.random.default_rng(0), 5).tolist(), True),
+        (cyclic_float(0.2).tolist(), False),
+        ([[0.5, 0.6, 0.6], [0.4, 0.5, 0.7], [0.4, 0.3, 0.5]], False),  # P[0,2] = 0.6 < P[1,2] = 0.7
+    ]:
+        assert is_sst(P, strict=True) is expected
+        assert all(h({"P": P}) is expected for h in hyps)

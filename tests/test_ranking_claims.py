@@ -14,8 +14,9 @@ from theory import ranking as th
 from theory.latex import Section, document
 from verify.cli import main
 from verify.claims import ranking as cr
+from verify.exact.families import random_interior, random_matrix
 from verify.exact.lp import check_farkas, max_min_margin
-from verify.exact.ranking import counterexample, ct_sampler, rank2_eps_bound, sampler, scores
+from verify.exact.ranking import counterexample, ct_matrix, ct_sampler, rank2_eps_bound, sampler, scores
 from verify.engine.registry import REGISTRY, TOLERANCE_KINDS, CheckContext
 from verify.engine.runner import load_builtin_claims
 from verify.engine.strategies import preference_matrices, simplex_points
@@ -29,6 +30,13 @@ def _F(x):
 
 
 # ---------------------------------------------------------------- independent checker of CLI certificates
+
+
+def softmax_entropy(s, beta):
+    """The entropy of ``pi ∝ exp(beta s)`` in mpmath at the working precision (the IPO optimum for scores ``s``)."""
+    w = [mpmath.exp(beta * (x - max(s))) for x in s]
+    W = mpmath.fsum(w)
+    return -mpmath.fsum((x / W) * mpmath.log(x / W) for x in w)
 
 
 def independent_scores(P, mu):
@@ -97,7 +105,7 @@ def test_cli_sampler_certificates_are_accepted_independently(tmp_path, capsys, p
     mats = [cr.load_rank4_witness()["P"]]
     for _ in range(12):
         K = int(rng.integers(3, 7))
-        mats.append([[str(x) for x in r] for r in cr.random_matrix(rng, K, den=10, kind="transitive" if prop == "OP" else "smith")])
+        mats.append([[str(x) for x in r] for r in random_matrix(rng, K, den=10, kind="transitive" if prop == "OP" else "smith")])
     statuses = set()
     for k, P in enumerate(mats):
         f = tmp_path / f"P{k}.json"
@@ -163,7 +171,7 @@ def test_st_counterexample_gap_at_rational_points(mu):
 
 def test_rank2_bound_numeric_and_tight():
     for K in range(3, 8):
-        P = cr._extremal(K, Fraction(1, 40))
+        P = ct_matrix(K, Fraction(1, 40))
         c, m, bound = rank2_eps_bound(P)
         assert (c, m) == (0, Fraction(1, 40)) and bound == Fraction(2 * K, 40 * (K - 2))
         for eps, sign in ((bound * Fraction(99, 100), 1), (bound, 0), (bound * Fraction(101, 100), -1)):
@@ -176,7 +184,7 @@ def test_rank2_bound_numeric_and_tight():
 def test_rank2_symbolic_gap_at_rational_point():
     d = th.rank2_bound_identity(4)
     rng = np.random.default_rng(1)
-    P = cr.random_matrix(rng, 4, den=20, kind="condorcet")
+    P = random_matrix(rng, 4, den=20, kind="condorcet")
     eps = Fraction(1, 7)
     sub = {d["eps"]: sympy.Rational(1, 7), d["A"]: sympy.Rational(str(P[0][1] - H))}
     for k in range(2, 4):
@@ -191,8 +199,8 @@ def test_rank2_symbolic_gap_at_rational_point():
 def test_sst_identity_at_rational_points():
     rng = np.random.default_rng(3)
     for d in th.sst_gap_identity(4):
-        P = cr.random_matrix(rng, 4, den=10, kind="transitive")
-        mu = cr.random_interior_mu(rng, 4)
+        P = random_matrix(rng, 4, den=10, kind="transitive")
+        mu = random_interior(rng, 4)
         sub = {sympy.Symbol(f"p_{i}{j}"): sympy.Rational(str(P[i][j])) for i in range(4) for j in range(i + 1, 4)}
         sub.update({sympy.Symbol(f"mu_{k}"): sympy.Rational(str(mu[k])) for k in range(4)})
         s = independent_scores(P, mu)
@@ -243,7 +251,7 @@ def test_exact_and_float_lp_agree_on_sign():
     rng = np.random.default_rng(11)
     for _ in range(60):
         K = int(rng.integers(3, 7))
-        P = cr.random_matrix(rng, K, den=20, kind="transitive")
+        P = random_matrix(rng, K, den=20, kind="transitive")
         pairs = [(r, r + 1) for r in range(K - 1)]
         a = max_min_margin(P, pairs)
         b = max_min_margin(P, pairs, method="float")
@@ -276,7 +284,8 @@ def test_wrong_witness_is_refuted():
 
 
 def test_rank6_counterexample_without_condition_is_reproducible():
-    ctx = CheckContext(seed=4, claim_id="RANK-6", hypotheses={"fosd": cr._fosd})
+    hyp = _claim("RANK-6").hypotheses
+    ctx = CheckContext(seed=4, claim_id="RANK-6", hypotheses={"fosd": hyp["fosd"]})
     a = cr.rank6_fuzz(ctx, draw="sst")
     b = cr.rank6_fuzz(ctx, draw="sst")
     assert a.verdict == b.verdict == "refuted"
@@ -284,7 +293,7 @@ def test_rank6_counterexample_without_condition_is_reproducible():
     inst = a.counterexample.instance
     P = [[Fraction(x) for x in r] for r in inst["P"]]
     back = {"P": P, "pair": tuple(inst["pair"]), "positions": inst["positions"], "mu": [Fraction(x) for x in inst["mu"]], "mu_shifted": [Fraction(x) for x in inst["mu_shifted"]]}
-    assert cr._fosd(back) and not cr._d_monotone(back)
+    assert hyp["fosd"](back) and not hyp["d_monotone"](back)
 
 
 # ---------------------------------------------------------------- verdicts, coverage, every-K proofs, mutations
@@ -441,8 +450,8 @@ def test_rank6_explicit_counterexample_in_note():
     assert s == [Fraction(7, 10), H, Fraction(3, 10)] and s2 == [Fraction(19, 30), Fraction(29, 60), Fraction(17, 60)]
     assert s2[0] - s2[1] == Fraction(3, 20) < s[0] - s[1] == Fraction(1, 5)
     with mpmath.workdps(40):
-        H0 = cr._entropy([mpmath.mpf(x.numerator) / x.denominator for x in s], mpmath.mpf(10))
-        H1 = cr._entropy([mpmath.mpf(x.numerator) / x.denominator for x in s2], mpmath.mpf(10))
+        H0 = softmax_entropy([mpmath.mpf(x.numerator) / x.denominator for x in s], mpmath.mpf(10))
+        H1 = softmax_entropy([mpmath.mpf(x.numerator) / x.denominator for x in s2], mpmath.mpf(10))
         assert abs((H1 - H0) - mpmath.mpf("0.136118102436644009693591120169796")) < mpmath.mpf(10) ** -25
 
 

@@ -16,6 +16,7 @@ from pref_voting.c1_methods import smith_set as pv_smith_set
 from pref_voting.weighted_majority_graphs import MarginGraph
 
 import verify
+from verify.exact.families import random_bt, random_matrix
 from verify.exact.objects import InputError
 from verify.exact.social import (
     bradley_terry,
@@ -36,15 +37,6 @@ from verify.engine.strategies import preference_matrices
 H = Fraction(1, 2)
 
 
-def random_P(rng, K, den):
-    P = [[H] * K for _ in range(K)]
-    for i in range(K):
-        for j in range(i + 1, K):
-            v = Fraction(int(rng.integers(0, den + 1)), den)
-            P[i][j], P[j][i] = v, 1 - v
-    return P
-
-
 def margin_graph(P):
     """pref_voting's margin graph with exact integer margins (scaled by a common denominator)."""
     K = len(P)
@@ -58,7 +50,7 @@ def test_predicates_agree_with_pref_voting_on_thousands_of_instances():
     n = 0
     for _ in range(3000):
         K = int(rng.integers(2, 9))
-        P = random_P(rng, K, int(rng.choice([2, 4, 6, 10, 40])))
+        P = random_matrix(rng, K, den=int(rng.choice([2, 4, 6, 10, 40])))
         mg = margin_graph(P)
         assert condorcet_winner(P) == mg.condorcet_winner(), P
         assert smith_set(P) == sorted(pv_smith_set(mg)), P
@@ -179,8 +171,7 @@ def test_bt_against_least_squares_logit_fit():
     rng = np.random.default_rng(5)
     for _ in range(300):
         K = int(rng.integers(3, 7))
-        w = [Fraction(int(rng.integers(1, 20)), int(rng.integers(1, 20))) for _ in range(K)]
-        P = [[w[i] / (w[i] + w[j]) for j in range(K)] for i in range(K)]
+        P, _ = random_bt(rng, K)
         perturb = bool(rng.integers(0, 2))
         if perturb:
             i, j = (int(x) for x in rng.choice(K, 2, replace=False))

@@ -11,15 +11,24 @@ Run: ``python -m pytest tests/bench/test_bench_dynamics.py -p no:randomly --benc
 """
 
 import os
-import time
 
-import numpy as np
-import pytest
-
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # before numpy is imported: one BLAS thread
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from verify.numerics.simulate import make_ipo_batch_step, near_uniform_starts, random_sst_matrix, run_batch  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from verify.exact.families import random_sst_float  # noqa: E402
+from verify.numerics.batch import make_step  # noqa: E402
+from verify.numerics.simulate import near_uniform_starts, run_batch  # noqa: E402
+
+
+def _ipo_step(P, alpha, beta, lam):
+    """The batched MRS-IPO step (the closed form of the quadratic loss): ``make_step`` with ``scale = beta``."""
+    return make_step(P, "ipo", alpha, lam, scale=beta)
+
 
 B_PAPER, K_PAPER, STEPS = 5042, 4, 3000
 RESULTS: dict = {}
@@ -27,7 +36,7 @@ RESULTS: dict = {}
 
 def _paper_batch(seed=0):
     rng = np.random.default_rng(seed)
-    P = random_sst_matrix(K_PAPER, rng, n=B_PAPER)
+    P = random_sst_float(rng, K_PAPER, B_PAPER)
     # 118 matrices with a majority 3-cycle among responses 0, 1, 2
     for b in range(118):
         x = rng.uniform(0.55, 0.95, 3)
@@ -64,7 +73,7 @@ def _plain_loop(P, lp0, alpha, beta, lam, steps, burn_in):
 
 def test_paper_scale(benchmark):
     P, lp0 = _paper_batch()
-    step = make_ipo_batch_step(P, 0.9, 8.0, 1.0)
+    step = _ipo_step(P, 0.9, 8.0, 1.0)
 
     def run():
         return run_batch(step, lp0, STEPS, burn_in=STEPS // 2)
@@ -90,8 +99,8 @@ def test_paper_scale(benchmark):
 def test_growth_with_K(benchmark, K):
     rng = np.random.default_rng(1)
     B = 1000
-    P = random_sst_matrix(K, rng, n=B)
-    step = make_ipo_batch_step(P, 0.9, 8.0, 1.0)
+    P = random_sst_float(rng, K, B)
+    step = _ipo_step(P, 0.9, 8.0, 1.0)
     lp0 = near_uniform_starts(B, K, rng)
     benchmark.pedantic(lambda: run_batch(step, lp0, 500, burn_in=250), rounds=2, iterations=1)
     benchmark.extra_info["per_trajectory_step_us"] = benchmark.stats.stats.min / (B * 500) * 1e6
@@ -103,10 +112,10 @@ def test_growth_with_parameter_settings(benchmark, settings):
     """One K = 4 matrix, a grid of (alpha, beta) settings x 50 matrices."""
     rng = np.random.default_rng(2)
     n_mat = 50
-    P = np.repeat(random_sst_matrix(4, rng, n=n_mat), settings, axis=0)
+    P = np.repeat(random_sst_float(rng, 4, n_mat), settings, axis=0)
     al = np.tile(np.linspace(0, 1, settings), n_mat)
     be = np.tile(np.geomspace(0.1, 100, settings), n_mat)
-    step = make_ipo_batch_step(P, al, be, 1.0)
+    step = _ipo_step(P, al, be, 1.0)
     lp0 = near_uniform_starts(P.shape[0], 4, rng)
     benchmark.pedantic(lambda: run_batch(step, lp0, 1000, burn_in=500), rounds=2, iterations=1)
     print(f"\n{settings} settings x {n_mat} matrices: {benchmark.stats.stats.min:.3f} s for 1000 steps")

@@ -3,15 +3,23 @@
 import numpy as np
 import pytest
 
-from verify.claims.ranking import _permuted, load_rank4_witness, random_matrix
+from verify.claims.ranking import load_rank4_witness
+from verify.exact.families import random_matrix
 from verify.exact.lp import max_min_margin
 from verify.exact.ranking import counterexample, required_pairs, sampler
 from verify.exact.social import bradley_terry, is_sst, smith_set
 
 
 def _instance(K, kind, seed=0):
+    """A random ``P`` of the family ``kind`` with its responses relabelled by a random permutation."""
     rng = np.random.default_rng(seed)
-    return _permuted(rng, random_matrix(rng, K, den=40, kind=kind))
+    P = random_matrix(rng, K, den=40, kind=kind)
+    perm = [int(x) for x in rng.permutation(K)]
+    Q = [[None] * K for _ in range(K)]
+    for i in range(K):
+        for j in range(K):
+            Q[perm[i]][perm[j]] = P[i][j]
+    return Q
 
 
 @pytest.mark.parametrize("K", [4, 7, 10])
