@@ -131,7 +131,7 @@ def test_dyn6_general_proof_fails_on_planted_identity():
     from theory import mrs_ipo as th
     from verify.claims.dynamics import check_dyn6_general
 
-    assert check_dyn6_general(_ctx("DYN-6"), coef=sympy.Rational(1, 2)).verdict == "refuted"
+    assert check_dyn6_general(_ctx("DYN-6"), gain=1).verdict == "refuted"
     res = th.general_balanced_residuals(2)
     assert res["DF(u) C = alpha C + (beta lambda/K) S (tangent action)"]
 
