@@ -56,6 +56,15 @@ HALF = Fraction(1, 2)
 # ---------------------------------------------------------------------------------------------
 
 
+def latex_sections(k: int) -> list:
+    """The LaTeX derivation of LOSS-(k+1): generic ``f``, then each built-in loss as an instance."""
+    out = [family.latex_sections()[k]]
+    for loss in BUILTIN.values():
+        out.append(family.latex_sections(loss)[k])
+    return out
+
+
+
 def _is_strictly_convex_smooth(L: PairLoss) -> bool:
     return bool(L.smooth and L.strictly_convex)
 
@@ -656,7 +665,7 @@ LOSS1 = register(
         "'drop-f_strictly_convex' exhibits one); the truncated quadratic's pair loss is still strictly convex for 0 < p < 1. "
         "The numeric witnesses use loss values only (second differences along every centred coordinate direction, rays along "
         "every escaping direction), so a solver that stopped early or at a non-minimiser is caught.",
-        expressions=None,
+        expressions=functools.partial(latex_sections, 0),
     )
 )
 
@@ -1001,7 +1010,7 @@ LOSS2 = register(
         "the model, two of the samplers e_j/2 + 1/(2K) have different optima, and the checker 'non-model' exhibits two "
         "samplers and a non-zero dx*/dmu (IFT, checked against central differences). The truncated quadratic has the IPO "
         "link 2p - 1 on (0, 1) and the same answer, but f'' = 0 on x > 1 puts it outside the mechanised scope.",
-        expressions=None,
+        expressions=functools.partial(latex_sections, 1),
     )
 )
 
@@ -1398,6 +1407,6 @@ LOSS3 = register(
         "g(x; p) = 1 - 2p on (-1, 1): at the uniform point of a balanced P every x with |x_i - x_j| < 1 is optimal, the map "
         "depends on a selection rule (verify.numerics.batch), and the checker 'not applicable (hinge)' reports a simulation as "
         "an observation only.",
-        expressions=None,
+        expressions=functools.partial(latex_sections, 2),
     )
 )

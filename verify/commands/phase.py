@@ -8,6 +8,7 @@ curve for every smooth loss.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 
 import numpy as np
 
@@ -53,10 +54,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        raise InputError(PLOT_HINT) from None
+    if importlib.util.find_spec("matplotlib") is None:
+        raise InputError(PLOT_HINT)
     P, label = matrix_from_args(args)
     loss = loss_from_args(args)
     la = float(unit_interval(args.lam, "lambda"))
