@@ -126,7 +126,6 @@ def test_dyn6_verdict_and_coverage(quick_results):
 
 
 def test_dyn6_general_proof_fails_on_planted_identity():
-    import sympy
 
     from theory import mrs_ipo as th
     from verify.claims.dynamics import check_dyn6_general
