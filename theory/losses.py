@@ -53,7 +53,7 @@ class LossError(ValueError):
     """A loss expression that cannot be used (not a function of x alone, not convex, ...)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class PairLoss:
     """One pairwise preference loss ``l(h; p) = p f(b h) + (1-p) f(-b h)``.
 
@@ -172,6 +172,9 @@ class PairLoss:
         if self.not_smooth_at_0 is not None:
             return None
         return sympy.simplify(-2 * self.fp0 / self.fpp0)
+
+    def __repr__(self) -> str:
+        return f"PairLoss({self.name!r}, f={sympy.sstr(self.f)}, {self.scale_name}={self.scale})"
 
     def latex(self) -> str:
         """LaTeX of ``f``."""
