@@ -192,3 +192,22 @@ def test_dyn6_dpo6_run_the_loss3_checkers(cid, name):
     general = claim.checker([c.name for c in claim.checkers if c.proves][0]).fn
     assert general(ctx, gain=k.value).verdict == "proved"
     assert general(ctx, gain=k.value + 1).verdict == "refuted"
+
+
+# --- referee: planted conventions and statements that a checker must see -------------------------
+
+
+def test_dyn6_proof_sees_the_ipo_scale_convention(monkeypatch):
+    """IPO's b = 2/beta planted as 1/beta in the loss table: the map the numerics and the LOSS-3 proof use is then
+    not MRS-IPO, and DYN-6's every-K proof (LOSS-3 with losses=("ipo",)) must refute its reduction."""
+    from dataclasses import replace
+
+    from theory.losses import SCALE
+
+    ctx = CheckContext(budget="quick", seed=0, claim_id="DYN-6", hypotheses={})
+    monkeypatch.setitem(BUILTIN, "ipo", replace(BUILTIN["ipo"], b_expr=1 / SCALE))
+    o = C.check_loss3_general(ctx, losses=("ipo",))
+    assert o.verdict == "refuted" and "DYN-6" in o.summary, o.summary
+    monkeypatch.setitem(BUILTIN, "dpo", replace(BUILTIN["dpo"], b_expr=2 * SCALE))
+    o = C.check_loss3_general(ctx, losses=("dpo",))
+    assert o.verdict == "refuted" and "DPO-6" in o.summary, o.summary

@@ -31,7 +31,7 @@ import mpmath
 import numpy as np
 import sympy
 
-from theory import family
+from theory import family, mrs_ipo
 from theory.losses import BUILTIN, X, PairLoss
 
 from verify.engine.outcomes import obligation_group, symbolic_outcome
@@ -1072,16 +1072,44 @@ def _factor(name: str, gain, gain_factor) -> sympy.Expr:
 
 
 @functools.lru_cache(maxsize=None)
-def _threshold_reductions() -> tuple:
-    """:func:`theory.family.threshold_reduction_obligations`, computed once (a few seconds of simplification)."""
-    return tuple(family.threshold_reduction_obligations())
+def _threshold_reductions_at(ipo_b: str, dpo_b: str) -> tuple:
+    """:func:`theory.family.threshold_reduction_obligations` with the given conventions (sympy strings), computed
+    once per convention (a few seconds of simplification)."""
+    return tuple(family.threshold_reduction_obligations(ipo_b=sympy.sympify(ipo_b, locals=_CONV_SYMBOLS),
+                                                        dpo_b=sympy.sympify(dpo_b, locals=_CONV_SYMBOLS)))
 
 
-def _reductions(losses: Sequence[str]) -> list:
-    """The substitutions that give DYN-6/DYN-1 (IPO) and DPO-6/DPO-4 (DPO), for the losses named."""
+#: the scale symbols of the IPO / DPO closed forms the reductions compare with (theory.mrs_ipo, theory.dpo)
+_CONV_SYMBOLS = {"beta": mrs_ipo.beta, "beta_dpo": sympy.Symbol("beta_dpo", positive=True)}
+
+
+def _threshold_reductions(conventions: dict | None = None) -> tuple:
+    """The reductions with ``b`` as the loss objects compute it (``BUILTIN[...].b_of``): the map the numerics and the
+    LOSS-3 proof use at IPO's ``beta`` / DPO's ``beta_dpo`` is the one DYN-6 / DPO-6 speak of only if this convention
+    is the closed forms' (IPO ``b = 2/beta``, DPO ``b = beta_dpo``). ``conventions`` (``{"ipo": b, "dpo": b}``)
+    plants another."""
+    conv = conventions or {}
+    ipo_b = conv.get("ipo", BUILTIN["ipo"].b_of(_CONV_SYMBOLS["beta"]))
+    dpo_b = conv.get("dpo", BUILTIN["dpo"].b_of(_CONV_SYMBOLS["beta_dpo"]))
+    return _threshold_reductions_at(sympy.srepr(sympy.sympify(ipo_b)), sympy.srepr(sympy.sympify(dpo_b)))
+
+
+def _mrs_ipo_every_k() -> list:
+    """DYN-6's own every-K identities for the MRS-IPO map (:func:`theory.mrs_ipo.general_balanced_residuals`: the
+    Jacobian of the map of THEORY.md §3 at the uniform point is ``alpha C + (beta lam/K) S``, normal), as obligations."""
+    return [(f"MRS-IPO every K: {name}", "algebra", sympy.Integer(0) if not res else sympy.Symbol(str(res)))
+            for name, res in mrs_ipo.general_balanced_residuals().items()]
+
+
+def _reductions(losses: Sequence[str], conventions: dict | None = None) -> list:
+    """The substitutions that give DYN-6/DYN-1 (IPO) and DPO-6/DPO-4 (DPO), for the losses named, at the conventions
+    of the loss objects; for IPO also MRS-IPO's own every-K identities (the coefficient ``beta lam/K`` compared
+    with is theirs)."""
     tags = {"ipo": "IPO", "dpo": "DPO"}
     want = {tags[n] for n in losses if n in tags}
-    out = [o for o in _threshold_reductions() if o[0].split(" ")[0].rstrip(":") in want]
+    out = [o for o in _threshold_reductions(conventions) if o[0].split(" ")[0].rstrip(":") in want]
+    if "ipo" in losses:
+        out += _mrs_ipo_every_k()
     if "dpo" in losses:
         rho, bd = sympy.Symbol("rho", nonnegative=True), sympy.Symbol("beta_dpo", positive=True)
         K, alpha, lam = sympy.Symbol("K", positive=True, integer=True), sympy.Symbol("alpha", positive=True), sympy.Symbol("lam", positive=True)
@@ -1091,13 +1119,15 @@ def _reductions(losses: Sequence[str]) -> list:
     return out
 
 
-def check_loss3_general(ctx: CheckContext, losses: Sequence[str] = (), gain_factor=1, gain=None, d2_factor=1, b_factor=1, a_factor=1) -> Outcome:
+def check_loss3_general(ctx: CheckContext, losses: Sequence[str] = (), gain_factor=1, gain=None, d2_factor=1, b_factor=1, a_factor=1,
+                        conventions: dict | None = None) -> Outcome:
     """Every K, generic f: the IFT entries (indexed sums), their value at the uniform point (``A = f''(0) C``,
     ``B = 2 f'(0) S``, bordered inverse), then the free matrix algebra with ``S 1 = 0``: ``X = c_f S``,
     ``DF = alpha C + (c_f lam/(b K)) S``, normal, ``J^T J = alpha^2 C - c^2 S^2``. Each loss in ``losses`` is then an
     instance (its constants substituted; IPO/DPO reduce to DYN-6/DPO-6). ``gain_factor`` / ``gain`` state the gain
     (the claim: the loss's own ``c_f``); ``d2_factor`` / ``b_factor`` plant a wrong ``A`` / ``B`` at the uniform point,
-    ``a_factor`` a wrong off-diagonal of the every-K ``A``."""
+    ``a_factor`` a wrong off-diagonal of the every-K ``A``; ``conventions`` (``{"ipo": b}``) a wrong map from the
+    IPO / DPO scale to ``b`` in the reductions (the loss objects' own by default)."""
     f0 = _factor(losses[0], gain, gain_factor) if (gain is not None and losses) else sympy.sympify(gain_factor)
     groups = [
         ("generic f: IFT entries, every K (indexed sums)", lambda: family.general_ift_obligations(family.GENERIC, a_factor=a_factor)),
@@ -1108,7 +1138,7 @@ def check_loss3_general(ctx: CheckContext, losses: Sequence[str] = (), gain_fact
     for name in losses:
         groups.append((f"{name}: every K with its constants", lambda n=name: family.general_balanced_obligations(BUILTIN[n], gain_factor=_factor(n, gain, gain_factor))))
     if losses:
-        groups.append(("reductions to the IPO / DPO claims", lambda: _reductions(losses)))
+        groups.append(("reductions to the IPO / DPO claims", lambda: _reductions(losses, conventions)))
     gains = {n: sympy.sstr(BUILTIN[n].gain) for n in (losses or GAINED)}
     return _discharge(
         ctx, groups,
@@ -1393,6 +1423,10 @@ LOSS3 = register(
         controls=[
             Control("f''(0) halved in A (every K)", "A = (f''(0)/2) C in the every-K proof", functools.partial(check_loss3_general, d2_factor=Fraction(1, 2))),
             Control("B = f'(0) S (every K)", "B without its factor 2 in the every-K proof", functools.partial(check_loss3_general, b_factor=Fraction(1, 2))),
+            Control("IPO convention b = 1/beta", "the reductions with b = 1/beta instead of IPO's 2/beta (the map would not be MRS-IPO)",
+                    functools.partial(check_loss3_general, losses=("ipo",), conventions={"ipo": 1 / mrs_ipo.beta})),
+            Control("DPO convention b = 2 beta_dpo", "the reductions with b = 2 beta_dpo instead of DPO's beta_dpo",
+                    functools.partial(check_loss3_general, losses=("dpo",), conventions={"dpo": 2 * _CONV_SYMBOLS["beta_dpo"]})),
             without_hypothesis(check_loss3_numeric, "balanced", "the closed form checked on drawn unbalanced P too"),
             without_hypothesis(check_loss3_dynamic, "balanced", "the dynamic check on drawn unbalanced P too"),
         ],
