@@ -211,3 +211,16 @@ def test_dyn6_proof_sees_the_ipo_scale_convention(monkeypatch):
     monkeypatch.setitem(BUILTIN, "dpo", replace(BUILTIN["dpo"], b_expr=2 * SCALE))
     o = C.check_loss3_general(ctx, losses=("dpo",))
     assert o.verdict == "refuted" and "DPO-6" in o.summary, o.summary
+
+
+def test_loss1_existence_covers_infinite_recession_slopes():
+    """The generic existence proof must cover f superlinear on a side (f_inf = +oo: IPO on both sides, exp and the
+    truncated quadratic on the left), not only finite positive slopes."""
+    from theory import family
+
+    obs = C._existence_class_obligations()
+    names = [o[0] for o in obs]
+    assert any("f_inf(1) +oo, f_inf(-1) +oo" in n for n in names)
+    assert any("decreasing (f_inf(-1) +oo)" in n for n in names)
+    assert family.failures(obs) == []
+    assert family.failures(C._existence_class_obligations(p_across=Fraction(9, 10)))

@@ -547,24 +547,30 @@ def _existence_class_obligations(p_across=1) -> list:
     ``d != 0`` has zero recession). Decreasing (``rp = 0 < rm``): for ``y > 0``, ``l_inf(y; 1) = 0`` and
     ``l_inf(y; p) > 0`` for ``p < 1`` (zero recession forces ``P_ij = 1`` whenever ``d_i > d_j``), and every term of
     ``L_inf(1_A - |A|/K 1)`` is 0 when ``A`` escapes (``p_across`` plants ``P_ij < 1`` across)."""
-    rp, rm, y, q = (sympy.Symbol(n, positive=True) for n in ("r_plus", "r_minus", "y", "q"))
+    rp_f, rm_f, y, q = (sympy.Symbol(n, positive=True) for n in ("r_plus", "r_minus", "y", "q"))
     pq = q / (1 + q)
-    def positive(e):
-        return sympy.Integer(0) if sympy.simplify(e).is_positive else e
+    def positive(e):  # +oo counts as positive (an infinite recession: no direction there)
+        return sympy.Integer(0) if sympy.simplify(e).is_extended_positive else e
+    # a slope is a finite positive number (a positive symbol) or +oo (f superlinear on that side: IPO, exp, tq)
+    slopes = ((rp_f, "finite"), (sympy.oo, "+oo"))
     out = []
-    for p, label in ((pq, "0 < p < 1"), (sympy.Integer(0), "p = 0"), (sympy.Integer(1), "p = 1")):
-        out.append((f"grows on both sides: l_inf(y; p) > 0, y > 0, {label}", "positive", positive(_pair_rec(rp, rm, y, p))))
-        out.append((f"grows on both sides: l_inf(-y; p) > 0, y > 0, {label}", "positive", positive(_pair_rec(rp, rm, -y, p))))
+    for (rp, lp), (rm, lm) in itertools.product(slopes, slopes):
+        for p, label in ((pq, "0 < p < 1"), (sympy.Integer(0), "p = 0"), (sympy.Integer(1), "p = 1")):
+            where = f"f_inf(1) {lp}, f_inf(-1) {lm}, y > 0, {label}"
+            out.append((f"grows on both sides: l_inf(y; p) > 0, {where}", "positive", positive(_pair_rec(rp, rm if rm is sympy.oo else rm_f, y, p))))
+            out.append((f"grows on both sides: l_inf(-y; p) > 0, {where}", "positive", positive(_pair_rec(rp, rm if rm is sympy.oo else rm_f, -y, p))))
     zero = sympy.Integer(0)
-    out += [
-        ("decreasing: l_inf(y; 1) = 0, y > 0", "pointwise", _pair_rec(zero, rm, y, sympy.Integer(1))),
-        ("decreasing: l_inf(y; p) > 0, y > 0, 0 < p < 1", "positive", positive(_pair_rec(zero, rm, y, pq))),
-        ("decreasing: l_inf(y; 0) > 0, y > 0", "positive", positive(_pair_rec(zero, rm, y, sympy.Integer(0)))),
-    ]
     pa = sympy.sympify(p_across)
-    for name, dy, p in (("i, j in A", 0, HALF), ("i in A, j not in A", 1, pa), ("i not in A, j in A", -1, 1 - pa)):
-        out.append((f"decreasing, escaping A: the term of L_inf(1_A - |A|/K) is 0 ({name})", "pointwise",
-                    _pair_rec(zero, rm, sympy.Integer(dy), sympy.sympify(p)) if dy else sympy.Integer(0)))
+    for rm, lm in ((rm_f, "finite"), (sympy.oo, "+oo")):
+        out += [
+            (f"decreasing (f_inf(-1) {lm}): l_inf(y; 1) = 0, y > 0", "pointwise", _pair_rec(zero, rm, y, sympy.Integer(1))),
+            (f"decreasing (f_inf(-1) {lm}): l_inf(y; p) > 0, y > 0, 0 < p < 1", "positive", positive(_pair_rec(zero, rm, y, pq))),
+            (f"decreasing (f_inf(-1) {lm}): l_inf(y; 0) > 0, y > 0", "positive", positive(_pair_rec(zero, rm, y, sympy.Integer(0)))),
+        ]
+        for name, dy, p in (("i, j in A", 0, HALF), ("i in A, j not in A", 1, pa), ("i not in A, j in A", -1, 1 - pa)):
+            r = _pair_rec(zero, rm, sympy.Integer(dy), sympy.sympify(p)) if dy else sympy.Integer(0)
+            out.append((f"decreasing (f_inf(-1) {lm}), escaping A: the term of L_inf(1_A - |A|/K) is 0 ({name})", "pointwise",
+                        sympy.Symbol("oo") if r is sympy.oo else r))
     return out
 
 
@@ -629,7 +635,7 @@ LOSS1 = register(
                     covers="every K, generic f (pair sums; theory.family.general_hessian_obligations); f'' > 0 decided for each built-in loss",
                     proves=(LOSS1_UNIQUE,)),
             Checker("existence every K", "symbolic", check_loss1_existence, "recession of L in the two classes of f; exact slopes of the built-ins",
-                    covers="every K (each term of the recession function; symbolic slopes for each class of f) + exact recession "
+                    covers="every K (each term of the recession function; symbolic slopes, finite or +oo, for each class of f) + exact recession "
                     "limits of the built-in losses",
                     proves=(LOSS1_EXIST,)),
             Checker("escaping-set lemma", "exact", check_escaping_lemma, "zero-recession directions vs escaping sets, exact enumeration",
