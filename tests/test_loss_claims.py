@@ -224,3 +224,11 @@ def test_loss1_existence_covers_infinite_recession_slopes():
     assert any("decreasing (f_inf(-1) +oo)" in n for n in names)
     assert family.failures(obs) == []
     assert family.failures(C._existence_class_obligations(p_across=Fraction(9, 10)))
+
+
+def test_loss2_wrong_stated_link_is_refuted():
+    """A statement naming DPO's link as logit(p)/2 (or IPO's as p - 1/2) must be refuted by the (<=) proof, and
+    LOSS-2's scope must state that the pair link exists (the proof takes phi as given)."""
+    names = [k.name for k in C.LOSS2.controls]
+    assert "DPO link stated as logit(p)/2" in names and "IPO link stated as p - 1/2" in names
+    assert "pair link phi(p)" in C.LOSS2.scope.text and all("pair link" in part for part in C.LOSS2.scope.parts)

@@ -681,6 +681,8 @@ LOSS1 = register(
 # =============================================================================================
 
 _T = sympy.Symbol("t", real=True)
+#: the win probability in stated links (the symbol of theory.family's links)
+_PL = sympy.Symbol("p", real=True)
 
 
 @functools.lru_cache(maxsize=None)
@@ -737,11 +739,11 @@ LOSS2_HYPOTHESES: dict[str, Callable[[dict], bool]] = {
 }
 
 LOSS2_IF = (
-    "(<=) every K >= 2, every convex C^2 f with f'' > 0, every P with phi(P_ij) = u_i - u_j (entries in (0, 1)), "
+    "(<=) every K >= 2, every convex C^2 f with f'' > 0 and a pair link phi on (0, 1), every P with phi(P_ij) = u_i - u_j (entries in (0, 1)), "
     "every interior mu, b > 0: x* = u + c 1 (r* = u/b + c) is the optimum"
 )
 LOSS2_ONLY_IF = (
-    "(=>) every K >= 2, every convex C^2 f with f'' > 0, every P (entries in (0, 1)) not of that form: no x is optimal "
+    "(=>) every K >= 2, every convex C^2 f with f'' > 0 and a pair link phi on (0, 1), every P (entries in (0, 1)) not of that form: no x is optimal "
     "for every interior mu (two of the samplers m_j = e_j/2 + 1/(2K) have different optima)"
 )
 
@@ -936,18 +938,20 @@ def check_loss2_exact_certificate(
 # --- LOSS-2 symbolic -------------------------------------------------------------------------
 
 
-def check_loss2_sufficiency(ctx: CheckContext, scale=1) -> Outcome:
+def check_loss2_sufficiency(ctx: CheckContext, scale=1, links: dict | None = None) -> Outcome:
     """(<=) every K, every mu, generic f: at ``x = scale u + c`` with ``u_i - u_j = phi(P_ij)`` each summand
     ``mu_j g(x_i - x_j; P_ij)`` equals ``mu_j g(phi(P_ij); P_ij) = 0`` (``scale = 1`` is the claim), so ``G = 0``; with
     LOSS-1's uniqueness (every K) that ``x`` is the optimum for every interior mu. Per built-in loss: its link is the
-    zero of the full ``g`` (kinks included), ``phi(1-p) = -phi(p)``, ``g' > 0`` there, and ``phi`` is the named link."""
+    zero of the full ``g`` (kinks included), ``phi(1-p) = -phi(p)``, ``g' > 0`` there, and ``phi`` is the named link
+    (``links`` maps a loss to a planted stated link, a sympy Lambda in p)."""
+    links = links or {}
     groups = [
         ("generic f: every summand of G vanishes (every K, every mu)", lambda: family.loss2_sufficiency_obligations(family.GENERIC, scale=scale)),
         ("generic f: LOSS-1 uniqueness (every K)", lambda: family.general_hessian_obligations(family.GENERIC)),
     ]
     for name in STRICT:
         L = BUILTIN[name]
-        groups.append((f"{name}: the link", lambda L=L: family.link_obligations(L)))
+        groups.append((f"{name}: the link", lambda L=L, n=name: family.link_obligations(L, stated=links.get(n))))
         groups.append((f"{name}: every summand of G vanishes", lambda L=L: family.loss2_sufficiency_obligations(L, scale=scale)))
     models = {n: family.named_model(BUILTIN[n]) for n in STRICT}
     return _discharge(
@@ -981,7 +985,8 @@ LOSS2 = register(
         "(phi = 2p - 1): the additive-difference model P_ij = 1/2 + v_i - v_j; exponential (phi = logit/2): Bradley–Terry.",
         tag="open",
         latex=r"x^*(\mu)\ \text{independent of}\ \mu \iff \exists u:\ \phi(P_{ij}) = u_i - u_j,\quad g(\phi(p); p) = 0",
-        scope=Scope("every K >= 2; every P with entries in (0, 1); interior samplers; b > 0; every convex C^2 f with f'' > 0",
+        scope=Scope("every K >= 2; every P with entries in (0, 1); interior samplers; b > 0; every convex C^2 f with f'' > 0 "
+                    "whose pair link phi(p) (the zero of g(.; p)) exists for every p in (0, 1)",
                     parts=(LOSS2_IF, LOSS2_ONLY_IF)),
         hypotheses=LOSS2_HYPOTHESES,
         checkers=[
@@ -1000,6 +1005,10 @@ LOSS2 = register(
             without_hypothesis(check_loss2_invariance, "link_model", "sampler invariance checked on random matrices outside the model too"),
             Control("wrong link: Bradley–Terry under IPO", "the statement with DPO's link for the IPO loss (Bradley–Terry matrices, IPO optimum)",
                     functools.partial(check_loss2_invariance, link={"ipo": "dpo"})),
+            Control("DPO link stated as logit(p)/2", "the statement's DPO link with a factor 1/2 (the exponential loss's link)",
+                    functools.partial(check_loss2_sufficiency, links={"dpo": sympy.Lambda(_PL, sympy.log(_PL / (1 - _PL)) / 2)})),
+            Control("IPO link stated as p - 1/2", "the statement's IPO link halved",
+                    functools.partial(check_loss2_sufficiency, links={"ipo": sympy.Lambda(_PL, _PL - sympy.Rational(1, 2))})),
             Control("non-model check on model P", "the two-sampler construction run on model matrices", functools.partial(check_loss2_non_model, planted_model=True)),
             Control("exact certificate at mu2 = uniform", "second sampler equal to the first",
                     functools.partial(check_loss2_exact_certificate, mu2=(Fraction(1, 3),) * 3)),
