@@ -232,3 +232,36 @@ def test_loss2_wrong_stated_link_is_refuted():
     names = [k.name for k in C.LOSS2.controls]
     assert "DPO link stated as logit(p)/2" in names and "IPO link stated as p - 1/2" in names
     assert "pair link phi(p)" in C.LOSS2.scope.text and all("pair link" in part for part in C.LOSS2.scope.parts)
+
+
+def test_user_loss_concave_beyond_the_grid_is_rejected():
+    """(1 - x)^2 - exp(x - 50) is convex on [-40, 40] but concave (and unbounded below) for x > 50.7: no optimum
+    exists, so neither a loss object nor a LOSS-3 threshold may be built from it."""
+    from verify import System
+    from verify.exact.objects import InputError
+    from verify.numerics.losses import loss
+
+    with pytest.raises(InputError, match="not convex"):
+        loss("(1-x)**2 - exp(x-50)")
+    with pytest.raises(InputError, match="not convex"):
+        System(C.families.cyclic(Fraction(1, 4)), "(1-x)**2 - exp(x-50)", alpha="1/2", lam=1)
+
+
+def test_threshold_states_when_convexity_is_only_checked_on_a_grid():
+    """A user loss that sympy cannot prove convex gets a threshold with a caveat (LOSS-3 assumes f convex); a proved
+    one (and a built-in) gets none."""
+    from verify import System
+
+    P = C.families.cyclic(Fraction(1, 4))
+    t = System(P, "exp(-x) + x**4 - x**2/4", alpha="1/2", lam=1).threshold()
+    assert t.applicable and t.caveat and "not proved" in t.caveat and t.to_json()["caveat"] == t.caveat
+    assert System(P, "exp(-x)", alpha="1/2", lam=1).threshold().caveat is None
+    assert System(P, "ipo", alpha="1/2", lam=1).threshold().caveat is None
+
+
+@pytest.mark.parametrize("text, gain", [("x**2 - x + 1e-3", 1), ("exp(-0.5*x)", 4), ("log(1+exp(-1.5*x))", Fraction(8, 3))])
+def test_user_loss_with_decimal_literals_is_exact(text, gain):
+    """Decimal literals in a user loss are read exactly (they used to be rejected with 'the compiled f disagrees')."""
+    from verify.numerics.losses import loss
+
+    assert loss(text).gain == gain
