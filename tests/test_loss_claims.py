@@ -192,3 +192,76 @@ def test_dyn6_dpo6_run_the_loss3_checkers(cid, name):
     general = claim.checker([c.name for c in claim.checkers if c.proves][0]).fn
     assert general(ctx, gain=k.value).verdict == "proved"
     assert general(ctx, gain=k.value + 1).verdict == "refuted"
+
+
+# --- referee: planted conventions and statements that a checker must see -------------------------
+
+
+def test_dyn6_proof_sees_the_ipo_scale_convention(monkeypatch):
+    """IPO's b = 2/beta planted as 1/beta in the loss table: the map the numerics and the LOSS-3 proof use is then
+    not MRS-IPO, and DYN-6's every-K proof (LOSS-3 with losses=("ipo",)) must refute its reduction."""
+    from dataclasses import replace
+
+    from theory.losses import SCALE
+
+    ctx = CheckContext(budget="quick", seed=0, claim_id="DYN-6", hypotheses={})
+    monkeypatch.setitem(BUILTIN, "ipo", replace(BUILTIN["ipo"], b_expr=1 / SCALE))
+    o = C.check_loss3_general(ctx, losses=("ipo",))
+    assert o.verdict == "refuted" and "DYN-6" in o.summary, o.summary
+    monkeypatch.setitem(BUILTIN, "dpo", replace(BUILTIN["dpo"], b_expr=2 * SCALE))
+    o = C.check_loss3_general(ctx, losses=("dpo",))
+    assert o.verdict == "refuted" and "DPO-6" in o.summary, o.summary
+
+
+def test_loss1_existence_covers_infinite_recession_slopes():
+    """The generic existence proof must cover f superlinear on a side (f_inf = +oo: IPO on both sides, exp and the
+    truncated quadratic on the left), not only finite positive slopes."""
+    from theory import family
+
+    obs = C._existence_class_obligations()
+    names = [o[0] for o in obs]
+    assert any("f_inf(1) +oo, f_inf(-1) +oo" in n for n in names)
+    assert any("decreasing (f_inf(-1) +oo)" in n for n in names)
+    assert family.failures(obs) == []
+    assert family.failures(C._existence_class_obligations(p_across=Fraction(9, 10)))
+
+
+def test_loss2_wrong_stated_link_is_refuted():
+    """A statement naming DPO's link as logit(p)/2 (or IPO's as p - 1/2) must be refuted by the (<=) proof, and
+    LOSS-2's scope must state that the pair link exists (the proof takes phi as given)."""
+    names = [k.name for k in C.LOSS2.controls]
+    assert "DPO link stated as logit(p)/2" in names and "IPO link stated as p - 1/2" in names
+    assert "pair link phi(p)" in C.LOSS2.scope.text and all("pair link" in part for part in C.LOSS2.scope.parts)
+
+
+def test_user_loss_concave_beyond_the_grid_is_rejected():
+    """(1 - x)^2 - exp(x - 50) is convex on [-40, 40] but concave (and unbounded below) for x > 50.7: no optimum
+    exists, so neither a loss object nor a LOSS-3 threshold may be built from it."""
+    from verify import System
+    from verify.exact.objects import InputError
+    from verify.numerics.losses import loss
+
+    with pytest.raises(InputError, match="not convex"):
+        loss("(1-x)**2 - exp(x-50)")
+    with pytest.raises(InputError, match="not convex"):
+        System(C.families.cyclic(Fraction(1, 4)), "(1-x)**2 - exp(x-50)", alpha="1/2", lam=1)
+
+
+def test_threshold_states_when_convexity_is_only_checked_on_a_grid():
+    """A user loss that sympy cannot prove convex gets a threshold with a caveat (LOSS-3 assumes f convex); a proved
+    one (and a built-in) gets none."""
+    from verify import System
+
+    P = C.families.cyclic(Fraction(1, 4))
+    t = System(P, "exp(-x) + x**4 - x**2/4", alpha="1/2", lam=1).threshold()
+    assert t.applicable and t.caveat and "not proved" in t.caveat and t.to_json()["caveat"] == t.caveat
+    assert System(P, "exp(-x)", alpha="1/2", lam=1).threshold().caveat is None
+    assert System(P, "ipo", alpha="1/2", lam=1).threshold().caveat is None
+
+
+@pytest.mark.parametrize("text, gain", [("x**2 - x + 1e-3", 1), ("exp(-0.5*x)", 4), ("log(1+exp(-1.5*x))", Fraction(8, 3))])
+def test_user_loss_with_decimal_literals_is_exact(text, gain):
+    """Decimal literals in a user loss are read exactly (they used to be rejected with 'the compiled f disagrees')."""
+    from verify.numerics.losses import loss
+
+    assert loss(text).gain == gain

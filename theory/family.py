@@ -40,8 +40,9 @@ matrix or a list of them; :func:`is_zero`). ``kind`` says what makes a zero resi
 
 Each obligation function has keyword arguments that plant a wrong constant; with them the residual is not 0
 (the tests show each one fails). Cited statements (not proved here) are the strings :data:`RECESSION_THEOREM`,
-:data:`LAPLACIAN_LEMMA`, :data:`MONOTONE_LEMMA`, :data:`IFT_THEOREM` and :data:`SPECTRAL_THEOREM`; the one
-unmechanised inference (the top-level-set step of LOSS-1 existence) is :data:`ESCAPING_ARGUMENT`.
+:data:`LAPLACIAN_LEMMA`, :data:`MONOTONE_LEMMA`, :data:`IFT_THEOREM` and :data:`SPECTRAL_THEOREM`;
+:data:`ESCAPING_ARGUMENT` spells out the top-level-set step of LOSS-1 existence in words (the claim cites it as the
+self-contained order lemma on finite relations, ``verify.claims.losses.ORDER_LEMMA``).
 
 **Shared objects** (one copy in the project): :func:`tangent_basis` (columns ``e_k - e_{K-1}``),
 :func:`tangent_left_inverse`, :func:`helmert_basis`, :func:`cyclic_P`, :func:`cycle_skew`, :func:`balanced_skew`.

@@ -65,6 +65,8 @@ class Threshold:
     unstable_when : e.g. ``"beta > sqrt(3)"`` or ``"beta_dpo < 2/3"``; or a sentence when not applicable
     reason : why the formula does not apply (None when it does)
     gain, norm_S : ``c_f = -2 f'(0)/f''(0)`` and ``||S||_2`` (exact) when defined
+    caveat : a hypothesis of LOSS-3 that is not proved for this loss (a user loss whose convexity was only checked
+        on a grid), or None
     """
 
     applicable: bool
@@ -76,6 +78,7 @@ class Threshold:
     reason: str | None = None
     gain: sympy.Expr | None = None
     norm_S: sympy.Expr | None = None
+    caveat: str | None = None
 
     def to_json(self) -> dict:
         return {
@@ -88,6 +91,7 @@ class Threshold:
             "reason": self.reason,
             "gain": None if self.gain is None else str(self.gain),
             "norm_S": None if self.norm_S is None else str(self.norm_S),
+            "caveat": self.caveat,
         }
 
 
@@ -249,7 +253,11 @@ class System:
         slope = sympy.diff(self.loss.b_expr, SCALE).subs(SCALE, crit)
         side = "<" if sympy.simplify(slope) > 0 else ">"
         value = evalf_mp(crit, dps=30)
-        return Threshold(True, name, crit, value, bstar, f"{name} {side} {sympy.sstr(crit)}", None, gain, nS)
+        caveat = None
+        if self.loss.name == "user" and not self.loss.strictly_convex:
+            caveat = ("LOSS-3 assumes f convex; for this user loss convexity was checked numerically on a grid, not proved "
+                      f"({self.loss.convention})")
+        return Threshold(True, name, crit, value, bstar, f"{name} {side} {sympy.sstr(crit)}", None, gain, nS, caveat)
 
     # --- simulation ---------------------------------------------------------------------------
     def simulate(self, steps: int = 3000, starts: Any = None, seed: int = 0, **options):

@@ -31,7 +31,7 @@ import mpmath
 import numpy as np
 import sympy
 
-from theory import family
+from theory import family, mrs_ipo
 from theory.losses import BUILTIN, X, PairLoss
 
 from verify.engine.outcomes import obligation_group, symbolic_outcome
@@ -547,24 +547,30 @@ def _existence_class_obligations(p_across=1) -> list:
     ``d != 0`` has zero recession). Decreasing (``rp = 0 < rm``): for ``y > 0``, ``l_inf(y; 1) = 0`` and
     ``l_inf(y; p) > 0`` for ``p < 1`` (zero recession forces ``P_ij = 1`` whenever ``d_i > d_j``), and every term of
     ``L_inf(1_A - |A|/K 1)`` is 0 when ``A`` escapes (``p_across`` plants ``P_ij < 1`` across)."""
-    rp, rm, y, q = (sympy.Symbol(n, positive=True) for n in ("r_plus", "r_minus", "y", "q"))
+    rp_f, rm_f, y, q = (sympy.Symbol(n, positive=True) for n in ("r_plus", "r_minus", "y", "q"))
     pq = q / (1 + q)
-    def positive(e):
-        return sympy.Integer(0) if sympy.simplify(e).is_positive else e
+    def positive(e):  # +oo counts as positive (an infinite recession: no direction there)
+        return sympy.Integer(0) if sympy.simplify(e).is_extended_positive else e
+    # a slope is a finite positive number (a positive symbol) or +oo (f superlinear on that side: IPO, exp, tq)
+    slopes = ((rp_f, "finite"), (sympy.oo, "+oo"))
     out = []
-    for p, label in ((pq, "0 < p < 1"), (sympy.Integer(0), "p = 0"), (sympy.Integer(1), "p = 1")):
-        out.append((f"grows on both sides: l_inf(y; p) > 0, y > 0, {label}", "positive", positive(_pair_rec(rp, rm, y, p))))
-        out.append((f"grows on both sides: l_inf(-y; p) > 0, y > 0, {label}", "positive", positive(_pair_rec(rp, rm, -y, p))))
+    for (rp, lp), (rm, lm) in itertools.product(slopes, slopes):
+        for p, label in ((pq, "0 < p < 1"), (sympy.Integer(0), "p = 0"), (sympy.Integer(1), "p = 1")):
+            where = f"f_inf(1) {lp}, f_inf(-1) {lm}, y > 0, {label}"
+            out.append((f"grows on both sides: l_inf(y; p) > 0, {where}", "positive", positive(_pair_rec(rp, rm if rm is sympy.oo else rm_f, y, p))))
+            out.append((f"grows on both sides: l_inf(-y; p) > 0, {where}", "positive", positive(_pair_rec(rp, rm if rm is sympy.oo else rm_f, -y, p))))
     zero = sympy.Integer(0)
-    out += [
-        ("decreasing: l_inf(y; 1) = 0, y > 0", "pointwise", _pair_rec(zero, rm, y, sympy.Integer(1))),
-        ("decreasing: l_inf(y; p) > 0, y > 0, 0 < p < 1", "positive", positive(_pair_rec(zero, rm, y, pq))),
-        ("decreasing: l_inf(y; 0) > 0, y > 0", "positive", positive(_pair_rec(zero, rm, y, sympy.Integer(0)))),
-    ]
     pa = sympy.sympify(p_across)
-    for name, dy, p in (("i, j in A", 0, HALF), ("i in A, j not in A", 1, pa), ("i not in A, j in A", -1, 1 - pa)):
-        out.append((f"decreasing, escaping A: the term of L_inf(1_A - |A|/K) is 0 ({name})", "pointwise",
-                    _pair_rec(zero, rm, sympy.Integer(dy), sympy.sympify(p)) if dy else sympy.Integer(0)))
+    for rm, lm in ((rm_f, "finite"), (sympy.oo, "+oo")):
+        out += [
+            (f"decreasing (f_inf(-1) {lm}): l_inf(y; 1) = 0, y > 0", "pointwise", _pair_rec(zero, rm, y, sympy.Integer(1))),
+            (f"decreasing (f_inf(-1) {lm}): l_inf(y; p) > 0, y > 0, 0 < p < 1", "positive", positive(_pair_rec(zero, rm, y, pq))),
+            (f"decreasing (f_inf(-1) {lm}): l_inf(y; 0) > 0, y > 0", "positive", positive(_pair_rec(zero, rm, y, sympy.Integer(0)))),
+        ]
+        for name, dy, p in (("i, j in A", 0, HALF), ("i in A, j not in A", 1, pa), ("i not in A, j in A", -1, 1 - pa)):
+            r = _pair_rec(zero, rm, sympy.Integer(dy), sympy.sympify(p)) if dy else sympy.Integer(0)
+            out.append((f"decreasing (f_inf(-1) {lm}), escaping A: the term of L_inf(1_A - |A|/K) is 0 ({name})", "pointwise",
+                        sympy.Symbol("oo") if r is sympy.oo else r))
     return out
 
 
@@ -629,7 +635,7 @@ LOSS1 = register(
                     covers="every K, generic f (pair sums; theory.family.general_hessian_obligations); f'' > 0 decided for each built-in loss",
                     proves=(LOSS1_UNIQUE,)),
             Checker("existence every K", "symbolic", check_loss1_existence, "recession of L in the two classes of f; exact slopes of the built-ins",
-                    covers="every K (each term of the recession function; symbolic slopes for each class of f) + exact recession "
+                    covers="every K (each term of the recession function; symbolic slopes, finite or +oo, for each class of f) + exact recession "
                     "limits of the built-in losses",
                     proves=(LOSS1_EXIST,)),
             Checker("escaping-set lemma", "exact", check_escaping_lemma, "zero-recession directions vs escaping sets, exact enumeration",
@@ -675,6 +681,8 @@ LOSS1 = register(
 # =============================================================================================
 
 _T = sympy.Symbol("t", real=True)
+#: the win probability in stated links (the symbol of theory.family's links)
+_PL = sympy.Symbol("p", real=True)
 
 
 @functools.lru_cache(maxsize=None)
@@ -731,11 +739,11 @@ LOSS2_HYPOTHESES: dict[str, Callable[[dict], bool]] = {
 }
 
 LOSS2_IF = (
-    "(<=) every K >= 2, every convex C^2 f with f'' > 0, every P with phi(P_ij) = u_i - u_j (entries in (0, 1)), "
+    "(<=) every K >= 2, every convex C^2 f with f'' > 0 and a pair link phi on (0, 1), every P with phi(P_ij) = u_i - u_j (entries in (0, 1)), "
     "every interior mu, b > 0: x* = u + c 1 (r* = u/b + c) is the optimum"
 )
 LOSS2_ONLY_IF = (
-    "(=>) every K >= 2, every convex C^2 f with f'' > 0, every P (entries in (0, 1)) not of that form: no x is optimal "
+    "(=>) every K >= 2, every convex C^2 f with f'' > 0 and a pair link phi on (0, 1), every P (entries in (0, 1)) not of that form: no x is optimal "
     "for every interior mu (two of the samplers m_j = e_j/2 + 1/(2K) have different optima)"
 )
 
@@ -930,18 +938,20 @@ def check_loss2_exact_certificate(
 # --- LOSS-2 symbolic -------------------------------------------------------------------------
 
 
-def check_loss2_sufficiency(ctx: CheckContext, scale=1) -> Outcome:
+def check_loss2_sufficiency(ctx: CheckContext, scale=1, links: dict | None = None) -> Outcome:
     """(<=) every K, every mu, generic f: at ``x = scale u + c`` with ``u_i - u_j = phi(P_ij)`` each summand
     ``mu_j g(x_i - x_j; P_ij)`` equals ``mu_j g(phi(P_ij); P_ij) = 0`` (``scale = 1`` is the claim), so ``G = 0``; with
     LOSS-1's uniqueness (every K) that ``x`` is the optimum for every interior mu. Per built-in loss: its link is the
-    zero of the full ``g`` (kinks included), ``phi(1-p) = -phi(p)``, ``g' > 0`` there, and ``phi`` is the named link."""
+    zero of the full ``g`` (kinks included), ``phi(1-p) = -phi(p)``, ``g' > 0`` there, and ``phi`` is the named link
+    (``links`` maps a loss to a planted stated link, a sympy Lambda in p)."""
+    links = links or {}
     groups = [
         ("generic f: every summand of G vanishes (every K, every mu)", lambda: family.loss2_sufficiency_obligations(family.GENERIC, scale=scale)),
         ("generic f: LOSS-1 uniqueness (every K)", lambda: family.general_hessian_obligations(family.GENERIC)),
     ]
     for name in STRICT:
         L = BUILTIN[name]
-        groups.append((f"{name}: the link", lambda L=L: family.link_obligations(L)))
+        groups.append((f"{name}: the link", lambda L=L, n=name: family.link_obligations(L, stated=links.get(n))))
         groups.append((f"{name}: every summand of G vanishes", lambda L=L: family.loss2_sufficiency_obligations(L, scale=scale)))
     models = {n: family.named_model(BUILTIN[n]) for n in STRICT}
     return _discharge(
@@ -975,7 +985,8 @@ LOSS2 = register(
         "(phi = 2p - 1): the additive-difference model P_ij = 1/2 + v_i - v_j; exponential (phi = logit/2): Bradley–Terry.",
         tag="open",
         latex=r"x^*(\mu)\ \text{independent of}\ \mu \iff \exists u:\ \phi(P_{ij}) = u_i - u_j,\quad g(\phi(p); p) = 0",
-        scope=Scope("every K >= 2; every P with entries in (0, 1); interior samplers; b > 0; every convex C^2 f with f'' > 0",
+        scope=Scope("every K >= 2; every P with entries in (0, 1); interior samplers; b > 0; every convex C^2 f with f'' > 0 "
+                    "whose pair link phi(p) (the zero of g(.; p)) exists for every p in (0, 1)",
                     parts=(LOSS2_IF, LOSS2_ONLY_IF)),
         hypotheses=LOSS2_HYPOTHESES,
         checkers=[
@@ -994,6 +1005,10 @@ LOSS2 = register(
             without_hypothesis(check_loss2_invariance, "link_model", "sampler invariance checked on random matrices outside the model too"),
             Control("wrong link: Bradley–Terry under IPO", "the statement with DPO's link for the IPO loss (Bradley–Terry matrices, IPO optimum)",
                     functools.partial(check_loss2_invariance, link={"ipo": "dpo"})),
+            Control("DPO link stated as logit(p)/2", "the statement's DPO link with a factor 1/2 (the exponential loss's link)",
+                    functools.partial(check_loss2_sufficiency, links={"dpo": sympy.Lambda(_PL, sympy.log(_PL / (1 - _PL)) / 2)})),
+            Control("IPO link stated as p - 1/2", "the statement's IPO link halved",
+                    functools.partial(check_loss2_sufficiency, links={"ipo": sympy.Lambda(_PL, _PL - sympy.Rational(1, 2))})),
             Control("non-model check on model P", "the two-sampler construction run on model matrices", functools.partial(check_loss2_non_model, planted_model=True)),
             Control("exact certificate at mu2 = uniform", "second sampler equal to the first",
                     functools.partial(check_loss2_exact_certificate, mu2=(Fraction(1, 3),) * 3)),
@@ -1072,16 +1087,44 @@ def _factor(name: str, gain, gain_factor) -> sympy.Expr:
 
 
 @functools.lru_cache(maxsize=None)
-def _threshold_reductions() -> tuple:
-    """:func:`theory.family.threshold_reduction_obligations`, computed once (a few seconds of simplification)."""
-    return tuple(family.threshold_reduction_obligations())
+def _threshold_reductions_at(ipo_b: str, dpo_b: str) -> tuple:
+    """:func:`theory.family.threshold_reduction_obligations` with the given conventions (sympy strings), computed
+    once per convention (a few seconds of simplification)."""
+    return tuple(family.threshold_reduction_obligations(ipo_b=sympy.sympify(ipo_b, locals=_CONV_SYMBOLS),
+                                                        dpo_b=sympy.sympify(dpo_b, locals=_CONV_SYMBOLS)))
 
 
-def _reductions(losses: Sequence[str]) -> list:
-    """The substitutions that give DYN-6/DYN-1 (IPO) and DPO-6/DPO-4 (DPO), for the losses named."""
+#: the scale symbols of the IPO / DPO closed forms the reductions compare with (theory.mrs_ipo, theory.dpo)
+_CONV_SYMBOLS = {"beta": mrs_ipo.beta, "beta_dpo": sympy.Symbol("beta_dpo", positive=True)}
+
+
+def _threshold_reductions(conventions: dict | None = None) -> tuple:
+    """The reductions with ``b`` as the loss objects compute it (``BUILTIN[...].b_of``): the map the numerics and the
+    LOSS-3 proof use at IPO's ``beta`` / DPO's ``beta_dpo`` is the one DYN-6 / DPO-6 speak of only if this convention
+    is the closed forms' (IPO ``b = 2/beta``, DPO ``b = beta_dpo``). ``conventions`` (``{"ipo": b, "dpo": b}``)
+    plants another."""
+    conv = conventions or {}
+    ipo_b = conv.get("ipo", BUILTIN["ipo"].b_of(_CONV_SYMBOLS["beta"]))
+    dpo_b = conv.get("dpo", BUILTIN["dpo"].b_of(_CONV_SYMBOLS["beta_dpo"]))
+    return _threshold_reductions_at(sympy.srepr(sympy.sympify(ipo_b)), sympy.srepr(sympy.sympify(dpo_b)))
+
+
+def _mrs_ipo_every_k() -> list:
+    """DYN-6's own every-K identities for the MRS-IPO map (:func:`theory.mrs_ipo.general_balanced_residuals`: the
+    Jacobian of the map of THEORY.md §3 at the uniform point is ``alpha C + (beta lam/K) S``, normal), as obligations."""
+    return [(f"MRS-IPO every K: {name}", "algebra", sympy.Integer(0) if not res else sympy.Symbol(str(res)))
+            for name, res in mrs_ipo.general_balanced_residuals().items()]
+
+
+def _reductions(losses: Sequence[str], conventions: dict | None = None) -> list:
+    """The substitutions that give DYN-6/DYN-1 (IPO) and DPO-6/DPO-4 (DPO), for the losses named, at the conventions
+    of the loss objects; for IPO also MRS-IPO's own every-K identities (the coefficient ``beta lam/K`` compared
+    with is theirs)."""
     tags = {"ipo": "IPO", "dpo": "DPO"}
     want = {tags[n] for n in losses if n in tags}
-    out = [o for o in _threshold_reductions() if o[0].split(" ")[0].rstrip(":") in want]
+    out = [o for o in _threshold_reductions(conventions) if o[0].split(" ")[0].rstrip(":") in want]
+    if "ipo" in losses:
+        out += _mrs_ipo_every_k()
     if "dpo" in losses:
         rho, bd = sympy.Symbol("rho", nonnegative=True), sympy.Symbol("beta_dpo", positive=True)
         K, alpha, lam = sympy.Symbol("K", positive=True, integer=True), sympy.Symbol("alpha", positive=True), sympy.Symbol("lam", positive=True)
@@ -1091,13 +1134,15 @@ def _reductions(losses: Sequence[str]) -> list:
     return out
 
 
-def check_loss3_general(ctx: CheckContext, losses: Sequence[str] = (), gain_factor=1, gain=None, d2_factor=1, b_factor=1, a_factor=1) -> Outcome:
+def check_loss3_general(ctx: CheckContext, losses: Sequence[str] = (), gain_factor=1, gain=None, d2_factor=1, b_factor=1, a_factor=1,
+                        conventions: dict | None = None) -> Outcome:
     """Every K, generic f: the IFT entries (indexed sums), their value at the uniform point (``A = f''(0) C``,
     ``B = 2 f'(0) S``, bordered inverse), then the free matrix algebra with ``S 1 = 0``: ``X = c_f S``,
     ``DF = alpha C + (c_f lam/(b K)) S``, normal, ``J^T J = alpha^2 C - c^2 S^2``. Each loss in ``losses`` is then an
     instance (its constants substituted; IPO/DPO reduce to DYN-6/DPO-6). ``gain_factor`` / ``gain`` state the gain
     (the claim: the loss's own ``c_f``); ``d2_factor`` / ``b_factor`` plant a wrong ``A`` / ``B`` at the uniform point,
-    ``a_factor`` a wrong off-diagonal of the every-K ``A``."""
+    ``a_factor`` a wrong off-diagonal of the every-K ``A``; ``conventions`` (``{"ipo": b}``) a wrong map from the
+    IPO / DPO scale to ``b`` in the reductions (the loss objects' own by default)."""
     f0 = _factor(losses[0], gain, gain_factor) if (gain is not None and losses) else sympy.sympify(gain_factor)
     groups = [
         ("generic f: IFT entries, every K (indexed sums)", lambda: family.general_ift_obligations(family.GENERIC, a_factor=a_factor)),
@@ -1108,7 +1153,7 @@ def check_loss3_general(ctx: CheckContext, losses: Sequence[str] = (), gain_fact
     for name in losses:
         groups.append((f"{name}: every K with its constants", lambda n=name: family.general_balanced_obligations(BUILTIN[n], gain_factor=_factor(n, gain, gain_factor))))
     if losses:
-        groups.append(("reductions to the IPO / DPO claims", lambda: _reductions(losses)))
+        groups.append(("reductions to the IPO / DPO claims", lambda: _reductions(losses, conventions)))
     gains = {n: sympy.sstr(BUILTIN[n].gain) for n in (losses or GAINED)}
     return _discharge(
         ctx, groups,
@@ -1393,6 +1438,10 @@ LOSS3 = register(
         controls=[
             Control("f''(0) halved in A (every K)", "A = (f''(0)/2) C in the every-K proof", functools.partial(check_loss3_general, d2_factor=Fraction(1, 2))),
             Control("B = f'(0) S (every K)", "B without its factor 2 in the every-K proof", functools.partial(check_loss3_general, b_factor=Fraction(1, 2))),
+            Control("IPO convention b = 1/beta", "the reductions with b = 1/beta instead of IPO's 2/beta (the map would not be MRS-IPO)",
+                    functools.partial(check_loss3_general, losses=("ipo",), conventions={"ipo": 1 / mrs_ipo.beta})),
+            Control("DPO convention b = 2 beta_dpo", "the reductions with b = 2 beta_dpo instead of DPO's beta_dpo",
+                    functools.partial(check_loss3_general, losses=("dpo",), conventions={"dpo": 2 * _CONV_SYMBOLS["beta_dpo"]})),
             without_hypothesis(check_loss3_numeric, "balanced", "the closed form checked on drawn unbalanced P too"),
             without_hypothesis(check_loss3_dynamic, "balanced", "the dynamic check on drawn unbalanced P too"),
         ],

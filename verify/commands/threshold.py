@@ -185,6 +185,7 @@ def run(args: argparse.Namespace) -> int:
             "critical_b_exact": exact_json(t.b_exact),
             "unstable_side": side,
             "unstable_when": t.unstable_when,
+            "caveat": t.caveat,
         })
     if _scale_given(args):
         res.update(_at_scale(system, loss, alpha, lam, t.norm_S, args.dps))
@@ -211,6 +212,8 @@ def run(args: argparse.Namespace) -> int:
             also = f"  (the {twin.name} loss's {twin.scale_name}* = {tw})"
         print(f"critical {sname}* = {c}{approx}{also}")
         print(f"the uniform point is linearly {lo} for {sname} < {c} and {hi} for {sname} > {c}")
+        if t.caveat:
+            print(f"caveat: {t.caveat}")
     if _scale_given(args):
         print(
             f"at {sname} = {sympy.sstr(loss.scale)}: alpha^2 + (c_f lam ||S||_2/(b K))^2 = {res['modulus_squared']} -> {res['verdict']}; "

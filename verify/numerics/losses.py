@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from fractions import Fraction
 from typing import Any
 
 import mpmath
@@ -38,12 +39,17 @@ from verify.exact.objects import InputError, positive
 from verify.numerics.bridge import CompileError, loss_functions
 from verify.numerics.precision import workdps
 
-__all__ = ["loss", "read_scale", "check_convexity", "GRID_POINTS", "GRID_RANGE", "GRID_DPS"]
+__all__ = ["loss", "read_scale", "check_convexity", "exact_literals", "GRID_POINTS", "GRID_RANGE", "GRID_DPS", "TAIL_POINTS"]
 
 #: The convexity grid for user expressions: points, range, digits.
 GRID_POINTS = 2001
 GRID_RANGE = (-40, 40)
 GRID_DPS = 30
+#: beyond the grid: the points ``GRID_RANGE * 2^k``, ``k = 1..TAIL_POINTS``, on each side
+TAIL_POINTS = 20
+#: how the tails were checked (recorded in a user loss's ``convention``)
+TAIL_NOTE = (f"f'' >= 0 and f' non-decreasing also beyond the grid at |x| = {max(map(abs, GRID_RANGE))} * 2^k, "
+             f"k = 1..{TAIL_POINTS}")
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 
@@ -63,8 +69,10 @@ def read_scale(value: Any, name: str = "scale") -> sympy.Rational:
     return sympy.Rational(v.numerator, v.denominator)
 
 
-def check_convexity(lo: PairLoss, *, points: int = GRID_POINTS, bounds: tuple = GRID_RANGE, dps: int = GRID_DPS) -> tuple[mpmath.mpf, mpmath.mpf]:
-    """Check ``f'' >= 0`` and ``f'`` non-decreasing on a grid; return ``(min f'', where)``.
+def check_convexity(lo: PairLoss, *, points: int = GRID_POINTS, bounds: tuple = GRID_RANGE, dps: int = GRID_DPS,
+                    tails_out: int = TAIL_POINTS) -> tuple[mpmath.mpf, mpmath.mpf]:
+    """Check ``f'' >= 0`` and ``f'`` non-decreasing on a grid and at ``bounds * 2^k`` (``k <= tails_out``) beyond it;
+    return ``(min f'' on the grid, where)``.
 
     Raises
     ------
@@ -98,6 +106,26 @@ def check_convexity(lo: PairLoss, *, points: int = GRID_POINTS, bounds: tuple = 
             prev = (x, d1)
             if worst is None or d2 < worst:
                 worst, at = d2, x
+        # the tails: a loss that turns concave past the grid (e.g. (1-x)^2 - exp(x-50), unbounded below) is not convex
+        tails = [[mpmath.mpf(a) * 2**k for k in range(1, tails_out + 1)], [mpmath.mpf(b) * 2**k for k in range(1, tails_out + 1)]]
+        for side, pts in zip((-1, 1), tails):
+            prev = (xs[0], fns.fp(xs[0])) if side < 0 else (xs[-1], fns.fp(xs[-1]))
+            for x in pts:
+                try:
+                    d1, d2 = fns.fp(x), fns.fpp(x)
+                except (ValueError, ZeroDivisionError, TypeError):
+                    raise InputError(f"loss {sympy.sstr(lo.f)!r}: f is not defined at x = {mpmath.nstr(x, 8)}") from None
+                if any(not isinstance(v, mpmath.mpf) or not mpmath.isfinite(v) for v in (d1, d2)):
+                    raise InputError(f"loss {sympy.sstr(lo.f)!r}: f is not a finite real number at x = {mpmath.nstr(x, 8)}")
+                falls = (d1 < prev[1] - mpmath.mpf(10) ** (-(dps - 5)) * max(1, abs(d1))) if side > 0 else \
+                    (d1 > prev[1] + mpmath.mpf(10) ** (-(dps - 5)) * max(1, abs(d1)))
+                if (d2 < 0 and abs(d2) > mpmath.mpf(10) ** (-(dps - 5))) or falls:
+                    raise InputError(
+                        f"loss {sympy.sstr(lo.f)!r} is not convex: beyond the grid, f''({mpmath.nstr(x, 8)}) = {mpmath.nstr(d2, 6)}"
+                        f"{' and f' + chr(39) + ' decreases towards it' if falls else ''} (checked at {dps} digits at |x| = "
+                        f"{max(abs(a), abs(b))} * 2^k, k = 1..{tails_out})"
+                    )
+                prev = (x, d1)
     return worst, at
 
 
@@ -137,8 +165,30 @@ def loss(spec: Any = "ipo", scale: Any = None) -> PairLoss:
     return lo
 
 
+#: a decimal literal (``0.5``, ``.5``, ``1e-3``, ``2.5E+2``) not inside a name
+_DECIMAL = re.compile(r"(?<![A-Za-z_0-9.])(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?(?![A-Za-z_0-9.])")
+
+
+def exact_literals(text: str) -> str:
+    """``text`` with every decimal literal written as the exact fraction it denotes (``0.5`` -> ``(1/2)``), so that a
+    user loss such as ``exp(-0.5*x)`` is exact (a float literal would carry 15 digits into the 50-digit numerics).
+
+    >>> exact_literals("x**2 - x + 1e-3"), exact_literals("log1p(exp(-1.5*x))")
+    ('x**2 - x + (1/1000)', 'log1p(exp(-(3/2)*x))')
+    """
+
+    def one(m: re.Match) -> str:
+        lit = m.group(0)
+        if not any(c in lit for c in ".eE"):
+            return lit
+        q = Fraction(lit)
+        return f"({q.numerator}/{q.denominator})" if q.denominator != 1 else str(q.numerator)
+
+    return _DECIMAL.sub(one, text)
+
+
 def _user(text: str) -> PairLoss:
-    lo = from_expression(text)
+    lo = from_expression(exact_literals(text))
     try:
         fns = loss_functions(lo)
     except CompileError as e:
@@ -154,8 +204,8 @@ def _user(text: str) -> PairLoss:
         f"convexity checked numerically (not a proof): f'' >= 0 and f' non-decreasing at {GRID_POINTS} points of "
         f"[{GRID_RANGE[0]}, {GRID_RANGE[1]}] at {GRID_DPS} digits (min f'' = {mpmath.nstr(worst, 6)} at x = {mpmath.nstr(at, 6)})"
     )
-    conv = lo.convention.replace("convexity not proved symbolically", note)
+    conv = lo.convention.replace("convexity not proved symbolically", f"{TAIL_NOTE}; {note}")
     if conv == lo.convention:
-        conv = f"{lo.convention}; {note}"
+        conv = f"{lo.convention}; {TAIL_NOTE}; {note}"
     return replace(lo, convention=conv)
 
