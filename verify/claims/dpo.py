@@ -1138,6 +1138,8 @@ DPO6 = register(
                     functools.partial(check_dpo6_general, d2_factor=Fraction(1, 2))),
             Control("every K: A off-diagonal doubled", "A[k,l] = 2 mu_l g'(x_k - x_l; P_kl) off the diagonal in the every-K IFT entries",
                     functools.partial(check_dpo6_general, a_factor=2)),
+            Control("DPO convention b = 2 beta_dpo", "the every-K proof's reduction with b = 2 beta_dpo instead of beta_dpo",
+                    functools.partial(check_dpo6_general, conventions={"dpo": 2 * sympy.Symbol("beta_dpo", positive=True)})),
             Control("every K: B without its factor 2", "B = f'(0) S at the uniform point (the factor 2 dropped) in the every-K proof",
                     functools.partial(check_dpo6_general, b_factor=Fraction(1, 2))),
             without_hypothesis(check_dpo6_numeric, "balanced", "the balanced-P closed form checked on drawn unbalanced P too"),

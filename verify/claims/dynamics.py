@@ -1213,6 +1213,8 @@ register(
         controls=[
             Control("denominator-2", "threshold with beta lambda s_max / 2 instead of / K (K = 3: gain x 3/2)",
                     partial(check_dyn6_symbolic, Ks=(3,), gain_factor=_F(3, 2))),
+            Control("IPO convention b = 1/beta", "the every-K proof's reduction with b = 1/beta instead of 2/beta (then the map is not MRS-IPO)",
+                    partial(check_dyn6_general, conventions={"ipo": 1 / th.beta})),
             without_hypothesis(check_dyn6_numeric, "balanced", "the numeric check on unbalanced P (S1 != 0)"),
             without_hypothesis(check_dyn6_dynamic, "balanced", "the dynamic check on unbalanced P (S1 != 0)"),
         ],
