@@ -71,6 +71,14 @@ def _is_strictly_convex_smooth(L: PairLoss) -> bool:
 
 #: LOSS-1 and LOSS-2: f twice continuously differentiable with f'' > 0
 STRICT = tuple(n for n, L in BUILTIN.items() if _is_strictly_convex_smooth(L))
+
+
+@functools.lru_cache(maxsize=None)
+def linked() -> tuple[str, ...]:
+    """The losses of :data:`STRICT` with a closed-form link (:func:`theory.family.link`): the LOSS-2 instances use it."""
+    return tuple(n for n in STRICT if family.link(BUILTIN[n]) is not None)
+
+
 #: LOSS-3: f twice differentiable near 0 with f''(0) > 0 (the gain c_f is defined)
 GAINED = tuple(n for n, L in BUILTIN.items() if L.gain is not None)
 #: LOSS-3 does not apply (f''(0) = 0 or a kink at 0): reported as "not applicable", still simulated
@@ -748,12 +756,13 @@ LOSS2_ONLY_IF = (
 )
 
 
-def check_loss2_invariance(ctx: CheckContext, digits: int = DIGITS, scale=1, link: dict | None = None, losses: Sequence[str] = STRICT) -> Outcome:
+def check_loss2_invariance(ctx: CheckContext, digits: int = DIGITS, scale=1, link: dict | None = None, losses: Sequence[str] | None = None) -> Outcome:
     """Drawn ``{loss, link, P, samplers}``: ``P`` in the model of the named link (3 of 4 draws) or a random ``P``
     (dropped by the hypothesis 'link_model'); three interior samplers (one uniform). At 50 digits the centred optima
     agree and equal ``scale (u - mean u)`` (``scale = 1`` is the claim). ``link`` maps a loss to the loss whose link
     the statement names (default: its own; the control names DPO's link for IPO)."""
     link = link or {}
+    losses = linked() if losses is None else losses
     seed = ctx.subseed("loss2")
     rng = np.random.default_rng(seed)
     n = ctx.pick(quick=6, standard=24, thorough=90)
@@ -849,10 +858,11 @@ def _two_samplers(name: str, P, digits: int) -> dict:
         return {"mu1": mu1, "mu2": mu2, "pair": pair, "optimum_gap": gap, "sensitivity_norm": max(abs(v) for v in Xd), "fd_error": fd_err}
 
 
-def check_loss2_non_model(ctx: CheckContext, digits: int = 45, planted_model: bool = False, losses: Sequence[str] = STRICT) -> Outcome:
+def check_loss2_non_model(ctx: CheckContext, digits: int = 45, planted_model: bool = False, losses: Sequence[str] | None = None) -> Outcome:
     """For each loss, random ``P`` not in its link model: two samplers with different optima and ``dx*/dmu != 0``
     (the IFT sensitivity, checked against central differences of the solved optimum). ``planted_model`` feeds model
     matrices instead and must be refuted."""
+    losses = linked() if losses is None else losses
     seed = ctx.subseed("loss2-non-model")
     rng = np.random.default_rng(seed)
     per = ctx.pick(quick=1, standard=4, thorough=16)
