@@ -833,6 +833,19 @@ def general_ift_obligations(loss: PairLoss = GENERIC, *, a_factor=1, form_factor
 
 
 # =========================================================================== LOSS-1: existence (recession)
+#: Elementary statements the LOSS-1 existence proof uses as axioms (stated in full; reported with the verdict).
+ORDER_LEMMA = (
+    "For a relation R on a finite set V: there is a non-constant d: V -> R with (d_i > d_j => (i, j) in R) iff there is a "
+    "proper non-empty A of V with A x (V minus A) contained in R (take A = the set where d is largest; conversely d = "
+    "the indicator of A)."
+)
+CONVEX_DICHOTOMY = (
+    "A convex C^2 function f on R with f'' > 0, bounded below and with f'(0) < 0 has f_inf(-1) = lim_{s -> inf} f(-s)/s "
+    ">= -f'(0) > 0 (tangent line at 0) and f_inf(1) = lim_{s -> inf} f'(s) >= 0; if f_inf(1) > 0, f -> inf on both sides; "
+    "if f_inf(1) = 0, f' < 0 everywhere and f decreases strictly to a finite limit."
+)
+NONNEGATIVE_SUM = "A sum of non-negative terms (+inf allowed) is 0 only when every term is 0."
+
 RECESSION_THEOREM = (
     "Rockafellar, Convex Analysis (1970): for a closed proper convex function h on R^n the recession function is "
     "h0+(d) = lim_{t -> inf} (h(x + t d) - h(x))/t for any x in dom h (Thm 8.5), and the set of minimisers of h is "

@@ -22,6 +22,7 @@ import sympy
 from hypothesis import strategies as st
 
 from theory import dpo as T
+from theory import family
 from theory import matrix_algebra as ma
 
 from verify.engine.outcomes import obligation_group, symbolic_outcome
@@ -296,6 +297,15 @@ DPO1_CONVEX = (
 )
 DPO1_EXIST = "(existence) every K >= 2, every P with off-diagonal entries in (0, 1), every interior mu: a minimiser exists"
 
+
+def check_dpo1_existence(ctx: CheckContext, **kw) -> Outcome:
+    """LOSS-1's existence checker (:func:`verify.claims.losses.check_loss1_existence`), whose logistic case is DPO-1's
+    existence part. Imported when it runs, so that LOSS-1..3 register after the DPO claims (THEORY.md order)."""
+    from verify.claims import losses
+
+    return losses.check_loss1_existence(ctx, **kw)
+
+
 DPO1 = register(
     Claim(
         id="DPO-1",
@@ -313,12 +323,18 @@ DPO1 = register(
                     covers="4 random instances K = 2..5 at 50 digits"),
             Checker("hypothesis fuzz", "property", check_dpo1_fuzz, "hypothesis search: stationary and strict local minimum",
                     covers="hypothesis-drawn {P, mu}, K = 2..5, satisfying the hypotheses"),
+            Checker("existence every K (LOSS-1)", "symbolic", check_dpo1_existence,
+                    "LOSS-1's existence proof: the logistic f has recession slopes (0, 1), so only an escaping set gives a direction "
+                    "of zero recession; with every off-diagonal P_ij in (0, 1) there is none",
+                    covers="every K (recession function of the population loss)", proves=(DPO1_EXIST,)),
         ],
         controls=[
             Control("Hessian factor 1", "Hessian stated as b^2 Lap(W)", functools.partial(check_dpo1_symbolic, Ks=(2,), hess_factor=1)),
             Control("general Hessian factor 2", "d^2L[v,v] stated as 2 b^2 sum w (v_i - v_j)^2", functools.partial(check_dpo1_general, hess_factor=2)),
             Control("pair identity factor 2", "per-pair derivative -2b(p - sig)", functools.partial(check_dpo1_symbolic, Ks=(), pair_factor=2)),
             Control("numeric r*/2", "Newton log-ratio halved before comparing", functools.partial(check_dpo1_numeric, digits=20, scale=Fraction(1, 2))),
+            Control("existence: escaping set with P_ij = 9/10 across", "the existence proof told that a set beating its complement with "
+                    "probability 9/10 (not 1) gives a direction of zero recession", functools.partial(check_dpo1_existence, p_across=Fraction(9, 10))),
             without_hypothesis(functools.partial(check_dpo1_fuzz, max_examples=40), "P_offdiagonal_open", "fuzz with 0/1 entries admitted: no finite minimiser"),
             without_hypothesis(functools.partial(check_dpo1_fuzz, max_examples=40), "mu_interior", "fuzz with zero sampler mass admitted: not unique"),
         ],
@@ -332,9 +348,7 @@ DPO1 = register(
             )
         ],
         source=SOURCE,
-        argument="Existence (not mechanised): with every off-diagonal P_ij in (0, 1) each pair term "
-        "-P_ij log sig(b h) - P_ji log sig(-b h) tends to +inf as |h| -> inf and mu_i mu_j > 0, so L is coercive on centred r "
-        "(some |r_i - r_j| -> inf along any unbounded centred sequence) and attains its minimum.",
+        cites=(family.RECESSION_THEOREM, family.ORDER_LEMMA, family.NONNEGATIVE_SUM),
         note="Solved in x = beta_dpo r, where the equations do not contain beta_dpo: r* = x*(mu)/beta_dpo. "
         "With entries 0 or 1 a finite minimiser may not exist (K = 2, P = [[1/2,1],[0,1/2]]) and the solver raises.",
         expressions=_sections("DPO-1"),

@@ -195,16 +195,19 @@ _P_KINDS = ("open", "balanced", "zero-one", "escaping")
 
 
 def _loss1_draw(rng: np.random.Generator, t: int) -> dict:
-    """Draw ``t``: loss ``t mod 5``, P kind ``(t // 5) mod 4``; every third draw has a zero in ``mu``.
+    """Draw ``t``: every (loss, kind of P, interior or boundary mu) combination once per ``2 L k`` draws
+    (``L`` losses, ``k`` kinds; loss fastest, then kind, then boundary), then the next K.
 
     Kinds: ``open`` entries in (0, 1); ``balanced`` (uniform mu: x* = 0 for smooth f, a flat set for the hinge);
     ``zero-one``: a Hamiltonian cycle of sure wins (0/1 entries, never an escaping set); ``escaping``: a random
     escaping set A (P_ij = 1 for i in A, j not in A).
     """
     names = list(BUILTIN)
-    name = names[t % len(names)]
-    kind = _P_KINDS[(t // len(names)) % len(_P_KINDS)]
-    K = 3 + (t // (len(names) * len(_P_KINDS))) % 3
+    L, k = len(names), len(_P_KINDS)
+    name = names[t % L]
+    kind = _P_KINDS[(t // L) % k]
+    boundary = (t // (L * k)) % 2 == 1
+    K = 3 + (t // (2 * L * k)) % 3
     if kind == "balanced":
         P = families.random_balanced(rng, K, families.BALANCED_KINDS[t % 2])
     else:
@@ -220,7 +223,6 @@ def _loss1_draw(rng: np.random.Generator, t: int) -> dict:
                 for j in range(K):
                     if j not in A:
                         P[i][j], P[j][i] = Fraction(1), Fraction(0)
-    boundary = t % 3 == 2
     if kind == "balanced" and not boundary:
         mu = [Fraction(1, K)] * K
     else:
@@ -345,7 +347,9 @@ def check_loss1_numeric(ctx: CheckContext, digits: int = DIGITS) -> Outcome:
     escaping-ray witnesses, the loss-values-only minimiser on some)."""
     seed = ctx.subseed("loss1")
     rng = np.random.default_rng(seed)
-    n = ctx.pick(quick=9, standard=40, thorough=160)
+    # every (loss, kind of P, interior/boundary mu) combination is drawn in each round of 2 L k draws, so a new loss
+    # does not thin out the others' draws and a dropped hypothesis always meets instances that violate it
+    n = ctx.pick(quick=1, standard=3, thorough=12) * 2 * len(BUILTIN) * len(_P_KINDS)
     n_min = ctx.pick(quick=3, standard=10, thorough=40)
     worst_gap = mpmath.mpf(0)
     worst_min = mpmath.mpf(0)
@@ -522,18 +526,8 @@ def check_escaping_lemma(ctx: CheckContext, rule: str = "escaping set") -> Outco
 
 # --- LOSS-1 symbolic -------------------------------------------------------------------------
 
-#: Elementary statements the LOSS-1 existence proof uses as axioms (stated in full; reported with the verdict).
-ORDER_LEMMA = (
-    "For a relation R on a finite set V: there is a non-constant d: V -> R with (d_i > d_j => (i, j) in R) iff there is a "
-    "proper non-empty A of V with A x (V minus A) contained in R (take A = the set where d is largest; conversely d = "
-    "the indicator of A)."
-)
-CONVEX_DICHOTOMY = (
-    "A convex C^2 function f on R with f'' > 0, bounded below and with f'(0) < 0 has f_inf(-1) = lim_{s -> inf} f(-s)/s "
-    ">= -f'(0) > 0 (tangent line at 0) and f_inf(1) = lim_{s -> inf} f'(s) >= 0; if f_inf(1) > 0, f -> inf on both sides; "
-    "if f_inf(1) = 0, f' < 0 everywhere and f decreases strictly to a finite limit."
-)
-NONNEGATIVE_SUM = "A sum of non-negative terms (+inf allowed) is 0 only when every term is 0."
+#: Elementary statements the LOSS-1 existence proof uses as axioms (stated in full in theory.family).
+ORDER_LEMMA, CONVEX_DICHOTOMY, NONNEGATIVE_SUM = family.ORDER_LEMMA, family.CONVEX_DICHOTOMY, family.NONNEGATIVE_SUM
 
 
 def _pair_rec(rp, rm, y, p) -> sympy.Expr:
@@ -649,7 +643,7 @@ LOSS1 = register(
             Checker("escaping-set lemma", "exact", check_escaping_lemma, "zero-recession directions vs escaping sets, exact enumeration",
                     covers="every pattern of entries in {0, 1/3, 1}, K = 2, 3, 4 (quick), every ordered partition of the responses"),
             Checker("numeric 50 digits", "numeric", check_loss1_numeric, "two Newton starts, solver-free strict-minimum and escaping-ray witnesses, loss-values-only minimiser",
-                    covers="9 drawn instances (quick) over the built-in losses in the scope, open / balanced / 0-1 / escaping P, K = 3..5, 50 digits"),
+                    covers="2 x (losses) x (4 kinds of P) drawn instances (quick) kept when they satisfy the hypotheses: every built-in loss in the scope, open / balanced / 0-1 / escaping P, interior mu, K = 3..5, 50 digits"),
             Checker("search", "search", check_loss1_search, "float64 batched Newton over many instances, two starts; failures re-solved at 30 digits",
                     covers="~200 float64 instances per loss (quick), K = 3, 5, 7, 0/1 entries on Hamiltonian cycles, sampler entries down to 1e-6"),
         ],
