@@ -415,8 +415,24 @@ def is_zero(residual) -> bool:
     if isinstance(residual, (list, tuple)):
         return all(is_zero(r) for r in residual)
     if isinstance(residual, sympy.MatrixBase):
-        return all(sympy.expand(e) == 0 for e in residual)
-    return sympy.expand(sympy.sympify(residual)) == 0
+        return all(is_zero(e) for e in residual)
+    e = sympy.expand(sympy.sympify(residual))
+    if e == 0:
+        return True
+    return _zero_after_rewrite(e)
+
+
+#: Residuals larger than this (sympy ``count_ops``) are not given to ``simplify`` (it can take minutes).
+SIMPLIFY_MAX_OPS = 400
+
+
+def _zero_after_rewrite(e: sympy.Expr) -> bool:
+    """A residual that ``expand`` leaves non-zero only through transcendental constants of a concrete loss
+    (``tanh(1)`` next to ``sinh(1)/cosh(1)``): rewrite hyperbolic and trigonometric functions as exponentials,
+    then ``simplify``. Exact; bounded in size so that it cannot stall."""
+    if not e.atoms(sympy.Function) or sympy.count_ops(e) > SIMPLIFY_MAX_OPS:
+        return False
+    return sympy.simplify(sympy.expand(e.rewrite(sympy.exp))) == 0
 
 
 def failures(obligations: Iterable[tuple]) -> list[str]:
