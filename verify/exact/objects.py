@@ -46,6 +46,7 @@ __all__ = [
     "PreferenceMatrix",
     "load_preference_matrix",
     "ExactData",
+    "reference_policies",
     "simplex_vector",
     "unit_interval",
     "positive",
@@ -678,6 +679,13 @@ def one_shot_data(P: Any, mu: Any, pi_ref: Any = None) -> tuple[PreferenceMatrix
     m = simplex_vector(mu, Pm.K, name="mu")
     ref = uniform(Pm.K) if pi_ref is None else simplex_vector(pi_ref, Pm.K, name="pi_ref", interior=True)
     return Pm, m, ref
+
+
+def reference_policies(K: int, pi_ref: Any = None, pi0: Any = None) -> tuple[tuple[Fraction, ...], tuple[Fraction, ...]]:
+    """Validate the two fixed policies of an MRS map, ``pi_ref`` and ``pi0`` (interior, default uniform), in that order."""
+    ref = uniform(K) if pi_ref is None else simplex_vector(pi_ref, K, name="pi_ref", interior=True)
+    p0 = uniform(K) if pi0 is None else simplex_vector(pi0, K, name="pi0", interior=True)
+    return ref, p0
 
 
 class ExactData:
