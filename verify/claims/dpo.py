@@ -49,6 +49,7 @@ from verify.numerics.mrs_dpo import (
     simulate_dpo,
     tangent_eigenvalues,
 )
+from verify.numerics.optimum import steepest_sampler_move
 from verify.numerics.precision import DEFAULT_DPS, GUARD, agree, tolerance, workdps
 
 SOURCE = "arXiv:2602.12180, DPO one-shot optimum and MRS-DPO (THEORY.md §4)"
@@ -467,18 +468,8 @@ def _two_samplers(P: list[list[Fraction]], digits: int) -> dict:
         m1 = mp_vector(mu1)
         x1, _ = solve_scaled(Pm, m1)
         D = [[Pm[k, l] - 1 / (1 + mpmath.exp(-(x1[k] - x1[l]))) for l in range(K)] for k in range(K)]
-        best, pair = mpmath.mpf(-1), (0, 1)
-        for i in range(K):
-            for j in range(K):
-                if i != j:
-                    v = max(abs(D[k][i] - D[k][j]) for k in range(K))
-                    if v > best:
-                        best, pair = v, (i, j)
+        best, pair, mu2 = steepest_sampler_move(D, mu1)
         i, j = pair
-        eps = Fraction(1, 2 * K)
-        mu2 = list(mu1)
-        mu2[i] += eps
-        mu2[j] -= eps
         x2, _ = solve_scaled(Pm, mp_vector(mu2))
         diff = max(abs(a - b) for a, b in zip(x1, x2))
         X = ift_sensitivity(Pm, m1, x1)
