@@ -46,6 +46,7 @@ __all__ = [
     "PreferenceMatrix",
     "load_preference_matrix",
     "ExactData",
+    "OneShotData",
     "reference_policies",
     "simplex_vector",
     "unit_interval",
@@ -708,6 +709,15 @@ class ExactData:
             v = getattr(self, f.name)
             out[f.name] = v.to_json() if isinstance(v, PreferenceMatrix) else list(v) if isinstance(v, tuple) else v
         return out
+
+
+@dataclass(frozen=True)
+class OneShotData(ExactData):
+    """The validated data every one-shot problem shares (:func:`one_shot_data`); a loss adds its scale as a further field."""
+
+    P: PreferenceMatrix
+    mu: tuple[Fraction, ...]
+    pi_ref: tuple[Fraction, ...]
 
 
 def as_sequence_of_rows(P: PreferenceMatrix) -> Sequence[Sequence[Fraction]]:

@@ -35,7 +35,7 @@ from typing import Any, Sequence
 
 import mpmath
 
-from verify.exact.objects import ExactData, NumericalFailure, PreferenceMatrix, one_shot_data, positive
+from verify.exact.objects import NumericalFailure, OneShotData, PreferenceMatrix, one_shot_data, positive
 from verify.numerics import optimum as generic
 from verify.numerics import bridge
 from verify.numerics.bridge import mp_matrix, mp_vector, mpf
@@ -91,12 +91,9 @@ def _fns():
 
 
 @dataclass(frozen=True)
-class DPOInstance(ExactData):
-    """Validated exact data of a one-shot DPO problem (``K``, ``repairs``, ``to_json`` from :class:`~verify.exact.objects.ExactData`)."""
+class DPOInstance(OneShotData):
+    """Validated exact data of a one-shot DPO problem: ``P``, ``mu``, ``pi_ref`` (:class:`~verify.exact.objects.OneShotData`) and ``beta_dpo``."""
 
-    P: PreferenceMatrix
-    mu: tuple[Fraction, ...]
-    pi_ref: tuple[Fraction, ...]
     beta_dpo: Fraction
 
 

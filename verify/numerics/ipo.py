@@ -24,7 +24,7 @@ from typing import Any, Sequence
 
 import mpmath
 
-from verify.exact.objects import ExactData, PreferenceMatrix, one_shot_data, positive
+from verify.exact.objects import OneShotData, one_shot_data, positive
 from verify.numerics.bridge import mp_matrix, mp_vector, mpf
 from verify.numerics.losses import loss
 from verify.numerics import optimum as generic
@@ -52,12 +52,9 @@ class NonUniqueOptimum(generic.NonUniqueOptimum):
 
 
 @dataclass(frozen=True)
-class IPOInstance(ExactData):
-    """Validated exact data of a one-shot IPO problem (``K``, ``repairs``, ``to_json`` from :class:`~verify.exact.objects.ExactData`)."""
+class IPOInstance(OneShotData):
+    """Validated exact data of a one-shot IPO problem: ``P``, ``mu``, ``pi_ref`` (:class:`~verify.exact.objects.OneShotData`) and ``beta``."""
 
-    P: PreferenceMatrix
-    mu: tuple[Fraction, ...]
-    pi_ref: tuple[Fraction, ...]
     beta: Fraction
 
 
