@@ -75,7 +75,7 @@ from .latex import Section
 from .matrices import CYCLE_MARGIN as _A_SYM, balanced_skew, cycle_skew, cyclic_P, helmert_basis, tangent_basis, tangent_left_inverse
 from . import dpo as T
 from . import mrs_ipo as M
-from .dpo import balanced_normal_form, merge_sums, resolve_index_range, sig
+from .dpo import balanced_normal_form, ift_solve, merge_sums, resolve_index_range, sig
 from .losses import BUILTIN, LossError, PairLoss, X
 
 __all__ = [
@@ -336,18 +336,6 @@ def ift_matrices(loss: PairLoss, P: sympy.Matrix, mu: Sequence, x: Sequence, *, 
     A = sympy.Matrix(K, K, a)
     B = sympy.Matrix(K, K, lambda k, m: pair_g(loss, x[k] - x[m], P[k, m]))
     return A, B
-
-
-def ift_solve(A: sympy.Matrix, B: sympy.Matrix) -> sympy.Matrix:
-    """``X`` with ``A X + B = 0`` and ``1^T X = 0``: the top block of ``-[[A, 1], [1^T, 0]]^{-1} [B; 0]``."""
-    K = A.rows
-    M = sympy.zeros(K + 1, K + 1)
-    M[:K, :K] = A
-    M[:K, K] = sympy.ones(K, 1)
-    M[K, :K] = sympy.ones(1, K)
-    rhs = sympy.zeros(K + 1, B.cols)
-    rhs[:K, :] = -B
-    return M.LUsolve(rhs)[:K, :]
 
 
 def affine_optimum(loss: PairLoss, P: sympy.Matrix, mu: Sequence) -> sympy.Matrix | None:

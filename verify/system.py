@@ -31,7 +31,7 @@ import sympy
 
 from theory import family
 from theory.losses import SCALE, PairLoss
-from verify.exact.objects import InputError, load_preference_matrix, simplex_vector, uniform, unit_interval
+from verify.exact.objects import InputError, load_preference_matrix, reference_policies, uniform, unit_interval
 from verify.numerics import batch, mrs
 from verify.numerics import optimum as one_shot
 from verify.numerics.simulate import near_uniform_starts, normalise_log, run_batch
@@ -126,8 +126,8 @@ class System:
         self.loss: PairLoss = make_loss(loss, scale=scale)
         self.alpha = None if alpha is None else unit_interval(alpha, "alpha")
         self.lam = None if lam is None else unit_interval(lam, "lam")
-        self.pi_ref = uniform(K) if pi_ref is None else tuple(simplex_vector(pi_ref, K, name="pi_ref", interior=True))
-        self.pi0 = uniform(K) if pi0 is None else tuple(simplex_vector(pi0, K, name="pi0", interior=True))
+        ref, p0 = reference_policies(K, pi_ref, pi0)
+        self.pi_ref, self.pi0 = tuple(ref), tuple(p0)
         self._setting: mrs.Setting | None = None
 
     # --- what it is ---------------------------------------------------------------------------

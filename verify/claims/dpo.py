@@ -25,6 +25,7 @@ from theory import dpo as T
 from theory import family
 from theory import matrix_algebra as ma
 
+from verify.claims._loss3 import with_loss
 from verify.engine.outcomes import obligation_group, symbolic_outcome
 from verify.engine.property import property_check, without_hypothesis
 from verify.engine.registry import CheckContext, Checker, Claim, Constant, Control, Outcome, Scope, inconclusive, proved, refuted, register, verified
@@ -49,6 +50,7 @@ from verify.numerics.mrs_dpo import (
     simulate_dpo,
     tangent_eigenvalues,
 )
+from verify.numerics.optimum import steepest_sampler_move
 from verify.numerics.precision import DEFAULT_DPS, GUARD, agree, tolerance, workdps
 
 SOURCE = "arXiv:2602.12180, DPO one-shot optimum and MRS-DPO (THEORY.md §4)"
@@ -467,18 +469,8 @@ def _two_samplers(P: list[list[Fraction]], digits: int) -> dict:
         m1 = mp_vector(mu1)
         x1, _ = solve_scaled(Pm, m1)
         D = [[Pm[k, l] - 1 / (1 + mpmath.exp(-(x1[k] - x1[l]))) for l in range(K)] for k in range(K)]
-        best, pair = mpmath.mpf(-1), (0, 1)
-        for i in range(K):
-            for j in range(K):
-                if i != j:
-                    v = max(abs(D[k][i] - D[k][j]) for k in range(K))
-                    if v > best:
-                        best, pair = v, (i, j)
+        best, pair, mu2 = steepest_sampler_move(D, mu1)
         i, j = pair
-        eps = Fraction(1, 2 * K)
-        mu2 = list(mu1)
-        mu2[i] += eps
-        mu2[j] -= eps
         x2, _ = solve_scaled(Pm, mp_vector(mu2))
         diff = max(abs(a - b) for a, b in zip(x1, x2))
         X = ift_sensitivity(Pm, m1, x1)
@@ -1097,27 +1089,11 @@ DPO5 = register(
 # ================================================================================================
 
 
-def _loss3_dpo(checker: str, **bound):
-    """LOSS-3's checker ``checker`` (:mod:`verify.claims.losses`) with the DPO loss (``c_f = 4``, ``b = beta_dpo``).
-
-    The keyword ``gain`` states the gain (the claim: 4). The module is imported when the checker runs, so that
-    LOSS-1..3 register after the DPO claims (THEORY.md order).
-    """
-
-    def run(ctx: CheckContext, **kw) -> Outcome:
-        from verify.claims import losses
-
-        return getattr(losses, checker)(ctx, **{"losses": ("dpo",), **bound, **kw})
-
-    run.__name__ = run.__qualname__ = f"{checker}[dpo]"
-    run.__doc__ = f"LOSS-3's {checker} with the DPO loss."
-    return run
-
-
-check_dpo6_general = _loss3_dpo("check_loss3_general")
-check_dpo6_symbolic = _loss3_dpo("check_loss3_explicit")
-check_dpo6_numeric = _loss3_dpo("check_loss3_numeric")
-check_dpo6_dynamic = _loss3_dpo("check_loss3_dynamic")
+# LOSS-3's checkers with the DPO loss (c_f = 4, b = beta_dpo; the keyword gain states the gain, the claim: 4).
+check_dpo6_general = with_loss("dpo", "check_loss3_general")
+check_dpo6_symbolic = with_loss("dpo", "check_loss3_explicit")
+check_dpo6_numeric = with_loss("dpo", "check_loss3_numeric")
+check_dpo6_dynamic = with_loss("dpo", "check_loss3_dynamic")
 
 
 DPO6_SCOPE = "every K >= 3; every balanced P (S 1 = 0); pi_0 = pi_ref uniform; every alpha in [0, 1], lam in [0, 1], beta_dpo > 0"

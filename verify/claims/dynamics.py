@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from theory import mrs_ipo as th
 
 import verify.numerics.mrs_ipo as dyn
+from verify.claims._loss3 import with_loss
 from verify.engine.property import property_check, without_hypothesis
 from verify.engine.registry import CheckContext, Checker, Claim, Constant, Control, Outcome, Scope, inconclusive, proved, refuted, register, verified
 from verify.engine.strategies import preference_matrices
@@ -450,27 +451,12 @@ register(
 # ---------------------------------------------------------------------------
 
 
-def _loss3_ipo(checker: str, **bound):
-    """LOSS-3's checker ``checker`` (:mod:`verify.claims.losses`) with the IPO loss (``c_f = 2``, ``b = 2/beta``).
-
-    The keyword ``gain`` states the gain (``beta lambda/K = gain lam/(b K)``; the claim: 2). The module is imported
-    when the checker runs, so that LOSS-1..3 register after the DPO claims (THEORY.md order).
-    """
-
-    def run(ctx: CheckContext, **kw) -> Outcome:
-        from verify.claims import losses
-
-        return getattr(losses, checker)(ctx, **{"losses": ("ipo",), **bound, **kw})
-
-    run.__name__ = run.__qualname__ = f"{checker}[ipo]"
-    run.__doc__ = f"LOSS-3's {checker} with the IPO loss."
-    return run
-
-
-check_dyn6_general = _loss3_ipo("check_loss3_general")
-check_dyn6_symbolic = _loss3_ipo("check_loss3_explicit")
-check_dyn6_numeric = _loss3_ipo("check_loss3_numeric")
-check_dyn6_dynamic = _loss3_ipo("check_loss3_dynamic")
+# LOSS-3's checkers with the IPO loss (c_f = 2, b = 2/beta; the keyword gain states the gain,
+# beta lambda/K = gain lam/(b K); the claim: 2).
+check_dyn6_general = with_loss("ipo", "check_loss3_general")
+check_dyn6_symbolic = with_loss("ipo", "check_loss3_explicit")
+check_dyn6_numeric = with_loss("ipo", "check_loss3_numeric")
+check_dyn6_dynamic = with_loss("ipo", "check_loss3_dynamic")
 
 
 # ================================================================================================

@@ -821,18 +821,8 @@ def _two_samplers(name: str, P, digits: int) -> dict:
         x1 = [mpmath.mpf(v) for v in _vec(optimum.optimum_x(P, mu1, L, dps=digits))]
         Pm = [[mpf(v) for v in row] for row in P]
         Bm = [[Pm[k][m] * fun.fp(x1[k] - x1[m]) - Pm[m][k] * fun.fp(x1[m] - x1[k]) for m in range(K)] for k in range(K)]
-        best, pair = mpmath.mpf(-1), (0, 1)
-        for i in range(K):
-            for j in range(K):
-                if i != j:
-                    v = max(abs(Bm[k][i] - Bm[k][j]) for k in range(K))
-                    if v > best:
-                        best, pair = v, (i, j)
+        _, pair, mu2 = optimum.steepest_sampler_move(Bm, mu1)
         i, j = pair
-        eps = Fraction(1, 2 * K)
-        mu2 = list(mu1)
-        mu2[i] += eps
-        mu2[j] -= eps
         x2 = _centre([mpmath.mpf(v) for v in _vec(optimum.optimum_x(P, mu2, L, dps=digits))])
         x1 = _centre(x1)
         gap = max(abs(a - b) for a, b in zip(x1, x2))

@@ -30,7 +30,7 @@ import json
 import math
 import numbers
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -45,6 +45,9 @@ __all__ = [
     "SimplexPoint",
     "PreferenceMatrix",
     "load_preference_matrix",
+    "ExactData",
+    "OneShotData",
+    "reference_policies",
     "simplex_vector",
     "unit_interval",
     "positive",
@@ -677,6 +680,44 @@ def one_shot_data(P: Any, mu: Any, pi_ref: Any = None) -> tuple[PreferenceMatrix
     m = simplex_vector(mu, Pm.K, name="mu")
     ref = uniform(Pm.K) if pi_ref is None else simplex_vector(pi_ref, Pm.K, name="pi_ref", interior=True)
     return Pm, m, ref
+
+
+def reference_policies(K: int, pi_ref: Any = None, pi0: Any = None) -> tuple[tuple[Fraction, ...], tuple[Fraction, ...]]:
+    """Validate the two fixed policies of an MRS map, ``pi_ref`` and ``pi0`` (interior, default uniform), in that order."""
+    ref = uniform(K) if pi_ref is None else simplex_vector(pi_ref, K, name="pi_ref", interior=True)
+    p0 = uniform(K) if pi0 is None else simplex_vector(pi0, K, name="pi0", interior=True)
+    return ref, p0
+
+
+class ExactData:
+    """Base of the validated exact parameter records (frozen dataclasses whose first field is a
+    :class:`PreferenceMatrix` ``P``): ``K``, the exact repairs made to the inputs, and a JSON form
+    field by field (``P`` as its JSON, tuples as lists, numbers as they are)."""
+
+    @property
+    def K(self) -> int:
+        return self.P.K
+
+    @property
+    def repairs(self) -> tuple[str, ...]:
+        """Exact repairs made to the inputs (``P``, the simplex vectors; see :func:`load_preference_matrix`)."""
+        return tuple(r for f in fields(self) for r in getattr(getattr(self, f.name), "repairs", ()))
+
+    def to_json(self) -> dict:
+        out = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            out[f.name] = v.to_json() if isinstance(v, PreferenceMatrix) else list(v) if isinstance(v, tuple) else v
+        return out
+
+
+@dataclass(frozen=True)
+class OneShotData(ExactData):
+    """The validated data every one-shot problem shares (:func:`one_shot_data`); a loss adds its scale as a further field."""
+
+    P: PreferenceMatrix
+    mu: tuple[Fraction, ...]
+    pi_ref: tuple[Fraction, ...]
 
 
 def as_sequence_of_rows(P: PreferenceMatrix) -> Sequence[Sequence[Fraction]]:

@@ -35,7 +35,7 @@ from typing import Any, Sequence
 
 import mpmath
 
-from verify.exact.objects import NumericalFailure, PreferenceMatrix, one_shot_data, positive
+from verify.exact.objects import NumericalFailure, OneShotData, PreferenceMatrix, one_shot_data, positive
 from verify.numerics import optimum as generic
 from verify.numerics import bridge
 from verify.numerics.bridge import mp_matrix, mp_vector, mpf
@@ -91,25 +91,10 @@ def _fns():
 
 
 @dataclass(frozen=True)
-class DPOInstance:
-    """Validated exact data of a one-shot DPO problem."""
+class DPOInstance(OneShotData):
+    """Validated exact data of a one-shot DPO problem: ``P``, ``mu``, ``pi_ref`` (:class:`~verify.exact.objects.OneShotData`) and ``beta_dpo``."""
 
-    P: PreferenceMatrix
-    mu: tuple[Fraction, ...]
-    pi_ref: tuple[Fraction, ...]
     beta_dpo: Fraction
-
-    @property
-    def K(self) -> int:
-        return self.P.K
-
-    @property
-    def repairs(self) -> tuple[str, ...]:
-        """Exact repairs made to the input ``P``, ``mu``, ``pi_ref`` (see :mod:`verify.exact.objects`)."""
-        return tuple(r for x in (self.P, self.mu, self.pi_ref) for r in getattr(x, "repairs", ()))
-
-    def to_json(self) -> dict:
-        return {"P": self.P.to_json(), "mu": list(self.mu), "pi_ref": list(self.pi_ref), "beta_dpo": self.beta_dpo}
 
 
 def dpo_instance(P: Any, mu: Any, pi_ref: Any = None, beta_dpo: Any = 1) -> DPOInstance:

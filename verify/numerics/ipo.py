@@ -24,7 +24,7 @@ from typing import Any, Sequence
 
 import mpmath
 
-from verify.exact.objects import PreferenceMatrix, one_shot_data, positive
+from verify.exact.objects import OneShotData, one_shot_data, positive
 from verify.numerics.bridge import mp_matrix, mp_vector, mpf
 from verify.numerics.losses import loss
 from verify.numerics import optimum as generic
@@ -52,25 +52,10 @@ class NonUniqueOptimum(generic.NonUniqueOptimum):
 
 
 @dataclass(frozen=True)
-class IPOInstance:
-    """Validated exact data of a one-shot IPO problem."""
+class IPOInstance(OneShotData):
+    """Validated exact data of a one-shot IPO problem: ``P``, ``mu``, ``pi_ref`` (:class:`~verify.exact.objects.OneShotData`) and ``beta``."""
 
-    P: PreferenceMatrix
-    mu: tuple[Fraction, ...]
-    pi_ref: tuple[Fraction, ...]
     beta: Fraction
-
-    @property
-    def K(self) -> int:
-        return self.P.K
-
-    @property
-    def repairs(self) -> tuple[str, ...]:
-        """Exact repairs made to the input ``P``, ``mu``, ``pi_ref`` (see :mod:`verify.exact.objects`)."""
-        return tuple(r for x in (self.P, self.mu, self.pi_ref) for r in getattr(x, "repairs", ()))
-
-    def to_json(self) -> dict:
-        return {"P": self.P.to_json(), "mu": list(self.mu), "pi_ref": list(self.pi_ref), "beta": self.beta}
 
 
 def ipo_instance(P: Any, mu: Any, pi_ref: Any = None, beta: Any = 1) -> IPOInstance:

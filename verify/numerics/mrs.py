@@ -50,7 +50,7 @@ import mpmath
 import numpy as np
 
 from theory.losses import PairLoss
-from verify.exact.objects import InputError, PreferenceMatrix, load_preference_matrix, simplex_vector, to_fraction, uniform, unit_interval
+from verify.exact.objects import ExactData, InputError, PreferenceMatrix, load_preference_matrix, reference_policies, to_fraction, unit_interval
 from verify.numerics import basis, bridge
 from verify.numerics.bridge import b_mp, mp_matrix
 from verify.numerics.optimum import as_loss, escaping_set, logsumexp, sensitivity_x, solve
@@ -87,7 +87,7 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class Setting:
+class Setting(ExactData):
     """Validated exact parameters of an MRS map: ``P``, the loss (with its scale), ``alpha``, ``lam``, ``pi_ref``, ``pi0``."""
 
     P: PreferenceMatrix
@@ -96,10 +96,6 @@ class Setting:
     lam: Fraction
     pi_ref: tuple[Fraction, ...]
     pi0: tuple[Fraction, ...]
-
-    @property
-    def K(self) -> int:
-        return self.P.K
 
     def to_json(self) -> dict:
         return {
@@ -124,8 +120,7 @@ def setting(P: Any, loss: Any, alpha: Any, lam: Any, pi_ref: Any = None, pi0: An
     Pm = P if isinstance(P, PreferenceMatrix) else load_preference_matrix(P)
     K = Pm.K
     lo = as_loss(loss)
-    ref = uniform(K) if pi_ref is None else simplex_vector(pi_ref, K, name="pi_ref", interior=True)
-    p0 = uniform(K) if pi0 is None else simplex_vector(pi0, K, name="pi0", interior=True)
+    ref, p0 = reference_policies(K, pi_ref, pi0)
     return Setting(Pm, lo, unit_interval(alpha, "alpha"), unit_interval(lam, "lam"), tuple(ref), tuple(p0))
 
 

@@ -41,7 +41,16 @@ import mpmath
 from verify.numerics import mrs
 from verify.numerics.bridge import mp_vector
 from verify.numerics.dpo import dpo_loss
-from verify.exact.objects import InputError, PreferenceMatrix, load_preference_matrix, positive, simplex_vector, uniform, unit_interval
+from verify.exact.objects import (
+    ExactData,
+    InputError,
+    PreferenceMatrix,
+    load_preference_matrix,
+    positive,
+    reference_policies,
+    simplex_vector,
+    unit_interval,
+)
 from verify.numerics.precision import GUARD, workdps
 
 __all__ = [
@@ -69,8 +78,8 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class MRSDPOInstance:
-    """Validated exact parameters of MRS-DPO."""
+class MRSDPOInstance(ExactData):
+    """Validated exact parameters of MRS-DPO (``K`` and ``to_json`` from :class:`~verify.exact.objects.ExactData`)."""
 
     P: PreferenceMatrix
     alpha: Fraction
@@ -79,27 +88,12 @@ class MRSDPOInstance:
     pi_ref: tuple[Fraction, ...]
     pi0: tuple[Fraction, ...]
 
-    @property
-    def K(self) -> int:
-        return self.P.K
-
-    def to_json(self) -> dict:
-        return {
-            "P": self.P.to_json(),
-            "alpha": self.alpha,
-            "beta_dpo": self.beta_dpo,
-            "lam": self.lam,
-            "pi_ref": list(self.pi_ref),
-            "pi0": list(self.pi0),
-        }
-
 
 def mrs_dpo_instance(P: Any, alpha: Any, beta_dpo: Any, lam: Any, pi_ref: Any = None, pi0: Any = None) -> MRSDPOInstance:
     """Validate MRS-DPO parameters (``alpha, lam in [0,1]``, ``beta_dpo > 0``, interior ``pi_ref``, ``pi_0``)."""
     Pm = load_preference_matrix(P)
     K = Pm.K
-    ref = uniform(K) if pi_ref is None else simplex_vector(pi_ref, K, name="pi_ref", interior=True)
-    p0 = uniform(K) if pi0 is None else simplex_vector(pi0, K, name="pi0", interior=True)
+    ref, p0 = reference_policies(K, pi_ref, pi0)
     return MRSDPOInstance(Pm, unit_interval(alpha, "alpha"), positive(beta_dpo, "beta_dpo"), unit_interval(lam, "lam"), ref, p0)
 
 

@@ -33,7 +33,7 @@ from typing import Any, Sequence
 import mpmath
 import numpy as np
 
-from verify.exact.objects import InputError, load_preference_matrix, positive, simplex_vector, to_fraction, unit_interval
+from verify.exact.objects import InputError, load_preference_matrix, positive, reference_policies, to_fraction, unit_interval
 from verify.numerics import mrs
 from verify.numerics.ipo import ipo_loss
 from verify.numerics.mrs import FixedPoint, classify, helmert_basis, spectrum
@@ -96,9 +96,7 @@ def params(P: Any, alpha: Any, beta: Any, lam: Any, pi_ref: Any = None, pi0: Any
     al = unit_interval(alpha, "alpha")
     be = positive(beta, "beta")
     la = unit_interval(lam, "lambda")
-    u = tuple(Fraction(1, K) for _ in range(K))
-    ref = u if pi_ref is None else simplex_vector(pi_ref, K, name="pi_ref", interior=True)
-    p0 = u if pi0 is None else simplex_vector(pi0, K, name="pi0", interior=True)
+    ref, p0 = reference_policies(K, pi_ref, pi0)
     return Params(Pm.entries, al, be, la, ref, p0)
 
 

@@ -79,6 +79,7 @@ __all__ = [
     "ift_matrices",
     "ift_sensitivity",
     "sensitivity_x",
+    "steepest_sampler_move",
     "link",
     "data_start",
     "solve",
@@ -187,6 +188,27 @@ def ift_sensitivity(P, mu: Sequence, x: Sequence, fns: LossFunctions) -> mpmath.
             "the implicit-function system is numerically singular (the loss is flat at the optimum); try a larger dps"
         ) from None
     return X
+
+
+def steepest_sampler_move(B: Sequence[Sequence], mu: Sequence[Fraction]) -> tuple[Any, tuple[int, int], list[Fraction]]:
+    """The sampler move that shifts ``G`` most: the pair ``(i, j)``, ``i != j``, maximising
+    ``max_k |B[k][i] - B[k][j]|`` (the first such pair in row order), that maximum, and the sampler
+    ``mu + (e_i - e_j)/(2K)`` (exact). ``B`` is ``dG/dmu`` (:func:`ift_matrices`) or any matrix with the
+    same column differences up to sign; evaluated at the current precision."""
+    K = len(mu)
+    best, pair = mpmath.mpf(-1), (0, 1)
+    for i in range(K):
+        for j in range(K):
+            if i != j:
+                v = max(abs(B[k][i] - B[k][j]) for k in range(K))
+                if v > best:
+                    best, pair = v, (i, j)
+    i, j = pair
+    eps = Fraction(1, 2 * K)
+    mu2 = list(mu)
+    mu2[i] += eps
+    mu2[j] -= eps
+    return best, pair, mu2
 
 
 def _quadratic(fns: LossFunctions):
