@@ -261,9 +261,15 @@ def test_dpo2_invariance_needs_bradley_terry():
     assert res and all(r.caught for r in res)
 
 
-def test_dpo1_stays_verified_with_existence_unproved(quick_results):
+def test_dpo1_existence_is_proved_only_by_the_loss1_existence_proof(quick_results):
+    """DPO-1 is proved because LOSS-1's existence proof (logistic case) covers its existence part; without that
+    checker the same results leave the existence part unproved."""
+    from verify.engine.registry import combine_verdicts
+
     r = quick_results["DPO-1"]
-    assert r.verdict == "verified" and r.unproved_parts == [C.DPO1.scope.parts[1]]
+    assert r.verdict == "proved" and r.unproved_parts == []
+    rest = [c for c in r.checks if c.checker != "existence every K (LOSS-1)"]
+    assert combine_verdicts(rest, C.DPO1.scope.parts) == "verified"
 
 
 @pytest.mark.parametrize("checker", ["check_dpo4_numeric", "check_dpo6_numeric"])
