@@ -157,10 +157,10 @@ def test_hinge_one_shot_and_map_say_the_optimum_is_a_set():
 
 def test_simulate_ipo_oscillates_beyond_the_threshold_and_converges_below():
     P = cyclic("2/5")
-    t = System(P, "ipo", alpha="9/10", lam=1).threshold()  # beta* = sqrt(3) sqrt(0.19)/0.4 = 1.89
+    t = System(P, "ipo", alpha="9/10", lam=1).threshold()  # beta* = sqrt(3) sqrt(19/100)/(2/5) = sqrt(57)/4 = 1.89
     above = System(P, "ipo", alpha="9/10", lam=1, scale=4).simulate(600, starts=2, seed=1)
     below = System(P, "ipo", alpha="9/10", lam=1, scale=1).simulate(600, starts=2, seed=1)
-    assert 1 < float(t.value) < 4
+    assert sympy.simplify(t.exact - sympy.sqrt(57) / 4) == 0 and 1 < float(t.value) < 4
     assert above.metrics["oscillating"].all() and below.metrics["converged"].all()
     assert above.logpi.shape == (2, 3) and above.params["beta"] == "4"
     fixed = System(P, "ipo", alpha="9/10", lam=1, scale=1).simulate(10, starts=[[0.2, 0.3, 0.5]])
