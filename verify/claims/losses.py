@@ -56,12 +56,15 @@ HALF = Fraction(1, 2)
 # ---------------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=None)
+def _all_latex_sections() -> tuple:
+    """LOSS-1..3 sections for the generic ``f`` and every built-in loss, derived once for the three claims."""
+    return tuple(family.latex_sections(loss) for loss in (family.GENERIC, *BUILTIN.values()))
+
+
 def latex_sections(k: int) -> list:
     """The LaTeX derivation of LOSS-(k+1): generic ``f``, then each built-in loss as an instance."""
-    out = [family.latex_sections()[k]]
-    for loss in BUILTIN.values():
-        out.append(family.latex_sections(loss)[k])
-    return out
+    return [sections[k] for sections in _all_latex_sections()]
 
 
 
