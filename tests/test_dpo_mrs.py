@@ -9,7 +9,9 @@ import pytest
 
 from verify import DPOSolveError, InputError, dpo_cycle_threshold_curve, make_batch_step, mrs_dpo_jacobian, mrs_dpo_step
 from verify.claims import dpo as C
-from verify.numerics.mrs_dpo import ambient_map, cycle_matrix, mrs_dpo_instance, simulate_dpo, tangent_eigenvalues
+from verify.exact.families import cyclic as cycle_matrix
+from verify.numerics.mrs_dpo import ambient_map, mrs_dpo_instance, tangent_eigenvalues
+from verify.numerics.simulate import trajectory as simulate_dpo
 from verify.numerics.precision import agree, workdps
 from verify.engine.registry import CheckContext
 
@@ -203,7 +205,7 @@ def test_threshold_drawn_beside_ipo(tmp_path, capsys):
     out = tmp_path / "phase.png"
     assert main(["dpo-phase", "--a", "0.2", "--out", str(out)]) == 0
     assert out.stat().st_size > 1000
-    from verify.numerics.mrs_dpo import draw_threshold_comparison
+    from verify.numerics.phase import draw_threshold_comparison
 
     ax = draw_threshold_comparison(0.2)
     ipo, dpo = ax.lines

@@ -57,7 +57,9 @@ from verify.numerics.simulate import run_batch, simulate
 
 # --- DPO and MRS-DPO ----------------------------------------------------------
 from verify.numerics.dpo import DPOSolveError, NonUniqueDPOOptimum, dpo_minimise, dpo_optimum, dpo_sensitivity
-from verify.numerics.mrs_dpo import dpo_cycle_threshold_curve, make_batch_step, mrs_dpo_jacobian, mrs_dpo_step
+from verify.numerics.batch import make_batch_step
+from verify.numerics.mrs_dpo import mrs_dpo_jacobian, mrs_dpo_step
+from verify.numerics.phase import dpo_cycle_threshold_curve
 
 # --- every pairwise loss: the loss object and the system facade ----------------
 from verify.numerics.losses import loss

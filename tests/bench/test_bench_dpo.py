@@ -51,7 +51,7 @@ def test_bench_batch_step_float64_K4(benchmark, B):
 
 def test_bench_batch_trajectory_100_steps_B5000_K4(benchmark):
     """A realistic load: 100 consecutive steps (the warm start follows the trajectory)."""
-    from verify.numerics.mrs_dpo import simulate_dpo
+    from verify.numerics.simulate import trajectory as simulate_dpo
 
     rng = np.random.default_rng(1)
     B = 5000
@@ -63,7 +63,7 @@ def test_bench_batch_trajectory_100_steps_B5000_K4(benchmark):
 
 def test_bench_batch_trajectory_cold_start_B5000_K4(benchmark):
     """Without the warm start (each step solves from x = 0)."""
-    from verify.numerics.mrs_dpo import simulate_dpo
+    from verify.numerics.simulate import trajectory as simulate_dpo
 
     rng = np.random.default_rng(1)
     B = 5000

@@ -44,12 +44,12 @@ from verify.numerics.dpo import DPOSolveError, dpo_instance, dpo_minimise, ift_s
 from verify.numerics.mrs_dpo import (
     ambient_map,
     finite_difference_jacobian,
-    make_batch_step,
     mrs_dpo_instance,
     mrs_dpo_jacobian,
-    simulate_dpo,
     tangent_eigenvalues,
 )
+from verify.numerics.batch import make_batch_step
+from verify.numerics.simulate import trajectory as simulate_dpo
 from verify.numerics.optimum import steepest_sampler_move
 from verify.numerics.precision import DEFAULT_DPS, GUARD, agree, tolerance, workdps
 

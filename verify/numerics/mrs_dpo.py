@@ -20,12 +20,12 @@ Stability of the uniform point (DPO-4, DPO-6; ``pi_0 = pi_ref`` uniform, ``P`` b
 3-cycle ``P_cyc(a)``: ``alpha^2 + 16 a^2 lam^2 / (3 beta_dpo^2) > 1``. This is the
 MRS-IPO threshold with ``beta = 4 / beta_dpo``.
 
-Phase-diagram curve: :func:`dpo_cycle_threshold_curve` returns, on the
+Phase-diagram curve: :func:`verify.numerics.phase.dpo_cycle_threshold_curve` returns, on the
 ``(alpha, beta*lambda)`` axes of the IPO diagram, the critical value of
 ``lambda / beta_dpo`` (default): the uniform point is unstable *above* the curve,
 as for IPO's ``beta*lambda``. The DPO curve is the IPO curve divided by 4.
 
->>> from verify.numerics.mrs_dpo import dpo_cycle_threshold_curve
+>>> from verify.numerics.phase import dpo_cycle_threshold_curve
 >>> [round(float(v), 6) for v in dpo_cycle_threshold_curve(0.25, [0.0, 0.6, 1.0])]
 [1.732051, 1.385641, 0.0]
 """
@@ -63,17 +63,6 @@ __all__ = [
     "finite_difference_jacobian",
     "tangent_matrix",
     "tangent_eigenvalues",
-    "solve_scaled_batch",
-    "make_batch_step",
-    "simulate_dpo",
-    "cycle_matrix",
-    "spectral_radius_skew",
-    "dpo_balanced_modulus",
-    "ipo_balanced_modulus",
-    "dpo_cycle_threshold_curve",
-    "DPO_CURVE_QUANTITIES",
-    "dpo_phase_extra_curve",
-    "draw_threshold_comparison",
 ]
 
 
@@ -202,19 +191,3 @@ def tangent_eigenvalues(DF: mpmath.matrix) -> list:
     """Eigenvalues of ``DF`` restricted to the tangent space (sorted by modulus, largest first)."""
     ev = mpmath.eig(tangent_matrix(DF), left=False, right=False)
     return sorted(ev, key=lambda z: -abs(z))
-
-
-# ----------------------------------------------------------------------------- moved
-# The batched float64 step, the trajectory loop and the threshold curves live with the other
-# float numerics (one step for every loss); the names used from this module are kept.
-from verify.numerics.batch import make_batch_step, solve_scaled_batch  # noqa: E402
-from verify.numerics.phase import (  # noqa: E402
-    DPO_CURVE_QUANTITIES,
-    dpo_balanced_modulus,
-    dpo_cycle_threshold_curve,
-    dpo_phase_extra_curve,
-    draw_threshold_comparison,
-    ipo_balanced_modulus,
-    spectral_radius_skew,
-)
-from verify.numerics.simulate import cycle_matrix, simulate_dpo  # noqa: E402
