@@ -2,7 +2,7 @@
 
 A newly registered built-in claim is tested here without anyone writing a test
 for it (the pattern of a registry-wide test). Claims whose checkers *refute*
-a statement of THEORY.md are findings; they are listed in KNOWN_FINDINGS with
+a statement of docs/claims.md are findings; they are listed in KNOWN_FINDINGS with
 the verdict we measured, so a change in either direction fails this test.
 """
 

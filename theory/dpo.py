@@ -1,7 +1,7 @@
 r"""DPO and MRS-DPO, exactly: loss, stationarity, convexity, Bradley–Terry invariance,
 the implicit-function Jacobian, and the stability threshold of the uniform fixed point.
 
-Conventions (THEORY.md §0, §4): ordered pairs ``(i, j)`` are drawn from ``mu x mu``,
+Conventions (docs/claims.md §0, §4): ordered pairs ``(i, j)`` are drawn from ``mu x mu``,
 ``i`` wins with probability ``P[i,j]``, ``h = r_i - r_j`` with ``r = log(pi/pi_ref)``, and
 
     L_DPO(r; mu) = -sum_{i,j} mu_i mu_j [P_ij log sig(b h) + P_ji log sig(-b h)],   b = beta_dpo.
@@ -174,7 +174,7 @@ def dpo_symbols(K: int) -> DPOSymbols:
 
 
 def population_loss(sy: DPOSymbols) -> sympy.Expr:
-    """``L_DPO(r; mu)`` written out over ordered pairs (THEORY.md §0)."""
+    """``L_DPO(r; mu)`` written out over ordered pairs (docs/claims.md §0)."""
     b = sy.beta
     L = 0
     for i in range(sy.K):

@@ -1,7 +1,7 @@
 r"""The family of pairwise preference losses, exactly and generically in ``f`` (LOSS-1, LOSS-2, LOSS-3).
 
 A loss of the GPO family (:mod:`theory.losses`) is ``l(h; p) = p f(b h) + (1 - p) f(-b h)`` with
-``h = r_i - r_j``, ``r = log(pi/pi_ref)``, ``f`` convex and a scale ``b > 0``. With ``x = b r`` (THEORY.md §4b):
+``h = r_i - r_j``, ``r = log(pi/pi_ref)``, ``f`` convex and a scale ``b > 0``. With ``x = b r`` (docs/claims.md §4b):
 
 * population loss ``L(r; mu) = sum_{i,j} mu_i mu_j l(r_i - r_j; P_ij)``;
 * pair stationarity ``g(x; p) = p f'(x) - (1 - p) f'(-x)``, ``g'(x; p) = p f''(x) + (1 - p) f''(-x)``,

@@ -1,6 +1,6 @@
 r"""The population IPO loss, its gradient and Hessian, and the closed-form optimum.
 
-Conventions (THEORY.md §0): ``beta = 1/tau``; ordered pairs ``(i, j)`` are drawn
+Conventions (docs/claims.md §0): ``beta = 1/tau``; ordered pairs ``(i, j)`` are drawn
 from ``mu x mu``; response ``i`` wins with probability ``P[i,j]``; the sampled-pair
 loss is ``(h(y_w, y_l) - 1/(2 tau))^2`` with ``h(i, j) = r_i - r_j``.
 
@@ -123,7 +123,7 @@ def expected_pair_loss(sy: IPOSymbols, beta_factor: sympy.Expr = 1) -> sympy.Exp
 
 
 def population_loss(sy: IPOSymbols) -> sympy.Expr:
-    """``L_IPO(r; mu) = sum_ij mu_i mu_j (r_i - r_j - beta S_ij)^2`` (THEORY.md §0)."""
+    """``L_IPO(r; mu) = sum_ij mu_i mu_j (r_i - r_j - beta S_ij)^2`` (docs/claims.md §0)."""
     S = sy.S
     return sum(
         sy.mu[i] * sy.mu[j] * (sy.r[i] - sy.r[j] - sy.beta * S[i, j]) ** 2 for i in range(sy.K) for j in range(sy.K)
@@ -145,7 +145,7 @@ def gradient(sy: IPOSymbols, L: sympy.Expr | None = None) -> sympy.Matrix:
 
 
 def stated_gradient(sy: IPOSymbols, factor: sympy.Expr = 4) -> sympy.Matrix:
-    """THEORY.md's ``dL/dr_k = 4 mu_k sum_j mu_j (r_k - r_j - beta S[k,j])``."""
+    """the claims reference's ``dL/dr_k = 4 mu_k sum_j mu_j (r_k - r_j - beta S[k,j])``."""
     S = sy.S
     return sympy.Matrix(
         [factor * sy.mu[k] * sum(sy.mu[j] * (sy.r[k] - sy.r[j] - sy.beta * S[k, j]) for j in range(sy.K)) for k in range(sy.K)]

@@ -19,7 +19,7 @@ In the variable ``x = b h`` the stationarity of one pair is ``g(x; p) = 0`` with
 
 and the scale-free quantities every derivation uses are ``f'(0)`` and ``f''(0)``.
 
-The IPO convention (THEORY.md §0): the pair loss is ``(h - beta/2)^2`` for the
+The IPO convention (docs/claims.md §0): the pair loss is ``(h - beta/2)^2`` for the
 winner, i.e. ``(1 - x)^2`` with ``x = (2/beta) h`` up to the factor ``beta^2/4``,
 so ``b = 2/beta`` (``beta = 1/tau``; TRL's ``loss_type="ipo"`` calls ``tau`` "beta").
 

@@ -1,6 +1,6 @@
 """MRS-IPO iterative dynamics: the map, its Jacobian, and exact stability thresholds.
 
-THEORY.md §3. One step of MRS-IPO with parameters ``alpha, lambda in [0, 1]``,
+docs/claims.md §3. One step of MRS-IPO with parameters ``alpha, lambda in [0, 1]``,
 ``beta > 0``, offline sampler/start ``pi0`` and reference ``pi_ref`` is
 
 .. math::
@@ -154,7 +154,7 @@ def softmax_jacobian(s: Matrix) -> Matrix:
 
 
 def jacobian_formula(K: int, P: Matrix | None = None, pi=None, Fpi: Matrix | None = None) -> Matrix:
-    """THEORY.md's ``(diag pi' - pi' pi'^T)(alpha diag(pi)^{-1} + beta lambda P)``."""
+    """the claims reference's ``(diag pi' - pi' pi'^T)(alpha diag(pi)^{-1} + beta lambda P)``."""
     pi = policy_symbols(K) if pi is None else list(pi)
     P = generic_P(K) if P is None else P
     if Fpi is None:
@@ -407,7 +407,7 @@ def _section_map() -> dict:
     s_max, Kn = Symbol("s_max", positive=True), Symbol("K", integer=True, positive=True)
     return {
         "map": Section(
-            "MRS-IPO map and its Jacobian (THEORY.md section 3)",
+            "MRS-IPO map and its Jacobian (docs/claims.md §3)",
             "One step of the iterative dynamics; softmax over the K responses.",
             [
                 ("map", r"\pi_{t+1} = \operatorname{softmax}\big(\alpha\log\pi_t + (1-\alpha)\log\pi^{\mathrm{ref}} + \beta P(\lambda\pi_t + (1-\lambda)\pi_0)\big)"),

@@ -1,7 +1,7 @@
 """One-shot ranking under IPO with a uniform reference: exact symbolic derivations.
 
 With a uniform reference, IPO ranks the responses by the score ``s = P mu``
-(THEORY.md §2). Every function below builds an exact sympy expression and,
+(docs/claims.md §2). Every function below builds an exact sympy expression and,
 where it proves something, returns a *residual* that must expand to 0 (an
 identity) together with the nonnegative pieces it is made of.
 
@@ -114,7 +114,7 @@ def ct_gap(K: int) -> tuple[sympy.Expr, sympy.Expr]:
     """``(gap, reduced)``: ``s_0 - s_1`` for :func:`ct_construction` at symbolic ``mu``.
 
     ``reduced`` uses ``sum mu = 1``: it equals ``eps - (1 - mu_0 - mu_1)/2``,
-    which for ``K = 3`` is ``eps - mu_2/2`` (the THEORY.md hint).
+    which for ``K = 3`` is ``eps - mu_2/2`` (the docs/claims.md hint).
     """
     mu = mu_symbols(K)
     s = scores(ct_construction(K), mu)

@@ -13,7 +13,7 @@ def with_loss(loss_name: str, checker: str, **bound) -> Callable[..., Outcome]:
     """LOSS-3's checker ``checker`` (:mod:`verify.claims.losses`) with the loss ``loss_name`` only.
 
     The keyword ``gain`` states the gain ``c_f``. The module is imported when the checker runs, so
-    that LOSS-1..3 register after the DPO claims (THEORY.md order). The checker is named
+    that LOSS-1..3 register after the DPO claims (docs/claims.md order). The checker is named
     ``checker[loss_name]``.
     """
 

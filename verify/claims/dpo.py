@@ -1,5 +1,5 @@
 """DPO-1 .. DPO-6: DPO stationarity, Bradley–Terry invariance, the MRS-DPO map and its
-Jacobian, and the stability threshold of the uniform fixed point (THEORY.md §4).
+Jacobian, and the stability threshold of the uniform fixed point (docs/claims.md §4).
 
 Every checker is parametrised so that its negative control is the same code on a
 planted wrong variant (a wrong constant, a wrong formula, a matrix that violates
@@ -53,7 +53,7 @@ from verify.numerics.simulate import trajectory as simulate_dpo
 from verify.numerics.optimum import steepest_sampler_move
 from verify.numerics.precision import DEFAULT_DPS, GUARD, agree, tolerance, workdps
 
-SOURCE = "arXiv:2602.12180, DPO one-shot optimum and MRS-DPO (THEORY.md §4)"
+SOURCE = "arXiv:2602.12180, DPO one-shot optimum and MRS-DPO (docs/claims.md §4)"
 HALF = Fraction(1, 2)
 
 
@@ -302,7 +302,7 @@ DPO1_EXIST = "(existence) every K >= 2, every P with off-diagonal entries in (0,
 
 def check_dpo1_existence(ctx: CheckContext, **kw) -> Outcome:
     """LOSS-1's existence checker (:func:`verify.claims.losses.check_loss1_existence`), whose logistic case is DPO-1's
-    existence part. Imported when it runs, so that LOSS-1..3 register after the DPO claims (THEORY.md order)."""
+    existence part. Imported when it runs, so that LOSS-1..3 register after the DPO claims (docs/claims.md order)."""
     from verify.claims import losses
 
     return losses.check_loss1_existence(ctx, **kw)
@@ -1145,7 +1145,7 @@ DPO6 = register(
                 "misstates the Jacobian and moves the stability curve",
             )
         ],
-        source=SOURCE + " (beyond the paper); the DPO instance of LOSS-3 (THEORY.md §4b)",
+        source=SOURCE + " (beyond the paper); the DPO instance of LOSS-3 (docs/claims.md §4b)",
         cites=(
             "the implicit function theorem and the multivariable chain rule (LOSS-3): DF = (diag pi' - pi' pi'^T)(alpha diag(pi)^-1 "
             "+ (lam/beta_dpo) X) with A X + B = 0, 1^T X = 0",

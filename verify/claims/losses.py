@@ -1,4 +1,4 @@
-"""LOSS-1 .. LOSS-3: the GPO family of pairwise losses (THEORY.md §4b) [beyond the paper].
+"""LOSS-1 .. LOSS-3: the GPO family of pairwise losses (docs/claims.md §4b) [beyond the paper].
 
 A loss of the family is ``l(h; p) = p f(b h) + (1 - p) f(-b h)`` (Tang et al., ICML 2024);
 in the scaled margin ``x = b h`` the stationarity of one pair is
@@ -46,7 +46,7 @@ from verify.numerics.precision import GUARD, agree, mpf_str, tolerance, workdps
 
 #: every statement says that it goes beyond the paper
 _BEYOND = "[beyond the paper] "
-SOURCE = "beyond the paper: the GPO family (Tang et al., ICML 2024, arXiv:2402.05749); THEORY.md §4b"
+SOURCE = "beyond the paper: the GPO family (Tang et al., ICML 2024, arXiv:2402.05749); docs/claims.md §4b"
 #: digits claimed by the high-precision verdicts
 DIGITS = 50
 HALF = Fraction(1, 2)
@@ -671,7 +671,7 @@ LOSS1 = register(
             CONVEX_DICHOTOMY,
             NONNEGATIVE_SUM,
         ),
-        note="Beyond the paper (THEORY.md §4b). DPO-1's 0/1 entries and escaping set are the logistic case. The truncated "
+        note="Beyond the paper (docs/claims.md §4b). DPO-1's 0/1 entries and escaping set are the logistic case. The truncated "
         "quadratic and the hinge are outside the scope (f'' = 0 on a half-line): the hinge's optimum can be a set (the control "
         "'drop-f_strictly_convex' exhibits one); the truncated quadratic's pair loss is still strictly convex for 0 < p < 1. "
         "The numeric witnesses use loss values only (second differences along every centred coordinate direction, rays along "
@@ -1018,7 +1018,7 @@ LOSS2 = register(
         ],
         source=SOURCE,
         cites=(family.LAPLACIAN_LEMMA, family.MONOTONE_LEMMA),
-        note="Beyond the paper (THEORY.md §4b); DPO-2 is the logistic case. The (=>) direction is constructive: for P outside "
+        note="Beyond the paper (docs/claims.md §4b); DPO-2 is the logistic case. The (=>) direction is constructive: for P outside "
         "the model, two of the samplers e_j/2 + 1/(2K) have different optima, and the checker 'non-model' exhibits two "
         "samplers and a non-zero dx*/dmu (IFT, checked against central differences). The truncated quadratic has the IPO "
         "link 2p - 1 on (0, 1) and the same answer, but f'' = 0 on x > 1 puts it outside the mechanised scope.",
@@ -1108,7 +1108,7 @@ def _threshold_reductions(conventions: dict | None = None) -> tuple:
 
 def _mrs_ipo_every_k() -> list:
     """DYN-6's own every-K identities for the MRS-IPO map (:func:`theory.mrs_ipo.general_balanced_residuals`: the
-    Jacobian of the map of THEORY.md §3 at the uniform point is ``alpha C + (beta lam/K) S``, normal), as obligations."""
+    Jacobian of the map of docs/claims.md §3 at the uniform point is ``alpha C + (beta lam/K) S``, normal), as obligations."""
     return [(f"MRS-IPO every K: {name}", "algebra", sympy.Integer(0) if not res else sympy.Symbol(str(res)))
             for name, res in mrs_ipo.general_balanced_residuals().items()]
 
@@ -1448,7 +1448,7 @@ LOSS3 = register(
         ],
         source=SOURCE,
         cites=(family.IFT_THEOREM, CHAIN_RULE, SPECTRAL_THEOREM),
-        note="Beyond the paper (THEORY.md §4b). Gains: IPO 2, DPO 4, exponential 2, truncated quadratic 2 (f is (1 - x)^2 near 0). "
+        note="Beyond the paper (docs/claims.md §4b). Gains: IPO 2, DPO 4, exponential 2, truncated quadratic 2 (f is (1 - x)^2 near 0). "
         "Critical scale: b* = c_f lam ||S||_2/(K sqrt(1 - alpha^2)); unstable iff b < b* (alpha < 1). For the hinge f''(0) = 0 and "
         "g(x; p) = 1 - 2p on (-1, 1): at the uniform point of a balanced P every x with |x_i - x_j| < 1 is optimal, the map "
         "depends on a selection rule (verify.numerics.batch), and the checker 'not applicable (hinge)' reports a simulation as "

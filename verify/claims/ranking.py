@@ -1,4 +1,4 @@
-"""Claims RANK-1 .. RANK-6 (THEORY.md §2): one-shot ranking properties of IPO samplers.
+"""Claims RANK-1 .. RANK-6 (docs/claims.md §2): one-shot ranking properties of IPO samplers.
 
 Every certificate is checked in exact rational arithmetic (``Fraction``);
 symbolic steps are sympy identities from :mod:`theory.ranking`. Each claim
@@ -49,7 +49,7 @@ from verify.numerics.precision import workdps
 
 __all__ = ["CLAIMS", "RANK1", "RANK2", "RANK3", "RANK4", "RANK5", "RANK6", "load_rank4_witness"]
 
-SOURCE = "arXiv:2602.12180 (Chen, He, Jordan, Yao 2026), one-shot ranking under IPO; THEORY.md §2"
+SOURCE = "arXiv:2602.12180 (Chen, He, Jordan, Yao 2026), one-shot ranking under IPO; docs/claims.md §2"
 EXACT = 0  # exact rational arithmetic: tolerance 0, kind "exact", dps None
 HALF = Fraction(1, 2)
 
@@ -771,7 +771,7 @@ RANK4 = register(
         ],
         source=SOURCE,
         note=(
-            "[open] smallest K = 4 (THEORY guessed 6). Witness P = [[1/2,3/5,4/5,3/5],[2/5,1/2,1,4/5],[1/5,0,1/2,3/5],[2/5,1/5,2/5,1/2]], "
+            "[open] smallest K = 4 (the specification guessed 6). Witness P = [[1/2,3/5,4/5,3/5],[2/5,1/2,1,4/5],[1/5,0,1/2,3/5],[2/5,1/5,2/5,1/2]], "
             "y = (1/2, 0, 1/2): (s_0 - s_1) + (s_2 - s_3) = -1/10 for every sampler. K = 2, 3 always admit OP (mu near e_1). "
             "In random search about 2% of transitive 4x4 matrices (uniform upper entries) have no OP sampler. 'transitive' has no "
             "dropped-hypothesis control: OP is only defined for transitive P."
@@ -800,7 +800,7 @@ def rank5_symbolic(ctx: CheckContext) -> Outcome:
                 return refuted(f"gap identity fails for pair {d['pair']} at K = {K}", instance={"K": K, "residual": str(d["residual"])})
     return proved(
         "for i above j: s_i - s_j = (mu_i + mu_j)(P[i,j] - 1/2) + sum_k mu_k T_k with every T_k a sum of SST/majority slacks "
-        f"(identity for every pair, K in {Ks}; each term involves only i, j, k, so all K); the THEORY chain is correct "
+        f"(identity for every pair, K in {Ks}; each term involves only i, j, k, so all K); the specification's chain is correct "
         "(1/2 - P[j,i] = P[i,j] - 1/2) and needs only mu_i + mu_j > 0",
         Ks=Ks,
     )
@@ -949,7 +949,7 @@ RANK5 = register(
         ],
         source=SOURCE,
         note=(
-            "The THEORY chain is correct and only needs mu_i + mu_j > 0. The [derived] equivalence 'SST <=> rows ordered' "
+            "The specification's chain is correct and only needs mu_i + mu_j > 0. The [derived] equivalence 'SST <=> rows ordered' "
             "holds together with transitivity (strict and non-strict); without transitivity it fails (a matrix of ties has "
             "ordered rows vacuously)."
         ),

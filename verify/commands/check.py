@@ -13,7 +13,7 @@ from verify.engine.runner import check, load_builtin_claims, load_module, run_co
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "check",
-        help="check the claims of THEORY.md (and your own) and print verdicts",
+        help="check the claims of docs/claims.md (and your own) and print verdicts",
         description=(
             "Run the checkers of each claim and print a verdict with evidence: proved, "
             "verified, refuted (with a counterexample and its seed), inconclusive or error. "

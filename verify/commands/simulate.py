@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="simulate the MRS dynamics of any loss (--loss) from one matrix; summary and a PNG",
         description=(
             "Iterate the MRS map log pi' = alpha log pi + (1-alpha) log pi_ref + x*(mu)/b, mu = lam pi + (1-lam) pi0 "
-            "(THEORY.md section 3) of the chosen loss in float64 log space from a near-uniform start (or --start) and "
+            "(docs/claims.md §3) of the chosen loss in float64 log space from a near-uniform start (or --start) and "
             "print: the fixed point's spectral radius, the final policy and entropy, the cycle strength, and whether "
             "the trajectory converged or oscillates (with a period estimate). Writes a PNG: the trajectory on the "
             "simplex for K = 3, policy coordinates and entropy against t for any K."

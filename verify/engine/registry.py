@@ -1,6 +1,6 @@
 """Claims, checkers, verdicts and the claim registry.
 
-A claim is one unit: an id from THEORY.md, its statement, its tag
+A claim is one unit: an id from docs/claims.md, its statement, its tag
 (``paper`` / ``derived`` / ``open``, or ``user``), named hypotheses, the
 checkers that each return a verdict with evidence, and *negative controls*:
 planted wrong variants (a wrong constant, a dropped hypothesis) that the same

@@ -30,7 +30,7 @@ from verify.engine.registry import (
 
 __all__ = ["BUILTIN_MODULES", "load_builtin_claims", "load_module", "check", "run_claim", "run_checker", "run_controls", "all_controls", "replay_command"]
 
-#: Modules that register the built-in claims (explicit, in THEORY.md order).
+#: Modules that register the built-in claims (explicit, in docs/claims.md order).
 BUILTIN_MODULES: list[str] = [
     "verify.claims.ipo",
     "verify.claims.ranking",

@@ -1,7 +1,7 @@
 """One-shot ranking properties of IPO samplers: counterexamples and instance-dependent samplers.
 
 With a uniform reference, IPO ranks responses by the score ``s = P mu``
-(THEORY.md §2). For a sampler ``mu`` and a preference matrix ``P``:
+(docs/claims.md §2). For a sampler ``mu`` and a preference matrix ``P``:
 
 * **CT** — the Condorcet winner (if any) scores strictly above every other response;
 * **ST** — every Smith-set member scores strictly above every non-member;

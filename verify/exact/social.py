@@ -18,7 +18,7 @@ accepts (nested lists, numpy arrays, sympy matrices, ``.json``/``.csv`` paths).
   Bradley–Terry matrix computed as ``1/(1 + exp(-(u_i - u_j)))`` is BT, and a
   float margin of ``1e-13`` counts as a tie.
 
-Definitions (THEORY.md §2):
+Definitions (docs/claims.md §2):
 
 * majority relation ``i >_M j`` iff ``P[i,j] > 1/2``;
 * Condorcet winner ``c``: ``P[c,j] > 1/2`` for every ``j != c``;
@@ -27,7 +27,7 @@ Definitions (THEORY.md §2):
 * transitive: ``>_M`` is a strict linear order (no ties, no majority cycle);
 * stochastic transitivity (Fishburn 1973): weak (WST) ``P[i,j] >= 1/2`` and
   ``P[j,k] >= 1/2`` imply ``P[i,k] >= 1/2``; its strict variant uses ``>``;
-  strong (SST, THEORY.md): transitive and ``i >_M j >_M k`` implies
+  strong (SST, docs/claims.md): transitive and ``i >_M j >_M k`` implies
   ``P[i,k] >= max(P[i,j], P[j,k])`` (strict SST: ``>``);
 * Bradley–Terry: ``P[i,j] = sig(u_i - u_j)`` for some ``u``, i.e. every entry in
   ``(0, 1)`` and ``logit P[i,j] + logit P[j,k] = logit P[i,k]``, tested exactly as
@@ -180,7 +180,7 @@ def smith_set(P: Any) -> list[int]:
 
 
 def is_transitive(P: Any) -> bool:
-    """Whether ``>_M`` is a strict linear order (THEORY.md's "transitive (WST)").
+    """Whether ``>_M`` is a strict linear order (the claims reference's "transitive (WST)").
 
     No ties off the diagonal and no majority cycle. Equal to
     ``is_wst(P, strict=True)`` when ``P`` has no ties.
@@ -259,7 +259,7 @@ def sst_violation(P: Any, strict: bool = False) -> tuple[int, int, int] | None:
 
 
 def is_sst(P: Any, strict: bool = False) -> bool:
-    """Strong stochastic transitivity (THEORY.md §2).
+    """Strong stochastic transitivity (docs/claims.md §2).
 
     ``P`` is transitive (``>_M`` a strict linear order) and
     ``i >_M j >_M k`` implies ``P[i,k] >= max(P[i,j], P[j,k])``; with

@@ -1,7 +1,7 @@
 r"""The one-shot DPO optimum at any precision, a direct minimiser to check it, and ``dr/dmu``.
 
 DPO is the logistic loss ``f(x) = log(1 + e^{-x})`` of the GPO family with ``b = beta_dpo``
-(:data:`theory.losses.BUILTIN`). The population DPO loss (THEORY.md §0) depends on
+(:data:`theory.losses.BUILTIN`). The population DPO loss (docs/claims.md §0) depends on
 ``r = log(pi/pi_ref)`` only through ``x = beta_dpo * r``, and its stationarity equations (DPO-1)
 
     G_k(x; mu) = sum_j mu_j (P[k,j] - sig(x_k - x_j)) = 0

@@ -1,6 +1,6 @@
 """Metrics on trajectories of policy dynamics: streaming (batched) and on recorded trajectories.
 
-Definitions (every choice is an explicit option, THEORY.md §5):
+Definitions (every choice is an explicit option, docs/claims.md §5):
 
 * **cycle strength** — the time-averaged variance of the policy coordinates: for each
   coordinate ``k`` the population variance (``ddof = 0``) of ``pi_t[k]`` over the states

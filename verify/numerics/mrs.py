@@ -1,6 +1,6 @@
 r"""The MRS map of any pairwise loss at high precision (mpmath): step, Jacobian, fixed points.
 
-One implementation for every loss (THEORY.md §3, §4b). With ``mu = lam pi + (1 - lam) pi0``,
+One implementation for every loss (docs/claims.md §3, §4b). With ``mu = lam pi + (1 - lam) pi0``,
 
 .. math::
 

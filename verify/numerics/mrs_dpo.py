@@ -1,6 +1,6 @@
 r"""MRS-DPO: the implicit map, its Jacobian, a batched float64 step, and the stability threshold.
 
-The map (THEORY.md §3–4, same mixing as MRS-IPO)::
+The map (docs/claims.md §3–4, same mixing as MRS-IPO)::
 
     pi_ref^(t) ∝ pi_t^alpha pi_ref^(1-alpha),   mu_t = lam pi_t + (1-lam) pi_0,
     log pi_{t+1} = log pi_ref^(t) + x*(mu_t) / beta_dpo   (normalised),

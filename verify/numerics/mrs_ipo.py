@@ -1,6 +1,6 @@
 """MRS-IPO at any precision (mpmath): the map, its Jacobian, fixed points and their stability.
 
-THEORY.md §3. These are the IPO instances of :mod:`verify.numerics.mrs` (one MRS implementation
+docs/claims.md §3. These are the IPO instances of :mod:`verify.numerics.mrs` (one MRS implementation
 for every loss): IPO is ``f = (1 - x)^2`` with ``b = 2/beta``, whose optimum is the closed form
 ``x* = 2 C P mu``, so the step is
 

@@ -2,7 +2,7 @@ r"""The one-shot optimum of any pairwise loss, at any precision; a direct minimi
 
 A loss ``l(h; p) = p f(b h) + (1-p) f(-b h)`` (:class:`theory.losses.PairLoss`) has the
 population loss ``L(r; mu) = sum_{i,j} mu_i mu_j l(r_i - r_j; P_ij)``. In ``x = b r`` the
-stationarity conditions do not contain ``b`` (THEORY.md §4b):
+stationarity conditions do not contain ``b`` (docs/claims.md §4b):
 
 .. math::
 
