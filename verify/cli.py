@@ -26,6 +26,7 @@ __all__ = ["main", "build_parser", "parse_args", "join_negative_values", "COMMAN
 #: Subcommand modules, in the order shown by ``prefdyn --help``.
 COMMAND_MODULES: list[str] = [
     "verify.commands.check",
+    "verify.commands.claims",
     "verify.commands.optimum",
     "verify.commands.threshold",
     "verify.commands.simulate",

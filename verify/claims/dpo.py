@@ -53,7 +53,7 @@ from verify.numerics.simulate import trajectory as simulate_dpo
 from verify.numerics.optimum import steepest_sampler_move
 from verify.numerics.precision import DEFAULT_DPS, GUARD, agree, tolerance, workdps
 
-SOURCE = "arXiv:2602.12180, DPO one-shot optimum and MRS-DPO (docs/claims.md §4)"
+SOURCE = "arXiv:2602.12180, DPO one-shot optimum and MRS-DPO"
 HALF = Fraction(1, 2)
 
 
@@ -1145,7 +1145,7 @@ DPO6 = register(
                 "misstates the Jacobian and moves the stability curve",
             )
         ],
-        source=SOURCE + " (beyond the paper); the DPO instance of LOSS-3 (docs/claims.md §4b)",
+        source=SOURCE + " (beyond the paper); the DPO instance of LOSS-3",
         cites=(
             "the implicit function theorem and the multivariable chain rule (LOSS-3): DF = (diag pi' - pi' pi'^T)(alpha diag(pi)^-1 "
             "+ (lam/beta_dpo) X) with A X + B = 0, 1^T X = 0",

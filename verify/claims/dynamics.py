@@ -45,7 +45,7 @@ from verify.numerics.simulate import make_ipo_batch_step, normalise_log, run_bat
 
 #: the claimed q: alpha + Q_FACTOR beta lambda ||S||_2 (DYN-2)
 Q_FACTOR = Fraction(1, 2)
-SOURCE = "arXiv:2602.12180 (MRS-IPO, Section on iterative dynamics); docs/claims.md §3"
+SOURCE = "arXiv:2602.12180 (MRS-IPO, Section on iterative dynamics)"
 DIGITS = 50
 _F = Fraction
 
@@ -1162,7 +1162,7 @@ register(
             Constant("DYN-6 curve factor", 1.0, "curve_factor", ("phase",),
                      why="the region boundary for balanced P is the DYN-6 curve; scaling it by 3/4, 5/4, 2 puts grid points outside the 10% band on the wrong side"),
         ],
-        source="beyond the paper; docs/claims.md §3 DYN-5",
+        source="beyond the paper (derived for this project)",
         note="Findings: the region 'several fixed points' is empty for alpha < 1 (DYN-4 uniqueness); the plane splits into a stable "
         "region and an oscillating region; for balanced P the boundary is the DYN-6 curve beta lambda = K sqrt(1 - alpha^2)/||S||_2, "
         "for non-balanced P the numeric rho = 1 contour; the q = 1 line lies inside the stable region. prefdyn phase draws it.",
@@ -1208,7 +1208,7 @@ register(
             Constant("c_f = 2 (beta lambda/K = c_f lambda/(b K), b = 2/beta)", 2, "gain", ("general", "symbolic", "numeric", "dynamic"),
                      why="the tangent Jacobian is alpha I + (beta lambda/K) S exactly (dx*/dmu = 2 S); another gain moves the curve"),
         ],
-        source="beyond the paper; docs/claims.md §3 DYN-6; the IPO instance of LOSS-3 (docs/claims.md §4b)",
+        source="beyond the paper; the IPO instance of LOSS-3",
         cites=(
             "the implicit function theorem and the multivariable chain rule (LOSS-3): DF = (diag pi' - pi' pi'^T)(alpha diag(pi)^-1 "
             "+ (lam/b) dx*/dmu) with A dx*/dmu + B = 0, 1^T dx*/dmu = 0",

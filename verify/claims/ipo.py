@@ -32,7 +32,7 @@ from verify.numerics.precision import DEFAULT_DPS, GUARD, agree, tolerance, work
 
 __all__ = ["IPO1", "IPO2", "check_symbolic", "check_general", "check_numeric", "check_nonunique", "exact_loss", "random_instance"]
 
-SOURCE = "arXiv:2602.12180, one-shot IPO optimum (docs/claims.md §1)"
+SOURCE = "arXiv:2602.12180, one-shot IPO optimum"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -401,7 +401,7 @@ IPO2 = register(
             )
         ],
         controls=[Control("interior mu", "the same check with the hypothesis mu_k = 0 dropped", functools.partial(check_nonunique, zero_mass=False))],
-        source="docs/claims.md §1 (derived)",
+        source="derived for this project (one-shot IPO)",
     )
 )
 

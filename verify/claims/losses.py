@@ -46,7 +46,7 @@ from verify.numerics.precision import GUARD, agree, mpf_str, tolerance, workdps
 
 #: every statement says that it goes beyond the paper
 _BEYOND = "[beyond the paper] "
-SOURCE = "beyond the paper: the GPO family (Tang et al., ICML 2024, arXiv:2402.05749); docs/claims.md §4b"
+SOURCE = "beyond the paper: the GPO family (Tang et al., ICML 2024, arXiv:2402.05749)"
 #: digits claimed by the high-precision verdicts
 DIGITS = 50
 HALF = Fraction(1, 2)
@@ -671,7 +671,7 @@ LOSS1 = register(
             CONVEX_DICHOTOMY,
             NONNEGATIVE_SUM,
         ),
-        note="Beyond the paper (docs/claims.md §4b). DPO-1's 0/1 entries and escaping set are the logistic case. The truncated "
+        note="Beyond the paper (§4b). DPO-1's 0/1 entries and escaping set are the logistic case. The truncated "
         "quadratic and the hinge are outside the scope (f'' = 0 on a half-line): the hinge's optimum can be a set (the control "
         "'drop-f_strictly_convex' exhibits one); the truncated quadratic's pair loss is still strictly convex for 0 < p < 1. "
         "The numeric witnesses use loss values only (second differences along every centred coordinate direction, rays along "
@@ -1018,7 +1018,7 @@ LOSS2 = register(
         ],
         source=SOURCE,
         cites=(family.LAPLACIAN_LEMMA, family.MONOTONE_LEMMA),
-        note="Beyond the paper (docs/claims.md §4b); DPO-2 is the logistic case. The (=>) direction is constructive: for P outside "
+        note="Beyond the paper (§4b); DPO-2 is the logistic case. The (=>) direction is constructive: for P outside "
         "the model, two of the samplers e_j/2 + 1/(2K) have different optima, and the checker 'non-model' exhibits two "
         "samplers and a non-zero dx*/dmu (IFT, checked against central differences). The truncated quadratic has the IPO "
         "link 2p - 1 on (0, 1) and the same answer, but f'' = 0 on x > 1 puts it outside the mechanised scope.",
@@ -1448,7 +1448,7 @@ LOSS3 = register(
         ],
         source=SOURCE,
         cites=(family.IFT_THEOREM, CHAIN_RULE, SPECTRAL_THEOREM),
-        note="Beyond the paper (docs/claims.md §4b). Gains: IPO 2, DPO 4, exponential 2, truncated quadratic 2 (f is (1 - x)^2 near 0). "
+        note="Beyond the paper (§4b). Gains: IPO 2, DPO 4, exponential 2, truncated quadratic 2 (f is (1 - x)^2 near 0). "
         "Critical scale: b* = c_f lam ||S||_2/(K sqrt(1 - alpha^2)); unstable iff b < b* (alpha < 1). For the hinge f''(0) = 0 and "
         "g(x; p) = 1 - 2p on (-1, 1): at the uniform point of a balanced P every x with |x_i - x_j| < 1 is optimal, the map "
         "depends on a selection rule (verify.numerics.batch), and the checker 'not applicable (hinge)' reports a simulation as "

@@ -49,7 +49,7 @@ from verify.numerics.precision import workdps
 
 __all__ = ["CLAIMS", "RANK1", "RANK2", "RANK3", "RANK4", "RANK5", "RANK6", "load_rank4_witness"]
 
-SOURCE = "arXiv:2602.12180 (Chen, He, Jordan, Yao 2026), one-shot ranking under IPO; docs/claims.md §2"
+SOURCE = "arXiv:2602.12180 (Chen, He, Jordan, Yao 2026), one-shot ranking under IPO"
 EXACT = 0  # exact rational arithmetic: tolerance 0, kind "exact", dps None
 HALF = Fraction(1, 2)
 
