@@ -101,31 +101,3 @@ def test_console_script_help_runs():
     assert res.returncode == 0
     for cmd in ("check", "ipo", "latex"):
         assert cmd in res.stdout
-
-
-def _readme_commands() -> list[list[str]]:
-    """The ``prefdyn`` lines of the README's "Command line" block, as argv lists (comments dropped)."""
-    import shlex
-
-    text = (ROOT / "README.md").read_text()
-    block = text.split("## Command line", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
-    return [shlex.split(line, comments=True)[1:] for line in block.splitlines() if line.startswith("prefdyn ")]
-
-
-#: README commands run in full here (the others are parsed only: `check` runs in test_claims, `phase` and `latex` are slow).
-RUN_IN_FULL = {"optimum", "ipo", "dpo", "threshold", "dpo-threshold", "counterexample", "sampler", "simulate"}
-
-
-@pytest.mark.parametrize("argv", _readme_commands(), ids=lambda a: " ".join(a)[:60])
-def test_readme_commands_run_as_documented(argv, monkeypatch, capsys):
-    from verify.cli import parse_args
-
-    monkeypatch.chdir(ROOT)
-    parse_args(argv)
-    if argv[0] not in RUN_IN_FULL:
-        return
-    if argv[0] == "simulate":  # the same command, shorter and without the picture
-        argv = argv + ["--steps", "300", "--no-plot"]
-    code, out, err = run(capsys, *argv)
-    assert code == 0, err
-    assert out.strip()
