@@ -355,12 +355,12 @@ def report_tex(
     figures: Sequence[ReportFigure] = (),
     registry: Registry | None = None,
     date: str | None = None,
-    versions_: dict[str, str] | None = None,
+    version_table: dict[str, str] | None = None,
 ) -> str:
     """The complete LaTeX document of the report (see the module docstring for its parts)."""
     reg = REGISTRY if registry is None else registry
     date = date or datetime.date.today().isoformat()
-    vers = versions_ if versions_ is not None else versions()
+    vers = version_table if version_table is not None else versions()
     body = [_tex(_intro_text(results, budget, seed, date)), "", r"\paragraph{Reproduce this report with}"]
     body.append(_verbatim(command, shell=True))
     body.append(r"\paragraph{Versions.}\mbox{}\par")
@@ -415,12 +415,12 @@ def report_markdown(
     figure_dir: str = "",
     registry: Registry | None = None,
     date: str | None = None,
-    versions_: dict[str, str] | None = None,
+    version_table: dict[str, str] | None = None,
 ) -> str:
     """The Markdown twin of :func:`report_tex`: the same text and tables; derivations as ``$$`` math, figures as image links."""
     reg = REGISTRY if registry is None else registry
     date = date or datetime.date.today().isoformat()
-    vers = versions_ if versions_ is not None else versions()
+    vers = version_table if version_table is not None else versions()
     out = ["# prefdyn report: the claims checked, their evidence and figures", "", _intro_text(results, budget, seed, date), ""]
     out += ["Reproduce this report with", "", "```sh", command, "```", "", "Versions:", ""]
     out += _md_table(["", "version"], list(vers.items())) + ["", "## Summary", ""]
@@ -658,7 +658,7 @@ def build_report(
             figs = _figures(work, budget=budget, seed=seed, formats=("pdf", "png") if md_path is not None else ("pdf",))
             assets = {f"{f.name}.pdf": work / f"{f.name}.pdf" for f in figs}
         tick("LaTeX")
-        tex = report_tex(results, command=command, budget=budget, seed=seed, figures=figs, registry=registry, date=date, versions_=vers)
+        tex = report_tex(results, command=command, budget=budget, seed=seed, figures=figs, registry=registry, date=date, version_table=vers)
         tick("pdflatex")
         compiled = compile_pdf(tex, out_pdf, assets=assets)
         if md_path is not None:
@@ -672,7 +672,7 @@ def build_report(
                     shutil.copyfile(work / f"{f.name}.png", f.path)
             md_path.write_text(
                 report_markdown(results, command=command, budget=budget, seed=seed, figures=figs, figure_dir=fig_dir,
-                                registry=registry, date=date, versions_=vers)
+                                registry=registry, date=date, version_table=vers)
                 + "\n"
             )
     if progress is not None:
