@@ -34,6 +34,7 @@ COMMAND_MODULES: list[str] = [
     "verify.commands.counterexample",
     "verify.commands.sampler",
     "verify.commands.latex",
+    "verify.commands.report",
     # the same commands with the loss preset (kept for old scripts and the docs)
     "verify.commands.ipo",
     "verify.commands.dpo",
