@@ -74,7 +74,8 @@ def test_readme_command_runs_as_documented(argv, expected, tmp_path, monkeypatch
         return real_check(ids, budget=budget, seed=seed, **kw)
 
     monkeypatch.setattr("verify.commands.check.check", served_check)
-    code = main(argv + (["--quiet"] if argv[0] in ("check", "phase") and "--quiet" not in argv else []))
+    monkeypatch.setattr("verify.commands.report.check", served_check)
+    code = main(argv + (["--quiet"] if argv[0] in ("check", "phase", "report") and "--quiet" not in argv else []))
     out, err = capsys.readouterr()
     assert code == expected, f"exit {code}, documented {expected}: {err[-2000:]}"
     assert out.strip() or "--out" in argv
