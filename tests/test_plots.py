@@ -37,6 +37,14 @@ def _assert_picture(path, height: float) -> None:
     assert counts.max() / counts.sum() < 0.97  # more than a few marks on a blank page
 
 
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _files(d) -> list[str]:
     return sorted(p.name for p in d.iterdir())
 
@@ -72,9 +80,10 @@ SIMULATE = {
 
 
 def test_no_file_without_out(empty_cwd, capsys):
-    """simulate, phase and dpo-phase write nothing unless --out is given; --no-plot is accepted and changes nothing."""
+    """simulate, phase and dpo-phase write nothing unless --out is given; simulate's old --no-plot turns --out off."""
     assert main(["simulate", *SIMULATE["converging"], "--quiet"]) == 0
     assert main(["simulate", *SIMULATE["converging"], "--quiet", "--no-plot"]) == 0
+    assert main(["simulate", *SIMULATE["converging"], "--quiet", "--no-plot", "--out", "run.png"]) == 0
     assert main(["phase", "--cyclic", "0.4", "--alpha-points", "3", "--bl-points", "3", "--steps", "50", "--quiet"]) == 0
     assert main(["dpo-phase", "--cyclic", "0.4"]) == 0
     out = capsys.readouterr().out
@@ -155,6 +164,7 @@ def test_figure_functions_return_a_figure_and_write_nothing(empty_cwd):
     assert "$\\beta_{\\mathrm{DPO}}$ = 0.5" in figs[0]._suptitle.get_text()
     assert "$\\beta$ = 2" in figs[1]._suptitle.get_text()  # the scale from the loss when params omit it
     assert save(figs[3], "t.png") == "t.png" and _files(empty_cwd) == ["t.png"]
+    assert (empty_cwd / "t.png").stat().st_mode & 0o777 == 0o666 & ~_umask()  # the mode of any new file, not private
 
 
 def test_style_palette_and_names():

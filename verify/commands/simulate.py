@@ -45,7 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=None, metavar="FILE",
                    help="draw the run into FILE, format from the extension (.png, .pdf, .svg, ...); needs the plot extra. "
                         "No file is written without it")
-    p.add_argument("--no-plot", action="store_true", help="accepted and ignored, kept for old scripts (no file is written without --out)")
+    p.add_argument("--no-plot", action="store_true",
+                   help="kept for old scripts: draw nothing, even with --out (without --out nothing is drawn anyway)")
     p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -88,11 +89,12 @@ def run(args: argparse.Namespace) -> int:
         if not scale >= 0:
             raise InputError(f"--start-scale = {args.start_scale}, expected >= 0")
         lp0 = near_uniform_starts(1, K, np.random.default_rng(args.seed), scale)
-    if args.out is not None:
-        _check_out(args.out)
+    out = None if args.no_plot else args.out
+    if out is not None:
+        _check_out(out)
     step = make_step(P, loss, al, la, ref, p0, B=1)
     prog = Progress("simulate", enabled=(not args.quiet) and args.steps * K >= 200_000)
-    res = run_batch(step, lp0, args.steps, burn_in=burn, record=args.out is not None, progress=prog)
+    res = run_batch(step, lp0, args.steps, burn_in=burn, record=out is not None, progress=prog)
     run_info = run_summary(P, loss, al, la, res, ref, p0)
     m = run_info["metrics"]
     pi_T = run_info["final_pi"]
@@ -124,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
         "png": None,
     }
     summary["title"] = f"MRS, {loss_label(loss)}: {label}, alpha = {al:g}, {sname} = {float(loss.scale):g}, lambda = {la:g}"
-    if args.out is not None:
+    if out is not None:
         from verify.plots import save, trajectory_figure
         from verify.plots.style import matrix_mathtext
 
@@ -137,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
             status=status,
             period=run_info["period"] if m["oscillating"] else None,
         )
-        summary["png"] = save(fig, args.out)
+        summary["png"] = save(fig, out)
     if args.json:
         print_json(summary)
     else:

@@ -227,12 +227,19 @@ def save(fig, path: Any) -> str:
     try:
         with figure_style():
             fig.savefig(tmp, format=fmt)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes the file private; a picture gets the usual mode
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
         close(fig)
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def close(fig) -> None:
