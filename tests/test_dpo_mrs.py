@@ -201,17 +201,30 @@ def test_random_balanced_matrices_are_balanced_and_valid():
 
 def test_threshold_drawn_beside_ipo(tmp_path, capsys):
     from verify.cli import main
+    from verify.plots import threshold_comparison_figure
 
     out = tmp_path / "phase.png"
-    assert main(["dpo-phase", "--a", "0.2", "--out", str(out)]) == 0
+    assert main(["dpo-phase", "--cyclic", "0.2", "--out", str(out)]) == 0
     assert out.stat().st_size > 1000
-    from verify.numerics.phase import draw_threshold_comparison
-
-    ax = draw_threshold_comparison(0.2)
-    ipo, dpo = ax.lines
+    ipo, dpo = threshold_comparison_figure(0.2).axes[0].lines[:2]
     assert np.allclose(dpo.get_ydata() * 4, ipo.get_ydata())
-    assert "lambda/beta_dpo" in dpo.get_label()
-    assert main(["dpo-phase", "--a", "0.7", "--out", str(out)]) == 2
+    assert "beta_{\\mathrm{DPO}}" in dpo.get_label() and "MRS-DPO" in dpo.get_label()
+    assert main(["dpo-phase", "--cyclic", "0.7", "--out", str(out)]) == 2
+
+
+def test_dpo_phase_a_is_a_deprecated_alias_of_cyclic(capsys):
+    import json
+
+    from verify.cli import main
+
+    assert main(["dpo-phase", "--cyclic", "1/4", "--json"]) == 0
+    new = json.loads(capsys.readouterr().out)
+    assert main(["dpo-phase", "--a", "1/4", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out) == new and "--a is deprecated; use --cyclic" in err
+    assert new["dpo_critical_lambda_over_beta_dpo"][0] == pytest.approx(3 ** 0.5 / (4 * 0.25))
+    assert main(["dpo-phase", "--cyclic", "0.25", "--a", "0.3"]) == 2 and "disagree" in capsys.readouterr().err
+    assert main(["dpo-phase"]) == 2 and "--cyclic A" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------- regression tests (issue "Verdicts you can trust")

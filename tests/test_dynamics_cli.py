@@ -85,11 +85,16 @@ def test_simulate_method_dpo_is_loss_dpo(monkeypatch, capsys):
 
 
 def test_without_matplotlib(monkeypatch, tmp_path, capsys):
+    """Without the plot extra: --out is refused with the install hint (exit 2, no file); without --out nothing changes."""
     monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.chdir(tmp_path)
     code, out, err = _run(capsys, ["simulate", "--cyclic", "0.4", "--steps", "50", "--out", str(tmp_path / "x.png")])
-    assert code == 0 and "pip install 'prefdyn[plot]'" in err and not (tmp_path / "x.png").exists()
+    assert code == 2 and "pip install 'prefdyn[plot]'" in err and len(err.strip().splitlines()) == 1 and out == ""
     code, _, err = _run(capsys, ["phase", "--cyclic", "0.4", "--out", str(tmp_path / "p.png")])
     assert code == 2 and "pip install 'prefdyn[plot]'" in err
+    code, out, _ = _run(capsys, ["phase", "--cyclic", "0.4", "--alpha-points", "3", "--bl-points", "3", "--steps", "50", "--quiet"])
+    assert code == 0 and "stable" in out
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_phase_writes_png_and_json(tmp_path, capsys):
@@ -100,13 +105,16 @@ def test_phase_writes_png_and_json(tmp_path, capsys):
     assert d["counts"]["stable"] > 0 and d["counts"]["cycle"] > 0
 
 
-def test_plot_phase_extra_curves(tmp_path):
+def test_phase_figure_extra_curves(tmp_path):
     import numpy as np
 
-    from verify.numerics.phase import cyclic_matrix, phase_diagram, plot_phase
+    from verify.numerics.phase import cyclic_matrix, phase_diagram
+    from verify.plots import phase_figure, save
 
     d = phase_diagram(cyclic_matrix(0.3), np.linspace(0, 1, 4), np.linspace(0, 6, 4), steps=200)
-    out = plot_phase(d, str(tmp_path / "x.png"), extra_curves=[("DPO threshold", [0, 0.5, 1], [5, 4, 0])])
+    fig = phase_figure(d, extra_curves=[("DPO threshold", [0, 0.5, 1], [5, 4, 0])])
+    assert "DPO threshold" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    out = save(fig, tmp_path / "x.png")
     assert (tmp_path / "x.png").stat().st_size > 5_000 and out.endswith("x.png")
 
 

@@ -1,4 +1,4 @@
-"""``prefdyn phase``: the DYN-5 phase diagram of the MRS map of any smooth loss as a PNG.
+"""``prefdyn phase``: the DYN-5 phase diagram of the MRS map of any smooth loss (a table; a figure with ``--out``).
 
 The vertical axis is the loss's IPO-equivalent ``beta * lambda`` = ``c_f lambda / b`` (IPO:
 ``beta lambda``; DPO: ``4 lambda / beta_dpo``), on which the balanced threshold of LOSS-3 is one
@@ -8,11 +8,10 @@ curve for every smooth loss.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 
 import numpy as np
 
-from verify.commands._dynargs import PLOT_HINT, add_matrix_options, matrix_from_args, number_option
+from verify.commands._dynargs import add_matrix_options, matrix_from_args, number_option
 from verify.commands._lossargs import HelpFormatter, add_loss_options, loss_epilog, loss_from_args, loss_json, loss_label
 from verify.engine.report import Progress, print_json, table
 from verify.exact.objects import InputError, unit_interval
@@ -21,13 +20,14 @@ from verify.exact.objects import InputError, unit_interval
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "phase",
-        help="phase diagram of the MRS map of any smooth loss (--loss) over (alpha, beta*lambda) as a PNG (DYN-5)",
+        help="phase diagram of the MRS map of any smooth loss (--loss) over (alpha, beta*lambda); a figure with --out (DYN-5)",
         description=(
             "Classify a grid of (alpha, beta*lambda) into: stable (one fixed point, rho < 1, trajectories converge), "
             "cycle (rho > 1, persistent oscillation), several fixed points, bistable, undecided. The vertical axis is "
             "the loss's IPO-equivalent beta*lambda = c_f lambda/b (c_f = -2 f'(0)/f''(0); IPO: beta*lambda, DPO: "
             "4 lambda/beta_dpo), on which the balanced threshold (DYN-1/DYN-6/LOSS-3) is one curve for every loss. "
-            "Draws that threshold (balanced P) or the numeric rho = 1 contour, and the q = 1 line of DYN-2. "
+            "Prints the number of grid points in each region; with --out FILE also draws the diagram with that threshold "
+            "(balanced P) or the numeric rho = 1 contour, and the q = 1 line of DYN-2 (matplotlib only for drawing). "
             "A piecewise-linear loss (the hinge) has no phase diagram here (its optimum is a set): simulate it."
         ),
         epilog=loss_epilog(),
@@ -42,7 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, default=1500, help="iterations per trajectory (default 1500)")
     p.add_argument("--starts", type=int, default=3, help="trajectories per grid point (default 3)")
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
-    p.add_argument("--out", default="prefdyn_phase.png", help="PNG path (default prefdyn_phase.png)")
+    p.add_argument("--out", default=None, metavar="FILE",
+                   help="draw the diagram into FILE, format from the extension (.png, .pdf, .svg, ...); needs the plot extra. "
+                        "No file is written without it")
     p.add_argument(
         "--no-dpo-curve",
         action="store_true",
@@ -54,8 +56,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if importlib.util.find_spec("matplotlib") is None:
-        raise InputError(PLOT_HINT)
     P, label = matrix_from_args(args)
     loss = loss_from_args(args)
     la = float(unit_interval(args.lam, "lambda"))
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     if args.steps < 10:
         raise InputError(f"--steps = {args.steps}, expected >= 10")
     from verify.numerics.batch import method_for
-    from verify.numerics.phase import balanced_curve, phase_diagram, plot_phase
+    from verify.numerics.phase import balanced_curve, phase_diagram
 
     if method_for(loss) == "enumerate" or loss.gain is None:
         raise InputError(
@@ -81,6 +81,13 @@ def run(args: argparse.Namespace) -> int:
         bl_max = number_option(args.bl_max, "--bl-max")
     if not bl_max > 0:
         raise InputError(f"--bl-max = {bl_max}, expected > 0")
+    if args.out is not None:
+        from verify.plots import check_picture_path
+
+        try:
+            check_picture_path(args.out)
+        except ImportError as e:
+            raise InputError(f"--out {args.out}: {e}") from None
     alphas = np.linspace(0, 1, args.alpha_points)
     bls = np.linspace(0, bl_max, args.bl_points)
     prog = Progress("phase", enabled=not args.quiet)
@@ -91,8 +98,14 @@ def run(args: argparse.Namespace) -> int:
         # so on this axis the critical lambda / beta_dpo is the DYN-6 curve divided by 4.
         fine = np.linspace(0, 1, 201)
         extra.append(("MRS-DPO threshold (DPO-4/6): critical lambda/beta_dpo", fine, balanced_curve(fine, P) / 4))
-    title = f"MRS phase diagram, {loss_label(loss)}: {label}, lambda = {la:g}"
-    path = plot_phase(d, args.out, extra_curves=extra, title=title)
+    path = None
+    if args.out is not None:
+        from verify.plots import phase_figure, save
+        from verify.plots.style import matrix_mathtext
+
+        title = f"MRS phase diagram, {loss_label(loss)}: {matrix_mathtext(label)}, $\\lambda$ = {la:g}"
+        curves = [("MRS-DPO threshold (DPO-4/6): critical $\\lambda/\\beta_{\\mathrm{DPO}}$", x, y) for _, x, y in extra]
+        path = save(phase_figure(d, title=title, extra_curves=curves), args.out)
     counts = d.counts()
     if args.json:
         lj = loss_json(loss)
@@ -103,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
                     "region_names": ["stable", "cycle", "several", "bistable", "undecided"], "counts": counts, "png": path,
                     "balanced": balanced, "extra_curves": [c[0] for c in extra]})
     else:
-        rows = [[k, v] for k, v in counts.items()] + [["axis", d.axis_label], ["picture", path]]
+        rows = [[k, v] for k, v in counts.items()] + [["axis", d.axis_label]] + ([["picture", path]] if path else [])
         print(table(["region", "grid points"], rows, [12, 60]))
     return 0
+

@@ -76,8 +76,9 @@ __all__ = [
     "DPO_CURVE_QUANTITIES",
     "dpo_cycle_threshold_curve",
     "dpo_phase_extra_curve",
-    "draw_threshold_comparison",
-    "plot_phase",
+    "fixed_point_summary",
+    "run_status",
+    "run_summary",
     "cyclic_matrix",
     "cycle_matrix",
 ]
@@ -247,7 +248,7 @@ _CURVE_LABELS = {
 
 
 def dpo_phase_extra_curve(a: float, alphas: Sequence[float], lam: float = 1.0, quantity: str = "lam_over_beta_dpo") -> tuple[str, np.ndarray, np.ndarray]:
-    """``(label, alphas, values)`` for the ``extra_curves`` argument of :func:`plot_phase`.
+    """``(label, alphas, values)`` for the ``extra_curves`` argument of :func:`verify.plots.phase_figure`.
 
     >>> label, al, v = dpo_phase_extra_curve(0.25, [0.0, 1.0])
     >>> label, [round(float(x), 4) for x in v]
@@ -256,37 +257,6 @@ def dpo_phase_extra_curve(a: float, alphas: Sequence[float], lam: float = 1.0, q
     al = np.asarray(alphas, dtype=float)
     values = dpo_cycle_threshold_curve(a, al, lam=lam, quantity=quantity)
     return _CURVE_LABELS[quantity].format(lam=float(lam)), al, values
-
-
-def draw_threshold_comparison(a: float, path: str | None = None, ax: Any = None, n: int = 201):
-    """Draw the DYN-1 (MRS-IPO) and DPO-4 (MRS-DPO) thresholds for ``P_cyc(a)`` on ``(alpha, beta*lambda)`` axes.
-
-    IPO: ``beta*lambda = sqrt(3 (1 - alpha^2)) / a``. DPO (same axis, read as ``lambda / beta_dpo``):
-    ``sqrt(3 (1 - alpha^2)) / (4 a)``; the uniform point is unstable above each curve. Writes ``path``
-    (any matplotlib format) when given; returns the Axes. Needs matplotlib (the ``plot`` extra).
-    """
-    import matplotlib
-
-    if ax is None:
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(5.5, 4))
-    al = np.linspace(0.0, 1.0, n)
-    ipo = dpo_cycle_threshold_curve(a, al, quantity="ipo_equivalent")  # = the IPO curve
-    label, _, dpo = dpo_phase_extra_curve(a, al)
-    ax.plot(al, ipo, color="C0", label="MRS-IPO threshold (DYN-1): critical beta*lambda")
-    ax.plot(al, dpo, color="C3", linestyle="--", label=label)
-    ax.set_xlabel("alpha")
-    ax.set_ylabel("beta*lambda  (DPO curve: lambda/beta_dpo)")
-    ax.set_title(f"Uniform point of P_cyc({a:g}): unstable above each curve")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1.05 * float(ipo[0]))
-    ax.legend(fontsize=7)
-    if path is not None:
-        ax.figure.tight_layout()
-        ax.figure.savefig(path)
-    return ax
 
 
 # ----------------------------------------------------------------------------- fixed points
@@ -541,72 +511,79 @@ def phase_diagram(
     )
 
 
-def plot_phase(
-    diagram: PhaseDiagram,
-    path: str,
-    *,
-    extra_curves: Sequence[tuple[str, Sequence[float], Sequence[float]]] = (),
-    title: str | None = None,
-) -> str:
-    """Write the diagram as a PNG with the balanced threshold (DYN-1/DYN-6/LOSS-3) and, for IPO, the ``q = 1`` curve.
+# ----------------------------------------------------------------------------- one run, summarised
 
-    For balanced ``P`` the threshold is :func:`balanced_curve` on the IPO-equivalent axis (one
-    curve for every smooth loss) or :func:`threshold_curve` on the scale axis; otherwise the
-    numeric ``rho = 1`` contour. ``extra_curves = [(label, alphas, values), ...]`` are drawn on
-    the same axes (e.g. an MRS-DPO threshold). Needs matplotlib (``pip install 'prefdyn[plot]'``);
-    raises ``ImportError`` with that hint otherwise.
+
+def fixed_point_summary(P: np.ndarray, loss: Any, alpha: float, lam: float, pi_ref=None, pi0=None) -> dict | None:
+    """The fixed point reached from the uniform point by damped Newton, and its spectral radius (float64), or None.
+
+    ``loss`` carries the scale (a name stands for the loss at its default scale: IPO's ``beta = 1``).
+
+    Returns ``{"pi": [...], "spectral_radius": rho, "stability": "stable" | "unstable" | "neutral"}``;
+    None when Newton does not converge, and for a piecewise-linear loss (the hinge: its optimum is
+    a set and the map has no Jacobian).
+
+    >>> fixed_point_summary(cyclic_matrix(0.4), "ipo", 0.2, 1.0)["stability"]
+    'stable'
     """
-    try:
-        import matplotlib
+    L = as_loss(loss)
+    if method_for(L) == "enumerate":
+        return None
+    pi, conv, rho, _ = batch_fixed_points(np.asarray(P, float), np.array([float(alpha)]), np.array([float(L.scale)]),
+                                          np.array([float(lam)]), pi_ref, pi0, iters=200, loss=L)
+    if not conv[0]:
+        return None
+    r = float(rho[0])
+    return {"pi": pi[0].tolist(), "spectral_radius": r, "stability": "stable" if r < 1 else ("unstable" if r > 1 else "neutral")}
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        from matplotlib.colors import ListedColormap
-    except ImportError as e:  # pragma: no cover - exercised via monkeypatch in tests
-        raise ImportError("plotting needs matplotlib: pip install 'prefdyn[plot]'") from e
-    d = diagram
-    colors = ["#cfe8cf", "#f4b6b6", "#b6c8f4", "#f4e3a1", "#dddddd"]
-    fig, ax = plt.subplots(figsize=(6.4, 4.8))
-    da = (d.alphas[1] - d.alphas[0]) / 2 if d.alphas.size > 1 else 0.05
-    db = (d.bls[1] - d.bls[0]) / 2 if d.bls.size > 1 else 0.05
-    ax.imshow(
-        d.regions.T,
-        origin="lower",
-        aspect="auto",
-        cmap=ListedColormap(colors),
-        vmin=-0.5,
-        vmax=4.5,
-        extent=(d.alphas[0] - da, d.alphas[-1] + da, d.bls[0] - db, d.bls[-1] + db),
-        interpolation="nearest",
-    )
-    fine = np.linspace(max(d.alphas[0], 0), min(d.alphas[-1], 1), 400)
-    S = d.P - 0.5
-    is_ipo = d.loss.name == "ipo"
-    if np.allclose(S.sum(axis=1), 0, atol=1e-12) and d.loss.gain is not None:
-        lbl = ("DYN-1 threshold" if d.P.shape[0] == 3 else "DYN-6 threshold") if is_ipo else "LOSS-3 threshold"
-        if d.axis == "bl":
-            ax.plot(fine, balanced_curve(fine, d.P), "k-", lw=2, label=lbl)
-        else:
-            ax.plot(fine, threshold_curve(d.loss, skew_norm(d.P), d.P.shape[0], fine, d.lam), "k-", lw=2, label=lbl)
+
+def run_status(metrics: dict, pi_final: np.ndarray) -> str:
+    """``oscillating``, ``converged``, ``concentrating on response k (...)`` or ``not converged``, from a run's metrics.
+
+    ``metrics`` holds the scalar metrics of one run (:mod:`verify.numerics.metrics`: ``oscillating``,
+    ``converged``); ``pi_final`` its final policy.
+    """
+    pi_final = np.asarray(pi_final, float)
+    if metrics["oscillating"]:
+        return "oscillating"
+    if metrics["converged"]:
+        return "converged"
+    if pi_final.max() > 1 - 1e-9:
+        return f"concentrating on response {int(np.argmax(pi_final))} (log-probabilities still moving)"
+    return "not converged"
+
+
+def run_summary(P: np.ndarray, loss: Any, alpha: float, lam: float, result: Any, pi_ref=None, pi0=None, row: int = 0) -> dict:
+    """What ``prefdyn simulate`` reports of one run: status, period, fixed point (see :func:`fixed_point_summary`).
+
+    ``loss`` carries the run's scale (a name stands for the loss at its default scale);
+    ``result`` is the :class:`verify.numerics.simulate.BatchResult` of the run (row ``row``).
+
+    >>> from verify.numerics.losses import loss
+    >>> from verify.numerics.simulate import simulate
+    >>> res = simulate(cyclic_matrix(0.4), 0.9, 8, 1, steps=600)
+    >>> s = run_summary(cyclic_matrix(0.4), loss("ipo", scale=8), 0.9, 1, res)
+    >>> s["status"], 10 < s["period"] < 14, s["fixed_point"]["stability"]
+    ('oscillating', True, 'unstable')
+    """
+    m = {k: v[row] for k, v in result.metrics.items()}
+    pi_T = np.exp(result.logpi[row])
+    L = as_loss(loss)
+    fp = fixed_point_summary(P, L, alpha, lam, pi_ref, pi0)
+    if fp is not None:
+        note = None
+    elif method_for(L) == "enumerate":
+        note = "not computed: the optimum of a piecewise-linear loss is a set, the map has no Jacobian"
     else:
-        ax.contour(d.alphas, d.bls, d.rho.T, levels=[1.0], colors="k", linewidths=2)
-        ax.plot([], [], "k-", lw=2, label="rho = 1 (numeric)")
-    if is_ipo and d.axis == "bl":
-        ax.plot(fine, q_one_curve(fine, d.P), "k--", lw=1.5, label="q = 1 (DYN-2)")
-    for label, xs, ys in extra_curves:
-        ax.plot(np.asarray(xs, float), np.asarray(ys, float), lw=1.5, label=label)
-    ax.set_ylim(d.bls[0] - db, d.bls[-1] + db)
-    ax.set_xlim(d.alphas[0] - da, d.alphas[-1] + da)
-    from matplotlib.patches import Patch
-
-    handles, _ = ax.get_legend_handles_labels()
-    handles += [Patch(color=colors[k], label=REGIONS[k]) for k in range(5) if (d.regions == k).any()]
-    ax.legend(handles=handles, loc="upper right", fontsize=8)
-    ax.set_xlabel("alpha")
-    ax.set_ylabel(d.axis_label)
-    name = "MRS-IPO" if is_ipo else f"MRS ({d.loss.title or d.loss.name})"
-    ax.set_title(title or f"{name} phase diagram (K = {d.P.shape[0]}, lambda = {d.lam:g})")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+        note = "not found: damped Newton from the uniform point did not converge"
+    return {
+        "status": run_status(m, pi_T),
+        "converged": bool(m["converged"]),
+        "converged_at": int(m["converged_at"]),
+        "oscillating": bool(m["oscillating"]),
+        "period": None if np.isnan(m["period"]) else float(m["period"]),
+        "metrics": m,
+        "final_pi": pi_T,
+        "fixed_point": fp,
+        "fixed_point_note": note,
+    }
