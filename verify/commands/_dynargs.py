@@ -10,9 +10,7 @@ import numpy as np
 
 from verify.exact.objects import InputError, load_preference_matrix, simplex_vector, to_fraction
 
-__all__ = ["add_matrix_options", "matrix_from_args", "vector_option", "number_option", "need_matplotlib", "note_repairs", "PLOT_HINT"]
-
-PLOT_HINT = "plotting needs matplotlib: pip install 'prefdyn[plot]'"
+__all__ = ["add_matrix_options", "matrix_from_args", "vector_option", "number_option", "note_repairs"]
 
 
 def add_matrix_options(p: argparse.ArgumentParser) -> None:
@@ -64,15 +62,3 @@ def vector_option(value: str | None, K: int, name: str) -> np.ndarray | None:
     v = simplex_vector(value, K, name=name, interior=True)
     note_repairs("", v)
     return np.array([float(x) for x in v])
-
-
-def need_matplotlib():
-    """Import pyplot with the Agg backend, or raise ImportError with the install hint."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise ImportError(PLOT_HINT) from None
-    return plt

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from verify.commands._dynargs import PLOT_HINT
+from verify.plots import PLOT_HINT
 from verify.engine.registry import BUDGETS, REGISTRY
 from verify.engine.report import Progress
 from verify.engine.runner import check, load_builtin_claims, load_module

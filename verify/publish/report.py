@@ -472,16 +472,17 @@ _PHASE_GRID = {"quick": (31, 31, 1000, 2), "standard": (41, 41, 1500, 3), "thoro
 def _figures(out_dir: Path, *, budget: str, seed: int, formats: tuple[str, ...] = ("pdf",)) -> list[ReportFigure]:
     """Draw the report's figures into ``out_dir`` (one file per format each); return them with their captions.
 
-    Stop-gap drawing through :func:`verify.numerics.phase.plot_phase`,
-    :func:`verify.numerics.phase.draw_threshold_comparison` and :func:`verify.numerics.simulate.simulate`
-    until the figures of ``verify.plots`` (``phase_figure``, ``simulate_figure``,
-    ``threshold_comparison_figure``, ``save``) replace them; the figures and their captions stay the same.
+    The figures are those of the commands (:mod:`verify.plots`, one style): the ``prefdyn phase``
+    diagram, two ``prefdyn simulate`` runs (one on each side of the DYN-1 threshold) and the
+    ``prefdyn dpo-phase`` threshold comparison.
     """
     import numpy as np
 
     from verify.exact.families import cyclic_float
-    from verify.numerics.phase import balanced_curve, draw_threshold_comparison, dyn1_curve, phase_diagram, plot_phase
+    from verify.numerics.losses import loss as make_loss
+    from verify.numerics.phase import balanced_curve, dyn1_curve, phase_diagram, run_summary
     from verify.numerics.simulate import simulate
+    from verify.plots import phase_figure, save, threshold_comparison_figure, trajectory_figure
 
     a = _CYCLE_A
     P = cyclic_float(a)
@@ -494,7 +495,8 @@ def _figures(out_dir: Path, *, budget: str, seed: int, formats: tuple[str, ...] 
     fine = np.linspace(0, 1, 201)
     extra = [("MRS-DPO threshold (DPO-4): critical lambda/beta_dpo", fine, balanced_curve(fine, P) / 4)]
     for fmt in formats:
-        plot_phase(d, str(out_dir / f"phase.{fmt}"), extra_curves=extra, title=f"MRS-IPO phase diagram, P_cyc({a:g}), lambda = 1")
+        save(phase_figure(d, title=rf"MRS-IPO phase diagram: $P_{{\mathrm{{cyc}}}}({a:g})$, $\lambda = 1$", extra_curves=extra),
+             out_dir / f"phase.{fmt}")
     grid = f"{n_al} x {n_bl} grid, {steps} steps from {starts} starts per point, seed {seed}"
     figs.append(
         ReportFigure(
@@ -512,13 +514,23 @@ def _figures(out_dir: Path, *, budget: str, seed: int, formats: tuple[str, ...] 
     crit = float(dyn1_curve(np.array([_TRAJ_ALPHA]), a)[0])
     for beta in sorted(_TRAJ_BETAS, reverse=True):
         res = simulate(P, _TRAJ_ALPHA, beta, _TRAJ_LAM, steps=3000, seed=seed, record=True)
-        m = {k: v[0] for k, v in res.metrics.items()}
+        L = make_loss("ipo", scale=beta)
+        s = run_summary(P, L, _TRAJ_ALPHA, _TRAJ_LAM, res)
+        m = s["metrics"]
         status = "oscillating" if m["oscillating"] else ("converged" if m["converged"] else "not converged")
         side = "above" if beta > crit else "below"
         name = "trajectory_" + ("above" if beta > crit else "below")
         for fmt in formats:
-            _trajectory_stopgap(res.trajectory[:, 0, :], out_dir / f"{name}.{fmt}", status=status,
-                                title=f"MRS-IPO, P_cyc({a:g}), alpha = {_TRAJ_ALPHA:g}, beta = {beta:g}, lambda = {_TRAJ_LAM:g}: {status}")
+            fig = trajectory_figure(
+                res.trajectory[:, 0, :],
+                title=rf"MRS-IPO: $P_{{\mathrm{{cyc}}}}({a:g})$",
+                loss=L,
+                params={"alpha": _TRAJ_ALPHA, "beta": beta, "lambda": _TRAJ_LAM},
+                fixed_point=None if s["fixed_point"] is None else s["fixed_point"]["pi"],
+                status=s["status"],
+                period=s["period"],
+            )
+            save(fig, out_dir / f"{name}.{fmt}")
         period = f", period about {m['period']:.1f} steps" if m["oscillating"] else ""
         figs.append(
             ReportFigure(
@@ -533,10 +545,7 @@ def _figures(out_dir: Path, *, budget: str, seed: int, formats: tuple[str, ...] 
         )
 
     for fmt in formats:
-        ax = draw_threshold_comparison(a)
-        ax.figure.tight_layout()
-        ax.figure.savefig(out_dir / f"thresholds.{fmt}", dpi=150)
-        _close(ax.figure)
+        save(threshold_comparison_figure(a), out_dir / f"thresholds.{fmt}")
     figs.append(
         ReportFigure(
             "thresholds",
@@ -548,56 +557,6 @@ def _figures(out_dir: Path, *, budget: str, seed: int, formats: tuple[str, ...] 
         )
     )
     return figs
-
-
-def _close(fig: Any) -> None:
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-
-
-def _trajectory_stopgap(traj_log: Any, path: Path, *, title: str, status: str) -> None:
-    """A trajectory on the simplex and, beside it, the last 60 steps of pi (or, when it converged, the distance to
-    its end point on a log axis). Stop-gap until ``verify.plots.simulate_figure``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    pi = np.exp(traj_log)
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(9, 3.8), gridspec_kw={"width_ratios": [1, 1.4]})
-    corners = np.array([[0, 0], [1, 0], [0.5, np.sqrt(3) / 2]])
-    xy = pi @ corners
-    ax0.plot(*np.vstack([corners, corners[:1]]).T, "k-", lw=0.8)
-    ax0.plot(xy[:, 0], xy[:, 1], "-", lw=0.5, color="#0072B2", alpha=0.8)
-    ax0.plot(*xy[0], "o", color="#009E73", ms=7, label="start")
-    ax0.plot(*xy[-1], "s", color="#D55E00", ms=4, label="end")
-    ax0.set_aspect("equal")
-    ax0.axis("off")
-    ax0.legend(loc="upper left", fontsize=7, frameon=False)
-    ax0.set_title("the simplex", fontsize=9)
-    if status == "converged":  # the distance to the end point on a log axis: the decay rate is visible
-        dist = np.abs(pi - pi[-1]).max(axis=1)
-        keep = np.flatnonzero(dist > 1e-15)
-        t_end = int(keep[-1]) + 2 if keep.size else 2
-        ax1.semilogy(np.arange(t_end), np.maximum(dist[:t_end], 1e-16), color="#0072B2", lw=1)
-        ax1.set_ylabel("max_k |pi_t[k] - pi_T[k]|")
-        ax1.set_title("distance to the end point (converged)", fontsize=9)
-    else:
-        w = min(60, pi.shape[0])
-        t = np.arange(pi.shape[0] - w, pi.shape[0])
-        for k, c in zip(range(pi.shape[1]), ("#0072B2", "#E69F00", "#009E73")):
-            ax1.plot(t, pi[-w:, k], lw=1, color=c, label=f"pi[{k}]")
-        ax1.set_ylabel("probability")
-        ax1.set_title(f"the last {w} steps ({status})", fontsize=9)
-        ax1.ticklabel_format(useOffset=False)
-        ax1.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
-    ax1.set_xlabel("step t")
-    fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=150)
-    plt.close(fig)
 
 
 # ----------------------------------------------------------------------------- the report
