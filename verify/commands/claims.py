@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from verify.engine.registry import REGISTRY
 from verify.engine.runner import load_builtin_claims, load_module
@@ -12,7 +13,8 @@ from verify.exact.objects import InputError
 from verify.publish.reference import REFERENCE_PATH, claims_reference
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: Any) -> None:
+    """Add the ``claims`` subcommand to ``sub`` (the subparsers of ``prefdyn``)."""
     p = sub.add_parser(
         "claims",
         help=f"print the claims reference (the specification, {REFERENCE_PATH}) generated from the registry",
