@@ -71,7 +71,7 @@ import sympy
 
 from . import matrix_algebra as ma
 from .ipo import symbolic_preference_matrix
-from .latex import Section
+from .latex import Equation, Note, Section
 from .matrices import CYCLE_MARGIN as _A_SYM, balanced_skew, cycle_skew, cyclic_P, helmert_basis, tangent_basis, tangent_left_inverse
 from . import dpo as T
 from . import mrs_ipo as M
@@ -1626,6 +1626,27 @@ def _pretty(e):
     return e.subs(lam, sympy.Symbol("lambda", positive=True)) if hasattr(e, "subs") else e
 
 
+def _logistic(e):
+    """``exp(u) / (exp(u) + 1)`` as ``sigma(u)`` (the logistic function), for display."""
+    sigma = sympy.Function("sigma")
+
+    def is_logistic(z):
+        if not z.is_Mul or len(z.args) != 2:
+            return False
+        a, b = z.args
+        if isinstance(b, sympy.exp):
+            a, b = b, a
+        return isinstance(a, sympy.exp) and b.is_Pow and b.exp == -1 and sympy.expand(b.base - a - 1) == 0
+
+    def as_sigma(z):
+        a = next(f for f in z.args if isinstance(f, sympy.exp))
+        return sigma(a.args[0])
+
+    if isinstance(e, sympy.MatrixBase):
+        return e.applyfunc(_logistic)
+    return e.replace(is_logistic, as_sigma)
+
+
 def latex_sections(loss: PairLoss = GENERIC) -> list[Section]:
     """LOSS-1, LOSS-2, LOSS-3 derivations for ``loss`` (default :data:`GENERIC`: ``f``, ``f'``, ``f''`` printed as such)."""
     sy = family_symbols(3)
@@ -1639,8 +1660,8 @@ def latex_sections(loss: PairLoss = GENERIC) -> list[Section]:
          r"v^{\top}\nabla^2_xL\,v=2\sum_{i<j}W_{ij}(v_i-v_j)^2"),
         ("Existence (recession)", r"L_\infty(d)=\sum_{i,j}\mu_i\mu_j\,\ell_\infty(d_i-d_j;P_{ij}),\ "
          r"\ell_\infty(y;p)=p f_\infty(y)+(1-p)f_\infty(-y),\ f_\infty(y)=\lim_{t\to\infty}f(ty)/t"),
-        ("Stationarity, K = 3", G3),
-        ("Weights, K = 3", W3),
+        ("Stationarity G(x), K = 3", Equation("G", _logistic(G3))),
+        ("Weights W(x), K = 3", Equation("W", _logistic(W3))),
     ]
     phi = link(loss)
     items2 = [
@@ -1653,9 +1674,9 @@ def latex_sections(loss: PairLoss = GENERIC) -> list[Section]:
         items2.append(("Link", sympy.Eq(sympy.Function(r"\phi")(_P), phi(_P))))
         nm = named_model(loss)
         if nm:
-            items2.append(("Model", r"\text{" + nm.replace("_", r"\_") + "}"))
+            items2.append(("Model", Note(nm)))
     else:
-        items2.append(("Link", r"\text{" + (no_link_reason(loss) or "").replace("_", r"\_") + "}"))
+        items2.append(("Link", Note(no_link_reason(loss) or "")))
     items3 = [
         ("Uniform point (general K)", r"A=f''(0)\,C,\quad B=2f'(0)\,S,\quad X=c_f S,\quad c_f=-2f'(0)/f''(0),\quad C=I-\mathbf 1\mathbf 1^{\top}/K"),
         ("Jacobian (general K)", r"J=\alpha C+\frac{c_f\lambda}{bK}S,\qquad J^{\top}J=\alpha^2C-\Bigl(\frac{c_f\lambda}{bK}\Bigr)^2S^2"),
@@ -1669,7 +1690,7 @@ def latex_sections(loss: PairLoss = GENERIC) -> list[Section]:
             thr = _pretty(balanced_threshold_expr(loss))
         items3.append(("Unstable iff", sympy.StrictGreaterThan(thr, 1)))
     else:
-        items3.append(("Not applicable", r"\text{" + loss.not_smooth_at_0.replace("_", r"\_") + "}"))
+        items3.append(("Not applicable", Note(loss.not_smooth_at_0)))
     name = loss.title or loss.name
     return [
         Section(f"LOSS-1: existence and uniqueness ({name})",
