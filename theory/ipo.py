@@ -328,7 +328,6 @@ def latex_sections() -> list[Section]:
     """
     sy = ipo_symbols(3)
     s = sympy.symbols("s_0:3", real=True)
-    Z = sympy.Symbol("Z", positive=True)
     items = [
         (
             "Population loss (general K)",
@@ -351,7 +350,7 @@ def latex_sections() -> list[Section]:
         ("Scores s = P mu, K = 3", Equation("s", _scores(sy))),
         (
             "Closed-form optimum, K = 3",
-            Equation(r"\pi^*", sympy.Matrix([sy.pi_ref[k] * sympy.exp(sy.beta * s[k]) / Z for k in range(3)])),
+            Equation(r"Z\,\pi^*", sympy.Matrix([sy.pi_ref[k] * sympy.exp(sy.beta * s[k]) for k in range(3)])),
         ),
         ("Normaliser", Equation("Z", sum(sy.pi_ref[k] * sympy.exp(sy.beta * s[k]) for k in range(3)))),
     ]

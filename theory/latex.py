@@ -496,7 +496,6 @@ def _measure(s: str, scale: int = 100) -> int:
     while sc.more():
         ch = s[sc.i]
         if ch == "\\":
-            start = sc.i
             cmd = sc.command()
             if cmd == "begin":
                 env = sc.group()
@@ -548,7 +547,6 @@ def _measure(s: str, scale: int = 100) -> int:
                 else:
                     prev_operand = cmd not in ("quad", "qquad", ",", ":", ";", "!", " ")
                 total += w * scale // 100
-            del start
         elif ch in "^_":
             sc.i += 1
             total += _measure(sc.group(), max(scale * 8 // 10, 60)) + 50  # \scriptspace
@@ -711,7 +709,7 @@ def _matrix(name: str, rel: str, M: sympy.MatrixBase, budget: int) -> str:
     tex = render(M)
     head = (name + " " + rel + " ") if name else ""
     if width_pt(head + tex) <= budget:
-        return "\\[\n" + r"\renewcommand{\arraystretch}{1.3}" + head + tex + "\n\\]"
+        return "\\begin{equation*}\n" + r"\renewcommand{\arraystretch}{1.3}" + head + tex + "\n\\end{equation*}"
     nm = name or "M"
     sym = M.rows == M.cols and M == M.T
     rows, skipped = [], False
@@ -742,7 +740,7 @@ def _matrix(name: str, rel: str, M: sympy.MatrixBase, budget: int) -> str:
 
 def _string_display(tex: str, budget: int) -> str:
     if width_pt(tex) <= budget or "\\begin{" in tex:
-        return "\\[\n" + tex + "\n\\]"
+        return "\\begin{equation*}\n" + tex + "\n\\end{equation*}"
     pieces = [tex]
     for sep in (r",\qquad", r"\qquad", r",\quad", r"\quad", r",\ "):
         nxt = []
@@ -773,9 +771,9 @@ def display(item: Any, *, budget: int = _BUDGET) -> str:
     >>> print(display(sympy.Add(*x)).splitlines()[0])
     \begin{align*}
     >>> print(display(Equation("J", sympy.Matrix([[x[0], x[1]]]))))
-    \[
+    \begin{equation*}
     \renewcommand{\arraystretch}{1.3}J = \begin{pmatrix}x_{0} & x_{1}\end{pmatrix}
-    \]
+    \end{equation*}
     """
     if isinstance(item, Note):
         return prose(item.text) + "\n"
@@ -792,7 +790,7 @@ def display(item: Any, *, budget: int = _BUDGET) -> str:
             # a long left side against a short right side: break the left side, end with "rel rhs"
             tex = render(item)
             if width_pt(tex) <= budget:
-                return "\\[\n" + tex + "\n\\]"
+                return "\\begin{equation*}\n" + tex + "\n\\end{equation*}"
             lines = _sum_lines(lhs, budget - 60, budget - 80)
             lines[-1] += " " + rel + " " + render(rhs)
             return _align([("", "", lines)])
@@ -801,7 +799,7 @@ def display(item: Any, *, budget: int = _BUDGET) -> str:
         return _matrix(name, rel or "=", rhs, budget)
     tex = ((name + " " + rel + " ") if name else "") + render(rhs)
     if width_pt(tex) <= budget:
-        return "\\[\n" + tex + "\n\\]"
+        return "\\begin{equation*}\n" + tex + "\n\\end{equation*}"
     lw = width_pt(name + " " + rel) if name else 0
     return _align([(name, rel, _sum_lines(rhs, budget - lw, budget - lw - 20))])
 
@@ -840,9 +838,8 @@ _FUNCS = {
 }  # fmt: skip
 #: words that are mathematics wherever they stand
 _MATH_WORDS = {
-    "pi_ref": r"\pi_{\mathrm{ref}}", "pi0": r"\pi_0", "pi_0": r"\pi_0", "piref": r"\pi_{\mathrm{ref}}",
-    "pizero": r"\pi_0", "beta_dpo": r"\beta_{\mathrm{DPO}}", "beta_DPO": r"\beta_{\mathrm{DPO}}", "lam": r"\lambda",
-    "eps": r"\varepsilon", "inf": r"\infty", "oo": r"\infty", "P_cyc": r"P_{\mathrm{cyc}}", "L_IPO": r"L_{\mathrm{IPO}}",
+    **LATEX_NAMES,  # the project's names first: pi_ref, pi0, beta_dpo, lam, ...
+    "pi_0": r"\pi_0", "inf": r"\infty", "oo": r"\infty", "P_cyc": r"P_{\mathrm{cyc}}", "L_IPO": r"L_{\mathrm{IPO}}",
     "L_DPO": r"L_{\mathrm{DPO}}", "f_inf": r"f_{\infty}", "e_top": r"e_{\mathrm{top}}", "pi_top": r"\pi_{\mathrm{top}}",
     "mu_top": r"\mu_{\mathrm{top}}", "P_top": r"P_{\mathrm{top}}", "ONES": r"\mathbf{1}", "DF": "DF", "DG": "DG",
     "Dz": "Dz", "Dsoftmax": r"D\operatorname{softmax}", "dx": "dx", "dt": "dt", "dH": "dH", "dL": "dL", "dr": "dr",
@@ -861,13 +858,14 @@ _TOKEN = re.compile(
   | (?P<code>`[^`]*`)
   | (?P<path>(?:docs|verify|theory|tests|\.ci|src)/[\w./-]*\w|\w+(?:\.\w+)*\.(?:md|py|json|tex|pdf|png|txt)\b|(?:verify|theory|numpy|sympy|mpmath|scipy)(?:\.\w+)+|[A-Za-z]\w+\.[A-Za-z]\w*_\w+)
   | (?P<ellipsis>\.\.\.)
+  | (?P<flag>(?<![\w-])--[A-Za-z][\w-]*)
   | (?P<bold>\*\*[^*]+\*\*)
   | (?P<sci>\d+(?:\.\d+)?e[+-]?\d+\b)
   | (?P<dim>\d+x\d+\b)
   | (?P<num>\d+(?:\.\d+)?)
   | (?P<ident>[A-Za-z][A-Za-z0-9]*(?:_(?:\{[^{}]*\}|[A-Za-z0-9]+))*(?:'+(?![A-Za-z]))?)
   | (?P<poss>'s\b)
-  | (?P<op><=>|<=|>=|!=|->|=>|==|\+-|\.\.|\|\||[-+=<>*/|^~])
+  | (?P<op><=>|<->|<=|>=|!=|->|=>|==|\+-|\.\.|\|\||[-+=<>*/|^~])
   | (?P<open>[(\[{])
   | (?P<close>[)\]}])
   | (?P<punct>[,;:.!?])
@@ -1026,7 +1024,7 @@ def _classify(tokens: list[_Tok]) -> None:
             operand = t.text in ("A", "I") and nx is not None and nx.kind == "ident" and bool(nx.strong) and (_neighbour(tokens, k + 2, 1) or _Tok("ws", "")).kind == "op"
             times = t.text == "x" and prev is not None and nx is not None and (prev.kind == "num" or prev.strong) and (nx.kind == "num" or nx.strong)
             glued = tp is not None and tp.kind == "num"
-            sandwich = prev is not None and nx is not None and (prev.kind == "num" or prev.kind == "ident" and bool(prev.strong)) and (nx.kind in ("num", "close") or nx.kind == "op" and nx.math or nx.kind == "ident" and bool(nx.strong))
+            sandwich = prev is not None and nx is not None and (prev.kind == "num" or prev.kind == "ident" and bool(prev.strong)) and (nx.kind in ("num", "close") or nx.kind == "op" and nx.math or nx.kind == "ident" and bool(nx.strong) or nx.kind == "punct" and prev.kind == "ident")
             t.math = near_op or bracketed or scripted or operand or times or glued or sandwich
         t.strong = bool(t.math)
     # numbers and brackets are neutral: they join the formula around them
@@ -1112,7 +1110,7 @@ def _trim(tokens: list[_Tok], a: int, b: int) -> list[tuple[int, int]]:
     return out
 
 
-_OPS_TEX = {"<=>": r"\iff", "<=": r"\le", ">=": r"\ge", "!=": r"\ne", "->": r"\to", "=>": r"\Rightarrow", "==": "=", "||": r"\|", "~": r"\sim", "+-": r"\pm", "..": r",\dots,", ".": r"\cdot"}
+_OPS_TEX = {"<=>": r"\iff", "<->": r"\leftrightarrow", "<=": r"\le", ">=": r"\ge", "!=": r"\ne", "->": r"\to", "=>": r"\Rightarrow", "==": "=", "||": r"\|", "~": r"\sim", "+-": r"\pm", "..": r",\dots,", ".": r"\cdot"}
 
 
 def _has_relation(toks: list[_Tok]) -> bool:
@@ -1417,7 +1415,7 @@ def _prose_plain(text: str) -> str:
             out.append(_code(t.text))
         elif t.kind == "bold":
             out.append(r"\textbf{" + _prose_plain(t.text[2:-2]) + "}")
-        elif t.kind == "path":
+        elif t.kind in ("path", "flag"):
             out.append(_code_tex(t.text))
         elif t.kind == "uni":
             m = _UNI_MATH[t.text]

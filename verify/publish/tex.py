@@ -99,7 +99,8 @@ def derivation_tex(sections: Iterable[Any], claim_id: str = "") -> str:
 
 
 def _result_tex(result: Any) -> str:
-    out = [_para("Verdict.", r"\textbf{" + prose(result.verdict) + "}; " + prose(result.coverage or ""))]
+    parts = [p.strip() for p in (result.coverage or "").split(" | ") if p.strip()]
+    out = ["{\\raggedright\n" + _para("Verdict.", r"\textbf{" + prose(result.verdict) + "}.") + _items(prose(p) for p in parts) + "\\par}\n"]
     lines = []
     for c in result.checks:
         meta = "; ".join(prose(x) for x in (c.kind, c.evidence, c.covers) if x)
@@ -111,7 +112,7 @@ def _result_tex(result: Any) -> str:
             line += " [" + prose(precision) + "]"
         lines.append(line)
     if lines:
-        out.append("{\\raggedright\n" + _items(lines) + "\\par}\n")
+        out.append("{\\raggedright\n" + _para("Evidence.", "") + _items(lines) + "\\par}\n")
     for cx in result.counterexamples:
         text = cx.detail or ""
         if cx.replay:
