@@ -122,6 +122,7 @@ def test_every_claim_with_its_verdict_compiles_clean(quick_results, tmp_path):
         (r"\noindent\hbox to 300pt{a}", "Underfull \\hbox"),
         (r"a \undefinedprefdynmacro{} b", "! Undefined control sequence"),
     ],
+    ids=["overfull", "underfull", "undefined-macro"],
 )
 def test_log_problems_catches_a_planted_problem_on_a_real_compile(planted, kind, tmp_path):
     clean = compile_pdf(document("A clean paragraph.", "Control"), tmp_path / "clean.pdf", runs=1)

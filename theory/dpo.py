@@ -779,8 +779,9 @@ def _raw_latex_sections() -> list[Section]:
             r"unstable iff the expression below exceeds 1 (equivalently $\lambda/\beta_{\mathrm{DPO}}>\sqrt{3(1-\alpha^2)}/(4a)$); "
             r"it is the MRS-IPO threshold $\alpha^2+a^2\beta^2\lambda^2/3$ with $\beta=4/\beta_{\mathrm{DPO}}$.",
             [
-                ("Tangent eigenvalues", Equation(r"\nu_{\pm}", sympy.Matrix(list(ev)))),
-                ("Squared modulus", Equation(r"|\nu_{\pm}|^2", cycle_threshold_expr())),
+                ("Tangent eigenvalues", Equation(r"\nu_{1}", ev[0])),
+                ("", Equation(r"\nu_{2}", ev[1])),
+                ("Squared modulus", Equation(r"|\nu_{1}|^2 = |\nu_{2}|^2", cycle_threshold_expr())),
                 ("Critical lambda/beta_dpo", Equation(r"(\lambda/\beta_{\mathrm{DPO}})_c", critical_lam_over_beta_dpo())),
             ],
         ),

@@ -1648,8 +1648,14 @@ def _logistic(e):
 
 
 def latex_sections(loss: PairLoss = GENERIC) -> list[Section]:
-    """LOSS-1, LOSS-2, LOSS-3 derivations for ``loss`` (default :data:`GENERIC`: ``f``, ``f'``, ``f''`` printed as such)."""
+    """LOSS-1, LOSS-2, LOSS-3 derivations for ``loss`` (default :data:`GENERIC`: ``f``, ``f'``, ``f''`` printed as such).
+
+    The general-``K`` forms are the same for every loss: they are printed for :data:`GENERIC` only, and a
+    built-in loss's sections are its instance (its ``f`` and ``b``, then the ``K = 3`` expressions).
+    """
     sy = family_symbols(3)
+    generic = loss.name == "generic"
+    own = [] if generic else [("The loss", Equation("f(x)", loss.f)), ("Its scale", Equation("b", loss.b_expr.subs({q: sympy.Symbol(loss.scale_name) for q in loss.b_expr.free_symbols})))]
     G3 = stationarity(loss, sy.P, sy.mu, sy.x)
     W3 = weights(loss, sy.P, sy.mu, sy.x)
     items1 = [
@@ -1663,8 +1669,10 @@ def latex_sections(loss: PairLoss = GENERIC) -> list[Section]:
         ("Stationarity G(x), K = 3", Equation("G", _logistic(G3))),
         ("Weights W(x), K = 3", Equation("W", _logistic(W3))),
     ]
+    if not generic:
+        items1 = own + items1[-2:]
     phi = link(loss)
-    items2 = [
+    items2 = [] if not generic else [
         ("Sampler invariance (general K)", r"x^*(\mu)\text{ is the same for every interior }\mu\iff\exists u:\ \phi(P_{ij})=u_i-u_j,"
          r"\quad g(\phi(p);p)=0"),
     ]
@@ -1677,7 +1685,7 @@ def latex_sections(loss: PairLoss = GENERIC) -> list[Section]:
             items2.append(("Model", Note(nm)))
     else:
         items2.append(("Link", Note(no_link_reason(loss) or "")))
-    items3 = [
+    items3 = [] if not generic else [
         ("Uniform point (general K)", r"A=f''(0)\,C,\quad B=2f'(0)\,S,\quad X=c_f S,\quad c_f=-2f'(0)/f''(0),\quad C=I-\mathbf 1\mathbf 1^{\top}/K"),
         ("Jacobian (general K)", r"J=\alpha C+\frac{c_f\lambda}{bK}S,\qquad J^{\top}J=\alpha^2C-\Bigl(\frac{c_f\lambda}{bK}\Bigr)^2S^2"),
     ]
@@ -1692,12 +1700,13 @@ def latex_sections(loss: PairLoss = GENERIC) -> list[Section]:
     else:
         items3.append(("Not applicable", Note(loss.not_smooth_at_0)))
     name = loss.title or loss.name
+    instance = f"The {name} instance of the derivation for a generic f above."
     return [
         Section(f"LOSS-1: existence and uniqueness ({name})",
                 r"For interior $\mu$ and $f''>0$ the population loss is strictly convex on centred $r$ (weighted Laplacian "
-                r"Hessian); a minimiser exists iff no centred $d\neq 0$ has $L_\infty(d)=0$.", items1),
+                r"Hessian); a minimiser exists iff no centred $d\neq 0$ has $L_\infty(d)=0$." if generic else instance, items1),
         Section(f"LOSS-2: sampler invariance ({name})",
-                r"The optimum is the same for every interior sampler iff $\phi(P_{ij})=u_i-u_j$ for some $u$.", items2),
+                r"The optimum is the same for every interior sampler iff $\phi(P_{ij})=u_i-u_j$ for some $u$." if generic else instance, items2),
         Section(f"LOSS-3: stability of the uniform point ({name})",
-                r"Balanced $P$ ($S\mathbf 1=0$), $\pi_0=\pi_{\mathrm{ref}}$ uniform, any $K$.", items3),
+                r"Balanced $P$ ($S\mathbf 1=0$), $\pi_0=\pi_{\mathrm{ref}}$ uniform, any $K$." if generic else instance, items3),
     ]

@@ -232,6 +232,17 @@ def _shortest(cands: list) -> Any:
     return best[0]
 
 
+def _small_polynomial(e: sympy.Expr) -> bool:
+    """Whether ``factor`` is cheap and deterministic on ``e``: a polynomial in at most 3 symbols of degree at most 4.
+
+    (Multivariate factorisation picks random evaluation points; with many symbols it can take minutes.)
+    """
+    syms = e.free_symbols
+    if not 0 < len(syms) <= 3 or not e.is_polynomial(*syms):
+        return False
+    return sympy.Poly(e, *sorted(syms, key=lambda q: q.name)).total_degree() <= 4
+
+
 def _factor_inner(e: Any) -> Any:
     """Bottom-up: each small polynomial sum inside ``e`` replaced by its factored form when that is shorter."""
     if not isinstance(e, sympy.Basic) or e.is_Atom or not e.args:
@@ -241,7 +252,7 @@ def _factor_inner(e: Any) -> Any:
         e = e.func(*args)
     except (TypeError, ValueError):
         return e
-    if e.is_Add and sympy.count_ops(e) <= 12 and e.is_polynomial():
+    if e.is_Add and sympy.count_ops(e) <= 12 and _small_polynomial(e):
         f = _canonical_signs(sympy.factor(e))
         if sympy.count_ops(f) < sympy.count_ops(e):
             return f
@@ -256,8 +267,9 @@ def _candidates(e: sympy.Expr) -> list:
     if ops <= _OPS_LIMIT:
         out.append(_canonical_signs(_factor_inner(c)))
         out.append(_canonical_signs(sympy.factor_terms(c)))
-        if ops <= _OPS_LIMIT // 2 and c.is_polynomial():
+        if ops <= _OPS_LIMIT // 2 and _small_polynomial(c):
             out.append(_canonical_signs(sympy.factor(c)))
+        if ops <= _OPS_LIMIT // 2 and c.is_polynomial():
             out.append(sympy.expand(c))
     return out
 
@@ -265,9 +277,10 @@ def _candidates(e: sympy.Expr) -> list:
 def tidy(expr: Any) -> Any:
     """A shorter equal form of ``expr`` by cheap, bounded rewrites (entrywise for a matrix).
 
-    The candidates are ``expr``, its canonical signs, ``factor_terms`` of it and, for a
-    polynomial of at most ``_OPS_LIMIT`` operations, ``factor`` and ``expand``; the one that
-    prints shortest is kept. Relations are tidied side by side.
+    The candidates are ``expr``, its canonical signs, its small inner sums factored, ``factor_terms``
+    of it, ``expand`` of a short polynomial and ``factor`` of a small one (at most 3 symbols, degree
+    at most 4: multivariate factorisation is randomised and can be slow); the one with the fewest
+    operations is kept (the first of them on a tie). Relations are tidied side by side.
 
     >>> x, y = sympy.symbols("x y")
     >>> tidy((y - x)**2 + (x - y)**2)
@@ -1268,13 +1281,10 @@ def _tokenize(text: str) -> list[_Tok]:
         if kind == "other" and s in _UNI_MATH:
             kind = "uni"
         if kind == "ident" and "_" in s and s.rstrip("'") not in _MATH_WORDS:
-            # an identifier whose suffix is a word is words, not a subscript: "mu_interior" -> "mu interior"
+            # an identifier whose suffix is a word is a name in the code ("mu_interior", "make_batch_step")
             parts = s.split("_")
             if not all(_is_index(p.rstrip("'")) for p in parts[1:]):
-                for k, p in enumerate(parts):
-                    if k:
-                        out.append(_Tok("ws", " "))
-                    out.append(_Tok("num" if p.isdigit() else "ident", p))
+                out.append(_Tok("path", s))
                 continue
         out.append(_Tok(kind, s))
     merged: list[_Tok] = []
@@ -1460,7 +1470,8 @@ def section_body(sec: Section, *, heading: str = r"\subsubsection*") -> str:
     if sec.statement:
         out.append(prose(sec.statement) + "\n")
     for label, item in sec.items:
-        out.append(r"\paragraph{" + prose(label) + "}")
+        if label:
+            out.append(r"\paragraph{" + prose(label) + "}")
         out.append(display(item))
     return "\n".join(out) + "\n"
 

@@ -93,7 +93,8 @@ def derivation_tex(sections: Iterable[Any], claim_id: str = "") -> str:
         if sec.statement:
             out.append(prose(sec.statement) + "\n")
         for label, item in sec.items:
-            out.append(r"\paragraph{" + prose(label) + ".}")
+            if label:
+                out.append(r"\paragraph{" + prose(label) + ".}")
             out.append(display(item))
     return "\n".join(out) + "\n"
 
