@@ -1627,24 +1627,25 @@ def _pretty(e):
 
 
 def _logistic(e):
-    """``exp(u) / (exp(u) + 1)`` as ``sigma(u)`` (the logistic function), for display."""
-    sigma = sympy.Function("sigma")
+    """``exp(u) / (exp(u) + 1)`` inside a product as ``sig(u)`` (the logistic function, with ``sig(-u) = 1 - sig(u)``), for display."""
+    sigma = sig
 
-    def is_logistic(z):
-        if not z.is_Mul or len(z.args) != 2:
-            return False
-        a, b = z.args
-        if isinstance(b, sympy.exp):
-            a, b = b, a
-        return isinstance(a, sympy.exp) and b.is_Pow and b.exp == -1 and sympy.expand(b.base - a - 1) == 0
+    def has_logistic(z):
+        return z.is_Mul and as_sigma(z) is not z
 
     def as_sigma(z):
-        a = next(f for f in z.args if isinstance(f, sympy.exp))
-        return sigma(a.args[0])
+        args = list(z.args)
+        for a in args:
+            if isinstance(a, sympy.exp):
+                for b in args:
+                    if b.is_Pow and b.exp == -1 and sympy.expand(b.base - a - 1) == 0:
+                        rest = [c for c in args if c is not a and c is not b]
+                        return sympy.Mul(*rest) * sigma(a.args[0])
+        return z
 
     if isinstance(e, sympy.MatrixBase):
         return e.applyfunc(_logistic)
-    return e.replace(is_logistic, as_sigma)
+    return e.replace(has_logistic, as_sigma)
 
 
 def latex_sections(loss: PairLoss = GENERIC) -> list[Section]:

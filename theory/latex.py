@@ -219,6 +219,29 @@ def _canonical_signs(e: Any) -> Any:
         return e
 
 
+def _positive_lead(e: Any) -> Any:
+    """Bottom-up, for print: a product with a negative coefficient and a sum in it carries the sign in the sum.
+
+    ``-mu (sigma - 1) sigma`` prints as ``mu (1 - sigma) sigma``; an equal form, easier to read.
+    """
+    if not isinstance(e, sympy.Basic) or e.is_Atom or not e.args:
+        return e
+    args = [_positive_lead(a) for a in e.args]
+    if e.is_Mul:
+        c, rest = sympy.Mul(*args).as_coeff_mul()
+        adds = [k for k, a in enumerate(rest) if a.is_Add]
+        if c.is_negative and adds and len(rest) > 1:
+            k = adds[0]
+            flipped = list(rest)
+            flipped[k] = sympy.Add(*[-t for t in rest[k].args])
+            return sympy.Mul(-c, *flipped)
+        return sympy.Mul(*args)
+    try:
+        return e.func(*args)
+    except (TypeError, ValueError):
+        return e
+
+
 def _shortest(cands: list) -> Any:
     """The candidate with the fewest operations; among those, the first (the form as derived comes first)."""
     uniq: list = []
@@ -301,7 +324,7 @@ def tidy(expr: Any) -> Any:
 
 @lru_cache(maxsize=4096)
 def _tidy_cached(expr: sympy.Expr) -> sympy.Expr:
-    return _shortest(_candidates(expr))
+    return _positive_lead(_shortest(_candidates(expr)))
 
 
 def _sum_rewrite(e: Any, mu: tuple) -> Any:
@@ -356,7 +379,7 @@ def on_simplex(expr: Any, mu: Sequence[sympy.Symbol]) -> Any:
         cands += [tidy(r), r]
     if sympy.count_ops(expr) <= _OPS_LIMIT:
         cands.append(tidy(sympy.expand(expr.subs(mu[-1], 1 - sympy.Add(*mu[:-1])))))
-    return _shortest(cands + plain)
+    return _positive_lead(_shortest(cands + plain))
 
 
 # =========================================================================== width of printed math
