@@ -16,6 +16,8 @@ import time
 
 import pytest
 import sympy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from theory import ipo
 from theory.latex import Equation, Note, display, on_simplex, prose, render, symbol_latex, tidy, width_pt
@@ -160,8 +162,9 @@ def test_the_export_speaks_the_notation_of_the_claims_reference(export_tex):
     for bad in ("piref", "pizero", r"\pi^{ref}", r"\pi^{\mathrm{ref}}", r"\mathrm{dpo}", "beta_dpo", "pi_ref", "p_{0 1}"):
         assert bad not in tex, bad
     assert r"\lambda" in tex and "lam " not in tex and r"\varepsilon" in tex
-    # the lower triangle of P is written as 1 - P_ij: no P_ji with j > i is printed
-    assert not re.search(r"P_\{([0-9])([0-9])\}", tex.replace("P_{01}", "").replace("P_{02}", "").replace("P_{12}", "").replace("P_{03}", "").replace("P_{13}", "").replace("P_{23}", ""))
+    # P + P^T = 11^T: the lower triangle is written as 1 - P_ij, so every printed entry P_ij has i < j
+    entries = re.findall(r"P_\{([0-9])([0-9])\}", tex)
+    assert entries and all(i < j for i, j in entries), sorted(set(entries))
 
 
 def test_symbol_names_go_through_the_printer():
@@ -282,3 +285,49 @@ def test_latex_unknown_claim_and_missing_folder_are_input_errors(tmp_path, capsy
     assert main(["latex", "--claim", "NOPE-9"]) == 2
     assert "unknown claim id" in capsys.readouterr().err
     assert main(["latex", "--out", str(tmp_path / "missing" / "x.tex")]) == 2
+
+
+# --------------------------------------------------------------------------- prose never breaks LaTeX
+
+#: every control sequence prose() may emit (LaTeX, amsmath, amssymb)
+KNOWN_COMMANDS = set(
+    """alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi pi rho sigma tau
+    upsilon phi varphi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Phi Psi Omega propto le ge ne approx to
+    leftarrow Rightarrow Leftarrow iff mapsto in notin subset subseteq cup cap pm times cdot infty sum prod sqrt partial
+    nabla forall exists neg top circ odot dots mathbb mathbf mathrm operatorname text texttt textbf allowbreak colon
+    mathord exp log ln sin cos max min sup inf lim det sim leftrightarrow emptyset S textbackslash textasciitilde
+    textasciicircum textless textgreater textbar begin end""".split()
+)
+
+
+def _commands(tex):
+    return set(re.findall(r"\\([A-Za-z]+)", tex))
+
+
+def _balanced(tex):
+    depth = 0
+    for tok in re.findall(r"\\[{}]|[{}]", tex):
+        if tok in ("{", "}"):
+            depth += 1 if tok == "{" else -1
+            if depth < 0:
+                return False
+    return depth == 0
+
+
+PIECES = list("ab xPK_^*/()[]{}|<>=-+.,;:`%&#~\\'\"0123 ") + ["pi_ref", "mu", "beta_dpo", " sum ", "1^T", "∝", "≤", "é", "∑", "\n    "]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=40).map("".join))
+def test_prose_emits_known_commands_balanced_braces_and_closed_math(text):
+    """Random text (with the pieces that trip a converter) becomes LaTeX that cannot break a document."""
+    # ($...$ is the caller's LaTeX, passed through as it is, so the pieces have no dollar)
+    out = prose(text)
+    assert _commands(out) <= KNOWN_COMMANDS, (text, out)
+    assert _balanced(out), (text, out)
+    assert (out.count("$") - out.count(r"\$")) % 2 == 0, (text, out)
+
+
+def test_the_prose_checks_can_fail():
+    assert not _balanced("{a") and not _balanced(r"a}{") and _balanced(r"\{a")
+    assert _commands(r"$\undefinedprefdynmacro x$") - KNOWN_COMMANDS == {"undefinedprefdynmacro"}
