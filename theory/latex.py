@@ -9,7 +9,7 @@ Everything a prefdyn document prints goes through four functions of this module:
 * :func:`tidy` and :func:`on_simplex` simplify before printing with cheap, bounded operations
   (a canonical sign for bases of even powers and for sums inside products, ``factor_terms``,
   ``factor`` of small polynomials, and the constraint ``sum(mu) = 1`` as a rewrite of sub-sums)
-  and keep the shortest form; never a general ``simplify``;
+  and keep the form with the fewest operations; never a general ``simplify``;
 * :func:`display` typesets one item of a :class:`Section` so that it fits the text width
   (:data:`TEXT_WIDTH_PT`, portrait A4 with the 2.2 cm margins of the documents): a sum too wide
   for one line is broken into ``align*`` lines by an estimate of its printed width
@@ -67,7 +67,7 @@ __all__ = [
 #: The text width of a prefdyn document in pt: A4 portrait (595 pt) less two 2.2 cm margins.
 TEXT_WIDTH_PT = 470
 #: The width a display may take by the estimate of :func:`width_pt` (the estimate is rough).
-_BUDGET = 430
+_BUDGET = 420
 
 
 @dataclass
@@ -410,7 +410,6 @@ _CMD_W = {
 _TEXTLIKE = {"mathrm", "text", "textrm", "mathbf", "mathit", "mathsf", "mathtt", "texttt", "textit", "textbf", "mathbb", "mathcal", "boldsymbol", "operatorname", "mbox", "emph"}
 _ACCENTS = {"hat", "bar", "tilde", "overline", "vec", "dot", "ddot", "widehat", "widetilde", "underline", "phantom", "hphantom", "mathring"}
 _DELIMS = {"left", "right", "bigl", "bigr", "Bigl", "Bigr", "biggl", "biggr", "big", "Big", "bigg", "Biggl", "Biggr", "bigm", "Bigm"}
-_MATRIX_ENVS = {"pmatrix", "bmatrix", "matrix", "vmatrix", "Vmatrix", "smallmatrix", "array", "aligned", "cases", "split", "gathered", "alignedat"}
 
 
 class _Scan:
@@ -882,8 +881,6 @@ _MATH_WORDS = {
 }  # fmt: skip
 #: words that are English in prose even when one letter long
 _AMBIGUOUS = {"a", "A", "I", "sum", "in", "x", "e", "o"}
-#: English words that can also be the name of a function in a formula: math only before "("
-_FUNC_ONLY_BEFORE_PAREN = {"max", "min", "log", "exp", "sign", "span", "rank", "tr", "int", "lim", "sup", "inf", "det", "dom", "ln", "sin", "cos", "Lap", "diag", "softmax", "Cov", "Var", "KL", "logit", "sig", "sigmoid", "argmax", "argmin", "Dsoftmax"}
 #: acronyms (2+ capitals) that are names of properties or models inside formulas
 _ACRONYM = re.compile(r"^[A-Z]{2,}$")
 
