@@ -56,7 +56,7 @@ from functools import lru_cache
 import sympy
 
 from . import matrix_algebra as ma
-from .latex import Section
+from .latex import Equation, Section
 from .matrices import balanced_skew, cycle_skew, tangent_basis
 from .ipo import symbolic_preference_matrix
 
@@ -711,7 +711,28 @@ def _pretty(e):
 
 
 def _build_latex_sections() -> list[Section]:
-    return [Section(s.title, s.statement, [(lab, _pretty(e)) for lab, e in s.items]) for s in _raw_latex_sections()]
+    return [
+        Section(s.title, s.statement, [(lab, _abbreviate_sigmoids(_pretty(e))) for lab, e in s.items]) for s in _raw_latex_sections()
+    ]
+
+
+def _abbreviate_sigmoids(e):
+    """``sig(x_i - x_j)`` as ``sigma_ij`` (the abbreviation the general forms use), inside an item."""
+    if isinstance(e, Equation):
+        return Equation(e.lhs, _abbreviate_sigmoids(e.rhs), e.rel)
+    if not isinstance(e, (sympy.Basic, sympy.MatrixBase)):
+        return e
+
+    def short(z):
+        a = z.args[0]
+        syms = sorted(a.free_symbols, key=lambda q: q.name)
+        if len(syms) == 2 and all(q.name.startswith("x_") for q in syms):
+            i, j = syms[0].name[2:], syms[1].name[2:]
+            if sympy.expand(a - (syms[0] - syms[1])) == 0:
+                return sympy.Symbol(r"\sigma_{" + i + j + "}")
+        return z
+
+    return e.replace(lambda z: isinstance(z, sig), short)
 
 
 def _raw_latex_sections() -> list[Section]:
@@ -724,52 +745,54 @@ def _raw_latex_sections() -> list[Section]:
             r"For interior $\mu$ the population DPO loss is convex in $r=\log(\pi/\pi_{\mathrm{ref}})$, strictly on "
             r"centred $r$; its minimiser solves $(P-\Sigma(r))\mu=0$ and is unique up to $r\mapsto r+t\mathbf 1$.",
             [
-                ("Stationarity (general K)", r"\sum_j \mu_j\bigl(P_{ij}-\sigma(\beta_{\mathrm{dpo}}(r_i-r_j))\bigr)=0,\qquad "
-                 r"\nabla_r L=-2\beta_{\mathrm{dpo}}\,\mathrm{diag}(\mu)\,(P-\Sigma(r))\mu"),
-                ("Hessian (general K)", r"\nabla^2_r L=2\beta_{\mathrm{dpo}}^2\,\bigl(\mathrm{diag}(W\mathbf 1)-W\bigr),\quad "
-                 r"W_{ij}=\mu_i\mu_j\sigma_{ij}(1-\sigma_{ij}),\quad v^{\top}\nabla^2L\,v=2\beta_{\mathrm{dpo}}^2\sum_{i<j}W_{ij}(v_i-v_j)^2"),
-                ("Scale invariance", r"r^*(\mu)=x^*(\mu)/\beta_{\mathrm{dpo}},\qquad (P-\Sigma(x^*))\mu=0,\ \Sigma_{ij}=\sigma(x_i-x_j)"),
-                ("Stationarity residual, K = 3", stationarity(sy)),
+                ("Stationarity (general K)", r"\sum_j \mu_j\bigl(P_{ij}-\sigma(\beta_{\mathrm{DPO}}(r_i-r_j))\bigr)=0,\qquad "
+                 r"\nabla_r L=-2\beta_{\mathrm{DPO}}\,\mathrm{diag}(\mu)\,(P-\Sigma(r))\mu"),
+                ("Hessian (general K)", r"\nabla^2_r L=2\beta_{\mathrm{DPO}}^2\,\bigl(\mathrm{diag}(W\mathbf 1)-W\bigr),\quad "
+                 r"W_{ij}=\mu_i\mu_j\sigma_{ij}(1-\sigma_{ij}),\quad v^{\top}\nabla^2L\,v=2\beta_{\mathrm{DPO}}^2\sum_{i<j}W_{ij}(v_i-v_j)^2"),
+                ("Scale invariance", r"r^*(\mu)=x^*(\mu)/\beta_{\mathrm{DPO}},\qquad (P-\Sigma(x^*))\mu=0,\ \Sigma_{ij}=\sigma(x_i-x_j)"),
+                ("Stationarity residual G(r), K = 3", Equation("G", stationarity(sy))),
             ],
         ),
         Section(
             "DPO-2: Bradley-Terry invariance and the implicit-function theorem",
-            r"If $P_{ij}=\sigma(u_i-u_j)$ then $r=u/\beta_{\mathrm{dpo}}+c$ for every $\mu$. In general "
-            r"$A\,X+B=0$, $\mathbf 1^{\top}X=0$ with $X=\partial x^*/\partial\mu$.",
+            r"If $P_{ij}=\sigma(u_i-u_j)$ then $r=u/\beta_{\mathrm{DPO}}+c$ for every $\mu$. In general "
+            r"$A\,X+B=0$, $\mathbf 1^{\top}X=0$ with $X=\partial x^*/\partial\mu$; below "
+            r"$\sigma_{ij}=\sigma(x_i-x_j)$ and $\sigma_{ji}=1-\sigma_{ij}$.",
             [
-                ("A = dG/dx, K = 3", stated_A(3)),
-                ("B = dG/dmu, K = 3", stated_B(3)),
+                ("A = dG/dx, K = 3", Equation("A", stated_A(3))),
+                ("B = dG/dmu, K = 3", Equation("B", stated_B(3))),
             ],
         ),
         Section(
             "DPO-3: the MRS-DPO Jacobian",
-            r"$\pi'=F(\pi)=\mathrm{softmax}\bigl(\alpha\log\pi+(1-\alpha)\log\pi_{\mathrm{ref}}+x^*(\lambda\pi+(1-\lambda)\pi_0)/\beta_{\mathrm{dpo}}\bigr)$; "
+            r"$\pi'=F(\pi)=\mathrm{softmax}\bigl(\alpha\log\pi+(1-\alpha)\log\pi_{\mathrm{ref}}+x^*(\lambda\pi+(1-\lambda)\pi_0)/\beta_{\mathrm{DPO}}\bigr)$; "
             r"its ambient Jacobian follows from the chain rule and the implicit function theorem.",
             [
                 ("MRS-DPO Jacobian (general K)", r"DF(\pi)=\bigl(\mathrm{diag}(\pi')-\pi'\pi'^{\top}\bigr)\Bigl(\alpha\,\mathrm{diag}(\pi)^{-1}"
-                 r"+\frac{\lambda}{\beta_{\mathrm{dpo}}}X(\mu)\Bigr),\quad X=-\begin{pmatrix}A&\mathbf 1\\ \mathbf 1^{\top}&0\end{pmatrix}^{-1}"
+                 r"+\frac{\lambda}{\beta_{\mathrm{DPO}}}X(\mu)\Bigr),\quad X=-\begin{pmatrix}A&\mathbf 1\\ \mathbf 1^{\top}&0\end{pmatrix}^{-1}"
                  r"\begin{pmatrix}B\\0\end{pmatrix}\Big|_{\text{top}}"),
             ],
         ),
         Section(
             "DPO-4: MRS-DPO 3-cycle threshold",
             r"For $P_{\mathrm{cyc}}(a)$ with $\pi_0=\pi_{\mathrm{ref}}$ uniform, the uniform fixed point of MRS-DPO is linearly "
-            r"unstable iff the expression below exceeds 1 (equivalently $\lambda/\beta_{\mathrm{dpo}}>\sqrt{3(1-\alpha^2)}/(4a)$); "
-            r"it is the MRS-IPO threshold $\alpha^2+a^2\beta^2\lambda^2/3$ with $\beta=4/\beta_{\mathrm{dpo}}$.",
+            r"unstable iff the expression below exceeds 1 (equivalently $\lambda/\beta_{\mathrm{DPO}}>\sqrt{3(1-\alpha^2)}/(4a)$); "
+            r"it is the MRS-IPO threshold $\alpha^2+a^2\beta^2\lambda^2/3$ with $\beta=4/\beta_{\mathrm{DPO}}$.",
             [
-                ("Tangent eigenvalues", sympy.Matrix(list(ev))),
-                ("Squared modulus", sympy.Eq(sympy.Symbol(r"|\nu|^2"), cycle_threshold_expr())),
-                ("Critical lambda/beta_dpo", sympy.Eq(sympy.Symbol(r"(\lambda/\beta_{\mathrm{dpo}})_c"), critical_lam_over_beta_dpo())),
+                ("Tangent eigenvalues", Equation(r"\nu_{1}", ev[0])),
+                ("", Equation(r"\nu_{2}", ev[1])),
+                ("Squared modulus", Equation(r"|\nu_{1}|^2 = |\nu_{2}|^2", cycle_threshold_expr())),
+                ("Critical lambda/beta_dpo", Equation(r"(\lambda/\beta_{\mathrm{DPO}})_c", critical_lam_over_beta_dpo())),
             ],
         ),
         Section(
             "DPO-6: MRS-DPO threshold for balanced P",
             r"For balanced $P$ ($S\mathbf 1=0$), any $K$, the centred-logit Jacobian at the uniform point is "
-            r"$J=\alpha C+\frac{4\lambda}{\beta_{\mathrm{dpo}}K}S$ (normal); the uniform point is linearly unstable iff",
+            r"$J=\alpha C+\frac{4\lambda}{\beta_{\mathrm{DPO}}K}S$ (normal); the uniform point is linearly unstable iff",
             [
                 ("DPO threshold", sympy.StrictGreaterThan(balanced_threshold_expr(), 1)),
                 ("IPO threshold (DYN-6), for comparison", sympy.StrictGreaterThan(ipo_balanced_threshold_expr(), 1)),
-                ("Correspondence", r"\beta\,\beta_{\mathrm{dpo}}=4"),
+                ("Correspondence", r"\beta\,\beta_{\mathrm{DPO}}=4"),
             ],
         ),
     ]

@@ -71,7 +71,7 @@ import sympy
 
 from . import matrix_algebra as ma
 from .ipo import symbolic_preference_matrix
-from .latex import Section
+from .latex import Equation, Note, Section
 from .matrices import CYCLE_MARGIN as _A_SYM, balanced_skew, cycle_skew, cyclic_P, helmert_basis, tangent_basis, tangent_left_inverse
 from . import dpo as T
 from . import mrs_ipo as M
@@ -1626,9 +1626,37 @@ def _pretty(e):
     return e.subs(lam, sympy.Symbol("lambda", positive=True)) if hasattr(e, "subs") else e
 
 
+def _logistic(e):
+    """``exp(u) / (exp(u) + 1)`` inside a product as ``sig(u)`` (the logistic function, with ``sig(-u) = 1 - sig(u)``), for display."""
+    sigma = sig
+
+    def has_logistic(z):
+        return z.is_Mul and as_sigma(z) is not z
+
+    def as_sigma(z):
+        args = list(z.args)
+        for a in args:
+            if isinstance(a, sympy.exp):
+                for b in args:
+                    if b.is_Pow and b.exp == -1 and sympy.expand(b.base - a - 1) == 0:
+                        rest = [c for c in args if c is not a and c is not b]
+                        return sympy.Mul(*rest) * sigma(a.args[0])
+        return z
+
+    if isinstance(e, sympy.MatrixBase):
+        return e.applyfunc(_logistic)
+    return e.replace(has_logistic, as_sigma)
+
+
 def latex_sections(loss: PairLoss = GENERIC) -> list[Section]:
-    """LOSS-1, LOSS-2, LOSS-3 derivations for ``loss`` (default :data:`GENERIC`: ``f``, ``f'``, ``f''`` printed as such)."""
+    """LOSS-1, LOSS-2, LOSS-3 derivations for ``loss`` (default :data:`GENERIC`: ``f``, ``f'``, ``f''`` printed as such).
+
+    The general-``K`` forms are the same for every loss: they are printed for :data:`GENERIC` only, and a
+    built-in loss's sections are its instance (its ``f`` and ``b``, then the ``K = 3`` expressions).
+    """
     sy = family_symbols(3)
+    generic = loss.name == "generic"
+    own = [] if generic else [("The loss", Equation("f(x)", loss.f)), ("Its scale", Equation("b", loss.b_expr.subs({q: sympy.Symbol(loss.scale_name) for q in loss.b_expr.free_symbols})))]
     G3 = stationarity(loss, sy.P, sy.mu, sy.x)
     W3 = weights(loss, sy.P, sy.mu, sy.x)
     items1 = [
@@ -1639,11 +1667,13 @@ def latex_sections(loss: PairLoss = GENERIC) -> list[Section]:
          r"v^{\top}\nabla^2_xL\,v=2\sum_{i<j}W_{ij}(v_i-v_j)^2"),
         ("Existence (recession)", r"L_\infty(d)=\sum_{i,j}\mu_i\mu_j\,\ell_\infty(d_i-d_j;P_{ij}),\ "
          r"\ell_\infty(y;p)=p f_\infty(y)+(1-p)f_\infty(-y),\ f_\infty(y)=\lim_{t\to\infty}f(ty)/t"),
-        ("Stationarity, K = 3", G3),
-        ("Weights, K = 3", W3),
+        ("Stationarity G(x), K = 3", Equation("G", _logistic(G3))),
+        ("Weights W(x), K = 3", Equation("W", _logistic(W3))),
     ]
+    if not generic:
+        items1 = own + items1[-2:]
     phi = link(loss)
-    items2 = [
+    items2 = [] if not generic else [
         ("Sampler invariance (general K)", r"x^*(\mu)\text{ is the same for every interior }\mu\iff\exists u:\ \phi(P_{ij})=u_i-u_j,"
          r"\quad g(\phi(p);p)=0"),
     ]
@@ -1653,10 +1683,10 @@ def latex_sections(loss: PairLoss = GENERIC) -> list[Section]:
         items2.append(("Link", sympy.Eq(sympy.Function(r"\phi")(_P), phi(_P))))
         nm = named_model(loss)
         if nm:
-            items2.append(("Model", r"\text{" + nm.replace("_", r"\_") + "}"))
+            items2.append(("Model", Note(nm)))
     else:
-        items2.append(("Link", r"\text{" + (no_link_reason(loss) or "").replace("_", r"\_") + "}"))
-    items3 = [
+        items2.append(("Link", Note(no_link_reason(loss) or "")))
+    items3 = [] if not generic else [
         ("Uniform point (general K)", r"A=f''(0)\,C,\quad B=2f'(0)\,S,\quad X=c_f S,\quad c_f=-2f'(0)/f''(0),\quad C=I-\mathbf 1\mathbf 1^{\top}/K"),
         ("Jacobian (general K)", r"J=\alpha C+\frac{c_f\lambda}{bK}S,\qquad J^{\top}J=\alpha^2C-\Bigl(\frac{c_f\lambda}{bK}\Bigr)^2S^2"),
     ]
@@ -1669,14 +1699,15 @@ def latex_sections(loss: PairLoss = GENERIC) -> list[Section]:
             thr = _pretty(balanced_threshold_expr(loss))
         items3.append(("Unstable iff", sympy.StrictGreaterThan(thr, 1)))
     else:
-        items3.append(("Not applicable", r"\text{" + loss.not_smooth_at_0.replace("_", r"\_") + "}"))
+        items3.append(("Not applicable", Note(loss.not_smooth_at_0)))
     name = loss.title or loss.name
+    instance = f"The {name} instance of the derivation for a generic f above."
     return [
         Section(f"LOSS-1: existence and uniqueness ({name})",
                 r"For interior $\mu$ and $f''>0$ the population loss is strictly convex on centred $r$ (weighted Laplacian "
-                r"Hessian); a minimiser exists iff no centred $d\neq 0$ has $L_\infty(d)=0$.", items1),
+                r"Hessian); a minimiser exists iff no centred $d\neq 0$ has $L_\infty(d)=0$." if generic else instance, items1),
         Section(f"LOSS-2: sampler invariance ({name})",
-                r"The optimum is the same for every interior sampler iff $\phi(P_{ij})=u_i-u_j$ for some $u$.", items2),
+                r"The optimum is the same for every interior sampler iff $\phi(P_{ij})=u_i-u_j$ for some $u$." if generic else instance, items2),
         Section(f"LOSS-3: stability of the uniform point ({name})",
-                r"Balanced $P$ ($S\mathbf 1=0$), $\pi_0=\pi_{\mathrm{ref}}$ uniform, any $K$.", items3),
+                r"Balanced $P$ ($S\mathbf 1=0$), $\pi_0=\pi_{\mathrm{ref}}$ uniform, any $K$." if generic else instance, items3),
     ]

@@ -31,7 +31,7 @@ from typing import Callable
 import sympy
 
 from . import matrix_algebra as ma
-from .latex import Section
+from .latex import Equation, Section, on_simplex
 
 __all__ = [
     "IPOSymbols",
@@ -321,8 +321,13 @@ def matrix_form_obligation(K: int) -> sympy.Expr:
 
 
 def latex_sections() -> list[Section]:
-    """IPO loss, gradient, Hessian and closed form for ``K = 3`` plus the general forms."""
+    """IPO loss, gradient, Hessian and closed form for ``K = 3`` plus the general forms.
+
+    The Hessian is printed with ``sum(mu) = 1`` (``mu`` is a distribution); the closed form with
+    the scores ``s = P mu`` and the normaliser ``Z`` as names, so that each entry fits the page.
+    """
     sy = ipo_symbols(3)
+    s = sympy.symbols("s_0:3", real=True)
     items = [
         (
             "Population loss (general K)",
@@ -339,10 +344,15 @@ def latex_sections() -> list[Section]:
             r"v^{\top}\nabla^2 L\,v=4\sum_{i<j}\mu_i\mu_j(v_i-v_j)^2",
         ),
         ("Closed form (general K)", r"\pi^*=\frac{\pi_{\mathrm{ref}}\odot e^{\beta P\mu}}{\mathbf 1^{\top}(\pi_{\mathrm{ref}}\odot e^{\beta P\mu})}"),
-        ("Population loss, K = 3", sympy.Eq(sympy.Symbol("L"), population_loss(sy))),
-        ("Gradient, K = 3", stated_gradient(sy)),
-        ("Hessian, K = 3", stated_hessian(sy)),
-        ("Closed-form optimum, K = 3", sympy.Matrix(closed_form_policy(sy))),
+        ("Population loss, K = 3 (up to the r-free constant)", Equation("L", population_loss(sy))),
+        ("Gradient, K = 3", Equation(r"\nabla_r L", stated_gradient(sy))),
+        ("Hessian, K = 3, with mu_0 + mu_1 + mu_2 = 1", Equation(r"\nabla^2_r L", on_simplex(stated_hessian(sy), sy.mu))),
+        ("Scores s = P mu, K = 3", Equation("s", _scores(sy))),
+        (
+            "Closed-form optimum, K = 3",
+            Equation(r"Z\,\pi^*", sympy.Matrix([sy.pi_ref[k] * sympy.exp(sy.beta * s[k]) for k in range(3)])),
+        ),
+        ("Normaliser", Equation("Z", sum(sy.pi_ref[k] * sympy.exp(sy.beta * s[k]) for k in range(3)))),
     ]
     return [
         Section(

@@ -399,7 +399,7 @@ def contraction_factor(S_norm) -> sympy.Expr:
 
 @lru_cache(maxsize=None)
 def _section_map() -> dict:
-    from .latex import Section
+    from .latex import Equation, Section, on_simplex
 
     l1, l2 = cycle_eigenvalues()
     Fpi = Matrix(symbols("f_0:3", positive=True))
@@ -410,31 +410,31 @@ def _section_map() -> dict:
             "MRS-IPO map and its Jacobian (docs/claims.md §3)",
             "One step of the iterative dynamics; softmax over the K responses.",
             [
-                ("map", r"\pi_{t+1} = \operatorname{softmax}\big(\alpha\log\pi_t + (1-\alpha)\log\pi^{\mathrm{ref}} + \beta P(\lambda\pi_t + (1-\lambda)\pi_0)\big)"),
+                ("map", r"\pi_{t+1} = \operatorname{softmax}\big(\alpha\log\pi_t + (1-\alpha)\log\pi_{\mathrm{ref}} + \beta P(\lambda\pi_t + (1-\lambda)\pi_0)\big)"),
                 ("Jacobian (ambient, general K)", r"DF(\pi) = (\operatorname{diag}\pi' - \pi'\pi'^{\top})\big(\alpha\operatorname{diag}(\pi)^{-1} + \beta\lambda P\big),\quad \pi' = F(\pi)"),
-                ("Jacobian, K = 3, generic P, with f = F(pi)", J3),
+                ("Jacobian, K = 3, generic P, at a point pi with entries pi_k and image f = F(pi) (f_0 + f_1 + f_2 = 1)", Equation("DF", on_simplex(J3, tuple(Fpi)))),
                 ("centered-logit Jacobian", r"DG(x) = (I - \tfrac{1}{K}\mathbf{1}\mathbf{1}^{\top})\big(\alpha I + \beta\lambda S(\operatorname{diag}\pi - \pi\pi^{\top})\big),\quad \pi = \operatorname{softmax}(x)"),
             ],
         ),
         "cycle": Section(
             "DYN-1: 3-cycle eigenvalues at the uniform fixed point",
             "Tangent eigenvalues for P_cyc(a), pi_0 = pi_ref = uniform; unstable iff the modulus squared exceeds 1.",
-            [("eigenvalue 1", l1), ("eigenvalue 2", l2), ("modulus squared", cycle_threshold())],
+            [("eigenvalue 1", Equation(r"\nu_{+}", l1)), ("eigenvalue 2", Equation(r"\nu_{-}", l2)), ("modulus squared", Equation(r"|\nu_{\pm}|^2", cycle_threshold()))],
         ),
         "contraction": Section(
             "DYN-2: contraction factor",
             "Global convergence to the unique fixed point when q < 1.",
-            [("contraction factor q", contraction_factor(Symbol(r"\|S\|_2", positive=True)))],
+            [("contraction factor q", Equation("q", contraction_factor(Symbol(r"\|S\|_2", positive=True))))],
         ),
         "fixed_point": Section(
             "DYN-4: fixed-point equation for alpha < 1",
             "Fixed points of MRS-IPO; the solution is unique for every kappa.",
-            [("fixed-point equation", r"\pi \propto \pi^{\mathrm{ref}} \odot \exp\big(\kappa P\pi + \tfrac{\beta(1-\lambda)}{1-\alpha}P\pi_0\big),\quad \kappa = \tfrac{\beta\lambda}{1-\alpha}")],
+            [("fixed-point equation", r"\pi \propto \pi_{\mathrm{ref}} \odot \exp\big(\kappa P\pi + \tfrac{\beta(1-\lambda)}{1-\alpha}P\pi_0\big),\quad \kappa = \tfrac{\beta\lambda}{1-\alpha}")],
         ),
         "balanced": Section(
             "DYN-6: balanced P, any K",
             "Spectral radius at the uniform fixed point; unstable iff it exceeds 1.",
-            [("spectral radius squared", balanced_spectral_radius_sq(s_max, Kn))],
+            [("spectral radius squared", Equation(r"\rho^2", balanced_spectral_radius_sq(s_max, Kn)))],
         ),
     }
 

@@ -102,11 +102,21 @@ LATEX_NAMES: dict[str, str] = {
     "alpha": r"\alpha",
     "beta": r"\beta",
     "beta_dpo": r"\beta_{\mathrm{DPO}}",
+    "beta_DPO": r"\beta_{\mathrm{DPO}}",
+    "beta_slic": r"\beta_{\mathrm{SLiC}}",
+    "beta_exp": r"\beta_{\mathrm{exp}}",
+    "beta_tq": r"\beta_{\mathrm{tq}}",
     "lam": r"\lambda",
     "lambda": r"\lambda",
     "mu": r"\mu",
     "pi_ref": r"\pi_{\mathrm{ref}}",
+    "piref": r"\pi_{\mathrm{ref}}",
     "pi0": r"\pi_0",
+    "pizero": r"\pi_0",
+    "eps": r"\varepsilon",
+    "epsilon": r"\varepsilon",
+    "varepsilon": r"\varepsilon",
+    "s_max": r"s_{\max}",
 }
 
 

@@ -314,7 +314,7 @@ DPO1 = register(
         statement="For interior mu, sum_j mu_j (P[i,j] - sig(beta_dpo (r_i - r_j))) = 0 characterises the DPO optimum; "
         "L_DPO is convex in r, strictly on centred r, so the solution is unique up to a constant.",
         tag="derived",
-        latex=r"\sum_j\mu_j\bigl(P_{ij}-\sigma(\beta_{\mathrm{dpo}}(r_i-r_j))\bigr)=0",
+        latex=r"\sum_j\mu_j\bigl(P_{ij}-\sigma(\beta_{\mathrm{DPO}}(r_i-r_j))\bigr)=0",
         scope=Scope("every K >= 2; every interior mu; beta_dpo > 0; existence for off-diagonal P in (0, 1)", parts=(DPO1_CONVEX, DPO1_EXIST)),
         hypotheses=DPO1_HYPOTHESES,
         checkers=[
@@ -924,7 +924,7 @@ DPO4 = register(
         statement="[open, settled] MRS-DPO at the uniform fixed point of P_cyc(a) (pi_0 = pi_ref uniform): tangent eigenvalues "
         "alpha ± i 4 a lam/(sqrt(3) beta_dpo); linearly unstable iff alpha^2 + 16 a^2 lam^2/(3 beta_dpo^2) > 1.",
         tag="open",
-        latex=r"\alpha^2+\frac{16a^2\lambda^2}{3\beta_{\mathrm{dpo}}^2}>1",
+        latex=r"\alpha^2+\frac{16a^2\lambda^2}{3\beta_{\mathrm{DPO}}^2}>1",
         scope=Scope(DPO4_SCOPE),
         checkers=[
             Checker("symbolic", "symbolic", check_dpo4_symbolic, covers="symbolic a, alpha, lam, beta_dpo (the whole scope)", proves=(DPO4_SCOPE,)),
@@ -1105,7 +1105,7 @@ DPO6 = register(
         "point of MRS-DPO, linearly unstable iff alpha^2 + (4 lam rho(S)/(beta_dpo K))^2 > 1 (rho(S) = ||S||_2); this is the "
         "MRS-IPO threshold alpha^2 + (beta lam rho(S)/K)^2 > 1 with beta = 4/beta_dpo, and reduces to DPO-4 for K = 3.",
         tag="open",
-        latex=r"\alpha^2+\Bigl(\frac{4\lambda\,\rho(S)}{\beta_{\mathrm{dpo}}K}\Bigr)^2>1",
+        latex=r"\alpha^2+\Bigl(\frac{4\lambda\,\rho(S)}{\beta_{\mathrm{DPO}}K}\Bigr)^2>1",
         scope=Scope(DPO6_SCOPE),
         hypotheses={"balanced": lambda inst: all(sum(p - HALF for p in row) == 0 for row in inst["P"])},
         checkers=[

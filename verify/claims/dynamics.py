@@ -417,7 +417,7 @@ register(
         id="DYN-1",
         statement="3-cycle P_cyc(a), pi0 = pi_ref = uniform: uniform is a fixed point, linearly unstable iff alpha^2 + a^2 beta^2 lambda^2 / 3 > 1",
         tag="paper",
-        latex=r"\lambda_{\pm} = \alpha \pm i\,\frac{a\beta\lambda}{\sqrt 3},\qquad |\lambda_\pm|^2 = \alpha^2 + \frac{a^2\beta^2\lambda^2}{3}",
+        latex=r"\nu_{\pm} = \alpha \pm i\,\frac{a\beta\lambda}{\sqrt 3},\qquad |\nu_\pm|^2 = \alpha^2 + \frac{a^2\beta^2\lambda^2}{3}",
         scope=Scope("K = 3; P_cyc(a), 0 < a <= 1/2; pi0 = pi_ref = uniform; every alpha, beta, lambda"),
         hypotheses={"margin": lambda inst: 0 < inst["a"] <= _F(1, 2)},
         checkers=[

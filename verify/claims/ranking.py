@@ -26,7 +26,7 @@ import sympy
 
 from theory import matrix_algebra as ma
 from theory import ranking as th
-from theory.latex import Section
+from theory.latex import Equation, Section
 
 from verify.engine.property import without_hypothesis
 from verify.engine.registry import CheckContext, Checker, Claim, Constant, Control, Outcome, Scope, proved, refuted, register, verified
@@ -263,14 +263,14 @@ def _sections_rank1() -> list[Section]:
             "RANK-1: counterexamples for every interior sampler",
             "Construction $P(\\mu,\\varepsilon)$ for $K=3$ and its score gap; the hint $\\varepsilon < \\mu_2/2$ is exact.",
             [
-                ("P(mu, eps), K = 3", th.ct_construction(3)),
-                ("s_0 - s_1 (using sum mu = 1)", red),
-                ("ST construction, K = 4", th.st_construction(4)),
-                ("s_3 - s_0 (ST, K = 4)", th.st_gap(4)),
-                ("certificate for mu = (1/5, 3/10, 1/2): P", cx.P.to_sympy()),
-                ("certificate: scores P mu", sympy.Matrix([sympy.Rational(str(x)) for x in cx.scores])),
-                ("ST certificate for mu = (1/10, 1/5, 3/10, 2/5): P", cx4.P.to_sympy()),
-                ("ST certificate: scores P mu", sympy.Matrix([sympy.Rational(str(x)) for x in cx4.scores])),
+                ("P(mu, eps), K = 3", Equation(r"P(\mu,\varepsilon)", th.ct_construction(3))),
+                ("The score gap, with mu_0 + mu_1 + mu_2 = 1", Equation("s_0 - s_1", red)),
+                ("ST construction, K = 4", Equation(r"P(\mu,\varepsilon)", th.st_construction(4))),
+                ("The score gap (ST, K = 4)", Equation("s_3 - s_0", th.st_gap(4))),
+                ("Certificate for mu = (1/5, 3/10, 1/2)", Equation("P", cx.P.to_sympy())),
+                ("Its scores", Equation(r"s = P\mu", sympy.Matrix([sympy.Rational(str(x)) for x in cx.scores]))),
+                ("ST certificate for mu = (1/10, 1/5, 3/10, 2/5)", Equation("P", cx4.P.to_sympy())),
+                ("Its scores", Equation(r"s = P\mu", sympy.Matrix([sympy.Rational(str(x)) for x in cx4.scores]))),
             ],
         )
     ]
@@ -427,11 +427,18 @@ def margins_ct(P, mu) -> tuple[Fraction, tuple[int, int]]:
 def _sections_rank2() -> list[Section]:
     d = th.rank2_bound_identity(3)
     K = sympy.Symbol("K")
+    # p_2 = P[0,2] and q_2 = P[1,2] in the notation of the claims reference
+    names = {sympy.Symbol("p_2"): sympy.Symbol("p_02"), sympy.Symbol("q_2"): sympy.Symbol("p_12")}
     return [
         Section(
             "RANK-2: explicit sampler for CT",
-            "$\\mu = (1-\\varepsilon)e_c + \\tfrac{\\varepsilon}{K}\\mathbf 1$ satisfies CT for $0<\\varepsilon<2Km/(K-2)$, $m=\\min_j P_{cj}-\\tfrac12$; tight.",
-            [("gap s_c - s_j, K = 3", d["gap"]), ("lower bound", d["bound"]), ("general bound on eps", 2 * K * d["m"] / (K - 2))],
+            "$\\mu = (1-\\varepsilon)e_c + \\tfrac{\\varepsilon}{K}\\mathbf 1$ satisfies CT for $0<\\varepsilon<2Km/(K-2)$, $m=\\min_j P_{cj}-\\tfrac12$; tight. "
+            "Below $c = 0$, $j = 1$ and $A = P_{01} - \\tfrac12$.",
+            [
+                ("The gap, K = 3", Equation("s_0 - s_1", d["gap"].subs(names))),
+                ("Its lower bound", Equation(r"s_0 - s_1 \ge", d["bound"], "")),
+                ("The bound on eps, every K", Equation(r"\varepsilon <", 2 * K * d["m"] / (K - 2), "")),
+            ],
         )
     ]
 
@@ -564,7 +571,7 @@ def _sections_rank3() -> list[Section]:
         Section(
             "RANK-3: instance-dependent ST sampler",
             "Lemma $a^\\top P a = (\\sum a)^2/2$; with LP duality it shows the max-min margin is positive for every $P$.",
-            [("a^T P a - (sum a)^2/2, K = 3", th.skew_quadratic_identity(3))],
+            [("The lemma's residual, K = 3", Equation(r"a^{\top} P a - \tfrac12 (\mathbf 1^{\top} a)^2", th.skew_quadratic_identity(3)))],
         )
     ]
 
@@ -732,10 +739,10 @@ def _sections_rank4() -> list[Section]:
             "RANK-4: a transitive P with no OP sampler (K = 4, minimal)",
             "Farkas certificate $y$ on consecutive pairs: $\\sum_r y_r (s_{i_r}-s_{j_r})<0$ for every sampler.",
             [
-                ("witness P", P),
-                ("Farkas weights y", sympy.Matrix([sympy.Rational(v) for v in w["farkas_y"]])),
-                ("sum_r y_r (s_i - s_j)", th.farkas_form(P, pairs, w["farkas_y"])),
-                ("K = 3 margins at mu = e_1", sympy.Matrix(th.op_small_K_margins(3))),
+                ("The witness", Equation("P", P)),
+                ("Farkas weights on the consecutive pairs", Equation("y", sympy.Matrix([sympy.Rational(v) for v in w["farkas_y"]]))),
+                ("The certificate, for every sampler", Equation(r"\sum_r y_r (s_{i_r} - s_{j_r})", th.farkas_form(P, pairs, w["farkas_y"]))),
+                ("K = 3: the consecutive margins at mu = e_1", Equation(r"(s_0 - s_1,\ s_1 - s_2)^{\top}", sympy.Matrix(th.op_small_K_margins(3)))),
             ],
         )
     ]
@@ -919,7 +926,7 @@ def _sections_rank5() -> list[Section]:
         Section(
             "RANK-5: SST implies OP",
             "Gap of a pair as a nonnegative combination of SST slacks ($K=3$, all pairs).",
-            [(f"s_{x['pair'][0]} - s_{x['pair'][1]} certificate", x["certificate"]) for x in d],
+            [(f"Pair ({x['pair'][0]}, {x['pair'][1]})", Equation(f"s_{x['pair'][0]} - s_{x['pair'][1]}", x["certificate"])) for x in d],
         )
     ]
 
@@ -1141,11 +1148,13 @@ def rank6_entropy(ctx: CheckContext, comonotone: bool = True) -> Outcome:
 
 def _sections_rank6() -> list[Section]:
     a = th.abel_identity(4)
+    prime = {sympy.Symbol(f"nu_{k}"): sympy.Symbol(f"\\mu'_{{{k}}}") for k in range(4)}  # nu is mu'
+    lhs = r"\sum_k (\mu'_k - \mu_k)\, d_k"
     return [
         Section(
             "RANK-6: Abel summation and entropy",
-            "Gap change under a shift of $\\mu$, and $dH/dt=-\\beta\\,\\mathrm{Cov}_\\pi(z,\\Delta)$.",
-            [("sum_k (mu'_k - mu_k) d_k, K = 4", a["lhs"]), ("Abel form", a["rhs"])],
+            "Gap change under a shift of $\\mu$ to $\\mu'$ (equal mass), and $dH/dt=-\\beta\\,\\mathrm{Cov}_\\pi(z,\\Delta)$.",
+            [("The change of the gap, K = 4", Equation(lhs, a["lhs"].subs(prime))), ("Summation by parts", Equation(lhs, a["rhs"].subs(prime)))],
         )
     ]
 

@@ -1,41 +1,32 @@
-"""``prefdyn latex``: a standalone .tex document with the derived expressions of the claims."""
+"""``prefdyn latex``: a LaTeX document of the claims: statement, scope, hypotheses and derivation of each."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
-from theory.latex import Section, document
-
 from verify.engine.registry import REGISTRY
-from verify.engine.runner import load_builtin_claims, load_module
-
-
-def sections_for(claim_ids: list[str] | None = None) -> list[Section]:
-    """LaTeX sections of the selected claims (default: every claim that has expressions)."""
-    load_builtin_claims()
-    claims = [REGISTRY.get(i) for i in claim_ids] if claim_ids else list(REGISTRY)
-    out: list[Section] = []
-    for c in claims:
-        if c.expressions is not None:
-            out.extend(c.expressions())
-        elif claim_ids:
-            out.append(Section(f"{c.id}", c.latex and f"${c.latex}$" or c.statement, []))
-    return out
+from verify.engine.runner import check, load_builtin_claims, load_module
+from verify.exact.objects import InputError
+from verify.publish.tex import claims_document
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "latex",
-        help="export the derived expressions of claims as a standalone .tex document",
+        help="export the claims (statement, scope, hypotheses, derivation) as a standalone .tex document",
         description=(
-            "Write a standalone LaTeX document (article + amsmath/amssymb) with the derived "
-            "expressions of the selected claims, rendered by sympy's LaTeX printer."
+            "Write a standalone LaTeX document (article, A4, amsmath/amssymb; texlive-latex-base is enough) "
+            "with every selected claim: its statement, scope, hypotheses, source and the derived expressions, "
+            "in the notation of the claims reference, broken over lines to fit the page. With --verdicts the "
+            "claims are checked first (quick budget, seed 0) and each one's verdict and evidence are included."
         ),
     )
-    p.add_argument("--claim", action="append", metavar="ID", help="claim id (repeatable; default: all with expressions)")
+    p.add_argument("--claim", action="append", metavar="ID", help="claim id (repeatable; default: every claim)")
     p.add_argument("--module", action="append", default=[], metavar="PATH", help="Python file of user claims to load")
+    p.add_argument("--verdicts", action="store_true", help="check the claims first (quick budget, seed 0) and print their verdicts")
     p.add_argument("--out", metavar="FILE", help="output .tex file (default: stdout)")
     p.set_defaults(func=run)
 
@@ -44,15 +35,21 @@ def run(args: argparse.Namespace) -> int:
     for m in args.module:
         load_module(m)
     load_builtin_claims()
-    for i in args.claim or []:
-        REGISTRY.get(i)
-    tex = document(sections_for(args.claim))
-    if args.out:
-        out = Path(args.out)
-        if out.parent and not out.parent.exists():
-            raise FileNotFoundError(f"--out {args.out!r}: folder {str(out.parent)!r} does not exist")
+    try:
+        claims = [REGISTRY.get(i) for i in args.claim] if args.claim else list(REGISTRY)
+    except KeyError as e:
+        raise InputError(f"--claim: {e.args[0] if e.args else e}") from None
+    out = Path(args.out) if args.out else None
+    if out is not None and not out.parent.exists():
+        raise InputError(f"--out {args.out!r}: folder {str(out.parent)!r} does not exist")
+    results = None
+    if args.verdicts:
+        results = {r.id: r for r in check([c.id for c in claims], budget="quick", seed=0)}
+    start = time.perf_counter()
+    tex = claims_document(claims, results)
+    if out is not None:
         out.write_text(tex)
-        print(f"wrote {out} ({len(tex.splitlines())} lines)", file=sys.stderr)
+        print(f"wrote {out} ({len(tex.splitlines())} lines, {len(claims)} claims, {time.perf_counter() - start:.1f} s)", file=sys.stderr)
     else:
         sys.stdout.write(tex)
     return 0
