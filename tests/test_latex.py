@@ -331,3 +331,12 @@ def test_prose_emits_known_commands_balanced_braces_and_closed_math(text):
 def test_the_prose_checks_can_fail():
     assert not _balanced("{a") and not _balanced(r"a}{") and _balanced(r"\{a")
     assert _commands(r"$\undefinedprefdynmacro x$") - KNOWN_COMMANDS == {"undefinedprefdynmacro"}
+
+
+
+def test_a_broken_sum_never_prints_a_plus_before_a_minus(export_tex):
+    """The LOSS-1 hinge weights once printed '+ - 2 mu_2 P_02 ...' where a distributed term was negative."""
+    import re
+
+    tex = export_tex[0] if isinstance(export_tex, tuple) else export_tex
+    assert not re.search(r"\+\s+-\s", tex), "a line of a broken sum starts with '+ -'"

@@ -663,12 +663,16 @@ def _break_term(sign: str, t: sympy.Expr, budget: int, depth: int = 0) -> list[s
         if d.is_Add and len(d.args) > 1:
             out = []
             for k, (s2, t2) in enumerate(_signed_terms(d)):
-                s = s2 if k else sign
-                if sign == "-" and k:
+                if k == 0:  # the first term carries its own sign: make it explicit
+                    c, _ = t2.as_coeff_Mul()
+                    s2, t2 = ("-", -t2) if c.is_negative else ("+", t2)
+                if sign == "-":
                     s = "+" if s2 == "-" else "-"
-                if k == 0 and sign == "-":
-                    s = "-"
-                out += _break_term(s if (k or sign) else "", t2, budget, depth + 1)
+                elif sign or k:
+                    s = s2
+                else:
+                    s = "" if s2 == "+" else "-"
+                out += _break_term(s, t2, budget, depth + 1)
             return out
     # a power or product around one wide sum: break inside its parentheses
     inner = None
