@@ -1488,14 +1488,15 @@ def escape_text(s: str) -> str:
 
 
 # =========================================================================== a document of sections
-def section_body(sec: Section, *, heading: str = r"\subsubsection*") -> str:
-    """The LaTeX of one section: its title as ``heading``, its statement as prose, each item as a labelled display."""
+def section_body(sec: Section, *, heading: str = r"\subsubsection*", label_end: str = "") -> str:
+    """The LaTeX of one section: its title as ``heading``, its statement as prose, each item as a labelled
+    display (``label_end`` closes each label, e.g. ``"."``)."""
     out = [heading + "{" + prose(sec.title) + "}"]
     if sec.statement:
         out.append(prose(sec.statement) + "\n")
     for label, item in sec.items:
         if label:
-            out.append(r"\paragraph{" + prose(label) + "}")
+            out.append(r"\paragraph{" + prose(label) + label_end + "}")
         out.append(display(item))
     return "\n".join(out) + "\n"
 

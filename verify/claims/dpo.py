@@ -249,11 +249,21 @@ def check_dpo1_numeric(ctx: CheckContext, digits: int = DEFAULT_DPS, scale: Frac
 
 @st.composite
 def _dpo1_instances(draw: Any) -> dict:
-    """``P`` may have 0/1 entries and ``mu`` (one draw in four) zero entries: the hypotheses filter them."""
+    """``P`` may have 0/1 entries and ``mu`` (one draw in four) zero entries: the hypotheses filter them.
+
+    One draw in four plants an escaping set — a proper subset ``A`` that beats every other response with
+    probability 1, so no finite optimum exists — so that the search reaches the boundary of the
+    ``P_offdiagonal_open`` hypothesis on purpose and not only by chance (its negative control relies on it).
+    """
     K = draw(st.integers(2, 5))
-    P = draw(preference_matrices(K=K, exact=True))
+    P = [list(row) for row in draw(preference_matrices(K=K, exact=True))]
+    if draw(st.integers(0, 3)) == 0:
+        A = draw(st.sets(st.integers(0, K - 1), min_size=1, max_size=K - 1))
+        for i in A:
+            for j in set(range(K)) - A:
+                P[i][j], P[j][i] = Fraction(1), Fraction(0)
     mu = draw(simplex_points(K=K, interior=draw(st.integers(0, 3)) > 0, exact=True))
-    return {"P": [list(row) for row in P], "mu": list(mu)}
+    return {"P": P, "mu": list(mu)}
 
 
 DPO1_HYPOTHESES = {

@@ -14,6 +14,7 @@ its log (a clean document has none). The prose of the claims goes through
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 import subprocess
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from theory.latex import display, escape_text, prose
+from theory.latex import display, escape_text, prose, section_body
 from theory.notation import CONVENTIONS, SECTIONS, section_of
 
 __all__ = [
@@ -89,14 +90,8 @@ def derivation_tex(sections: Iterable[Any], claim_id: str = "") -> str:
         title = sec.title
         if claim_id and title.startswith(claim_id + ":"):
             title = title[len(claim_id) + 1 :].strip()
-        out.append(r"\subsubsection*{Derivation: " + prose(title) + "}")
-        if sec.statement:
-            out.append(prose(sec.statement) + "\n")
-        for label, item in sec.items:
-            if label:
-                out.append(r"\paragraph{" + prose(label) + ".}")
-            out.append(display(item))
-    return "\n".join(out) + "\n"
+        out.append(section_body(dataclasses.replace(sec, title="Derivation: " + title), label_end="."))
+    return "".join(out)
 
 
 def _result_tex(result: Any) -> str:
