@@ -113,7 +113,7 @@ def _result_tex(result: Any) -> str:
         text = cx.detail or ""
         if cx.replay:
             text += (" " if text else "") + "Replay: `" + cx.replay + "`"
-        out.append(_para("Counterexample.", prose(text)))
+        out.append("{\\raggedright\n" + _para("Counterexample.", prose(text)) + "\\par}\n")
     return "\n".join(out)
 
 
