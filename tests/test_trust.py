@@ -1,6 +1,7 @@
 """Verdicts that do not say more than their evidence: replays, executed hypotheses,
 controls that gate the exit code, and the versioned JSON."""
 
+import contextlib
 import json
 import pathlib
 import subprocess
@@ -128,3 +129,44 @@ def test_schema_document_names_every_field():
     check_keys = CheckResult("c", "numeric", Outcome("verified", "s"), 0.0).to_dict().keys()
     for k in [*claim_keys, *check_keys, "counterexample", "replay", "controls", "expect", "caught"]:
         assert f"`{k}`" in text, f"docs/json-schema.md does not document `{k}`"
+
+
+
+def _draws(guard=True, load=None):
+    """300 integers drawn by a seeded property search (after importing ``load``, a fresh local module of constants)."""
+    import importlib.util
+
+    from hypothesis import strategies as st
+
+    import verify.engine.property as prop
+    from verify.engine.registry import CheckContext
+
+    if load is not None:
+        load.write_text("CONSTANTS = [" + ", ".join(str(104729 + 7919 * k) for k in range(60)) + "]\n")
+        spec = importlib.util.spec_from_file_location(load.stem, load)
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[load.stem] = mod
+        spec.loader.exec_module(mod)
+    seen = []
+    guard_before = prop.code_constants_left_out
+    if not guard:
+        prop.code_constants_left_out = contextlib.nullcontext
+    try:
+        ctx = CheckContext(claim_id="T-draws", budget="quick", seed=0)
+        prop.property_check(lambda x: seen.append(x) or True, st.integers(0, 10**6), ctx, max_examples=300)
+    finally:
+        prop.code_constants_left_out = guard_before
+        if load is not None:
+            del sys.modules[load.stem]
+    return seen
+
+
+def test_a_search_draws_the_same_instances_whatever_modules_are_loaded(tmp_path):
+    """The seed alone fixes the draws: a module imported in between (its literals) changes nothing."""
+    first = _draws()
+    assert _draws(load=tmp_path / "prefdyn_draws_a.py") == first and len(first) == 300
+
+
+def test_without_the_guard_the_constants_of_loaded_modules_leak_into_the_draws():
+    """The control: hypothesis's pool of constants from the loaded local modules does change the draws."""
+    assert _draws(guard=False) != _draws(guard=True)

@@ -19,8 +19,9 @@ A user claim:
 
 from __future__ import annotations
 
+import contextlib
 import time
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from verify.engine.registry import (
     DRAWN,
@@ -53,6 +54,36 @@ class _ClaimFalse(AssertionError):
 
 class _ShrinkBudgetSpent(BaseException):
     """Raised through hypothesis to end shrinking after a fixed number of evaluations."""
+
+
+@contextlib.contextmanager
+def code_constants_left_out() -> Iterator[bool]:
+    """Keep hypothesis from drawing the literal constants of the loaded modules; yields whether it could.
+
+    Hypothesis (6.13x and later) mixes into its draws, with probability 0.05 per choice, the literal
+    constants of every *local* module that happens to be imported (``_get_local_constants`` in
+    ``hypothesis.internal.conjecture.providers``). A search would then depend on what else the process
+    imported — a test module, a figure module, a user's claim file — and not only on the claim, the
+    budget and the seed. Inside this context the pool of local constants is empty (hypothesis's own
+    global constants stay), so the same seed draws the same instances in every process. Where a
+    hypothesis release has no such pool the context does nothing and yields False.
+    """
+    try:
+        from hypothesis.internal.conjecture import providers
+
+        original = providers._get_local_constants
+        empty = providers.Constants()
+        cache = providers.CONSTANTS_CACHE.cache
+    except (ImportError, AttributeError):
+        yield False
+        return
+    cache.clear()
+    providers._get_local_constants = lambda: empty
+    try:
+        yield True
+    finally:
+        providers._get_local_constants = original
+        cache.clear()
 
 
 def property_check(
@@ -167,7 +198,8 @@ def property_check(
         "the predicate's own comparisons decide" if tolerance_kind == "predicate" else ""
     )
     try:
-        run()
+        with code_constants_left_out():
+            run()
     except hypothesis.errors.Unsatisfiable:
         return inconclusive(f"too few drawn instances satisfied the hypotheses {sorted(hyps)}")
     except BaseException as exc:  # noqa: BLE001 - a failure found by the search, or a crash
