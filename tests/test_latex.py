@@ -340,3 +340,10 @@ def test_a_broken_sum_never_prints_a_plus_before_a_minus(export_tex):
 
     tex = export_tex[0] if isinstance(export_tex, tuple) else export_tex
     assert not re.search(r"\+\s+-\s", tex), "a line of a broken sum starts with '+ -'"
+
+
+@pytest.mark.parametrize("text", ["a lone $5 and pi ∝ pi_ref ± 1e-3", "kept math $x ∝ y ≤ z$ and text ≥ 0", "two $a$ then $ alone ∝"])
+def test_prose_leaves_no_unicode_mathematics_for_pdflatex(text):
+    """A dollar sign without its partner is a dollar; unicode mathematics is converted inside kept $...$ too."""
+    out = prose(text)
+    assert all(ord(ch) < 128 for ch in out), out

@@ -20,7 +20,7 @@ import pytest
 
 from verify.cli import main
 from verify.engine.registry import CheckResult, Claim, ClaimResult, Counterexample, Outcome, Registry, Checker, Scope, verified
-from verify.publish.report import EVIDENCE_COLUMNS, build_report, declare_unicode, evidence_rows, versions
+from verify.publish.report import EVIDENCE_COLUMNS, build_report, evidence_rows, versions
 from verify.publish.tex import claim_tex, compile_pdf, document
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -107,7 +107,7 @@ def test_report_layout_problems_all_come_from_the_claims_latex(full_report, tmp_
     from verify.engine.registry import REGISTRY
 
     body = "".join(claim_tex(REGISTRY.get(r.id), r) for r in results)
-    claims_only = compile_pdf(declare_unicode(document(body, "claims")), tmp_path / "claims.pdf")
+    claims_only = compile_pdf(document(body, "claims"), tmp_path / "claims.pdf")
     extra = _widths(rep.problems) - _widths(claims_only.problems)
     assert not extra, extra
 

@@ -47,6 +47,7 @@ import sympy
 from .notation import LATEX_NAMES
 
 __all__ = [
+    "plain_text",
     "Section",
     "Equation",
     "Note",
@@ -1391,10 +1392,18 @@ def prose(text: str) -> str:
     """
     if not text:
         return ""
+    parts = re.split(r"(?<!\\)\$", text)
+    if len(parts) % 2 == 0:  # an odd number of dollar signs: they are dollars, not mathematics
+        return _prose_blocks(text)
     out = []
-    for k, part in enumerate(re.split(r"(?<!\\)\$", text)):
-        out.append("$" + part + "$" if k % 2 == 1 else _prose_blocks(part))
+    for k, part in enumerate(parts):
+        out.append("$" + _math_unicode(part) + "$" if k % 2 == 1 else _prose_blocks(part))
     return "".join(out)
+
+
+def _math_unicode(tex: str) -> str:
+    """Unicode mathematics inside kept ``$...$`` as LaTeX commands (pdflatex does not read them)."""
+    return "".join((" " + (r"\surd" if ch == "√" else _UNI_MATH[ch]) + " ") if ch in _UNI_MATH else ch for ch in tex)
 
 
 def _display_row(line: str) -> str:
@@ -1484,6 +1493,37 @@ def escape_text(s: str) -> str:
             out.append("\\textasciicircum{}")
         else:
             out.append(ch)
+    return "".join(out)
+
+
+
+def plain_text(s: str, *, breaks: str = "") -> str:
+    r"""Text set as it is, for tables and evidence: every special character escaped, ``--`` kept as two
+    hyphens, a unicode mathematical character as ``\ensuremath{...}``, a unicode text character in its
+    LaTeX form, any other non-ASCII character as ``U+XXXX``; ``\allowbreak`` after each character of
+    ``breaks``. No formula is converted (see :func:`prose` for that).
+
+    >>> plain_text("50% of x_k ∝ π--done", breaks="_")
+    '50\\% of x\\_\\allowbreak{}k \\ensuremath{\\propto} \\ensuremath{\\pi}-{}-done'
+    """
+    out = []
+    prev = ""
+    for ch in str(s):
+        if ch == "-" and prev == "-":
+            out.append("{}")
+        if ch in _TEXT_ESC:
+            out.append(_TEXT_ESC[ch])
+        elif ch in _UNI_MATH:
+            out.append(r"\ensuremath{" + (r"\surd" if ch == "√" else _UNI_MATH[ch]) + "}")
+        elif ch in _UNI_TEXT:
+            out.append(_UNI_TEXT[ch])
+        elif ord(ch) > 127:
+            out.append(r"\texttt{U+%04X}" % ord(ch))
+        else:
+            out.append(ch)
+        if ch in breaks:
+            out.append(r"\allowbreak{}")
+        prev = ch
     return "".join(out)
 
 

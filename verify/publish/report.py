@@ -41,7 +41,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from theory.latex import render
+from theory.latex import plain_text, render
 from verify.engine.registry import REGISTRY, ClaimResult, Registry
 from verify.publish.tex import claim_tex, compile_pdf, document
 
@@ -55,7 +55,6 @@ __all__ = [
     "summary_rows",
     "versions",
     "verdict_counts",
-    "declare_unicode",
     "EVIDENCE_COLUMNS",
     "PAPER",
 ]
@@ -216,63 +215,9 @@ def _counterexamples(result: ClaimResult) -> list[dict[str, str]]:
 
 # ----------------------------------------------------------------------------- LaTeX
 
-_TEX_SPECIAL = {
-    "\\": r"\textbackslash{}",
-    "&": r"\&",
-    "%": r"\%",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "{": r"\{",
-    "}": r"\}",
-    "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
-}
-
-#: Unicode characters that appear in claim texts, as LaTeX (declared for the document's UTF-8 input).
-_UNICODE_TEX = {
-    "∝": r"\propto", "±": r"\pm", "≤": r"\leq", "≥": r"\geq", "≠": r"\neq", "≈": r"\approx", "→": r"\to",
-    "←": r"\leftarrow", "↦": r"\mapsto", "⇒": r"\Rightarrow", "⇔": r"\Leftrightarrow", "∈": r"\in", "∉": r"\notin",
-    "⊆": r"\subseteq", "⊂": r"\subset", "∪": r"\cup", "∩": r"\cap", "∀": r"\forall", "∃": r"\exists",
-    "∂": r"\partial", "∇": r"\nabla", "∑": r"\sum", "∏": r"\prod", "√": r"\surd", "∞": r"\infty", "∘": r"\circ",
-    "≡": r"\equiv", "≪": r"\ll", "≫": r"\gg", "′": r"{}^{\prime}", "‖": r"\|", "ᵀ": r"{}^{\top}", "⊤": r"\top",
-    "·": r"\cdot", "×": r"\times", "⁻": r"{}^{-}", "¹": r"{}^{1}", "²": r"{}^{2}", "³": r"{}^{3}",
-    "α": r"\alpha", "β": r"\beta", "γ": r"\gamma", "δ": r"\delta", "ε": r"\varepsilon", "θ": r"\theta",
-    "κ": r"\kappa", "λ": r"\lambda", "μ": r"\mu", "π": r"\pi", "ρ": r"\rho", "σ": r"\sigma", "τ": r"\tau",
-    "φ": r"\varphi", "ω": r"\omega", "Δ": r"\Delta", "Π": r"\Pi", "Σ": r"\Sigma", "Ω": r"\Omega",
-}
-
-
-def declare_unicode(tex: str) -> str:
-    r"""``tex`` with a ``\DeclareUnicodeCharacter`` before ``\begin{document}`` for each non-ASCII character
-    that pdflatex does not typeset in text (math symbols such as ∝ and ±, Greek); an unknown one prints as ``U+XXXX``.
-
-    >>> print(declare_unicode("\\begin{document} a ∝ b").splitlines()[0])
-    \DeclareUnicodeCharacter{221D}{\ensuremath{\propto}}
-    """
-    lines = []
-    for ch in sorted({ch for ch in tex if ord(ch) > 127}):
-        if ch in _UNICODE_TEX:
-            lines.append(rf"\DeclareUnicodeCharacter{{{ord(ch):04X}}}{{\ensuremath{{{_UNICODE_TEX[ch]}}}}}")
-        elif ord(ch) >= 0x0250 and not 0x2010 <= ord(ch) <= 0x2027:
-            lines.append(rf"\DeclareUnicodeCharacter{{{ord(ch):04X}}}{{\texttt{{U+{ord(ch):04X}}}}}")
-    if not lines:
-        return tex
-    return tex.replace(r"\begin{document}", "\n".join(lines) + "\n" + r"\begin{document}", 1)
-
-
 def _tex(s: str) -> str:
-    """Plain text as LaTeX: every special character escaped (``--`` stays two hyphens); breaks allowed after , ; / = _."""
-    out = []
-    prev = ""
-    for ch in str(s):
-        if ch == "-" and prev == "-":
-            out.append("{}")
-        out.append(_TEX_SPECIAL.get(ch, ch))
-        if ch in ",;/=_":
-            out.append(r"\allowbreak{}")
-        prev = ch
-    return "".join(out)
+    """Plain text as LaTeX (:func:`theory.latex.plain_text`); breaks allowed after , ; / = _ (narrow table columns)."""
+    return plain_text(str(s), breaks=",;/=_")
 
 
 def _verbatim(text: str, *, shell: bool = False) -> str:
@@ -390,7 +335,7 @@ def report_tex(
                 r"\caption{" + f.caption_tex + "}",
                 r"\end{figure}",
             ]
-    return declare_unicode(document("\n".join(body), "prefdyn report: the claims checked, their evidence and figures"))
+    return document("\n".join(body), "prefdyn report: the claims checked, their evidence and figures")
 
 
 # ----------------------------------------------------------------------------- Markdown
