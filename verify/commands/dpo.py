@@ -64,12 +64,9 @@ def run_phase(args: argparse.Namespace) -> int:
 
     a, text = _cycle_strength(args)
     if args.out is not None:
-        from verify.plots import check_picture_path
+        from verify.plots import check_out_option
 
-        try:
-            check_picture_path(args.out)
-        except ImportError as e:
-            raise InputError(f"--out {args.out}: {e}") from None
+        check_out_option(args.out)
     al = np.array(TABLE_ALPHAS)
     ipo = dpo_cycle_threshold_curve(float(a), al, quantity="ipo_equivalent")
     dpo = dpo_cycle_threshold_curve(float(a), al, quantity="lam_over_beta_dpo")

@@ -82,12 +82,9 @@ def run(args: argparse.Namespace) -> int:
     if not bl_max > 0:
         raise InputError(f"--bl-max = {bl_max}, expected > 0")
     if args.out is not None:
-        from verify.plots import check_picture_path
+        from verify.plots import check_out_option
 
-        try:
-            check_picture_path(args.out)
-        except ImportError as e:
-            raise InputError(f"--out {args.out}: {e}") from None
+        check_out_option(args.out)
     alphas = np.linspace(0, 1, args.alpha_points)
     bls = np.linspace(0, bl_max, args.bl_points)
     prog = Progress("phase", enabled=not args.quiet)

@@ -91,7 +91,9 @@ def run(args: argparse.Namespace) -> int:
         lp0 = near_uniform_starts(1, K, np.random.default_rng(args.seed), scale)
     out = None if args.no_plot else args.out
     if out is not None:
-        _check_out(out)
+        from verify.plots import check_out_option
+
+        check_out_option(out)
     step = make_step(P, loss, al, la, ref, p0, B=1)
     prog = Progress("simulate", enabled=(not args.quiet) and args.steps * K >= 200_000)
     res = run_batch(step, lp0, args.steps, burn_in=burn, record=out is not None, progress=prog)
@@ -161,13 +163,3 @@ def run(args: argparse.Namespace) -> int:
             rows.append(["picture", summary["png"]])
         print(table(["", ""], rows, [16, 90]))
     return 0
-
-
-def _check_out(path: str) -> None:
-    """Refuse, before simulating, a picture that cannot be written (unknown format, no directory, no matplotlib)."""
-    from verify.plots import check_picture_path
-
-    try:
-        check_picture_path(path)
-    except ImportError as e:
-        raise InputError(f"--out {path}: {e}") from None

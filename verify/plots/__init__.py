@@ -13,7 +13,7 @@ figure is drawn, so ``import verify.plots`` works without it.
 from __future__ import annotations
 
 from verify.plots.phase import phase_figure, threshold_comparison_figure
-from verify.plots.style import PALETTE, PLOT_HINT, check_picture_path, figure_style, require_matplotlib, save
+from verify.plots.style import PALETTE, PLOT_HINT, check_out_option, check_picture_path, figure_style, require_matplotlib, save
 from verify.plots.trajectory import simulate_figure, trajectory_figure
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "figure_style",
     "require_matplotlib",
     "check_picture_path",
+    "check_out_option",
     "save",
     "trajectory_figure",
     "simulate_figure",

@@ -181,6 +181,15 @@ def check_picture_path(path: Any) -> str:
     return fmt
 
 
+def check_out_option(path: Any) -> str:
+    """:func:`check_picture_path` for a command's ``--out FILE``: every problem, a missing matplotlib too, is one
+    :class:`InputError` line (exit 2) naming the option; returns the format."""
+    try:
+        return check_picture_path(path)
+    except ImportError as e:
+        raise InputError(f"--out {os.fspath(path)}: {e}") from None
+
+
 def parameter_text(loss: Any, params: dict) -> str:
     """The parameters of a run in mathtext, each by its own name, and ``b`` for a loss other than IPO and DPO.
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from verify.plots.style import PALETTE, figure_style, math_name, new_figure, parameter_text, require_matplotlib, tint
+from verify.plots.style import PALETTE, figure_style, new_figure, parameter_text, require_matplotlib, tint
 
 __all__ = ["HEIGHT", "trajectory_figure", "simulate_figure", "portrait_coordinates", "window_range"]
 
@@ -159,7 +159,6 @@ def trajectory_figure(
         raise ValueError(f"traj_log has shape {lp.shape}, expected (T + 1, K) with T >= 1, K >= 2")
     pi = np.exp(lp)
     n, K = pi.shape
-    t = np.arange(n)
     fp = None if fixed_point is None else np.asarray(fixed_point, float).reshape(K)
     oscillating = period is not None and np.isfinite(period) and period > 0
     # what panel (c) shows, and until when anything moves (a converged run stops at rounding level)
