@@ -39,12 +39,23 @@ With ``i >_M j`` iff ``P_ij > 1/2`` (the strict majority relation), for ``K`` re
 * **other**: the rest -- not cyclic and not weakly transitive (only ties can do this, e.g.
   ``P_ij = P_jk = 1/2 > P_ik``).
 
-The four classes partition all matrices: SST implies weak transitivity, and weak transitivity rules
-out a majority cycle (``a >_M b >_M ... >_M z >_M a`` chains to ``P_az >= 1/2``, contradicting
-``P_za > 1/2``). The premise uses ``>=``, so ties count: a matrix with ties can be SST here. The exact
-oracle :func:`verify.exact.social.is_sst` also demands that ``>_M`` be a strict linear order (no
-ties), so the two agree on tie-free matrices and ours is the larger set otherwise; ``is_wst`` and
-``has_majority_cycle`` of :mod:`verify.exact.social` are exactly our weak transitivity and cycle tests.
+The option ``premise`` (:class:`BuildOptions`, :func:`classify`) says how a tie enters these
+premises. "weak" (default) is the definition above: a tie ``P_ij = 1/2`` is a premise in both
+directions, so a matrix with ties is SST only if tied responses are interchangeable. "strict" reads
+the premises as ``P_ij > 1/2 and P_jk > 1/2`` (only chains of the strict majority relation constrain;
+weak transitivity then says ``>_M`` is transitive), and "other" becomes: ``>_M`` acyclic but not
+transitive. The paper does not say which it used. With five 0-4 scores and one random attribute per
+pair most matrices have a tie, so the choice moves most of the matrices between "sst" and "other"
+(cyclic is the same under both); report it beside the counts.
+
+Under either premise the four classes partition all matrices: SST implies weak transitivity, and
+weak transitivity rules out a majority cycle (``a >_M b >_M ... >_M z >_M a`` chains to ``P_az >=
+1/2``, contradicting ``P_za > 1/2``). The exact oracle :func:`verify.exact.social.is_sst` also
+demands that ``>_M`` be a strict linear order (no ties), so it agrees with our "sst" (either
+premise) on tie-free matrices, and ours is the larger set otherwise; ``is_wst`` and
+``has_majority_cycle`` of :mod:`verify.exact.social` are exactly our weak transitivity and cycle tests;
+with ``premise="strict"``, ``sst_violation(P) is None`` and ``is_wst(P, strict=True)`` are our SST and
+weak transitivity.
 
 A built matrix is classified from its integer score differences ``d_ij`` (threshold 0), not from its
 floats: ``d -> sigma(c d)`` is strictly increasing with ``sigma(0) = 1/2`` and ``1 - sigma(c d) =

@@ -304,66 +304,75 @@ def _short(v: Any) -> str:
     return r if len(r) <= 60 else r[:57] + "..."
 
 
-def _open_text(path: Path):
-    """Open a text file as UTF-8, decompressing it when it starts with the gzip magic bytes."""
+def _text_lines(path: Path) -> Iterator[str]:
+    """The lines of a UTF-8 text file, gunzipped when it starts with the gzip magic bytes.
+
+    Each line is decoded on its own (line endings kept, a leading byte-order mark dropped), so a
+    decoding error names its line exactly.
+    """
     with open(path, "rb") as fh:
         magic = fh.read(2)
-    if magic == b"\x1f\x8b":
-        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
-    return open(path, "r", encoding="utf-8-sig", newline="")
+    opener = gzip.open if magic == b"\x1f\x8b" else open
+    with opener(path, "rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise InputError(f"{path}:{lineno}: not UTF-8 text ({e.reason} at byte {e.start + 1})") from None
+            if lineno == 1 and line.startswith("\ufeff"):
+                line = line[1:]
+            yield line
 
 
 def _jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
     """``(line, fields or _RowError)`` for each non-blank line."""
     fields = itemgetter(*FIELDS)
     decode = json.JSONDecoder().raw_decode
-    with _open_text(path) as fh:
-        for lineno, line in enumerate(fh, 1):
-            try:
-                rec, end = decode(line)
-                if end != len(line) and not line[end:].isspace():
-                    raise ValueError
-            except ValueError:
-                if not line.strip():
-                    continue
-                try:  # the standard parser, for its message (or for leading white space)
-                    rec = json.loads(line)
-                except ValueError as e:
-                    msg = f"invalid JSON ({e.msg} at column {e.colno})" if isinstance(e, json.JSONDecodeError) else "invalid JSON"
-                    yield lineno, _RowError(msg)
-                    continue
-            if type(rec) is not dict:
-                yield lineno, _RowError(f"expected a JSON object, got {type(rec).__name__}")
+    for lineno, line in enumerate(_text_lines(path), 1):
+        try:
+            rec, end = decode(line)
+            if end != len(line) and not line[end:].isspace():
+                raise ValueError
+        except ValueError:
+            if not line.strip():
                 continue
-            try:
-                yield lineno, fields(rec)
-            except KeyError:
-                yield lineno, tuple(rec.get(f, _MISSING) for f in FIELDS)
+            try:  # the standard parser, for its message (or for leading white space)
+                rec = json.loads(line)
+            except ValueError as e:
+                msg = f"invalid JSON ({e.msg} at column {e.colno})" if isinstance(e, json.JSONDecodeError) else "invalid JSON"
+                yield lineno, _RowError(msg)
+                continue
+        if type(rec) is not dict:
+            yield lineno, _RowError(f"expected a JSON object, got {type(rec).__name__}")
+            continue
+        try:
+            yield lineno, fields(rec)
+        except KeyError:
+            yield lineno, tuple(rec.get(f, _MISSING) for f in FIELDS)
 
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, Any]]:
-    with _open_text(path) as fh:
-        reader = csv.reader(fh)
-        try:
-            header = next(reader)
-        except StopIteration:
-            return
-        names = [h.strip() for h in header]
-        missing = [f for f in FIELDS if f not in names]
-        if missing:
-            raise InputError(f"{path}:1: missing column {missing[0]!r} (the header has {', '.join(map(repr, names))})")
-        cols = [names.index(f) for f in FIELDS]
-        fields = itemgetter(*cols)
-        width = max(cols) + 1
-        start = reader.line_num + 1
-        for row in reader:
-            lineno, start = start, reader.line_num + 1
-            if not row:
-                continue
-            if len(row) < width:
-                yield lineno, tuple(row[c] if c < len(row) else _MISSING for c in cols)
-            else:
-                yield lineno, fields(row)
+    reader = csv.reader(_text_lines(path))
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    names = [h.strip() for h in header]
+    missing = [f for f in FIELDS if f not in names]
+    if missing:
+        raise InputError(f"{path}:1: missing column {missing[0]!r} (the header has {', '.join(map(repr, names))})")
+    cols = [names.index(f) for f in FIELDS]
+    fields = itemgetter(*cols)
+    width = max(cols) + 1
+    start = reader.line_num + 1
+    for row in reader:
+        lineno, start = start, reader.line_num + 1
+        if not row:
+            continue
+        if len(row) < width:
+            yield lineno, tuple(row[c] if c < len(row) else _MISSING for c in cols)
+        else:
+            yield lineno, fields(row)
 
 
 def _parquet_rows(path: Path, batch_size: int = 65536) -> Iterator[tuple[int, Any]]:
@@ -475,8 +484,6 @@ def load_groups(path: str | os.PathLike, *, fmt: str | None = None, skip_bad: bo
             scores += row
     except PermissionError as e:
         raise InputError(f"{label}: cannot read ({e.strerror})") from None
-    except UnicodeDecodeError as e:
-        raise InputError(f"{label}:{where}{lineno + 1}: not UTF-8 text ({e.reason})") from None
     except (gzip.BadGzipFile, EOFError, zlib.error) as e:
         raise InputError(f"{label}: broken gzip stream after line {lineno} ({e})") from None
     except csv.Error as e:
