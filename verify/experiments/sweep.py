@@ -399,8 +399,11 @@ def compute_chunk(P_block: np.ndarray, spec: SweepSpec, chunk: Chunk) -> dict[st
         "engine": np.array(str(g.engine)),
         "final_logpi": np.asarray(g.final_logpi, dtype=float),
         "rec_index": np.array(rec, dtype=np.int64).reshape(-1, 2),
-        "rec_traj": (np.asarray(g.trajectories, dtype=float) if local else np.empty((0, spec.steps + 1, K))),
+        "rec_traj": np.empty((0, spec.steps + 1, K)),
     }
+    if local:
+        order = {tuple(int(v) for v in p): i for i, p in enumerate(getattr(g, "record", None) or local)}
+        out["rec_traj"] = np.stack([np.asarray(g.trajectories[order[p]], dtype=float) for p in local])
     for name in METRICS:
         out[name] = np.asarray(getattr(g, name))
     if spec.finite is not None:
