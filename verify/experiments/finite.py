@@ -34,7 +34,9 @@ With the expected counts ``N_kj = 2 n mu_k mu_j P_kj`` (:func:`expected_counts`)
   selection is the mean of the near-minimal ones (``K <= 6``);
 * any other ``f``: Newton on ``G`` with the Jacobian ``A = L_{H + H^T}``, ``H_kj = N_kj f''(x_k - x_j)``
   (a weighted Laplacian), a step capped at 8 in max-norm and a backtracking line search on
-  ``||G||^2``, warm-started from the previous round's optimum.
+  ``||G||^2``, started from 0 every round (the first step is the weighted-Laplacian linearisation;
+  a warm start from the previous round's optimum, fitted to other counts, took more iterations and
+  stalled in the logistic's flat tails), and from the previous optimum for the rows that fail.
 
 **When the optimum is not unique or does not exist** (only with ``prior = 0``): the solution set is
 the solution plus a constant on each connected component of the sample graph (``W > 0``). A
@@ -618,7 +620,7 @@ def empirical_optimum(
     loss : a :class:`theory.losses.PairLoss`, a built-in name or an expression in ``x``
     prior : tied pseudo-comparisons spread over the ``K (K-1) / 2`` pairs (added here)
     unsampled, x_prev : the selection when the solution is not unique (module docstring; ``x_prev``
-        ``(B, K)`` is the previous round's optimum for ``"hold"``, default 0; Newton starts from it)
+        ``(B, K)`` is the previous round's optimum for ``"hold"``, default 0)
     tol, max_iter : Newton's relative stationarity tolerance and iteration limit
 
     Returns
@@ -680,11 +682,12 @@ def _optimum(N: np.ndarray, nums: _Loss, prior: float, unsampled: str, xp: np.nd
                     rows,
                     sets,
                 )
-        x0 = xp - xp.mean(axis=1, keepdims=True) if prior > 0 else xp - np.einsum("bkj,bj->bk", Pi, xp)
+        x0 = np.zeros((B, K))
         x, ok = _newton(N, x0, Pi, nums, tol, max_iter)
-        if not ok.all():  # a far warm start can stall: try again from 0
+        if not ok.all():  # try again from the previous round's optimum
             bad = np.flatnonzero(~ok)
-            xb, okb = _newton(N[bad], np.zeros((bad.size, K)), Pi[bad], nums, tol, max_iter)
+            xw = xp[bad] - np.einsum("bkj,bj->bk", Pi[bad], xp[bad])
+            xb, okb = _newton(N[bad], xw, Pi[bad], nums, tol, max_iter)
             x[bad[okb]] = xb[okb]
             ok[bad[okb]] = True
     if prior <= 0:  # the selection on the null space: each component's mean from the reference

@@ -224,8 +224,8 @@ class SweepSpec:
     loss : a built-in loss name (``"ipo"``, ``"dpo"``, ...) or an expression in ``x``
     grid : the settings (:class:`Grid`)
     steps : iterations per trajectory (default 3,000, the paper's)
-    burn_in : states ``t <= burn_in`` left out of the cycle strength; ``None`` (default) means ``steps // 3``
-        (the paper does not say)
+    burn_in : states ``t <= burn_in`` left out of the cycle strength; ``None`` (default) becomes ``steps // 3``
+        on construction (the paper does not say)
     seed : the root of every random choice (starts, finite-sample draws)
     start_scale : the starts' logits are ``N(0, start_scale^2)`` around uniform
     chunk : work items per chunk (matrix-setting pairs, times the realisations with ``finite``)
@@ -259,11 +259,10 @@ class SweepSpec:
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
                 raise InputError(f"{name} = {v!r}, expected an integer >= {low}")
             object.__setattr__(self, name, int(v))
-        if self.burn_in is not None:
-            b = self.burn_in
-            if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or not 0 <= b < self.steps:
-                raise InputError(f"burn_in = {b!r}, expected an integer with 0 <= burn_in < steps = {self.steps}")
-            object.__setattr__(self, "burn_in", int(b))
+        b = self.steps // 3 if self.burn_in is None else self.burn_in
+        if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or not 0 <= b < self.steps:
+            raise InputError(f"burn_in = {b!r}, expected an integer with 0 <= burn_in < steps = {self.steps}")
+        object.__setattr__(self, "burn_in", int(b))
         for name in ("start_scale", "tol", "amp_tol"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float, np.floating)) and math.isfinite(v) and v >= 0):
@@ -283,20 +282,20 @@ class SweepSpec:
 
     @property
     def burn(self) -> int:
-        """The burn-in used: ``burn_in``, or ``steps // 3`` when it is None."""
-        return self.steps // 3 if self.burn_in is None else self.burn_in
+        """The burn-in used (``burn_in``; given as None it became ``steps // 3``)."""
+        return int(self.burn_in)
 
     @property
     def realisations(self) -> int:
         return 1 if self.finite is None else self.finite.realisations
 
     def to_json(self) -> dict:
-        """The spec as a JSON-ready dict (``burn_in`` resolved)."""
+        """The spec as a JSON-ready dict."""
         return {
             "loss": self.loss,
             "grid": self.grid.to_json(),
             "steps": self.steps,
-            "burn_in": self.burn,
+            "burn_in": self.burn_in,
             "seed": self.seed,
             "start_scale": self.start_scale,
             "chunk": self.chunk,
