@@ -303,12 +303,11 @@ def _count_kernel():
                     for r in range(K - 1):
                         i += u >= thr[r * K + K - 1]
                     lo = i * K
-                    for c in range(i * K, i * K + K - 1):
-                        lo += u >= thr[c]
-                    if v < pthr[b, lo]:
-                        out[b, lo] += 1
-                    else:
-                        out[b, flip[lo]] += 1
+                    for c in range(K - 1):
+                        lo += u >= thr[i * K + c]
+                    win = v < pthr[b, lo]
+                    cell = lo if win else flip[lo]  # a select, not a branch: the label is a coin flip
+                    out[b, cell] += 1
 
         _NUMBA["kernel"] = kernel
     return _NUMBA["kernel"]

@@ -52,7 +52,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 
@@ -658,7 +658,7 @@ def run_sweep(
     if not isinstance(spec, SweepSpec):
         raise InputError(f"spec = {spec!r}, expected a SweepSpec")
     P = _check_matrices(P)
-    N, K = P.shape[0], P.shape[-1]
+    N = P.shape[0]
     settings = spec.grid.settings()
     S = settings.shape[0]
     for m, s in spec.record:
