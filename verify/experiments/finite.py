@@ -51,9 +51,10 @@ response in no sampled pair is its own component. ``unsampled`` selects one solu
 For a loss that decreases to its infimum without reaching it (the logistic, the exponential) the
 optimum exists only if, inside each component, every set of responses lost at least one sampled
 comparison to the rest (the win graph is strongly connected, Zermelo's condition for
-Bradley--Terry); otherwise :class:`verify.exact.objects.NumericalFailure` names the row, the round
-and the set, and suggests ``prior > 0`` (with ``prior > 0`` every pair is tied once in part, the
-sample graph is complete and the optimum always exists).
+Bradley--Terry); otherwise :class:`NoEmpiricalOptimum` (a :class:`verify.exact.objects.NumericalFailure`)
+names the matrix, setting, realisation, round and set, and suggests ``prior > 0`` (with ``prior > 0``
+every pair carries a fraction of a tied comparison: the sample graph is complete, every set has lost
+some of a comparison, and the optimum always exists).
 
 **Randomness.** Realisation ``r`` of matrix ``m`` at setting ``s`` draws from its own stream,
 ``numpy.random.SeedSequence([seed, m, s, r, 2])`` (:func:`realisation_seed`; global indices), PCG64's

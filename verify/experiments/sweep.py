@@ -68,6 +68,7 @@ __all__ = [
     "Chunk",
     "chunk_layout",
     "start_logpi",
+    "starts",
     "compute_chunk",
     "run_sweep",
     "matrices_digest",
@@ -362,6 +363,12 @@ def start_logpi(seed: int, matrix: int, K: int, scale: float) -> np.ndarray:
     return z - (m + np.log(np.exp(z - m).sum()))
 
 
+def starts(spec: SweepSpec, matrix_index: Any, K: int) -> np.ndarray:
+    """``(n, K)``: the sweep's starts of the (global) matrices ``matrix_index`` (:func:`start_logpi` with ``spec``'s seed and scale)."""
+    idx = np.atleast_1d(np.asarray(matrix_index, dtype=int))
+    return np.stack([start_logpi(spec.seed, m, K, spec.start_scale) for m in idx]).reshape(idx.size, K)
+
+
 def compute_chunk(P_block: np.ndarray, spec: SweepSpec, chunk: Chunk) -> dict[str, np.ndarray]:
     """Run one chunk: ``P_block`` are the matrices ``chunk.m0:chunk.m1``. Returns the arrays of a chunk file.
 
@@ -374,7 +381,7 @@ def compute_chunk(P_block: np.ndarray, spec: SweepSpec, chunk: Chunk) -> dict[st
     mi = np.arange(chunk.m0, chunk.m1)
     si = np.arange(chunk.s0, chunk.s1)
     st = spec.grid.settings()[chunk.s0 : chunk.s1]
-    starts = np.stack([start_logpi(spec.seed, m, K, spec.start_scale) for m in mi])
+    st0 = starts(spec, mi, K)
     rec = [(m, s) for m, s in spec.record if chunk.m0 <= m < chunk.m1 and chunk.s0 <= s < chunk.s1]
     local = [(m - chunk.m0, s - chunk.s0) for m, s in rec]
     g = run_grid(
@@ -382,7 +389,7 @@ def compute_chunk(P_block: np.ndarray, spec: SweepSpec, chunk: Chunk) -> dict[st
         st[:, 0],
         st[:, 1],
         st[:, 2],
-        starts,
+        st0,
         loss=spec.loss,
         steps=spec.steps,
         burn_in=spec.burn,
@@ -409,7 +416,7 @@ def compute_chunk(P_block: np.ndarray, spec: SweepSpec, chunk: Chunk) -> dict[st
         fr = run_finite(
             P_block,
             st,
-            starts,
+            st0,
             spec.finite,
             loss=spec.loss,
             steps=spec.steps,
