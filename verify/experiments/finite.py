@@ -380,6 +380,7 @@ class _Loss:
     f: Callable
     fp: Callable
     fpp: Callable
+    strictly_convex: bool
     gain: float | None
     kink: float | None
     no_minimum: bool
@@ -410,6 +411,7 @@ def _loss_numbers_cached(loss: Any) -> _Loss:
         fn.f_np,
         fn.fp_np,
         fn.fpp_np,
+        bool(obj.strictly_convex),
         None if obj.gain is None else float(obj.gain),
         kinks[0] if len(kinks) == 1 and kinks[0] > 0 else None,
         bool(no_min),
@@ -534,7 +536,13 @@ def _newton(N, x0, Pi, nums: _Loss, tol: float, max_iter: int, max_step: float =
         Na, xa, Ga = N[act], x[act], G[act]
         H = Na * nums.fpp(_diffs(xa))
         A = _laplacian(H + np.swapaxes(H, 1, 2)) + Pi[act]
-        dx = _solve_rows(A, -Ga)
+        if nums.strictly_convex:  # f'' > 0: A + Pi is positive definite; a row whose pivots underflowed goes to LAPACK
+            dx = _solve_spd(A, -Ga)
+            bad = ~np.isfinite(dx).all(axis=1)
+            if bad.any():
+                dx[bad] = _solve_rows(A[bad], -Ga[bad])
+        else:
+            dx = _solve_rows(A, -Ga)
         dx[~np.isfinite(dx)] = 0.0
         big = np.max(np.abs(dx), axis=1)
         dx *= np.minimum(1.0, max_step / np.maximum(big, 1e-300))[:, None]
