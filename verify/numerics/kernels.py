@@ -589,27 +589,22 @@ def _nb_closed(P, S, al, la, coef, logref, p0, lp0, steps, burn_in, t_win, h, bl
 
     The operation order is that of the numpy engine (and of ``make_step``'s closed form):
     ``z = (P pi) (coef la) + ((1-al) log ref + coef (1-la) P p0) + al lp``, ``z -= max``,
-    ``pi = exp(z) / sum``, ``lp = z - log(sum)``. Writes the metric sums and the last two states per row.
+    ``pi = exp(z) / sum``, ``lp = z - log(sum)``. A row whose state ``(lp, pi)`` a step leaves
+    unchanged, bit for bit, is a fixed point of the map: its later steps are not recomputed (their
+    metric updates are). Writes the metric sums and the last two states per row.
     """
     R = final.shape[0]
     K = P.shape[1]
     PB = np.empty((K, K, blk))
     base = np.empty((K, blk))
+    W = np.empty((12, K, blk))
+    lp, old, z, pi, e, shift, s1, s2, mx0, mn0, mx1, mn1 = (W[0], W[1], W[2], W[3], W[4], W[5], W[6], W[7], W[8], W[9], W[10],
+                                                           W[11])
     gain = np.empty(blk)
     alb = np.empty(blk)
-    lp = np.empty((K, blk))
-    old = np.empty((K, blk))
-    z = np.empty((K, blk))
-    pi = np.empty((K, blk))
-    shift = np.empty((K, blk))
-    s1 = np.empty((K, blk))
-    s2 = np.empty((K, blk))
-    mx0 = np.empty((K, blk))
-    mn0 = np.empty((K, blk))
-    mx1 = np.empty((K, blk))
-    mn1 = np.empty((K, blk))
     m = np.empty(blk)
     ssum = np.empty(blk)
+    act = np.empty(blk, dtype=np.int64)
     for b0 in range(0, R, blk):
         nb = min(blk, R - b0)
         for n in range(nb):
@@ -627,44 +622,63 @@ def _nb_closed(P, S, al, la, coef, logref, p0, lp0, steps, burn_in, t_win, h, bl
                     acc += P[i, a, j] * p0[i, j]
                 base[a, n] = (1.0 - al[s]) * logref[i, a] + cp * acc
                 lp[a, n] = lp0[i, a]
+                old[a, n] = lp0[i, a]
                 pi[a, n] = math.exp(lp0[i, a])
                 s1[a, n] = 0.0
                 s2[a, n] = 0.0
+            act[n] = n
             if rec_idx[r] >= 0:
                 for a in range(K):
                     traj[rec_idx[r], 0, a] = lp[a, n]
+        nact = nb
         for t in range(1, steps + 1):
+            # the step, for the rows not at a fixed point
             for a in range(K):
-                for n in range(nb):
-                    z[a, n] = PB[a, 0, n] * pi[0, n]
-                for j in range(1, K):
-                    for n in range(nb):
-                        z[a, n] += PB[a, j, n] * pi[j, n]
-                for n in range(nb):
-                    z[a, n] = z[a, n] * gain[n] + base[a, n] + alb[n] * lp[a, n]
-            for n in range(nb):
-                m[n] = z[0, n]
-            for a in range(1, K):
-                for n in range(nb):
-                    if z[a, n] > m[n]:
-                        m[n] = z[a, n]
+                for q in range(nact):
+                    n = act[q]
+                    acc = PB[a, 0, n] * pi[0, n]
+                    for j in range(1, K):
+                        acc += PB[a, j, n] * pi[j, n]
+                    z[a, n] = acc * gain[n] + base[a, n] + alb[n] * lp[a, n]
+            for q in range(nact):
+                n = act[q]
+                mq = z[0, n]
+                for a in range(1, K):
+                    if z[a, n] > mq:
+                        mq = z[a, n]
+                m[n] = mq
             for a in range(K):
-                for n in range(nb):
+                for q in range(nact):
+                    n = act[q]
                     z[a, n] -= m[n]
-                    pi[a, n] = math.exp(z[a, n])
-            for n in range(nb):
-                ssum[n] = pi[0, n]
-            for a in range(1, K):
-                for n in range(nb):
-                    ssum[n] += pi[a, n]
-            for n in range(nb):
-                m[n] = math.log(ssum[n])
-            for a in range(K):
-                for n in range(nb):
-                    z[a, n] -= m[n]
-                    pi[a, n] /= ssum[n]
-            old, lp, z = lp, z, old
-            # metrics (StreamingMetrics.update)
+                    e[a, n] = math.exp(z[a, n])
+            for q in range(nact):
+                n = act[q]
+                sq = e[0, n]
+                for a in range(1, K):
+                    sq += e[a, n]
+                ssum[n] = sq
+                m[n] = math.log(sq)
+            keep = 0
+            for q in range(nact):
+                n = act[q]
+                same = True
+                for a in range(K):
+                    za = z[a, n] - m[n]
+                    ea = e[a, n] / ssum[n]
+                    if za != lp[a, n] or ea != pi[a, n]:
+                        same = False
+                    old[a, n] = lp[a, n]
+                    lp[a, n] = za
+                    pi[a, n] = ea
+                if not same:
+                    act[keep] = n
+                    keep += 1
+                else:  # a fixed point: later steps leave it unchanged
+                    for a in range(K):
+                        old[a, n] = lp[a, n]
+            nact = keep
+            # metrics (StreamingMetrics.update), every row
             if t > burn_in:
                 if t == burn_in + 1:
                     for a in range(K):
@@ -677,28 +691,17 @@ def _nb_closed(P, S, al, la, coef, logref, p0, lp0, steps, burn_in, t_win, h, bl
                         s2[a, n] += d * d
             if t >= t_win:
                 iw = t - t_win
-                if iw < h:
-                    if iw == 0:
-                        for a in range(K):
-                            for n in range(nb):
-                                mx0[a, n] = pi[a, n]
-                                mn0[a, n] = pi[a, n]
-                    else:
-                        for a in range(K):
-                            for n in range(nb):
-                                mx0[a, n] = max(mx0[a, n], pi[a, n])
-                                mn0[a, n] = min(mn0[a, n], pi[a, n])
+                mx, mn = (mx0, mn0) if iw < h else (mx1, mn1)
+                if iw == 0 or iw == h:
+                    for a in range(K):
+                        for n in range(nb):
+                            mx[a, n] = pi[a, n]
+                            mn[a, n] = pi[a, n]
                 else:
-                    if iw == h:
-                        for a in range(K):
-                            for n in range(nb):
-                                mx1[a, n] = pi[a, n]
-                                mn1[a, n] = pi[a, n]
-                    else:
-                        for a in range(K):
-                            for n in range(nb):
-                                mx1[a, n] = max(mx1[a, n], pi[a, n])
-                                mn1[a, n] = min(mn1[a, n], pi[a, n])
+                    for a in range(K):
+                        for n in range(nb):
+                            mx[a, n] = max(mx[a, n], pi[a, n])
+                            mn[a, n] = min(mn[a, n], pi[a, n])
             for n in range(nb):
                 ri = rec_idx[b0 + n]
                 if ri >= 0:
