@@ -724,12 +724,13 @@ def _nb_closed(P, S, al, la, coef, logref, p0, lp0, steps, burn_in, t_win, h, bl
 def _nb_pair_logistic(d):
     """``(f'(d), f'(-d), f''(d), f''(-d))`` of the logistic ``f(x) = log(1 + e^{-x})``, from one ``exp(-|d|)``."""
     e = math.exp(-abs(d))
+    r = 1.0 / (1.0 + e)
     if d >= 0.0:
-        sp = 1.0 / (1.0 + e)  # expit(d)
-        sm = e / (1.0 + e)  # expit(-d)
+        sp = r  # expit(d)
+        sm = e * r  # expit(-d)
     else:
-        sp = e / (1.0 + e)
-        sm = 1.0 / (1.0 + e)
+        sp = e * r
+        sm = r
     c = sm * sp
     return -sm, -sp, c, c
 
@@ -741,8 +742,14 @@ def _nb_terms(kind, fp, fpp, Pr, mu, x, G, T, F1, F2):
     Returns ``(max_k |G_k| / (1 + T_k), G . G)``; ``inf`` when a value is not finite.
     """
     K = x.shape[0]
+    if kind == 0:
+        a0, c0 = -0.5, 0.25
+    else:
+        a0, c0 = fp(0.0), fpp(0.0)
     for k in range(K):
-        for j in range(k, K):
+        F1[k, k] = a0
+        F2[k, k] = c0
+        for j in range(k + 1, K):
             d = x[k] - x[j]
             if kind == 0:
                 a, b, c, e = _nb_pair_logistic(d)
@@ -811,17 +818,18 @@ def _nb_solve_pinned(A, rhs, p, dx, M, v):
     dx[p] = 0.0
 
 
-def _nb_newton(kind, fp, fpp, Pr, mu, x, warm, has_gain, gain, tol, max_iter, max_step, W):
+def _nb_newton(kind, fp, fpp, Pr, mu, x, warm, has_gain, gain, tol, max_iter, max_step,
+               G, T, F1, F2, xc, dx, Gc, Tc, A, M, v, G2, T2, F1b, F2b):
     """Newton on ``G(x; mu) = 0`` (``K - 1`` free coordinates), the algorithm of ``solve_batch``.
 
     ``x`` holds the warm start (the previous step's centred optimum) when ``warm``; on return it holds
     the centred solution. If the warm start's residual already meets ``tol`` it is the answer; else
-    Newton starts from the better of it and the linearisation ``x = c_f P mu``. A warm start that fails
-    is retried from the linearisation. Returns ``(ok, iterations)``.
+    Newton starts from it, or, when its residual exceeds ``1e-3`` (a far start), from the better of it
+    and the linearisation ``x = c_f P mu`` (``solve_batch`` always compares the two; from either start
+    the final Newton step leaves an error far below ``tol``, so the optima agree to rounding).
+    A warm start that fails is retried from the linearisation. Returns ``(ok, iterations)``.
     """
     K = x.shape[0]
-    G, T, F1, F2, xc, dx, Gc, Tc, A, M, v, G2, T2, F1b, F2b = (W[0], W[1], W[2], W[3], W[4], W[5], W[6], W[7],
-                                                              W[8], W[9], W[10], W[11], W[12], W[13], W[14])
     p = 0
     for k in range(1, K):
         if mu[k] > mu[p]:
@@ -837,7 +845,7 @@ def _nb_newton(kind, fp, fpp, Pr, mu, x, warm, has_gain, gain, tol, max_iter, ma
                 xk = x[k]
                 x[k] = (xk if xk == xk and abs(xk) < np.inf else 0.0) - x0p
             res, phi = _nb_terms(kind, fp, fpp, Pr, mu, x, G, T, F1, F2)
-        if not (res <= tol):
+        if not (res <= 1e-3):
             # the linearisation at 0 (exact for a quadratic f), or 0
             for k in range(K):
                 acc = 0.0
@@ -927,9 +935,12 @@ def _nb_smooth(kind, fp, fpp, P, S, al, la, inv_b, logref, p0, lp0, steps, burn_
     """
     R = final.shape[0]
     K = P.shape[1]
-    W = (np.empty(K), np.empty(K), np.empty((K, K)), np.empty((K, K)), np.empty(K), np.empty(K), np.empty(K), np.empty(K),
-         np.empty((K, K)), np.empty((K - 1, K - 1)), np.empty(K - 1), np.empty(K), np.empty(K), np.empty((K, K)),
-         np.empty((K, K)))
+    V = np.empty((8, K))
+    G, T, xc, dx, Gc, Tc, G2, T2 = V[0], V[1], V[2], V[3], V[4], V[5], V[6], V[7]
+    Q = np.empty((5, K, K))
+    F1, F2, A, F1b, F2b = Q[0], Q[1], Q[2], Q[3], Q[4]
+    M = np.empty((K - 1, K - 1))
+    v = np.empty(K - 1)
     Pr = np.empty((K, K))
     mu = np.empty(K)
     x = np.empty(K)
@@ -937,6 +948,7 @@ def _nb_smooth(kind, fp, fpp, P, S, al, la, inv_b, logref, p0, lp0, steps, burn_
     lp = np.empty(K)
     old = np.empty(K)
     z = np.empty(K)
+    e = np.empty(K)
     pi = np.empty(K)
     shift = np.empty(K)
     s1 = np.empty(K)
@@ -955,6 +967,7 @@ def _nb_smooth(kind, fp, fpp, P, S, al, la, inv_b, logref, p0, lp0, steps, burn_
             for j in range(K):
                 Pr[k, j] = P[i, k, j]
             lp[k] = lp0[i, k]
+            pi[k] = math.exp(lp0[i, k])
             s1[k] = 0.0
             s2[k] = 0.0
             x[k] = 0.0
@@ -966,9 +979,10 @@ def _nb_smooth(kind, fp, fpp, P, S, al, la, inv_b, logref, p0, lp0, steps, burn_
         for t in range(1, steps + 1):
             if not frozen:
                 for k in range(K):
-                    mu[k] = l_ * math.exp(lp[k]) + (1.0 - l_) * p0[i, k]
+                    mu[k] = l_ * pi[k] + (1.0 - l_) * p0[i, k]
                     xprev[k] = x[k]
-                ok, it = _nb_newton(kind, fp, fpp, Pr, mu, x, t > 1, has_gain, gain, tol, max_iter, 8.0, W)
+                ok, it = _nb_newton(kind, fp, fpp, Pr, mu, x, t > 1, has_gain, gain, tol, max_iter, 8.0,
+                                    G, T, F1, F2, xc, dx, Gc, Tc, A, M, v, G2, T2, F1b, F2b)
                 iters[r] += it
                 if not ok:
                     fail[0] = t
@@ -980,15 +994,17 @@ def _nb_smooth(kind, fp, fpp, P, S, al, la, inv_b, logref, p0, lp0, steps, burn_
                     zm = max(zm, z[k])
                 ssum = 0.0
                 for k in range(K):
-                    ssum += math.exp(z[k] - zm)
+                    e[k] = math.exp(z[k] - zm)
+                    ssum += e[k]
                 lse = zm + math.log(ssum)
                 same = t > 1
                 for k in range(K):
                     old[k] = lp[k]
                     lp[k] = z[k] - lse
-                    pi[k] = math.exp(lp[k])
-                    if lp[k] != old[k] or x[k] != xprev[k]:
+                    pk = e[k] / ssum
+                    if lp[k] != old[k] or x[k] != xprev[k] or pk != pi[k]:
                         same = False
+                    pi[k] = pk
                 frozen = same
             else:
                 for k in range(K):
@@ -1036,6 +1052,7 @@ def _nb_smooth(kind, fp, fpp, P, S, al, la, inv_b, logref, p0, lp0, steps, burn_
 
 
 #: The functions :func:`_compiled` compiles, callees first.
+_NB_INLINE = ()
 _NB_FUNCTIONS = ("_nb_pair_logistic", "_nb_terms", "_nb_solve_pinned", "_nb_newton", "_nb_smooth", "_nb_closed")
 
 
@@ -1046,7 +1063,8 @@ def _compiled() -> Any:
 
     g = globals()
     for name in _NB_FUNCTIONS:
-        g[name] = numba.njit(cache=True, fastmath=False, nogil=True)(g[name])
+        inline = "always" if name in _NB_INLINE else "never"
+        g[name] = numba.njit(cache=True, fastmath=False, nogil=True, inline=inline)(g[name])
     return numba
 
 
