@@ -583,7 +583,7 @@ def _numpy_solve_block(plan, Pb, al, la, inv_b, logref, p0, lp0, *, steps, burn_
 # the loops, the rows of a block in the innermost loop so that everything but ``exp`` vectorises).
 
 
-def _nb_closed(P, S, al, la, coef, logref, p0, lp0, steps, burn_in, t_win, h, blk, rec_idx, traj,
+def _nb_closed(P, S, al, la, coef, logref, p0, lp0, steps, burn_in, t_win, h, blk, r0, rec_idx, traj,
                s1o, s2o, mx0o, mn0o, mx1o, mn1o, old_o, final):
     """The quadratic-loss MRS step for rows ``r = i S + s``, blocks of ``blk`` rows, metrics accumulated in the loop.
 
@@ -591,7 +591,7 @@ def _nb_closed(P, S, al, la, coef, logref, p0, lp0, steps, burn_in, t_win, h, bl
     ``z = (P pi) (coef la) + ((1-al) log ref + coef (1-la) P p0) + al lp``, ``z -= max``,
     ``pi = exp(z) / sum``, ``lp = z - log(sum)``. A row whose state ``(lp, pi)`` a step leaves
     unchanged, bit for bit, is a fixed point of the map: its later steps are not recomputed (their
-    metric updates are). Writes the metric sums and the last two states per row.
+    metric updates are). Rows ``r0 .. r0 + len(final) - 1``; writes their metric sums and last two states.
     """
     R = final.shape[0]
     K = P.shape[1]
@@ -609,8 +609,8 @@ def _nb_closed(P, S, al, la, coef, logref, p0, lp0, steps, burn_in, t_win, h, bl
         nb = min(blk, R - b0)
         for n in range(nb):
             r = b0 + n
-            i = r // S
-            s = r - i * S
+            i = (r0 + r) // S
+            s = r0 + r - i * S
             c = coef[s]
             gain[n] = c * la[s]
             alb[n] = al[s]
@@ -830,10 +830,7 @@ def _nb_newton(kind, fp, fpp, Pr, mu, x, warm, has_gain, gain, tol, max_iter, ma
     A warm start that fails is retried from the linearisation. Returns ``(ok, iterations)``.
     """
     K = x.shape[0]
-    p = 0
-    for k in range(1, K):
-        if mu[k] > mu[p]:
-            p = k
+    p = np.argmax(mu)
     total = 0
     for attempt in range(2):
         use_warm = warm and attempt == 0
@@ -925,13 +922,13 @@ def _nb_newton(kind, fp, fpp, Pr, mu, x, warm, has_gain, gain, tol, max_iter, ma
 
 
 def _nb_smooth(kind, fp, fpp, P, S, al, la, inv_b, logref, p0, lp0, steps, burn_in, t_win, h, has_gain, gain, tol, max_iter,
-               rec_idx, traj, s1o, s2o, mx0o, mn0o, mx1o, mn1o, old_o, final, fail, iters):
+               r0, rec_idx, traj, s1o, s2o, mx0o, mn0o, mx1o, mn1o, old_o, final, fail, iters):
     """The MRS step of a smooth loss (Newton per row and step, warm-started), metrics accumulated in the loop.
 
     One row at a time (the state, the optimum and the metric sums stay in a few small arrays).
     A row whose state is a bit-for-bit fixed point of the step (the state and the optimum unchanged
     by a step) stays there: its later steps are not recomputed, their metric updates still are.
-    Returns -1, or the first failing row (``fail`` = ``[step, kind]``; kind 1: not converged).
+    Rows ``r0 .. r0 + len(final) - 1``. Returns -1, or the first failing row (``r0`` not added; ``fail[0]`` its step).
     """
     R = final.shape[0]
     K = P.shape[1]
@@ -958,8 +955,8 @@ def _nb_smooth(kind, fp, fpp, P, S, al, la, inv_b, logref, p0, lp0, steps, burn_
     mx1 = np.empty(K)
     mn1 = np.empty(K)
     for r in range(R):
-        i = r // S
-        s = r - i * S
+        i = (r0 + r) // S
+        s = r0 + r - i * S
         a_ = al[s]
         l_ = la[s]
         ib = inv_b[s]
@@ -986,7 +983,6 @@ def _nb_smooth(kind, fp, fpp, P, S, al, la, inv_b, logref, p0, lp0, steps, burn_
                 iters[r] += it
                 if not ok:
                     fail[0] = t
-                    fail[1] = 1
                     return r
                 zm = -np.inf
                 for k in range(K):
@@ -1138,28 +1134,36 @@ def _run_numba(plan, P, al, sc, la, lp0, ref, p0, rec, *, steps, burn_in, tol, w
     for j, (i, s) in enumerate(rec):
         rec_idx[i * S + s] = j
     traj = np.empty((max(len(rec), 1), steps + 1, K))
-    bufs = [np.empty((R, K)) for _ in range(8)]
-    s1, s2, mx0, mn0, mx1, mn1, old, final = bufs
+    out = _empty(N, S, K)
+    flat = {k: v.reshape((R,) + v.shape[2:]) for k, v in out.items()}
+    chunk = max(64, 2 ** 20 // K)  # rows per call: eight (chunk, K) buffers of 64 MiB at most
     if plan.method == "closed":
         coef = plan.gain * inv_b
         blk = block or int(max(1, min(64, 32768 // (K * K))))
-        _nb_closed(P, S, al, la, coef, logref, p0, lp0, steps, burn_in, t_win, h, blk, rec_idx, traj, *bufs)
     else:
         kind, fp, fpp = _loss_functions(plan.loss)
-        fail = np.zeros(2, dtype=np.int64)
-        iters = np.zeros(R, dtype=np.int64)
+        fail = np.zeros(1, dtype=np.int64)
+        iters = np.zeros(min(chunk, R), dtype=np.int64)
         has_gain, gain = plan.gain is not None, float(plan.gain or 0.0)
-        args = (P, S, al, la, inv_b, logref, p0, lp0, steps, burn_in, t_win, h, has_gain, gain, inner_tol, max_iter, rec_idx, traj,
-                *bufs, fail, iters)
-        bad = _nb_smooth(kind, fp, fpp, *args)
-        if bad >= 0:
-            raise NumericalFailure(
-                f"inner solve for the {plan.label} loss did not converge (|G_k| > {inner_tol:g} (1 + T_k)) at step {int(fail[0])} "
-                f"for matrix {bad // S}, setting {bad % S}; try a larger max_iter"
-            )
-    res = _finish(*(np.ascontiguousarray(a.T) for a in (s1, s2)), steps - burn_in,
-                  *(np.ascontiguousarray(a.T) for a in (mx0, mn0, mx1, mn1)), h,
-                  np.ascontiguousarray(old.T), np.ascontiguousarray(final.T), tol, amp_tol)
-    out = {k: v.reshape(N, S) for k, v in res.items()}
-    out["final_logpi"] = final.reshape(N, S, K)
+    bufs = [np.empty((min(chunk, R), K)) for _ in range(8)]
+    for r0 in range(0, R, chunk):
+        n = min(chunk, R - r0)
+        b = [x[:n] for x in bufs]
+        if plan.method == "closed":
+            _nb_closed(P, S, al, la, coef, logref, p0, lp0, steps, burn_in, t_win, h, blk, r0, rec_idx[r0 : r0 + n], traj, *b)
+        else:
+            bad = _nb_smooth(kind, fp, fpp, P, S, al, la, inv_b, logref, p0, lp0, steps, burn_in, t_win, h, has_gain, gain, inner_tol,
+                             max_iter, r0, rec_idx[r0 : r0 + n], traj, *b, fail, iters[:n])
+            if bad >= 0:
+                row = r0 + int(bad)
+                raise NumericalFailure(
+                    f"inner solve for the {plan.label} loss did not converge (|G_k| > {inner_tol:g} (1 + T_k)) at step {int(fail[0])} "
+                    f"for matrix {row // S}, setting {row % S}; try a larger max_iter"
+                    + ("" if kind == 0 else ", or engine 'numpy' (it recomputes a non-finite f' in mpmath)")
+                )
+        s1, s2, mx0, mn0, mx1, mn1, old, final = (np.ascontiguousarray(x.T) for x in b)
+        res = _finish(s1, s2, steps - burn_in, mx0, mn0, mx1, mn1, h, old, final, tol, amp_tol)
+        for k, v in res.items():
+            flat[k][r0 : r0 + n] = v
+        flat["final_logpi"][r0 : r0 + n] = b[7]
     return GridResult(**out, engine="numba", trajectories=traj if rec else None, record=rec, method=plan.method)
