@@ -440,17 +440,22 @@ class _BlockMetrics:
                 np.minimum(self.mn[half], pi, out=self.mn[half])
 
     def result(self, lp_old: np.ndarray, lp: np.ndarray, tol: float, amp_tol: float) -> dict[str, np.ndarray]:
-        n = max(self.n, 1)
-        m1 = self.s1 / n
-        var = np.maximum(self.s2 / n - m1 * m1, 0.0)
-        cs = var.mean(axis=0)
-        delta = np.maximum.reduce(np.abs(lp - lp_old), axis=0)
-        conv = delta <= tol
-        amp1 = (self.mx[0] - self.mn[0]).max(axis=0) if self.h > 0 else np.zeros(lp.shape[1])
-        amp2 = (self.mx[1] - self.mn[1]).max(axis=0)
-        osc = (~conv) & (amp2 > amp_tol) & (amp2 >= 0.5 * amp1)
-        return {"cycle_strength": cs, "final_entropy": entropy_from_log(lp, axis=0), "amplitude": amp2, "last_delta": delta,
-                "converged": conv, "oscillating": osc}
+        return _finish(self.s1, self.s2, self.n, self.mx[0], self.mn[0], self.mx[1], self.mn[1], self.h, lp_old, lp, tol, amp_tol)
+
+
+def _finish(s1, s2, n, mx0, mn0, mx1, mn1, h, old, lp, tol, amp_tol):
+    """The metrics of :meth:`verify.numerics.metrics.StreamingMetrics.result` from K-major sums and states."""
+    n = max(n, 1)
+    m1 = s1 / n
+    var = np.maximum(s2 / n - m1 * m1, 0.0)
+    cs = var.mean(axis=0)
+    delta = np.maximum.reduce(np.abs(lp - old), axis=0)
+    conv = delta <= tol
+    amp1 = (mx0 - mn0).max(axis=0) if h > 0 else np.zeros(lp.shape[1])
+    amp2 = (mx1 - mn1).max(axis=0)
+    osc = (~conv) & (amp2 > amp_tol) & (amp2 >= 0.5 * amp1)
+    return {"cycle_strength": cs, "final_entropy": entropy_from_log(lp, axis=0), "amplitude": amp2, "last_delta": delta,
+            "converged": conv, "oscillating": osc}
 
 
 def _default_block(K: int, method: str) -> int:
@@ -1104,21 +1109,6 @@ def _nb_expit(u):
 
 def _nb_softplus(u):
     return u + math.log1p(math.exp(-u)) if u > 0 else math.log1p(math.exp(u))
-
-
-def _finish(s1, s2, n, mx0, mn0, mx1, mn1, h, old, lp, tol, amp_tol):
-    """The metrics of :meth:`verify.numerics.metrics.StreamingMetrics.result` from K-major sums and states."""
-    n = max(n, 1)
-    m1 = s1 / n
-    var = np.maximum(s2 / n - m1 * m1, 0.0)
-    cs = var.mean(axis=0)
-    delta = np.maximum.reduce(np.abs(lp - old), axis=0)
-    conv = delta <= tol
-    amp1 = (mx0 - mn0).max(axis=0) if h > 0 else np.zeros(lp.shape[1])
-    amp2 = (mx1 - mn1).max(axis=0)
-    osc = (~conv) & (amp2 > amp_tol) & (amp2 >= 0.5 * amp1)
-    return {"cycle_strength": cs, "final_entropy": entropy_from_log(lp, axis=0), "amplitude": amp2, "last_delta": delta,
-            "converged": conv, "oscillating": osc}
 
 
 def _run_numba(plan, P, al, sc, la, lp0, ref, p0, rec, *, steps, burn_in, tol, window, amp_tol, inner_tol, max_iter, block):
