@@ -508,21 +508,20 @@ def _numpy_closed_block(plan, Pb, al, la, inv_b, logref, p0, lp0, *, steps, burn
     old = np.empty_like(lp)
     z = np.empty_like(lp)
     pi = np.exp(lp)
-    tmp = np.empty(b)
     mx = np.empty(b)
     s = np.empty(b)
     met = _BlockMetrics(K, b, steps, burn_in, window)
     small = K <= 8
+    PJ = np.ascontiguousarray(PK.transpose(1, 0, 2))  # PJ[j] = P[:, j] as (K, b): z = sum_j PJ[j] pi[j], in order j = 0, 1, ...
+    tmp = np.empty_like(lp)
     for n, j in wanted:
         traj[j, 0] = lp[:, n]
     for t in range(1, steps + 1):
         if small:
-            for i in range(K):
-                zi = z[i]
-                np.multiply(PK[i, 0], pi[0], out=zi)
-                for j in range(1, K):
-                    np.multiply(PK[i, j], pi[j], out=tmp)
-                    zi += tmp
+            np.multiply(PJ[0], pi[0], out=z)
+            for j in range(1, K):
+                np.multiply(PJ[j], pi[j], out=tmp)
+                z += tmp
         else:
             z[...] = np.matmul(Pb, pi.T[:, :, None])[:, :, 0].T
         z *= gain
