@@ -15,7 +15,6 @@ from __future__ import annotations
 import ast
 import gzip
 import json
-import math
 import sys
 import tracemalloc
 import zlib
@@ -42,7 +41,7 @@ from verify.experiments.construct import (
     draws,
     sigmoid_table,
 )
-from verify.experiments.helpsteer import ATTRIBUTES, FIELDS, SAMPLE_PATH, Groups, LoadReport, load_groups
+from verify.experiments.helpsteer import ATTRIBUTES, FIELDS, SAMPLE_PATH, Groups, load_groups
 
 ROOT = Path(__file__).resolve().parents[1]
 HALF = Fraction(1, 2)
@@ -153,15 +152,19 @@ def test_a_bad_jsonl_row_is_named_by_file_line_and_field(tmp_path, bad, message)
 
 def test_bad_csv_rows_name_the_line_and_field(tmp_path):
     path = tmp_path / "d.csv"
-    path.write_text(f'{HEADER}\nq,r,3,3,4,1,1\n"q","two\nlines",3,3,4,1,1\nq,r,3,3,4,1\nq,r,3,3,4,1,2.5\n,r,1,1,1,1,1\n')
+    path.write_text(
+        f'{HEADER}\nq,r,3,3,4,1,1\n"q","two\nlines",3,3,4,1,1\nq,r,3,3,4,1\nq,r,3,3,4,1,2.5\n,r,1,1,1,1,1\n'
+        'q,"three\nline\nresponse",1,1,1,x,1\n'
+    )
     with pytest.raises(InputError, match=rf"^{path}:5: field 'verbosity': missing$"):
         load_groups(path)
     g, rep = load_groups(path, skip_bad=True)
-    assert rep.rows == 2 and rep.skipped == 3
+    assert rep.rows == 2 and rep.skipped == 4
     assert rep.bad == [
         f"{path}:5: field 'verbosity': missing",
         f"{path}:6: field 'verbosity': expected an integer 0-4, got '2.5'",
         f"{path}:7: field 'prompt': empty",
+        f"{path}:8: field 'complexity': expected an integer 0-4, got 'x'",  # the line where the record starts
     ]
     (tmp_path / "h.csv").write_text("prompt,response,helpfulness,correctness,coherence,complexity\nq,r,1,1,1,1\n")
     with pytest.raises(InputError, match=r"h.csv:1: missing column 'verbosity'"):
@@ -289,11 +292,8 @@ def test_vectorised_construction_equals_the_plain_loop(sample, options):
     m = build_matrices(g, options)
     ref = reference_build(g, options)
     assert len(m) == len(ref) > 0
-    assert m.prompt_index.tolist() == [r[0] for r in ref]
-    assert m.subset_index.tolist() == [r[1] for r in ref]
-    assert m.responses.tolist() == [r[2] for r in ref]
-    assert m.differences.tolist() == [r[3] for r in ref]
-    assert m.attributes.tolist() == [r[4] for r in ref]
+    for k, name in enumerate(("prompt_index", "subset_index", "responses", "differences", "attributes")):
+        assert np.array_equal(getattr(m, name), np.array([r[k] for r in ref])), name  # (array_equal: a short report)
     table = sigmoid_table(options.scale)
     assert np.array_equal(m.P, table[m.differences.astype(int) + 4])
 

@@ -402,8 +402,8 @@ class MatrixSet:
         >>> from verify.experiments.helpsteer import load_groups, SAMPLE_PATH
         >>> m = build_matrices(load_groups(SAMPLE_PATH)[0])
         >>> sub = m.select(["cyclic", "sst"])
-        >>> len(sub) == m.counts()["cyclic"] + m.counts()["sst"], set(sub.classes.tolist())
-        (True, {'cyclic', 'sst'})
+        >>> len(sub) == m.counts()["cyclic"] + m.counts()["sst"], sorted(set(sub.classes.tolist()))
+        (True, ['cyclic', 'sst'])
         """
         want = [classes] if isinstance(classes, str) else list(classes)
         bad = [c for c in want if c not in CLASSES]
