@@ -6,7 +6,8 @@ The input is a synthetic file in the HelpSteer schema written by ``verify.experi
 (8,800 prompts, about 35,100 rows: the size of HelpSteer's 35,331), in every format. Timed, best of
 several rounds, on one core:
 
-* ``load_groups`` (streaming, validating, grouping) per format;
+* ``load_groups`` (streaming, validating, grouping) per format, and on a ``.jsonl.gz`` file of the
+  same rows with texts of HelpSteer's rough size (prompts ~0.6 kB, responses ~1.5 kB; ``long``);
 * ``build_matrices`` (vectorised construction and exact classification) at the default options and
   with ``group="subsets"`` and ``ties="resample"``;
 * the whole data stage ``load_groups + build_matrices`` on the ``.jsonl.gz`` file,
@@ -47,6 +48,13 @@ def files(tmp_path_factory):
             pytest.importorskip("pyarrow")
         out[ext] = d / f"synthetic.{ext}"
         out["rows"] = synthetic.write(out[ext], PROMPTS, seed=SEED)
+    # the same rows with texts of HelpSteer's rough size (prompt ~0.6 kB, response ~1.5 kB), still labelled synthetic
+    pad_p, pad_r = " (synthetic filler)" * 32, " (synthetic filler text)" * 60
+    out["long"] = d / "synthetic_long.jsonl.gz"
+    with gzip.open(out["long"], "wt", encoding="utf-8", compresslevel=6) as fh:
+        for rec in synthetic.generate(PROMPTS, seed=SEED):
+            rec = dict(rec, prompt=rec["prompt"] + pad_p, response=rec["response"] + pad_r)
+            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
     return out
 
 
@@ -157,7 +165,7 @@ def test_load_and_build_35k_rows(benchmark, files):
     assert total < 2.0
 
 
-@pytest.mark.parametrize("fmt", ["jsonl.gz", "jsonl", "csv", "parquet"])
+@pytest.mark.parametrize("fmt", ["jsonl.gz", "jsonl", "csv", "parquet", "long"])
 def test_load_each_format(benchmark, files, fmt):
     path = files[fmt]
     groups, report = benchmark.pedantic(lambda: load_groups(path), rounds=5, iterations=1, warmup_rounds=1)
