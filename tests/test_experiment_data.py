@@ -103,6 +103,12 @@ def test_rows_of_a_prompt_need_not_be_contiguous_and_values_may_be_spelled_loose
     csv_text = f'{HEADER}\nb,x,1,1,1,1,1\na,y,2,2,2,2,2\n"b","multi\nline",3.0, 3 ,3,3,3\na,z,3,3,4,1,1\n'
     (tmp_path / "x.csv").write_text("\ufeff" + csv_text, encoding="utf-8")
     _same_groups(load_groups(tmp_path / "x.csv")[0], g)
+    # a shuffled file: prompts in order of first appearance, each prompt's rows in file order
+    recs = list(synthetic.generate(300, seed=4))
+    recs = [recs[i] for i in np.random.default_rng(0).permutation(len(recs))]
+    g2, _ = load_groups(_jsonl(tmp_path / "shuffled.jsonl", recs))
+    assert g2.prompts == list(dict.fromkeys(r["prompt"] for r in recs))
+    assert all(s.tolist() == [[r[a] for a in ATTRIBUTES] for r in recs if r["prompt"] == p] for p, s in zip(g2.prompts, g2.scores))
     # the format may be forced, and a gzipped file is read whatever its name says
     (tmp_path / "x.data").write_bytes(gzip.compress((tmp_path / "x.jsonl").read_bytes()))
     _same_groups(load_groups(tmp_path / "x.data", fmt="jsonl")[0], g)
