@@ -50,8 +50,8 @@ import math
 import os
 import zlib
 from array import array
-from operator import itemgetter
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Iterator
 
