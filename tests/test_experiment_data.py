@@ -318,7 +318,7 @@ def test_built_matrices_are_preference_matrices_and_their_floats_classify_the_sa
 
 def test_defaults_are_the_documented_ones():
     o = BuildOptions()
-    assert (o.K, o.group, o.attribute, o.ties, o.scale, o.seed, o.max_subsets, o.premise) == (4, "first", "random", "half", 1.0, 0, 1000, "weak")
+    assert (o.K, o.group, o.attribute, o.ties, o.scale, o.seed, o.max_subsets, o.premise) == (4, "first", "random", "half", 1.0, 0, 1000, "strict")
     lines = o.describe()
     assert len(lines) == len(o.to_json()) and all(line.split(" = ")[0] in o.to_json() for line in lines)
     assert PAPER_COUNTS == {"cyclic": 118, "sst": 4924}
@@ -546,8 +546,8 @@ def test_the_shipped_sample_has_the_documented_counts(sample):
     assert (rep.rows, rep.prompts, rep.skipped, rep.sizes) == (2197, 550, 0, {3: 10, 4: 533, 5: 7})
     assert all(p.startswith("prefdyn synthetic prompt ") and p.endswith("not HelpSteer data") for p in g.prompts)
     m = build_matrices(g)
-    assert m.counts() == {"cyclic": 27, "sst": 57, "transitive": 38, "other": 418}
-    assert build_matrices(g, BuildOptions(premise="strict")).counts() == {"cyclic": 27, "sst": 311, "transitive": 26, "other": 176}
+    assert m.counts() == {"cyclic": 27, "sst": 311, "transitive": 26, "other": 176}
+    assert build_matrices(g, BuildOptions(premise="weak")).counts() == {"cyclic": 27, "sst": 57, "transitive": 38, "other": 418}
     assert sum(len(np.unique(s, axis=0)) < len(s) for s in g.scores) > 20  # repeated score rows
     with gzip.open(SAMPLE_PATH, "rt", encoding="utf-8") as fh:
         assert all("not HelpSteer data" in json.loads(line)["response"] for line in fh)

@@ -23,8 +23,8 @@ every platform):
 With these defaults and the default :class:`~verify.experiments.construct.BuildOptions`, about 5% of
 the matrices are cyclic (4.5% at 8,800 prompts). Scores 0-4 make ties common, and most matrices have
 a tie on some pair's chosen attribute, so the SST share depends on the classification's ``premise``:
-about 11% SST, 8% transitive and 77% other with the default "weak" premise (ties count), about 57%
-SST, 6% transitive and 32% other with "strict" (ties impose nothing). For comparison, the paper's 118
+about 57% SST, 6% transitive and 32% other with the default "strict" premise (ties impose
+nothing), about 11% SST, 8% transitive and 77% other with "weak" (ties count). For comparison, the paper's 118
 cyclic and 4,924 SST matrices of about 8,800 prompts are 1.3% and 56%. About 2% of the prompts have
 3 responses and 1.5% have 5.
 
