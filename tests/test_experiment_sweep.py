@@ -188,10 +188,11 @@ def test_resume_recomputes_only_the_missing_chunk(matrices, tmp_path):
 
     files[2].unlink()
     files[4].write_bytes(files[4].read_bytes()[:100])  # a truncated file (a crash mid-write without os.replace)
+    (folder / ".chunk-000002.npz.99999.tmp").write_bytes(b"half")  # a write cut short
     calls, progress = _counter()
     second = run_sweep(matrices, spec, out_dir=tmp_path, progress=progress)
     assert second.computed == 2 and second.resumed == first.chunks - 2
-    assert len(calls) == 3 and calls[0][0] == first.chunks - 2
+    assert len(calls) == 3 and calls[0][0] == first.chunks - 2 and not list(folder.glob(".*tmp"))
     for k, v in first.arrays().items():
         assert np.array_equal(v, second.arrays()[k]), k
 

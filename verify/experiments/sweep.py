@@ -34,7 +34,7 @@ rescheduled by the scheduler); results are gathered as they complete and written
 
 >>> from verify.exact.families import cyclic_float
 >>> P = np.stack([cyclic_float(0.4), cyclic_float(0.05)])
->>> spec = SweepSpec(grid=parse_grid("alpha=0.9,beta=8,lam=1", "beta"), steps=600)
+>>> spec = SweepSpec(grid=parse_grid("alpha=0.9,beta=8,lam=1", "beta"), steps=600, engine="numpy")
 >>> res = run_sweep(P, spec)
 >>> res.oscillating[:, 0].tolist(), res.settings.tolist()
 ([True, False], [[0.9, 8.0, 1.0]])
@@ -57,9 +57,10 @@ from typing import Any, Callable
 import numpy as np
 
 from verify.exact.objects import InputError
-from verify.experiments.finite import FiniteRun, FiniteSample, run_finite
+from verify.experiments.finite import FiniteRun, FiniteSample, run_finite  # FiniteSample: re-exported
 
 __all__ = [
+    "FiniteSample",
     "Grid",
     "parse_grid",
     "GRID_DEFAULTS",
@@ -511,6 +512,11 @@ def _prepare_folder(out_dir: Any, manifest: dict) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"--out {out_dir}: cannot create {folder} ({exc.strerror or exc})") from None
+    for stale in folder.glob(".chunk-*.npz.*.tmp"):  # a write cut short (the chunk itself is recomputed)
+        try:
+            stale.unlink()
+        except OSError:
+            pass
     mpath = folder / MANIFEST
     if mpath.exists():
         try:
