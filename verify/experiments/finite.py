@@ -295,6 +295,16 @@ def _count_kernel():
                 for c in range(K2):
                     thr[c] = np.int64(np.ceil(F[c] / acc * 4294967296.0))
                 thr[K2 - 1] = np.int64(4294967296)
+                if K == 4:  # the data's K, with literal bounds (unrolled): the same arithmetic as below
+                    for t in range(n):
+                        w = words[b, t]
+                        u = np.int64(w >> np.uint64(32))
+                        v = np.int64(w & np.uint64(0xFFFFFFFF))
+                        i = np.int64(u >= thr[3]) + np.int64(u >= thr[7]) + np.int64(u >= thr[11])
+                        lo = 4 * i + np.int64(u >= thr[4 * i]) + np.int64(u >= thr[4 * i + 1]) + np.int64(u >= thr[4 * i + 2])
+                        cell = lo if v < pthr[b, lo] else flip[lo]
+                        out[b, cell] += 1
+                    continue
                 for t in range(n):
                     w = words[b, t]
                     u = np.int64(w >> np.uint64(32))
@@ -442,11 +452,18 @@ def _diffs(x: np.ndarray) -> np.ndarray:
     return x[:, :, None] - x[:, None, :]
 
 
+@lru_cache(maxsize=16)
+def _off_diagonal(K: int) -> np.ndarray:
+    out = 1.0 - np.eye(K)
+    out.setflags(write=False)
+    return out
+
+
 def _laplacian(W: np.ndarray) -> np.ndarray:
+    """``diag(W 1) - W`` with ``W``'s own diagonal ignored, ``(B, K, K)``."""
     K = W.shape[-1]
-    L = -W.copy()
     idx = np.arange(K)
-    L[:, idx, idx] = 0.0
+    L = W * -_off_diagonal(K)
     L[:, idx, idx] = -L.sum(axis=2)
     return L
 
@@ -667,14 +684,15 @@ def _optimum(N: np.ndarray, nums: _Loss, prior: float, unsampled: str, xp: np.nd
     if xp is None:
         xp = np.zeros((B, K))
     if prior > 0:
-        N += prior / (K * (K - 1))
-        N[:, np.arange(K), np.arange(K)] = 0.0
+        N += _off_diagonal(K) * (prior / (K * (K - 1)))
         Pi = np.broadcast_to(np.full((K, K), 1.0 / K), (B, K, K))
     else:
         Pi = _component_projector(pair_comparisons(N))
     if nums.method == "closed":
         rhs = 0.5 * nums.gain * (N - np.swapaxes(N, 1, 2)).sum(axis=2)
-        x = _solve_spd(_laplacian(pair_comparisons(N)) + Pi, rhs)  # L_W + Pi is positive definite
+        A = _laplacian(pair_comparisons(N))
+        A += (1.0 / K) if prior > 0 else Pi
+        x = _solve_spd(A, rhs)  # L_W + Pi is positive definite
         ok = np.isfinite(x).all(axis=1)
     elif nums.method == "enumerate":
         x = _enumerate(N, nums)
@@ -778,7 +796,7 @@ def run_finite(
     Pr = P[rows_m]
     alpha = st[rows_s, 0][:, None]
     lam = st[rows_s, 2][:, None]
-    inv_b = np.asarray(nums.inv_b(st[rows_s, 1]), dtype=float).reshape(B, 1)
+    inv_b = np.broadcast_to(np.asarray(nums.inv_b(st[rows_s, 1]), dtype=float), (B,)).reshape(B, 1)
     pi0 = 1.0 / K
     logref = np.log(1.0 / K)
     lp = _normalise(np.asarray(starts, dtype=float)[rows_m])
