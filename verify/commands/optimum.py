@@ -8,16 +8,10 @@ from __future__ import annotations
 
 import argparse
 
-import mpmath
-
 from verify.commands._dynargs import note_repairs
-from verify.commands._lossargs import HelpFormatter, Subparsers, add_loss_options, loss_epilog, loss_from_args, loss_json, loss_label, scale_flag, scale_text
+from verify.commands._lossargs import LOSS_CATALOGUE, HelpFormatter, Subparsers, add_loss_options, loss_epilog, loss_from_args, loss_json, loss_label, scale_flag, scale_text
 from verify.engine.report import print_json
 from verify.exact.objects import InputError, load_preference_matrix, simplex_vector
-from verify.numerics.bridge import evalf_mp
-from verify.numerics.optimum import NonUniqueOptimum, minimise
-from verify.system import System
-from verify.numerics.precision import GUARD, agree_log, tolerance, workdps
 
 __all__ = ["register", "run", "ALIASES"]
 
@@ -60,10 +54,8 @@ def register(sub: Subparsers) -> None:
 
 def register_alias(sub: Subparsers, name: str) -> None:
     """``prefdyn NAME``: ``optimum --loss NAME`` with NAME's own scale flag."""
-    from theory.losses import BUILTIN
-
     help_, dps = ALIASES[name]
-    L = BUILTIN[name]
+    L = LOSS_CATALOGUE[name]
     p = sub.add_parser(name, help=help_, description=DESCRIPTION + f" This is 'prefdyn optimum --loss {name}'.")
     _add_common(p, dps)
     p.add_argument("--scale", default=None, metavar="VALUE", help=f"{L.scale_name} > 0 (default: 1)")
@@ -79,6 +71,12 @@ def _on_support(P, mu, ref, loss, dps) -> dict:
     the loss is the same loss for the sub-matrix, whose optimum (a point, for a strictly convex loss)
     is the policy conditioned on the support.
     """
+    import mpmath
+
+    from verify.numerics.optimum import NonUniqueOptimum
+    from verify.numerics.precision import GUARD, workdps
+    from verify.system import System
+
     T = [k for k, m in enumerate(mu) if m > 0]
     Z = [k for k in range(P.K) if k not in T]
     if not Z:
@@ -108,6 +106,13 @@ def _on_support(P, mu, ref, loss, dps) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    import mpmath
+
+    from verify.numerics.bridge import evalf_mp
+    from verify.numerics.optimum import NonUniqueOptimum, minimise
+    from verify.numerics.precision import GUARD, agree_log, tolerance, workdps
+    from verify.system import System
+
     if args.dps < 5 or args.dps > 10000:
         raise InputError(f"--dps {args.dps} is outside [5, 10000]")
     P = load_preference_matrix(args.matrix)
