@@ -105,6 +105,28 @@ def _on_support(P, mu, ref, loss, dps) -> dict:
     }
 
 
+#: From this K on the verification takes seconds: it shows a progress bar on stderr.
+PROGRESS_FROM_K = 100
+
+
+def _verification_progress(K: int):
+    """A progress bar (percent) over the direct minimisation for ``K >= PROGRESS_FROM_K``, else None.
+
+    The minimiser reports the pairs of the Hessian done, then the work of its Cholesky factor done;
+    each is about half of the time at large ``K``.
+    """
+    if K < PROGRESS_FROM_K:
+        return None
+    from verify.engine.report import Progress
+
+    bar = Progress("verifying (direct minimisation)")
+
+    def step(done: int, total: int, what: str) -> None:
+        bar((50 if what == "Cholesky" else 0) + 50 * done // total, 100, what)
+
+    return step
+
+
 def run(args: argparse.Namespace) -> int:
     import mpmath
 
@@ -139,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
                 for k, v in zip(out["support"], out.get("pi_on_support", ())):
                     print(f"  pi*[{k:>{width}} | support] = {v}")
         return 0
-    direct = minimise(P, mu, loss, pi_ref=ref, dps=args.dps)
+    direct = minimise(P, mu, loss, pi_ref=ref, dps=args.dps, progress=_verification_progress(P.K))
     with workdps(args.dps + GUARD):
         worst = max(agree_log(a, b, args.dps)[1] for a, b in zip(pi, direct))
         ok = worst <= tolerance(args.dps)
