@@ -13,7 +13,7 @@ from verify.commands._lossargs import LOSS_CATALOGUE, HelpFormatter, Subparsers,
 from verify.engine.report import print_json
 from verify.exact.objects import InputError, load_preference_matrix, simplex_vector
 
-__all__ = ["register", "run", "ALIASES"]
+__all__ = ["register", "register_alias", "run", "ALIASES", "PROGRESS_FROM_K", "verification_progress"]
 
 #: ``prefdyn NAME`` = ``prefdyn optimum --loss NAME`` with these defaults (help, dps).
 ALIASES = {
@@ -109,7 +109,7 @@ def _on_support(P, mu, ref, loss, dps) -> dict:
 PROGRESS_FROM_K = 100
 
 
-def _verification_progress(K: int):
+def verification_progress(K: int):
     """A progress bar (percent) over the direct minimisation for ``K >= PROGRESS_FROM_K``, else None.
 
     The minimiser reports the pairs of the Hessian done, then the work of its Cholesky factor done;
@@ -161,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
                 for k, v in zip(out["support"], out.get("pi_on_support", ())):
                     print(f"  pi*[{k:>{width}} | support] = {v}")
         return 0
-    direct = minimise(P, mu, loss, pi_ref=ref, dps=args.dps, progress=_verification_progress(P.K))
+    direct = minimise(P, mu, loss, pi_ref=ref, dps=args.dps, progress=verification_progress(P.K))
     with workdps(args.dps + GUARD):
         worst = max(agree_log(a, b, args.dps)[1] for a, b in zip(pi, direct))
         ok = worst <= tolerance(args.dps)
