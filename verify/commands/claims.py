@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from verify.engine.registry import REGISTRY
+from verify.engine.runner import load_builtin_claims, load_module
 from verify.exact.objects import InputError
 
 #: Where the repository keeps the claims reference (:data:`verify.publish.reference.REFERENCE_PATH`,
@@ -34,9 +36,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from verify.engine.registry import REGISTRY
-    from verify.engine.runner import load_builtin_claims, load_module
-    from verify.publish.reference import claims_reference
+    from verify.publish.reference import claims_reference  # it reads theory.notation: imported when the command runs
 
     load_builtin_claims()
     user: list[str] = []

@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+from verify.engine.registry import REGISTRY
+from verify.engine.runner import check, load_builtin_claims, load_module
 from verify.exact.objects import InputError
 
 
@@ -29,9 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from verify.engine.registry import REGISTRY
-    from verify.engine.runner import check, load_builtin_claims, load_module
-    from verify.publish.tex import claims_document
+    from verify.publish.tex import claims_document  # LaTeX printing is sympy's: imported when the command runs
 
     for m in args.module:
         load_module(m)

@@ -105,6 +105,13 @@ def _on_support(P, mu, ref, loss, dps) -> dict:
     }
 
 
+def minimise(*args, **kwargs) -> list:
+    """:func:`verify.numerics.optimum.minimise` (the check of the optimum), imported when the command runs."""
+    from verify.numerics.optimum import minimise as direct
+
+    return direct(*args, **kwargs)
+
+
 #: From this K on the verification takes seconds: it shows a progress bar on stderr.
 PROGRESS_FROM_K = 100
 
@@ -131,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
     import mpmath
 
     from verify.numerics.bridge import evalf_mp
-    from verify.numerics.optimum import NonUniqueOptimum, minimise
+    from verify.numerics.optimum import NonUniqueOptimum
     from verify.numerics.precision import GUARD, agree_log, tolerance, workdps
     from verify.system import System
 

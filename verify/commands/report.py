@@ -10,7 +10,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from verify.engine.registry import BUDGETS
+from verify.engine.registry import BUDGETS, REGISTRY
+from verify.engine.report import Progress
+from verify.engine.runner import check, load_builtin_claims, load_module
 from verify.exact.objects import InputError
 
 #: What to install when pdflatex is missing.
@@ -78,10 +80,7 @@ def reproduce_command(args: argparse.Namespace, figures: bool) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from verify.engine.registry import REGISTRY
-    from verify.engine.report import Progress
-    from verify.engine.runner import check, load_builtin_claims, load_module
-    from verify.plots import PLOT_HINT
+    from verify.plots import PLOT_HINT  # verify.plots reads theory.notation: imported when the command runs
 
     out = _output(args.out, "--out", (".pdf",))
     md = _output(args.markdown, "--markdown", (".md", ".markdown")) if args.markdown else None

@@ -891,6 +891,7 @@ def minimise(
             pos = {k: a for a, k in enumerate(free)}
             seen: dict = {}
             pairs, tenth = K * (K - 1) // 2, 0
+            mixed_scale = 1 / (2 * h2**2)
             for k in range(K):
                 Pk, xk, wk = Prow[k], x[k], mm[k]
                 a = pos.get(k)
@@ -910,7 +911,7 @@ def minimise(
                     diag[j].append(sd)
                     c = pos.get(j)
                     if a is not None and c is not None:
-                        H[c][a] = H[a][c] = (u * m4 + v * m4m) / (2 * h2**2)
+                        H[c][a] = H[a][c] = (u * m4 + v * m4m) * mixed_scale
                 done = pairs - (K - k - 1) * (K - k - 2) // 2
                 if progress is not None and 10 * done // pairs > tenth:
                     tenth = 10 * done // pairs
