@@ -129,7 +129,7 @@ def verification_progress(K: int):
     bar = Progress("verifying (direct minimisation)")
 
     def step(done: int, total: int, what: str) -> None:
-        bar((50 if what == "Cholesky" else 0) + 50 * done // total, 100, what)
+        bar((50 if what.startswith("Cholesky") else 0) + 50 * done // total, 100, what)
 
     return step
 

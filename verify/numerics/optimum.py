@@ -828,8 +828,9 @@ def minimise(
     mixed difference (the other terms cancel exactly), so the gradient and Hessian cost ``O(K^2)``
     values of ``f`` instead of ``O(K^4)``, with less cancellation. The Newton system is solved by
     :func:`spd_solve` (Cholesky in fixed point at the working precision, ``O(K^3)``). ``progress``, if
-    given, is called as ``progress(done, total, what)`` at every tenth of the pairs (``what =
-    "Hessian"``) and of the factorisation (``"Cholesky"``), for every Newton step.
+    given, is called as ``progress(done, total, what)`` at every tenth of the pairs (``what`` starts
+    with ``"Hessian"``) and of the factorisation (``"Cholesky"``), for every Newton step (named in
+    ``what`` for a loss that is not quadratic).
 
     Returns the policy ``pi ∝ pi_ref exp(x/b)`` (values computed at ``dps + GUARD``).
 
@@ -856,6 +857,7 @@ def minimise(
         p = max(range(K), key=lambda k: m[k])
         free = [k for k in range(K) if k != p]
         n = len(free)
+
         def L(x):
             return mpmath.fsum(mm[i] * mm[j] * (Prow[i][j] * f(x[i] - x[j]) + Prow[j][i] * f(x[j] - x[i])) for i in range(K) for j in range(K))
 
@@ -875,7 +877,7 @@ def minimise(
                 2 * fp[0] - fp[2 * h2] - fp[-2 * h2], 2 * fm[0] - fm[2 * h2] - fm[-2 * h2],  # mixed (four-point)
             )
 
-        def grad_hess(x, h1, h2):
+        def grad_hess(x, h1, h2, progress):
             """Central differences of the loss (step h1) and second differences (step h2), term by term.
 
             ``T_kj(d) = mu_k mu_j (P_kj f(d) + P_jk f(-d))`` is the term of the ordered pair ``(k, j)`` at
@@ -920,10 +922,13 @@ def minimise(
                 H[a][a] = 2 * mpmath.fsum(diag[k]) / h2**2
             return [mpmath.fsum(g[k]) / h1 for k in free], H
 
-        def newton_step(x, h1, h2):
-            g, H = grad_hess(x, h1, h2)
+        def newton_step(x, h1, h2, it=None):
+            report = progress
+            if progress is not None and it is not None:
+                report = lambda done, total, what: progress(done, total, f"{what}, Newton step {it + 1}")  # noqa: E731
+            g, H = grad_hess(x, h1, h2, report)
             try:
-                dz = spd_solve(H, [-v for v in g], progress=progress)
+                dz = spd_solve(H, [-v for v in g], progress=report)
             except ValueError:
                 raise OptimumFailure(
                     f"direct minimisation: the finite-difference Hessian of the {lo.name} loss is not numerically positive "
@@ -956,7 +961,7 @@ def minimise(
             noise = mpmath.mpf(10) ** (-(W2 - 5))
             size = None
             for it in range(max_iter):
-                g, dz = newton_step(x, h1, h2)
+                g, dz = newton_step(x, h1, h2, it)
                 size = max(abs(v) for v in dz)
                 if size > 16:  # a trust region on the nearly linear tails
                     dz = [v * 16 / size for v in dz]
@@ -982,7 +987,7 @@ def minimise(
                     f"direct minimisation did not converge in {max_iter} Newton steps (last step {mpmath.nstr(size, 3)}); "
                     "try a larger dps"
                 )
-            _, dz = newton_step(x, h1, h2)
+            _, dz = newton_step(x, h1, h2, it + 1)  # the check step at the result
             last = max(abs(v) for v in dz)
             if last > step_tol:
                 raise OptimumFailure(
