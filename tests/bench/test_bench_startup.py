@@ -15,8 +15,8 @@ subprocess (the whole command: start, reading the file, the closed form and its 
 with the verdict checked; in the same run the closed form alone (the tight reference: what is
 verified) and the whole-loss finite differences the minimiser used before (the plain reference,
 ``O(K^4)`` values of ``f``, timed at K = 8 and 16, checked against the minimiser at K = 16, and
-extrapolated as K^4). At K = 200 a planted wrong
-optimum (one coordinate off by a relative ``1e-45``) must come back DISAGREE with exit 1.
+extrapolated as K^4). At K = 200 a planted wrong optimum (one coordinate off by a relative
+``1e-45``) must come back DISAGREE with exit 1.
 
 The numbers are printed (``-s``) and stored in ``benchmark.extra_info``.
 """
