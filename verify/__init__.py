@@ -8,62 +8,69 @@ Public API (see README.md for examples that run as tests)::
 
     from verify import load_preference_matrix, ipo_optimum, check, claim
     from verify import System, loss       # any pairwise loss: System(P, "dpo", alpha=..., lam=...)
+
+The names are imported on first use (PEP 562, :data:`EXPORTS` says from where), so
+``import verify`` and the ``prefdyn`` command line start without sympy, mpmath or
+``theory``; a command imports what it computes with when it runs.
+
+>>> import sys, verify
+>>> verify.ipo_optimum.__module__, "verify.numerics.ipo" in sys.modules
+('verify.numerics.ipo', True)
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 __version__ = "0.1.0"
 
-# --- foundation: objects, registry, running claims -------------------------
-from verify.exact.objects import InputError, PreferenceMatrix, load_preference_matrix, simplex_vector
-from verify.numerics.precision import agree, workdps
-from verify.engine.property import claim, property_check
-from verify.engine.registry import (
-    REGISTRY,
-    CheckContext,
-    Checker,
-    Claim,
-    ClaimResult,
-    Control,
-    Outcome,
-    Registry,
-    inconclusive,
-    proved,
-    refuted,
-    register,
-    verified,
-)
-from verify.engine.runner import check, load_module
+#: Where each public name lives: module -> names (imported on first access).
+EXPORTS: dict[str, tuple[str, ...]] = {
+    # --- foundation: objects, registry, running claims
+    "verify.exact.objects": ("InputError", "PreferenceMatrix", "load_preference_matrix", "simplex_vector"),
+    "verify.numerics.precision": ("agree", "workdps"),
+    "verify.engine.property": ("claim", "property_check"),
+    "verify.engine.registry": (
+        "REGISTRY", "CheckContext", "Checker", "Claim", "ClaimResult", "Control", "Outcome", "Registry",
+        "inconclusive", "proved", "refuted", "register", "verified",
+    ),
+    "verify.engine.runner": ("check", "load_module"),
+    # --- one-shot IPO (IPO-1, IPO-2)
+    "verify.numerics.ipo": ("NonUniqueOptimum", "ipo_minimise", "ipo_optimum"),
+    # --- one-shot ranking (RANK)
+    "verify.exact.social": (
+        "bradley_terry", "condorcet_winner", "is_bt", "is_sst", "is_transitive", "is_wst", "majority_cycle", "smith_set",
+    ),
+    "verify.exact.ranking": ("counterexample", "sampler"),
+    # --- iterative dynamics (MRS-IPO)
+    "verify.numerics.mrs_ipo": ("fixed_points", "mrs_ipo_jacobian", "mrs_ipo_step"),
+    "verify.numerics.simulate": ("run_batch", "simulate"),
+    # --- DPO and MRS-DPO
+    "verify.numerics.dpo": ("DPOSolveError", "NonUniqueDPOOptimum", "dpo_minimise", "dpo_optimum", "dpo_sensitivity"),
+    "verify.numerics.batch": ("make_batch_step",),
+    "verify.numerics.mrs_dpo": ("mrs_dpo_jacobian", "mrs_dpo_step"),
+    "verify.numerics.phase": ("dpo_cycle_threshold_curve",),
+    # --- every pairwise loss: the loss object and the system facade
+    "verify.numerics.losses": ("loss",),
+    "verify.system": ("System",),
+}
 
-# --- one-shot IPO (IPO-1, IPO-2) --------------------------------------------
-from verify.numerics.ipo import NonUniqueOptimum, ipo_minimise, ipo_optimum
+_SOURCE = {name: module for module, names in EXPORTS.items() for name in names}
 
-# --- one-shot ranking (RANK) -----------------------------------------------
-from verify.exact.social import (
-    bradley_terry,
-    condorcet_winner,
-    is_bt,
-    is_sst,
-    is_transitive,
-    is_wst,
-    majority_cycle,
-    smith_set,
-)
-from verify.exact.ranking import counterexample, sampler
 
-# --- iterative dynamics (MRS-IPO) -------------------------------------------
-from verify.numerics.mrs_ipo import fixed_points, mrs_ipo_jacobian, mrs_ipo_step
-from verify.numerics.simulate import run_batch, simulate
+def __getattr__(name: str) -> Any:
+    """Import a public name from its module on first access (and keep it here)."""
+    module = _SOURCE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'verify' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
-# --- DPO and MRS-DPO ----------------------------------------------------------
-from verify.numerics.dpo import DPOSolveError, NonUniqueDPOOptimum, dpo_minimise, dpo_optimum, dpo_sensitivity
-from verify.numerics.batch import make_batch_step
-from verify.numerics.mrs_dpo import mrs_dpo_jacobian, mrs_dpo_step
-from verify.numerics.phase import dpo_cycle_threshold_curve
 
-# --- every pairwise loss: the loss object and the system facade ----------------
-from verify.numerics.losses import loss
-from verify.system import System
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_SOURCE))
 
 
 __all__ = [

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from fractions import Fraction
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from verify.exact.objects import InputError, load_preference_matrix, simplex_vector, to_fraction
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
 
 __all__ = ["add_matrix_options", "matrix_from_args", "vector_option", "number_option", "note_repairs"]
 
@@ -29,6 +31,8 @@ def note_repairs(command: str, *objs: object) -> None:
 
 def matrix_from_args(args: argparse.Namespace) -> tuple[np.ndarray, str]:
     """The float64 matrix and a label; raises InputError with a one-line message."""
+    import numpy as np
+
     if args.matrix:
         P = load_preference_matrix(args.matrix)
         note_repairs(args.command, P)
@@ -57,6 +61,8 @@ def number_option(value, name: str) -> float:
 
 def vector_option(value: str | None, K: int, name: str) -> np.ndarray | None:
     """An interior policy from a comma-separated option (validated, exact then float)."""
+    import numpy as np
+
     if value is None:
         return None
     v = simplex_vector(value, K, name=name, interior=True)

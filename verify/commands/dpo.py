@@ -12,8 +12,6 @@ import argparse
 import sys
 from fractions import Fraction
 
-import numpy as np
-
 from verify.commands import optimum, threshold
 from verify.engine.report import print_json, table
 from verify.exact.objects import InputError, to_fraction
@@ -60,6 +58,8 @@ def _cycle_strength(args: argparse.Namespace) -> tuple[Fraction, str]:
 
 
 def run_phase(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from verify.numerics.phase import dpo_cycle_threshold_curve
 
     a, text = _cycle_strength(args)

@@ -10,7 +10,6 @@ from pathlib import Path
 from verify.engine.registry import REGISTRY
 from verify.engine.runner import check, load_builtin_claims, load_module
 from verify.exact.objects import InputError
-from verify.publish.tex import claims_document
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,6 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from verify.publish.tex import claims_document  # LaTeX printing is sympy's: imported when the command runs
+
     for m in args.module:
         load_module(m)
     load_builtin_claims()

@@ -8,18 +8,12 @@ from __future__ import annotations
 
 import argparse
 
-import mpmath
-
 from verify.commands._dynargs import note_repairs
-from verify.commands._lossargs import HelpFormatter, Subparsers, add_loss_options, loss_epilog, loss_from_args, loss_json, loss_label, scale_flag, scale_text
+from verify.commands._lossargs import LOSS_CATALOGUE, HelpFormatter, Subparsers, add_loss_options, loss_epilog, loss_from_args, loss_json, loss_label, scale_flag, scale_text
 from verify.engine.report import print_json
 from verify.exact.objects import InputError, load_preference_matrix, simplex_vector
-from verify.numerics.bridge import evalf_mp
-from verify.numerics.optimum import NonUniqueOptimum, minimise
-from verify.system import System
-from verify.numerics.precision import GUARD, agree_log, tolerance, workdps
 
-__all__ = ["register", "run", "ALIASES"]
+__all__ = ["register", "register_alias", "run", "ALIASES", "PROGRESS_FROM_K", "verification_progress"]
 
 #: ``prefdyn NAME`` = ``prefdyn optimum --loss NAME`` with these defaults (help, dps).
 ALIASES = {
@@ -60,10 +54,8 @@ def register(sub: Subparsers) -> None:
 
 def register_alias(sub: Subparsers, name: str) -> None:
     """``prefdyn NAME``: ``optimum --loss NAME`` with NAME's own scale flag."""
-    from theory.losses import BUILTIN
-
     help_, dps = ALIASES[name]
-    L = BUILTIN[name]
+    L = LOSS_CATALOGUE[name]
     p = sub.add_parser(name, help=help_, description=DESCRIPTION + f" This is 'prefdyn optimum --loss {name}'.")
     _add_common(p, dps)
     p.add_argument("--scale", default=None, metavar="VALUE", help=f"{L.scale_name} > 0 (default: 1)")
@@ -79,6 +71,12 @@ def _on_support(P, mu, ref, loss, dps) -> dict:
     the loss is the same loss for the sub-matrix, whose optimum (a point, for a strictly convex loss)
     is the policy conditioned on the support.
     """
+    import mpmath
+
+    from verify.numerics.optimum import NonUniqueOptimum
+    from verify.numerics.precision import GUARD, workdps
+    from verify.system import System
+
     T = [k for k, m in enumerate(mu) if m > 0]
     Z = [k for k in range(P.K) if k not in T]
     if not Z:
@@ -107,7 +105,43 @@ def _on_support(P, mu, ref, loss, dps) -> dict:
     }
 
 
+def minimise(*args, **kwargs) -> list:
+    """:func:`verify.numerics.optimum.minimise` (the check of the optimum), imported when the command runs."""
+    from verify.numerics.optimum import minimise as direct
+
+    return direct(*args, **kwargs)
+
+
+#: From this K on the verification takes seconds: it shows a progress bar on stderr.
+PROGRESS_FROM_K = 100
+
+
+def verification_progress(K: int):
+    """A progress bar (percent) over the direct minimisation for ``K >= PROGRESS_FROM_K``, else None.
+
+    The minimiser reports the pairs of the Hessian done, then the work of its Cholesky factor done;
+    each is about half of the time at large ``K``.
+    """
+    if K < PROGRESS_FROM_K:
+        return None
+    from verify.engine.report import Progress
+
+    bar = Progress("verifying (direct minimisation)")
+
+    def step(done: int, total: int, what: str) -> None:
+        bar((50 if what.startswith("Cholesky") else 0) + 50 * done // total, 100, what)
+
+    return step
+
+
 def run(args: argparse.Namespace) -> int:
+    import mpmath
+
+    from verify.numerics.bridge import evalf_mp
+    from verify.numerics.optimum import NonUniqueOptimum
+    from verify.numerics.precision import GUARD, agree_log, tolerance, workdps
+    from verify.system import System
+
     if args.dps < 5 or args.dps > 10000:
         raise InputError(f"--dps {args.dps} is outside [5, 10000]")
     P = load_preference_matrix(args.matrix)
@@ -134,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
                 for k, v in zip(out["support"], out.get("pi_on_support", ())):
                     print(f"  pi*[{k:>{width}} | support] = {v}")
         return 0
-    direct = minimise(P, mu, loss, pi_ref=ref, dps=args.dps)
+    direct = minimise(P, mu, loss, pi_ref=ref, dps=args.dps, progress=verification_progress(P.K))
     with workdps(args.dps + GUARD):
         worst = max(agree_log(a, b, args.dps)[1] for a, b in zip(pi, direct))
         ok = worst <= tolerance(args.dps)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
-
 from verify.commands._dynargs import add_matrix_options, matrix_from_args, number_option
 from verify.commands._lossargs import HelpFormatter, add_loss_options, loss_epilog, loss_from_args, loss_json, loss_label
 from verify.engine.report import Progress, print_json, table
@@ -56,6 +54,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
     P, label = matrix_from_args(args)
     loss = loss_from_args(args)
     la = float(unit_interval(args.lam, "lambda"))

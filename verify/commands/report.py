@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from verify.plots import PLOT_HINT
 from verify.engine.registry import BUDGETS, REGISTRY
 from verify.engine.report import Progress
 from verify.engine.runner import check, load_builtin_claims, load_module
@@ -81,6 +80,8 @@ def reproduce_command(args: argparse.Namespace, figures: bool) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from verify.plots import PLOT_HINT  # verify.plots reads theory.notation: imported when the command runs
+
     out = _output(args.out, "--out", (".pdf",))
     md = _output(args.markdown, "--markdown", (".md", ".markdown")) if args.markdown else None
     if md is not None and md.resolve() == out.resolve():

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
-import sympy
-
-from theory.losses import ALIASES
-from verify.commands._lossargs import HelpFormatter, add_loss_options, loss_epilog, loss_from_args, loss_json, loss_label
+from verify.commands._lossargs import LOSS_ALIASES, HelpFormatter, add_loss_options, loss_epilog, loss_from_args, loss_json, loss_label
 from verify.exact.objects import InputError, unit_interval
 from verify.engine.report import Progress, print_json, table
 from verify.commands._dynargs import add_matrix_options, matrix_from_args, number_option, vector_option
@@ -58,13 +54,16 @@ SCALE_DEFAULTS = {"ipo": "4", "dpo": "0.25"}
 
 def _loss(args: argparse.Namespace):
     if args.method is not None:
-        if args.loss is not None and ALIASES.get(args.loss.strip().lower(), args.loss.strip().lower()) != args.method:
+        if args.loss is not None and LOSS_ALIASES.get(args.loss.strip().lower(), args.loss.strip().lower()) != args.method:
             raise InputError(f"--method {args.method} and --loss {args.loss} disagree; give --loss only")
         return loss_from_args(args, spec=args.method)
     return loss_from_args(args)
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+    import sympy
+
     P, label = matrix_from_args(args)
     K = P.shape[0]
     loss = _loss(args)

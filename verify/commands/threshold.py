@@ -16,11 +16,8 @@ from __future__ import annotations
 import argparse
 from fractions import Fraction
 
-import mpmath
-import sympy
-
 from verify.commands._dynargs import note_repairs
-from verify.commands._lossargs import HelpFormatter, Subparsers, add_loss_options, builtin_twin, exact_json, loss_epilog, loss_from_args, loss_json, loss_label, scale_flag
+from verify.commands._lossargs import LOSS_CATALOGUE, HelpFormatter, Subparsers, add_loss_options, builtin_twin, exact_json, loss_epilog, loss_from_args, loss_json, loss_label, scale_flag
 from verify.engine.report import print_json
 from verify.exact.objects import InputError, fmt, load_preference_matrix, to_fraction, unit_interval
 
@@ -36,14 +33,13 @@ DESCRIPTION = (
     "the formula does not apply: the command says why (exit 0). A P that is not balanced is refused (exit 2)."
 )
 
-ALPHA, LAM, SIGMA, KS, A = sympy.symbols("alpha lam sigma K a", positive=True)
-#: ``sqrt(1 - alpha^2)`` kept as one factor in the printed formulas.
-ROOT = sympy.Symbol("sqrt(1 - alpha**2)", positive=True)
 #: The claims a built-in's threshold specialises (the general one is LOSS-3).
 CLAIMS = {"ipo": "DYN-1 for the 3-cycle, DYN-6", "dpo": "DPO-4 for the 3-cycle, DPO-6"}
 
 
 def _show(expr) -> str:
+    import sympy
+
     return sympy.sstr(sympy.simplify(expr))
 
 
@@ -72,9 +68,7 @@ def register(sub: Subparsers) -> None:
 
 def register_alias(sub: Subparsers, name: str, command: str) -> None:
     """``prefdyn COMMAND`` = ``prefdyn threshold --loss NAME`` (with NAME's own scale flag)."""
-    from theory.losses import BUILTIN
-
-    L = BUILTIN[name]
+    L = LOSS_CATALOGUE[name]
     p = sub.add_parser(
         command,
         help=f"the MRS stability of the uniform point for a balanced P with the {name} loss (= threshold --loss {name})",
@@ -121,7 +115,12 @@ def formulas(loss, *, cyclic: bool = False) -> dict:
 
     From :func:`theory.family.critical_b`, converted to the loss's own scale by ``loss.scale_of_b``.
     """
+    import sympy
+
     from theory.family import critical_b
+
+    ALPHA, LAM, SIGMA, KS, A = sympy.symbols("alpha lam sigma K a", positive=True)
+    ROOT = sympy.Symbol("sqrt(1 - alpha**2)", positive=True)  # kept as one factor in the printed formulas
 
     b_general = critical_b(loss, SIGMA, KS, ALPHA, LAM).subs(sympy.sqrt(1 - ALPHA**2), ROOT)
     out = {
@@ -135,6 +134,8 @@ def formulas(loss, *, cyclic: bool = False) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    import sympy
+
     if args.dps < 5 or args.dps > 1000:
         raise InputError(f"--dps {args.dps} is outside [5, 1000]")
     P, label = exact_matrix(args)
@@ -226,6 +227,9 @@ def run(args: argparse.Namespace) -> int:
 def _at_scale(system, loss, alpha, lam, sigma, dps) -> dict:
     """The closed-form modulus at this loss's scale (:func:`theory.family.balanced_threshold_expr`) and the
     spectral radius of the numeric Jacobian at the uniform point (``System.spectrum``)."""
+    import mpmath
+    import sympy
+
     from theory.family import balanced_threshold_expr
     from verify.numerics.bridge import evalf_mp
     from verify.numerics.precision import GUARD, agree, workdps
