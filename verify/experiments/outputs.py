@@ -1,0 +1,405 @@
+"""The outputs of an experiment: summary and per-matrix tables, figures, and a Markdown report.
+
+:func:`write_outputs` writes, into one directory:
+
+* ``summary.csv`` and ``summary.json`` — one row per matrix class and setting
+  (:data:`SUMMARY_COLUMNS`): the number of matrices, the mean, median and maximum cycle strength,
+  the mean final entropy, and the shares of runs that oscillate and that converged;
+* ``per_matrix.csv`` — one row per matrix and setting (:data:`PER_MATRIX_COLUMNS`): its prompt,
+  class, setting and every metric of the run;
+* ``finite_sample.csv`` (with the finite-sample variant) — one row per matrix and setting;
+* figures (PNG, with matplotlib): ``heatmap_cycle_strength.png``, ``heatmap_final_entropy.png``,
+  ``examples.png`` and, with the finite-sample variant, ``finite_sample.png``;
+* ``report.md`` — the inputs, every option, the class counts beside the paper's, the headline
+  numbers, and where the numbers differ from the paper's.
+
+The tables are computed by :func:`per_matrix_rows` and :func:`summary_rows` from the arrays of a
+sweep (one ``(N, S)`` array per metric), so the summary can be recomputed from ``per_matrix.csv``.
+Floats are written with ``repr`` (the shortest text that reads back to the same float), so two
+runs give byte-identical tables exactly when their numbers agree.
+
+>>> import numpy as np
+>>> rows = summary_rows(np.array(["cyclic", "sst", "cyclic"]), np.array([[0.5, 1.0, 1.0]]),
+...                     {"cycle_strength": np.array([[1e-3], [0.0], [3e-3]]), "final_entropy": np.array([[1.0], [0.5], [1.2]]),
+...                      "oscillating": np.array([[True], [False], [True]]), "converged": np.array([[False], [True], [False]])})
+>>> [(r["class"], r["n_matrices"], r["cycle_strength_mean"], r["share_oscillating"]) for r in rows]
+[('cyclic', 2, 0.002, 1.0), ('sst', 1, 0.0, 0.0)]
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import pathlib
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+__all__ = [
+    "METRICS",
+    "SUMMARY_COLUMNS",
+    "PER_MATRIX_COLUMNS",
+    "PAPER",
+    "FIGURE_FILES",
+    "per_matrix_rows",
+    "summary_rows",
+    "counts_table",
+    "differences_from_paper",
+    "headline",
+    "report_markdown",
+    "write_csv",
+    "read_csv",
+    "write_outputs",
+]
+
+#: The metrics of every run, in the order of the per-matrix table (verify/numerics/metrics.py).
+METRICS: tuple[str, ...] = ("cycle_strength", "final_entropy", "amplitude", "last_delta", "oscillating", "converged")
+
+#: The columns of ``summary.csv`` (``scale`` is the loss's own scale: IPO beta, DPO beta_dpo, ...).
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    "class", "setting", "alpha", "scale", "lambda", "n_matrices",
+    "cycle_strength_mean", "cycle_strength_median", "cycle_strength_max",
+    "final_entropy_mean", "share_oscillating", "share_converged",
+)
+
+#: The columns of ``per_matrix.csv``: one row per matrix and setting.
+PER_MATRIX_COLUMNS: tuple[str, ...] = ("matrix", "prompt_index", "class", "setting", "alpha", "scale", "lambda") + METRICS
+
+#: The paper's setup (arXiv:2602.12180, §5): HelpSteer responses, K, the kept counts, iterations, loss.
+PAPER: dict[str, Any] = {"rows": 35331, "K": 4, "counts": {"cyclic": 118, "sst": 4924}, "steps": 3000, "loss": "ipo"}
+
+#: The figure files and what each shows.
+FIGURE_FILES: dict[str, str] = {
+    "heatmap_cycle_strength": "mean cycle strength over the grid, one panel per class",
+    "heatmap_final_entropy": "mean final entropy over the grid, one panel per class",
+    "examples": "the policy of an example cyclic and an example SST matrix against the iteration",
+    "finite_sample": "finite-sample paths against the population path and the realisation average",
+}
+
+
+def _num(x: Any) -> Any:
+    """A table cell: bools as 0/1-free ``true``/``false``, floats exactly (``repr``), ints as ints."""
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        return float(x)
+    return x
+
+
+def _settings(settings: Any) -> np.ndarray:
+    s = np.asarray(settings, float)
+    if s.ndim != 2 or s.shape[1] != 3:
+        raise ValueError(f"settings have shape {s.shape}, expected (S, 3) = (alpha, scale, lambda)")
+    return s
+
+
+def per_matrix_rows(prompt_index: Any, classes: Any, settings: Any, metrics: dict[str, np.ndarray]) -> list[dict]:
+    """One row per matrix and setting (:data:`PER_MATRIX_COLUMNS`), matrix-major.
+
+    ``metrics`` maps each name of :data:`METRICS` to its ``(N, S)`` array; ``prompt_index`` and
+    ``classes`` are ``(N,)``, ``settings`` is ``(S, 3)``.
+    """
+    s = _settings(settings)
+    pidx = np.asarray(prompt_index)
+    cls = np.asarray(classes)
+    arrays = {m: np.asarray(metrics[m]) for m in METRICS}
+    N, S = len(pidx), len(s)
+    for m, a in arrays.items():
+        if a.shape != (N, S):
+            raise ValueError(f"metric {m} has shape {a.shape}, expected ({N}, {S})")
+    lists = {m: a.tolist() for m, a in arrays.items()}
+    st = s.tolist()
+    rows = []
+    for i in range(N):
+        p, c = int(pidx[i]), str(cls[i])
+        for j in range(S):
+            row = {"matrix": i, "prompt_index": p, "class": c, "setting": j, "alpha": st[j][0], "scale": st[j][1], "lambda": st[j][2]}
+            for m in METRICS:
+                row[m] = lists[m][i][j]
+            rows.append(row)
+    return rows
+
+
+def summary_rows(classes: Any, settings: Any, metrics: dict[str, np.ndarray], order: Sequence[str] | None = None) -> list[dict]:
+    """One row per class and setting (:data:`SUMMARY_COLUMNS`): class-major, settings in order.
+
+    The statistics are over the class's matrices at that setting: mean, median and maximum of the
+    cycle strength, mean of the final entropy, and the shares (in [0, 1]) of runs flagged
+    oscillating and converged. ``order`` is the order of the classes (default: as they first
+    appear); a class without matrices has no rows.
+    """
+    s = _settings(settings)
+    cls = np.asarray(classes).astype(str)
+    names = list(order) if order is not None else list(dict.fromkeys(cls.tolist()))
+    cs = np.asarray(metrics["cycle_strength"], float)
+    fe = np.asarray(metrics["final_entropy"], float)
+    osc = np.asarray(metrics["oscillating"], bool)
+    conv = np.asarray(metrics["converged"], bool)
+    rows = []
+    for name in names:
+        mask = cls == name
+        n = int(mask.sum())
+        if n == 0:
+            continue
+        c = cs[mask]
+        stats = {
+            "cycle_strength_mean": c.mean(axis=0),
+            "cycle_strength_median": np.median(c, axis=0),
+            "cycle_strength_max": c.max(axis=0),
+            "final_entropy_mean": fe[mask].mean(axis=0),
+            "share_oscillating": osc[mask].mean(axis=0),
+            "share_converged": conv[mask].mean(axis=0),
+        }
+        for j in range(len(s)):
+            row = {"class": name, "setting": j, "alpha": float(s[j, 0]), "scale": float(s[j, 1]), "lambda": float(s[j, 2]), "n_matrices": n}
+            row.update({k: float(v[j]) for k, v in stats.items()})
+            rows.append(row)
+    return rows
+
+
+def counts_table(counts: dict[str, int], paper: dict[str, int] | None = None) -> list[dict]:
+    """The class counts beside the paper's: ``[{"class", "count", "paper"}, ...]`` (``paper`` None where it gives none).
+
+    >>> counts_table({"cyclic": 3, "sst": 40, "transitive": 5, "other": 1})[:2]
+    [{'class': 'cyclic', 'count': 3, 'paper': 118}, {'class': 'sst', 'count': 40, 'paper': 4924}]
+    """
+    paper = PAPER["counts"] if paper is None else paper
+    return [{"class": c, "count": int(n), "paper": paper.get(c)} for c, n in counts.items()]
+
+
+def write_csv(path: Any, rows: Iterable[dict], columns: Sequence[str]) -> pathlib.Path:
+    """Write ``rows`` (dicts) as CSV with a header of ``columns``; floats exactly (``repr``), bools ``true``/``false``."""
+    path = pathlib.Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(columns)
+        for r in rows:
+            w.writerow([_cell(r.get(c)) for c in columns])
+    os.replace(tmp, path)
+    return path
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, (bool, np.bool_)):
+        return "true" if v else "false"
+    if isinstance(v, (float, np.floating)):
+        return repr(float(v))
+    return str(v)
+
+
+def read_csv(path: Any) -> list[dict]:
+    """Read a table written by :func:`write_csv`: numbers as int or float, ``true``/``false`` as bools."""
+
+    def conv(v: str) -> Any:
+        if v in ("true", "false"):
+            return v == "true"
+        if v == "":
+            return None
+        try:
+            return int(v)
+        except ValueError:
+            pass
+        try:
+            return float(v)
+        except ValueError:
+            return v
+
+    with open(path, newline="", encoding="utf-8") as fh:
+        return [{k: conv(v) for k, v in r.items()} for r in csv.DictReader(fh)]
+
+
+def _json_ready(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _json_ready(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_json_ready(v) for v in x]
+    if isinstance(x, pathlib.PurePath):
+        return str(x)
+    if isinstance(x, np.ndarray):
+        return _json_ready(x.tolist())
+    if isinstance(x, (float, np.floating)):
+        f = float(x)
+        return f if math.isfinite(f) else str(f)
+    if hasattr(x, "to_json"):
+        return _json_ready(x.to_json())
+    return _num(x)
+
+
+def _write_json(path: pathlib.Path, doc: Any) -> pathlib.Path:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(_json_ready(doc), indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def headline(rows: Sequence[dict]) -> list[str]:
+    """The headline numbers of a summary (one line per class): where its mean cycle strength is largest,
+    how often its runs oscillate and converge, and its range of mean final entropy.
+
+    >>> r = [{"class": "sst", "setting": 0, "alpha": 0.5, "scale": 4.0, "lambda": 1.0, "n_matrices": 2, "cycle_strength_mean": 0.0,
+    ...       "cycle_strength_median": 0.0, "cycle_strength_max": 0.0, "final_entropy_mean": 0.2, "share_oscillating": 0.0,
+    ...       "share_converged": 1.0}]
+    >>> print(headline(r)[0])
+    sst (2 matrices, 1 setting): mean cycle strength at most 0 (alpha = 0.5, scale = 4, lambda = 1); oscillating in 0% of runs, converged in 100%; mean final entropy 0.2 to 0.2 nats
+    """
+    out = []
+    for name in dict.fromkeys(r["class"] for r in rows):
+        rs = [r for r in rows if r["class"] == name]
+        top = max(rs, key=lambda r: r["cycle_strength_mean"])
+        osc = sum(r["share_oscillating"] for r in rs) / len(rs)
+        conv = sum(r["share_converged"] for r in rs) / len(rs)
+        fe = [r["final_entropy_mean"] for r in rs]
+        n = rs[0]["n_matrices"]
+        out.append(
+            f"{name} ({n:,} matrices, {len(rs)} setting{'s' if len(rs) != 1 else ''}): mean cycle strength at most "
+            f"{top['cycle_strength_mean']:.4g} (alpha = {top['alpha']:g}, scale = {top['scale']:g}, lambda = {top['lambda']:g}); "
+            f"oscillating in {100 * osc:.3g}% of runs, converged in {100 * conv:.3g}%; "
+            f"mean final entropy {min(fe):.4g} to {max(fe):.4g} nats"
+        )
+    return out
+
+
+def differences_from_paper(
+    *, counts: dict[str, int], rows_read: int, synthetic: bool, K: int, steps: int, loss: str, classes: Sequence[str],
+    finite: Any = None,
+) -> list[str]:
+    """Where this run's numbers differ from the paper's, and why (one sentence each).
+
+    >>> d = differences_from_paper(counts={"cyclic": 3, "sst": 50}, rows_read=400, synthetic=True, K=4, steps=300,
+    ...                            loss="ipo", classes=("cyclic", "sst"))
+    >>> [x.split(":")[0] for x in d]
+    ['Data', 'Counts', 'Iterations', 'Unstated choices']
+    """
+    out = []
+    paper_counts = PAPER["counts"]
+    if synthetic:
+        out.append(
+            "Data: the input is the synthetic sample shipped with prefdyn (HelpSteer schema, generated scores), not NVIDIA "
+            f"HelpSteer: {rows_read:,} rows against the paper's {PAPER['rows']:,}. Its class counts and every number "
+            "below are not comparable with the paper's; run with --data on HelpSteer's train.jsonl.gz for those."
+        )
+    elif rows_read != PAPER["rows"]:
+        out.append(
+            f"Data: the file has {rows_read:,} rows; the paper's HelpSteer has {PAPER['rows']:,} responses "
+            "(a different split or version of the dataset gives different counts)."
+        )
+    diff = [f"{c} {counts.get(c, 0):,} (paper {p:,})" for c, p in paper_counts.items() if counts.get(c, 0) != p]
+    if diff:
+        why = "the data differ" if synthetic or rows_read != PAPER["rows"] else (
+            "the paper does not state its choices for ties, for prompts with more or fewer than 4 responses, for the "
+            "attribute drawn per pair, or its seed; the options above are this run's choices (--ties, --group, "
+            "--attribute, --seed change them)")
+        out.append(f"Counts: {'; '.join(diff)}: {why}.")
+    if K != PAPER["K"]:
+        out.append(f"K: {K} responses per prompt (the paper: {PAPER['K']}).")
+    if steps != PAPER["steps"]:
+        out.append(f"Iterations: {steps:,} per run (the paper: {PAPER['steps']:,}); cycle strength and final entropy depend on it.")
+    if loss != PAPER["loss"]:
+        out.append(f"Loss: {loss} (the paper runs MRS-IPO); the scale axis is this loss's own scale.")
+    if tuple(classes) != tuple(paper_counts):
+        out.append(f"Classes: {', '.join(classes)} (the paper studies the cyclic and the SST matrices).")
+    if finite is not None:
+        out.append(
+            "Finite-sample variant: the paper does not state the number of pairs per round, the number of realisations "
+            "or what happens to a response no pair sampled; this run's choices are listed above."
+        )
+    out.append(
+        "Unstated choices: the paper does not give its grid values, burn-in or starting policies; this run's are listed "
+        "above (the burn-in states are left out of the cycle strength)."
+    )
+    return out
+
+
+def _md_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    for r in rows:
+        lines.append("| " + " | ".join(str(c).replace("|", "/") for c in r) + " |")
+    return "\n".join(lines)
+
+
+def _g(x: Any) -> str:
+    return f"{x:.4g}" if isinstance(x, float) else str(x)
+
+
+def report_markdown(
+    *,
+    inputs: dict,
+    build_lines: Sequence[str],
+    spec: dict,
+    counts: dict[str, int],
+    classes: Sequence[str],
+    rows: Sequence[dict],
+    differences: Sequence[str],
+    files: dict[str, str],
+    figures_note: str | None = None,
+    command: str | None = None,
+    max_rows: int = 40,
+) -> str:
+    """The Markdown report of an experiment: inputs, options, counts, headline numbers, differences, files.
+
+    ``inputs`` is the loader's report (``LoadReport.to_json()``: path, format, rows, skipped, bad,
+    prompts) with ``synthetic``; ``build_lines`` the lines of ``BuildOptions.describe()``;
+    ``spec`` the sweep's ``SweepSpec.to_json()`` (every field is listed); ``rows`` the summary rows.
+    """
+    out = ["# Experiment report", ""]
+    if command:
+        out += ["Reproduce with:", "", "```sh", command, "```", ""]
+    out += ["## Inputs", ""]
+    kind = "the synthetic sample shipped with prefdyn (HelpSteer schema, **synthetic scores**)" if inputs.get("synthetic") else "a HelpSteer-schema file"
+    out.append(f"- file: `{inputs.get('path')}` ({kind})")
+    out.append(f"- format: {inputs.get('format')}")
+    out.append(f"- rows read: {inputs.get('rows', 0):,}; rows skipped (malformed, --skip-bad): {inputs.get('skipped', 0):,}")
+    out.append(f"- prompts: {inputs.get('prompts', 0):,}")
+    for msg in inputs.get("bad") or []:
+        out.append(f"  - skipped: {msg}")
+    out += ["", "## Options", "", "Matrix construction:", ""]
+    out += [f"- {line}" for line in build_lines]
+    out += ["", "Runs:", ""]
+    for k, v in spec.items():
+        if isinstance(v, dict):
+            out.append(f"- {k}: " + ", ".join(f"{kk} = {_fmt_value(vv)}" for kk, vv in v.items()))
+        else:
+            out.append(f"- {k}: {_fmt_value(v)}")
+    out.append(f"- classes run: {', '.join(classes)}")
+    out += ["", "## Class counts", "", "Matrices of each class, beside the paper's (it reports the cyclic and the SST counts):", ""]
+    out.append(_md_table(["class", "this run", "paper"], [[c["class"], f"{c['count']:,}", "" if c["paper"] is None else f"{c['paper']:,}"]
+                                                          for c in counts_table(counts)]))
+    out += ["", "## Headline numbers", ""]
+    out += [f"- {line}" for line in headline(rows)] or ["- no matrix of the selected classes"]
+    out += ["", "## Where the numbers differ from the paper's", ""]
+    out += [f"- {d}" for d in differences]
+    out += ["", "## Summary", ""]
+    cols = ["class", "alpha", "scale", "lambda", "n", "cycle strength mean", "median", "max", "final entropy mean", "oscillating", "converged"]
+    body = [[r["class"], _g(r["alpha"]), _g(r["scale"]), _g(r["lambda"]), r["n_matrices"], _g(r["cycle_strength_mean"]),
+             _g(r["cycle_strength_median"]), _g(r["cycle_strength_max"]), _g(r["final_entropy_mean"]),
+             f"{100 * r['share_oscillating']:.3g}%", f"{100 * r['share_converged']:.3g}%"] for r in rows[:max_rows]]
+    out.append(_md_table(cols, body))
+    if len(rows) > max_rows:
+        out.append(f"\n({len(rows) - max_rows} more rows in summary.csv.)")
+    out += ["", "## Files", ""]
+    for name, what in files.items():
+        out.append(f"- `{name}`: {what}")
+    if figures_note:
+        out.append(f"- {figures_note}")
+    return "\n".join(out) + "\n"
+
+
+def _fmt_value(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_fmt_value(x) for x in v) + "]"
+    if v is None:
+        return "none"
+    return str(v)
+
+
+def write_outputs(out_dir, matrices, load_report, sweep, spec, *, figures=True, **kw) -> dict[str, pathlib.Path]:  # pragma: no cover - replaced below
+    raise NotImplementedError
