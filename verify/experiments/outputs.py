@@ -42,7 +42,10 @@ __all__ = [
     "SUMMARY_COLUMNS",
     "PER_MATRIX_COLUMNS",
     "PAPER",
+    "TABLE_FILES",
     "FIGURE_FILES",
+    "sweep_metrics",
+    "draw_figures",
     "per_matrix_rows",
     "summary_rows",
     "counts_table",
@@ -69,6 +72,15 @@ PER_MATRIX_COLUMNS: tuple[str, ...] = ("matrix", "prompt_index", "class", "setti
 
 #: The paper's setup (arXiv:2602.12180, §5): HelpSteer responses, K, the kept counts, iterations, loss.
 PAPER: dict[str, Any] = {"rows": 35331, "K": 4, "counts": {"cyclic": 118, "sst": 4924}, "steps": 3000, "loss": "ipo"}
+
+#: The table files and what each holds.
+TABLE_FILES: dict[str, str] = {
+    "summary.csv": "one row per matrix class and setting (n matrices, cycle strength mean/median/max, mean final entropy, "
+                   "shares oscillating and converged)",
+    "summary.json": "the same rows, with the inputs, the options and the counts beside the paper's",
+    "per_matrix.csv": "one row per matrix and setting: prompt index, class, setting and every metric",
+    "finite_sample.csv": "the finite-sample variant: one row per matrix and setting",
+}
 
 #: The figure files and what each shows.
 FIGURE_FILES: dict[str, str] = {
@@ -401,5 +413,95 @@ def _fmt_value(v: Any) -> str:
     return str(v)
 
 
-def write_outputs(out_dir, matrices, load_report, sweep, spec, *, figures=True, **kw) -> dict[str, pathlib.Path]:  # pragma: no cover - replaced below
-    raise NotImplementedError
+def sweep_metrics(sweep: Any) -> dict[str, np.ndarray]:
+    """The ``(N, S)`` array of every metric of :data:`METRICS` from a sweep's result (or a GridResult)."""
+    return {m: np.asarray(getattr(sweep, m)) for m in METRICS}
+
+
+def _spec_json(spec: Any) -> dict:
+    d = spec.to_json() if hasattr(spec, "to_json") else dict(spec)
+    return _json_ready(d)
+
+
+def write_outputs(
+    out_dir: Any,
+    matrices: Any,
+    load_report: Any,
+    sweep: Any,
+    spec: Any,
+    *,
+    figures: bool = True,
+    classes: Sequence[str] | None = None,
+    synthetic: bool | None = None,
+    command: str | None = None,
+    figures_note: str | None = None,
+) -> dict[str, pathlib.Path]:
+    """Write the tables, the figures and the report of an experiment into ``out_dir``; returns file name -> path.
+
+    Parameters
+    ----------
+    out_dir : the folder (created if missing)
+    matrices : every matrix built (:class:`verify.experiments.construct.MatrixSet`; its counts are reported)
+    load_report : the loader's :class:`verify.experiments.helpsteer.LoadReport`
+    sweep : the :class:`verify.experiments.sweep.SweepResult` of the matrices of ``classes``, in their order
+    spec : the :class:`verify.experiments.sweep.SweepSpec` of the sweep
+    figures : draw the figures (matplotlib); without it ``figures_note`` says why they are left out
+    classes : the classes that were run (default: the paper's, cyclic and SST)
+    synthetic : whether the data are the shipped sample (default: from the file's path)
+    command : the command line that reproduces the run (written at the top of the report)
+    """
+    from verify.experiments.pipeline import DEFAULT_CLASSES
+
+    out = pathlib.Path(os.fspath(out_dir))
+    out.mkdir(parents=True, exist_ok=True)
+    chosen = tuple(classes) if classes is not None else DEFAULT_CLASSES
+    selected = matrices.select(chosen)
+    metrics = sweep_metrics(sweep)
+    settings = _settings(sweep.settings)
+    N = len(selected.classes)
+    if metrics["cycle_strength"].shape != (N, len(settings)):
+        raise ValueError(f"the sweep has {metrics['cycle_strength'].shape} results, expected ({N}, {len(settings)}): "
+                         f"the {N} matrices of {', '.join(chosen)} at {len(settings)} settings")
+    if synthetic is None:
+        from verify.experiments.helpsteer import SAMPLE_PATH
+
+        synthetic = pathlib.Path(str(load_report.path)).resolve() == pathlib.Path(SAMPLE_PATH).resolve()
+    counts = dict(matrices.counts())
+    spec_doc = _spec_json(spec)
+    rows = summary_rows(selected.classes, settings, metrics, order=chosen)
+    inputs = {**load_report.to_json(), "synthetic": bool(synthetic)}
+    files: dict[str, pathlib.Path] = {}
+    files["summary.csv"] = write_csv(out / "summary.csv", rows, SUMMARY_COLUMNS)
+    doc = {
+        "inputs": inputs,
+        "options": {"build": _json_ready(selected.options.to_json()), "sweep": spec_doc, "classes": list(chosen)},
+        "counts": counts,
+        "paper_counts": dict(PAPER["counts"]),
+        "counts_vs_paper": counts_table(counts),
+        "columns": list(SUMMARY_COLUMNS),
+        "rows": rows,
+    }
+    files["summary.json"] = _write_json(out / "summary.json", doc)
+    per = per_matrix_rows(selected.prompt_index, selected.classes, settings, metrics)
+    files["per_matrix.csv"] = write_csv(out / "per_matrix.csv", per, PER_MATRIX_COLUMNS)
+    finite = getattr(spec, "finite", None)
+    if finite is not None:
+        frows = finite_rows(selected.prompt_index, selected.classes, settings, sweep)
+        files["finite_sample.csv"] = write_csv(out / "finite_sample.csv", frows, FINITE_COLUMNS)
+    described = {name: TABLE_FILES[name] for name in files}
+    if figures:
+        for name, path in draw_figures(out, selected, sweep, spec, metrics, settings, chosen).items():
+            files[name] = path
+            described[name] = FIGURE_FILES[name.rsplit(".", 1)[0]]
+    differences = differences_from_paper(counts=counts, rows_read=int(load_report.rows), synthetic=bool(synthetic),
+                                         K=int(selected.options.K), steps=int(spec.steps), loss=str(spec.loss), classes=chosen,
+                                         finite=finite)
+    described["report.md"] = "this report"
+    text = report_markdown(inputs=inputs, build_lines=selected.options.describe(), spec=spec_doc, counts=counts, classes=chosen,
+                           rows=rows, differences=differences, files=described, figures_note=figures_note, command=command)
+    path = out / "report.md"
+    tmp = out / ".report.md.tmp"
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    files["report.md"] = path
+    return files

@@ -309,15 +309,15 @@ def finite_sample_figure(
 
     Parameters
     ----------
-    population : ``(T + 1, K)`` log-policies of the population run (``P mu_t`` exactly)
-    realisations : ``(R, T + 1, K)`` log-policies of the finite-sample runs of the same matrix and setting
+    population : ``(T + 1, K)`` policies ``pi_t`` of the population run (``P mu_t`` exactly)
+    realisations : ``(R, T + 1, K)`` policies of the finite-sample runs of the same matrix, setting and start
     coordinate : the coordinate drawn in (a) (default: the one that varies most in the realisations)
     """
     require_matplotlib()
     from verify.numerics.metrics import cycle_strength, oscillation
 
-    pop = np.exp(np.asarray(population, float))
-    real = np.exp(np.asarray(realisations, float))
+    pop = np.asarray(population, float)
+    real = np.asarray(realisations, float)
     if real.ndim != 3 or real.shape[1:] != pop.shape:
         raise ValueError(f"realisations have shape {real.shape}, expected (R, {pop.shape[0]}, {pop.shape[1]})")
     R, n, K = real.shape
