@@ -44,9 +44,15 @@ __all__ = [
     "PAPER",
     "TABLE_FILES",
     "FIGURE_FILES",
+    "ROUNDING",
     "sweep_metrics",
     "draw_figures",
+    "example_runs",
+    "finite_example",
+    "FINITE_COLUMNS",
     "per_matrix_rows",
+    "finite_rows",
+    "pick_examples",
     "summary_rows",
     "counts_table",
     "differences_from_paper",
@@ -81,6 +87,9 @@ TABLE_FILES: dict[str, str] = {
     "per_matrix.csv": "one row per matrix and setting: prompt index, class, setting and every metric",
     "finite_sample.csv": "the finite-sample variant: one row per matrix and setting",
 }
+
+#: A cycle strength below this is rounding (a converged run's variance is ~1e-33): the heatmaps draw it as 0.
+ROUNDING = 1e-20
 
 #: The figure files and what each shows.
 FIGURE_FILES: dict[str, str] = {
@@ -251,9 +260,10 @@ def _write_json(path: pathlib.Path, doc: Any) -> pathlib.Path:
     return path
 
 
-def headline(rows: Sequence[dict]) -> list[str]:
+def headline(rows: Sequence[dict], scale_name: str = "scale") -> list[str]:
     """The headline numbers of a summary (one line per class): where its mean cycle strength is largest,
-    how often its runs oscillate and converge, and its range of mean final entropy.
+    how often its runs oscillate and converge, and its range of mean final entropy. ``scale_name`` names
+    the loss's scale (``beta`` for IPO).
 
     >>> r = [{"class": "sst", "setting": 0, "alpha": 0.5, "scale": 4.0, "lambda": 1.0, "n_matrices": 2, "cycle_strength_mean": 0.0,
     ...       "cycle_strength_median": 0.0, "cycle_strength_max": 0.0, "final_entropy_mean": 0.2, "share_oscillating": 0.0,
@@ -271,7 +281,7 @@ def headline(rows: Sequence[dict]) -> list[str]:
         n = rs[0]["n_matrices"]
         out.append(
             f"{name} ({n:,} matrices, {len(rs)} setting{'s' if len(rs) != 1 else ''}): mean cycle strength at most "
-            f"{top['cycle_strength_mean']:.4g} (alpha = {top['alpha']:g}, scale = {top['scale']:g}, lambda = {top['lambda']:g}); "
+            f"{top['cycle_strength_mean']:.4g} (alpha = {top['alpha']:g}, {scale_name} = {top['scale']:g}, lambda = {top['lambda']:g}); "
             f"oscillating in {100 * osc:.3g}% of runs, converged in {100 * conv:.3g}%; "
             f"mean final entropy {min(fe):.4g} to {max(fe):.4g} nats"
         )
@@ -352,19 +362,21 @@ def report_markdown(
     files: dict[str, str],
     figures_note: str | None = None,
     command: str | None = None,
+    scale_name: str = "scale",
     max_rows: int = 40,
 ) -> str:
     """The Markdown report of an experiment: inputs, options, counts, headline numbers, differences, files.
 
     ``inputs`` is the loader's report (``LoadReport.to_json()``: path, format, rows, skipped, bad,
     prompts) with ``synthetic``; ``build_lines`` the lines of ``BuildOptions.describe()``;
-    ``spec`` the sweep's ``SweepSpec.to_json()`` (every field is listed); ``rows`` the summary rows.
+    ``spec`` the sweep's ``SweepSpec.to_json()`` (every field is listed); ``rows`` the summary rows;
+    ``scale_name`` the name of the loss's scale (the column ``scale`` of the tables).
     """
     out = ["# Experiment report", ""]
     if command:
         out += ["Reproduce with:", "", "```sh", command, "```", ""]
     out += ["## Inputs", ""]
-    kind = "the synthetic sample shipped with prefdyn (HelpSteer schema, **synthetic scores**)" if inputs.get("synthetic") else "a HelpSteer-schema file"
+    kind = "the synthetic sample shipped with prefdyn: HelpSteer schema, **synthetic scores**" if inputs.get("synthetic") else "a HelpSteer-schema file"
     out.append(f"- file: `{inputs.get('path')}` ({kind})")
     out.append(f"- format: {inputs.get('format')}")
     out.append(f"- rows read: {inputs.get('rows', 0):,}; rows skipped (malformed, --skip-bad): {inputs.get('skipped', 0):,}")
@@ -380,15 +392,17 @@ def report_markdown(
         else:
             out.append(f"- {k}: {_fmt_value(v)}")
     out.append(f"- classes run: {', '.join(classes)}")
+    if scale_name != "scale":
+        out.append(f"- the column `scale` of the tables is the loss's scale {scale_name}")
     out += ["", "## Class counts", "", "Matrices of each class, beside the paper's (it reports the cyclic and the SST counts):", ""]
     out.append(_md_table(["class", "this run", "paper"], [[c["class"], f"{c['count']:,}", "" if c["paper"] is None else f"{c['paper']:,}"]
                                                           for c in counts_table(counts)]))
     out += ["", "## Headline numbers", ""]
-    out += [f"- {line}" for line in headline(rows)] or ["- no matrix of the selected classes"]
+    out += [f"- {line}" for line in headline(rows, scale_name)] or ["- no matrix of the selected classes"]
     out += ["", "## Where the numbers differ from the paper's", ""]
     out += [f"- {d}" for d in differences]
     out += ["", "## Summary", ""]
-    cols = ["class", "alpha", "scale", "lambda", "n", "cycle strength mean", "median", "max", "final entropy mean", "oscillating", "converged"]
+    cols = ["class", "alpha", scale_name if scale_name != "scale" else "scale", "lambda", "n", "cycle strength mean", "median", "max", "final entropy mean", "oscillating", "converged"]
     body = [[r["class"], _g(r["alpha"]), _g(r["scale"]), _g(r["lambda"]), r["n_matrices"], _g(r["cycle_strength_mean"]),
              _g(r["cycle_strength_median"]), _g(r["cycle_strength_max"]), _g(r["final_entropy_mean"]),
              f"{100 * r['share_oscillating']:.3g}%", f"{100 * r['share_converged']:.3g}%"] for r in rows[:max_rows]]
@@ -413,9 +427,171 @@ def _fmt_value(v: Any) -> str:
     return str(v)
 
 
+#: The columns of ``finite_sample.csv``: per matrix and setting, the realisations' mean metrics and those of their average path.
+FINITE_COLUMNS: tuple[str, ...] = (
+    "matrix", "prompt_index", "class", "setting", "alpha", "scale", "lambda", "realisations",
+    "cycle_strength_mean", "cycle_strength_min", "cycle_strength_max", "final_entropy_mean", "share_oscillating",
+    "averaged_cycle_strength", "averaged_final_entropy", "averaged_oscillating", "population_cycle_strength",
+)
+
+
+def finite_rows(prompt_index: Any, classes: Any, settings: Any, sweep: Any) -> list[dict]:
+    """One row per matrix and setting of the finite-sample variant (:data:`FINITE_COLUMNS`).
+
+    From the sweep's ``finite`` result (:class:`verify.experiments.finite.FiniteRun`: per realisation
+    ``(N, S, R)``, of the realisation-averaged path ``(N, S)``): the mean, min and max over the
+    realisations of the cycle strength, the mean final entropy and the share of realisations that
+    oscillate; the cycle strength, final entropy and oscillation of the averaged path; and the
+    population run's cycle strength beside them.
+    """
+    f = sweep.finite
+    s = _settings(settings)
+    cs = np.asarray(f.cycle_strength, float)
+    fe = np.asarray(f.final_entropy, float)
+    osc = np.asarray(f.oscillating, bool)
+    N, S, R = cs.shape
+    pop = np.asarray(sweep.cycle_strength, float)
+    cols = {
+        "cycle_strength_mean": cs.mean(axis=2), "cycle_strength_min": cs.min(axis=2), "cycle_strength_max": cs.max(axis=2),
+        "final_entropy_mean": fe.mean(axis=2), "share_oscillating": osc.mean(axis=2),
+        "averaged_cycle_strength": np.asarray(f.averaged_cycle_strength, float),
+        "averaged_final_entropy": np.asarray(f.averaged_final_entropy, float),
+        "averaged_oscillating": np.asarray(f.averaged_oscillating, bool), "population_cycle_strength": pop,
+    }
+    lists = {k: v.tolist() for k, v in cols.items()}
+    pidx, cls, st = np.asarray(prompt_index).tolist(), np.asarray(classes).astype(str).tolist(), s.tolist()
+    rows = []
+    for i in range(N):
+        for j in range(S):
+            row = {"matrix": i, "prompt_index": pidx[i], "class": cls[i], "setting": j, "alpha": st[j][0], "scale": st[j][1],
+                   "lambda": st[j][2], "realisations": R}
+            row.update({k: v[i][j] for k, v in lists.items()})
+            rows.append(row)
+    return rows
+
+
+def pick_examples(classes: Any, metrics: dict[str, np.ndarray]) -> dict:
+    """The example runs drawn in ``examples.png``: ``{"setting": j, "cyclic": i or None, "sst": i or None}``.
+
+    The setting is the one where the cyclic class's mean cycle strength is largest (without cyclic
+    matrices: the first class's); the cyclic example is the cyclic matrix of largest cycle strength
+    there, the SST example the SST matrix of median cycle strength there (the lower middle one;
+    ties: the first in order).
+
+    >>> pick_examples(np.array(["sst", "cyclic", "sst", "cyclic", "sst"]),
+    ...               {"cycle_strength": np.array([[0.0, 1.0], [0.1, 0.3], [0.0, 2.0], [0.2, 0.1], [0.0, 3.0]])})
+    {'setting': 0, 'cyclic': 3, 'sst': 0}
+    """
+    cls = np.asarray(classes).astype(str)
+    cs = np.asarray(metrics["cycle_strength"], float)
+    lead = "cyclic" if (cls == "cyclic").any() else (cls[0] if cls.size else None)
+    if lead is None:
+        return {"setting": 0, "cyclic": None, "sst": None}
+    j = int(np.argmax(cs[cls == lead].mean(axis=0)))
+    out: dict[str, Any] = {"setting": j, "cyclic": None, "sst": None}
+    cyc = np.flatnonzero(cls == "cyclic")
+    if cyc.size:
+        out["cyclic"] = int(cyc[np.argmax(cs[cyc, j])])
+    sst = np.flatnonzero(cls == "sst")
+    if sst.size:
+        order = sst[np.argsort(cs[sst, j], kind="stable")]
+        out["sst"] = int(order[(len(order) - 1) // 2])
+    return out
+
+
 def sweep_metrics(sweep: Any) -> dict[str, np.ndarray]:
     """The ``(N, S)`` array of every metric of :data:`METRICS` from a sweep's result (or a GridResult)."""
     return {m: np.asarray(getattr(sweep, m)) for m in METRICS}
+
+
+def _loss_of(spec: Any):
+    from verify.numerics.losses import loss as make_loss
+
+    return make_loss(spec.loss)
+
+
+def example_runs(P: np.ndarray, which: Sequence[int], setting: Sequence[float], spec: Any) -> np.ndarray:
+    """The recorded log-policy trajectories ``(len(which), steps + 1, K)`` of the matrices ``which`` at one setting.
+
+    The runs are the sweep's own: the same start (:func:`verify.experiments.sweep.starts`, seeded by the
+    matrix's index), loss, steps, burn-in and engine; a row's result does not depend on the other rows
+    (:func:`verify.numerics.kernels.run_grid`), so the recorded runs are the ones in ``per_matrix.csv``.
+    """
+    from verify.experiments import sweep as sw
+    from verify.numerics.kernels import run_grid
+
+    idx = np.asarray(which, dtype=int)
+    a, sc, la = (float(v) for v in setting)
+    starts = sw.starts(spec, idx, np.asarray(P).shape[-1])
+    res = run_grid(np.asarray(P)[idx], [a], [sc], [la], starts, loss=spec.loss, steps=spec.steps, burn_in=spec.burn_in,
+                   engine=spec.engine, record=[(r, 0) for r in range(len(idx))])
+    return res.trajectories
+
+
+def draw_figures(out: pathlib.Path, selected: Any, sweep: Any, spec: Any, metrics: dict[str, np.ndarray], settings: np.ndarray,
+                 classes: Sequence[str]) -> dict[str, pathlib.Path]:
+    """Draw the figures of :data:`FIGURE_FILES` into ``out``; returns file name -> path.
+
+    The heatmaps show the class means of :func:`summary_rows` over the grid (axes from
+    :func:`verify.plots.experiment.heatmap_axes`); the examples are those of :func:`pick_examples`,
+    rerun with their trajectories recorded (:func:`example_runs`); the finite-sample figure (with
+    ``spec.finite``) shows the example cyclic matrix (or the first matrix) at the examples' setting.
+    """
+    from verify.plots import save
+    from verify.plots.experiment import example_trajectories_figure, finite_sample_figure, grid_heatmap_figure, heatmap_axes
+    from verify.plots.style import parameter_text
+
+    L = _loss_of(spec)
+    label = "MRS-IPO" if L.name == "ipo" else f"MRS, {L.title or L.name}"
+    cls = np.asarray(selected.classes).astype(str)
+    present = [c for c in classes if (cls == c).any()]
+    counts = {c: int((cls == c).sum()) for c in present}
+    axes = heatmap_axes(settings)
+    files: dict[str, pathlib.Path] = {}
+    K = int(np.asarray(selected.P).shape[-1])
+    steps = f"{int(spec.steps):,} iterations"
+    for metric, name, what, lim, zero in (
+        ("cycle_strength", "heatmap_cycle_strength.png", "mean cycle strength", (0.0, None), ROUNDING),
+        ("final_entropy", "heatmap_final_entropy.png", "mean final entropy (nats)", (0.0, float(np.log(K))), None),
+    ):
+        values = {c: metrics[metric][cls == c].mean(axis=0) for c in present}
+        title = f"{label}: {what} over the grid, {steps}"
+        fig = grid_heatmap_figure(values, axes, metric=what, title=title, scale_name=L.scale_name, vmin=lim[0], vmax=lim[1],
+                                  counts=counts, zero_below=zero)
+        files[name] = pathlib.Path(save(fig, out / name))
+    pick = pick_examples(cls, metrics)
+    j = pick["setting"]
+    st = settings[j]
+    params = parameter_text(L, {"alpha": st[0], L.scale_name: st[1], "lambda": st[2]})
+    chosen = [(k, pick[k]) for k in ("cyclic", "sst") if pick[k] is not None]
+    if chosen:
+        trajs = example_runs(selected.P, [i for _, i in chosen], st, spec)
+        names = {"cyclic": "cyclic matrix", "sst": "SST matrix"}
+        examples = [(f"{names[k]}, prompt {int(selected.prompt_index[i])}", trajs[r]) for r, (k, i) in enumerate(chosen)]
+        fig = example_trajectories_figure(examples, title=f"{label}: example runs ({steps})", params_text=params)
+        files["examples.png"] = pathlib.Path(save(fig, out / "examples.png"))
+    finite = getattr(spec, "finite", None)
+    if finite is not None:
+        i = pick["cyclic"] if pick["cyclic"] is not None else 0
+        pop, real = finite_example(selected.P, i, j, st, spec)
+        fig = finite_sample_figure(pop, real, burn_in=int(spec.burn_in), params_text=params,
+                                   title=f"{label}, finite samples of {finite.pairs} pairs per round: {cls[i]} matrix, prompt "
+                                         f"{int(selected.prompt_index[i])}")
+        files["finite_sample.png"] = pathlib.Path(save(fig, out / "finite_sample.png"))
+    return files
+
+
+def finite_example(P: np.ndarray, i: int, j: int, setting: Sequence[float], spec: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The population path ``(T + 1, K)`` and the finite-sample paths ``(R, T + 1, K)`` (policies) of matrix ``i`` at
+    setting ``j``, with the sweep's start and the sweep's realisation seeds (global indices ``i``, ``j``)."""
+    from verify.experiments import sweep as sw
+    from verify.experiments.finite import run_finite
+
+    pop = np.exp(example_runs(P, [i], setting, spec)[0])
+    start = sw.starts(spec, np.array([i]), np.asarray(P).shape[-1])
+    run = run_finite(np.asarray(P)[[i]], [list(setting)], start, spec.finite, loss=spec.loss, steps=spec.steps,
+                     burn_in=spec.burn_in, seed=spec.seed, matrix_index=[i], setting_index=[j], record=[(0, 0)])
+    return pop, run.paths[(0, 0)]
 
 
 def _spec_json(spec: Any) -> dict:
@@ -498,7 +674,8 @@ def write_outputs(
                                          finite=finite)
     described["report.md"] = "this report"
     text = report_markdown(inputs=inputs, build_lines=selected.options.describe(), spec=spec_doc, counts=counts, classes=chosen,
-                           rows=rows, differences=differences, files=described, figures_note=figures_note, command=command)
+                           rows=rows, differences=differences, files=described, figures_note=figures_note, command=command,
+                           scale_name=_loss_of(spec).scale_name)
     path = out / "report.md"
     tmp = out / ".report.md.tmp"
     tmp.write_text(text, encoding="utf-8")

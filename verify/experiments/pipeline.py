@@ -271,7 +271,7 @@ def run_experiment(
         "matrices_run": N,
         "settings": S,
         "summary": rows,
-        "headline": outputs.headline(rows),
+        "headline": outputs.headline(rows, L.scale_name),
         "differences": differences,
         "files": {k: str(v) for k, v in files.items()},
         "figures_note": figures_note,

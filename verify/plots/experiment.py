@@ -164,6 +164,7 @@ def grid_heatmap_figure(
     vmin: float | None = None,
     vmax: float | None = None,
     counts: dict[str, int] | None = None,
+    zero_below: float | None = None,
 ):
     """One metric over the grid, one panel per class; returns a Figure and writes nothing.
 
@@ -176,6 +177,8 @@ def grid_heatmap_figure(
     scale_name : the loss's scale (labels the axis ``scale*lambda`` or ``scale``)
     vmin, vmax : the colour range of every panel (default: each panel its own range)
     counts : class -> number of matrices (shown in the panel titles)
+    zero_below : values below this are rounding (a cycle strength of 1e-33 is a converged run): a panel whose
+        values are all below it is drawn on the colour range of the other panels and says so in its title
     """
     require_matplotlib()
     names = list(values)
@@ -183,15 +186,20 @@ def grid_heatmap_figure(
         raise ValueError("no class to draw")
     n = len(names)
     xe, ye = _edges(axes.x), _edges(axes.y)
+    grids = {name: np.where(axes.index >= 0, np.asarray(values[name], float)[np.maximum(axes.index, 0)], np.nan) for name in names}
+    flat = {name: bool(zero_below is not None and np.nanmax(np.abs(g), initial=0.0) < zero_below) for name, g in grids.items()}
+    shared_hi = max([float(np.nanmax(g)) for name, g in grids.items() if not flat[name] and np.isfinite(g).any()], default=1.0)
     with figure_style():
         fig = new_figure(HEATMAP_HEIGHT if n <= 2 else HEATMAP_HEIGHT + 0.3)
         for p, name in enumerate(names):
             ax = fig.add_subplot(1, n, p + 1)
-            v = np.asarray(values[name], float)
-            grid = np.where(axes.index >= 0, v[np.maximum(axes.index, 0)], np.nan)
+            grid = grids[name]
             finite = grid[np.isfinite(grid)]
             lo = vmin if vmin is not None else (float(finite.min()) if finite.size else 0.0)
             hi = vmax if vmax is not None else (float(finite.max()) if finite.size else 1.0)
+            if flat[name]:
+                grid = np.where(np.isfinite(grid), 0.0, np.nan)
+                lo, hi = (vmin if vmin is not None else 0.0), (vmax if vmax is not None else shared_hi)
             if not hi > lo:
                 hi = lo + (abs(lo) * 1e-3 if lo else 1e-12)
             mesh = ax.pcolormesh(xe, ye, np.ma.masked_invalid(grid), cmap="cividis", vmin=lo, vmax=hi, shading="flat")
@@ -204,7 +212,8 @@ def grid_heatmap_figure(
             if p == 0:
                 ax.set_ylabel(axis_mathtext(axes.y_name, scale_name))
             sub = f" ({counts[name]:,} matrices)" if counts and name in counts else ""
-            ax.set_title(f"({chr(97 + p)}) {CLASS_TITLES.get(name, name)}{sub}")
+            zero = f"\nevery value below {zero_below:.0e} (0 up to rounding)" if flat[name] else ""
+            ax.set_title(f"({chr(97 + p)}) {CLASS_TITLES.get(name, name)}{sub}{zero}")
             if len(axes.x) <= 12:
                 ax.set_xticks(axes.x, [f"{t:g}" for t in axes.x], rotation=90 if len(axes.x) > 6 else 0)
             if len(axes.y) <= 12:
