@@ -33,6 +33,8 @@ DEFAULTS: dict[str, Any] = {
     "ties": "half",
     "sigmoid_scale": "1",
     "realisations": 8,
+    "prior": 1.0,
+    "unsampled": "hold",
 }
 
 _DESCRIPTION = """\
@@ -84,13 +86,15 @@ def register(sub: Any) -> None:
     )
     g = p.add_argument_group("input (give exactly one of --data and --synthetic)")
     g.add_argument("--data", metavar="FILE", help="a HelpSteer-schema file: fields prompt, response, helpfulness, correctness, "
-                   "coherence, complexity, verbosity (scores 0-4); .jsonl, .jsonl.gz, .csv or .parquet")
+                   "coherence, complexity, verbosity (scores 0-4); .jsonl, .jsonl.gz, .csv or .parquet (no default: give --data "
+                        "or --synthetic)")
     g.add_argument("--synthetic", action="store_true",
-                   help="use the synthetic sample shipped with prefdyn (HelpSteer schema, generated scores: not the paper's data)")
+                   help="use the synthetic sample shipped with prefdyn (HelpSteer schema, generated scores: not the paper's data) "
+                        "(off by default)")
     g.add_argument("--format", choices=("jsonl", "jsonl.gz", "csv", "parquet"), default=None,
                    help="the file's format (default: from its name)")
     g.add_argument("--skip-bad", action="store_true",
-                   help="skip malformed rows and count them (default: stop at the first with one line naming the line and field)")
+                   help="skip malformed rows and count them (default: off, stop at the first with one line naming the line and field)")
     m = p.add_argument_group("matrices (the paper's unstated choices; docs/experiments.md)")
     m.add_argument("--group", choices=("first", "drop", "subsets"), default=None,
                    help="a prompt with more than K = 4 responses: its first 4 (first), dropped (drop), or every 4-subset "
@@ -100,7 +104,7 @@ def register(sub: Any) -> None:
                         "helpfulness, correctness, coherence, complexity, verbosity (default: random)")
     m.add_argument("--ties", choices=("half", "resample", "drop"), default=None,
                    help="equal scores on the drawn attribute: P = 1/2 (half), draw another attribute until they differ "
-                        "(resample; 1/2 if all tie), or drop the prompt (drop) (default: half)")
+                        "(resample; 1/2 if all tie), or drop the matrix (drop) (default: half)")
     m.add_argument("--sigmoid-scale", default=None, metavar="S",
                    help="P[i,j] = sigmoid(S * (score_i - score_j)), S > 0 (default: 1)")
     m.add_argument("--classes", default=None, metavar="LIST",
@@ -112,10 +116,10 @@ def register(sub: Any) -> None:
     r.add_argument("--grid", default=None, metavar="TEXT",
                    help="the settings (alpha, the loss's scale, lambda); see 'grid' below (default: 5 x 5 over alpha and "
                         "the scale at lambda = 1)")
-    r.add_argument("--steps", type=int, default=None, help="iterations per run (default: 3000, the paper's)")
-    r.add_argument("--burn-in", type=int, default=None,
+    r.add_argument("--steps", type=int, default=None, metavar="N", help="iterations per run (default: 3000, the paper's)")
+    r.add_argument("--burn-in", type=int, default=None, metavar="N",
                    help="states left out of the cycle strength (default: steps/2)")
-    r.add_argument("--seed", type=int, default=None,
+    r.add_argument("--seed", type=int, default=None, metavar="N",
                    help="seed of every random choice: the attribute per pair, the starts, the finite samples (default: 0)")
     r.add_argument("--engine", choices=("auto", "numpy", "numba", "reference"), default="auto",
                    help="the simulation kernel: numba when installed (auto), numpy, or the reference step (default: auto)")
@@ -127,9 +131,11 @@ def register(sub: Any) -> None:
     f.add_argument("--realisations", type=int, default=None, metavar="R",
                    help="independent finite-sample runs per matrix and setting (default: 8)")
     f.add_argument("--prior", default=None, metavar="X",
-                   help="pseudo-count added to every pair's wins and losses in a round (default: the sweep's, see docs/experiments.md)")
-    f.add_argument("--unsampled", default=None, metavar="RULE",
-                   help="what a pair no sample reached contributes in a round (default: the sweep's, see docs/experiments.md)")
+                   help="tied pseudo-comparisons per round spread evenly over all pairs, X >= 0, so every pair is compared and "
+                        "the optimum exists for every loss; 0 is the pure empirical loss (default: 1)")
+    f.add_argument("--unsampled", choices=("hold", "tie"), default=None,
+                   help="with --prior 0, a response in no sampled pair: keeps its previous logit relative to the others "
+                        "(hold) or is tied with the rest (tie) (default: hold)")
     s = p.add_argument_group("scale-out (the distributed extra: pip install \"prefdyn[distributed]\")")
     s.add_argument("--workers", type=int, default=None, metavar="N",
                    help="run on a local Dask cluster of N worker processes (default: in this process)")
@@ -137,12 +143,15 @@ def register(sub: Any) -> None:
                    help="run on an existing Dask cluster, e.g. tcp://host:8786 (default: in this process)")
     o = p.add_argument_group("output")
     o.add_argument("--out", default=None, metavar="DIR",
-                   help="write the tables, figures and report.md into DIR (created if missing); nothing is written without it")
+                   help="write the tables, figures and report.md into DIR (created if missing) (default: none, nothing is "
+                        "written)")
     o.add_argument("--no-figures", action="store_true",
-                   help="write no figures (implied when matplotlib is not installed)")
+                   help="write no figures (off by default; implied when matplotlib is not installed)")
     o.add_argument("--json", action="store_true",
-                   help="print the summary as JSON on stdout (inputs, options, counts beside the paper's, summary rows, files)")
-    o.add_argument("--quiet", action="store_true", help="no progress bar and no log lines on stderr")
+                   help="print the summary as JSON on stdout (inputs, options, counts beside the paper's, summary rows, files) "
+                        "instead of tables (off by default)")
+    o.add_argument("--quiet", action="store_true", help="no progress bar and no log lines on stderr (off by default: a progress bar on a terminal, "
+                        "a few log lines otherwise)")
     p.set_defaults(func=run)
 
 

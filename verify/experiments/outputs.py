@@ -363,6 +363,7 @@ def report_markdown(
     figures_note: str | None = None,
     command: str | None = None,
     scale_name: str = "scale",
+    finite_lines: Sequence[str] = (),
     max_rows: int = 40,
 ) -> str:
     """The Markdown report of an experiment: inputs, options, counts, headline numbers, differences, files.
@@ -370,7 +371,8 @@ def report_markdown(
     ``inputs`` is the loader's report (``LoadReport.to_json()``: path, format, rows, skipped, bad,
     prompts) with ``synthetic``; ``build_lines`` the lines of ``BuildOptions.describe()``;
     ``spec`` the sweep's ``SweepSpec.to_json()`` (every field is listed); ``rows`` the summary rows;
-    ``scale_name`` the name of the loss's scale (the column ``scale`` of the tables).
+    ``scale_name`` the name of the loss's scale (the column ``scale`` of the tables); ``finite_lines`` the
+    lines of ``FiniteSample.describe()`` when the finite-sample variant ran.
     """
     out = ["# Experiment report", ""]
     if command:
@@ -392,6 +394,9 @@ def report_markdown(
         else:
             out.append(f"- {k}: {_fmt_value(v)}")
     out.append(f"- classes run: {', '.join(classes)}")
+    if finite_lines:
+        out += ["", "Finite-sample variant:", ""]
+        out += [f"- {line}" for line in finite_lines]
     if scale_name != "scale":
         out.append(f"- the column `scale` of the tables is the loss's scale {scale_name}")
     out += ["", "## Class counts", "", "Matrices of each class, beside the paper's (it reports the cyclic and the SST counts):", ""]
@@ -675,7 +680,7 @@ def write_outputs(
     described["report.md"] = "this report"
     text = report_markdown(inputs=inputs, build_lines=selected.options.describe(), spec=spec_doc, counts=counts, classes=chosen,
                            rows=rows, differences=differences, files=described, figures_note=figures_note, command=command,
-                           scale_name=_loss_of(spec).scale_name)
+                           scale_name=_loss_of(spec).scale_name, finite_lines=finite.describe() if finite is not None else ())
     path = out / "report.md"
     tmp = out / ".report.md.tmp"
     tmp.write_text(text, encoding="utf-8")

@@ -287,6 +287,18 @@ def _int_option(v: Any, name: str, lo: int = 1) -> int | None:
     return v
 
 
+def _nonnegative(text: str, option: str) -> float:
+    import math
+
+    try:
+        v = float(text)
+    except ValueError:
+        raise InputError(f"{option} {text!r}: expected a number >= 0") from None
+    if not (math.isfinite(v) and v >= 0):
+        raise InputError(f"{option} {text!r}: expected a finite number >= 0")
+    return v
+
+
 def options_from_args(args: argparse.Namespace) -> dict:
     """The keyword arguments of :func:`run_experiment` from a parsed ``prefdyn experiment`` command line.
 
@@ -315,7 +327,7 @@ def options_from_args(args: argparse.Namespace) -> dict:
         fkw: dict[str, Any] = {"pairs": args.finite_pairs}
         fkw["realisations"] = _int_option(args.realisations, "realisations") or 8
         if args.prior is not None:
-            fkw["prior"] = float(positive(args.prior, "--prior")) if args.prior.strip() not in ("0", "0.0") else 0.0
+            fkw["prior"] = _nonnegative(args.prior, "--prior")
         if args.unsampled is not None:
             fkw["unsampled"] = args.unsampled
         finite = sw.FiniteSample(**fkw)
