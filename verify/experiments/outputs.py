@@ -38,6 +38,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 __all__ = [
+    "DEFAULT_CLASSES",
     "METRICS",
     "SUMMARY_COLUMNS",
     "PER_MATRIX_COLUMNS",
@@ -62,6 +63,9 @@ __all__ = [
     "read_csv",
     "write_outputs",
 ]
+
+#: The classes the paper runs.
+DEFAULT_CLASSES: tuple[str, ...] = ("cyclic", "sst")
 
 #: The metrics of every run, in the order of the per-matrix table (verify/numerics/metrics.py).
 METRICS: tuple[str, ...] = ("cycle_strength", "final_entropy", "amplitude", "last_delta", "oscillating", "converged")
@@ -485,7 +489,7 @@ def pick_examples(classes: Any, metrics: dict[str, np.ndarray]) -> dict:
 
     >>> pick_examples(np.array(["sst", "cyclic", "sst", "cyclic", "sst"]),
     ...               {"cycle_strength": np.array([[0.0, 1.0], [0.1, 0.3], [0.0, 2.0], [0.2, 0.1], [0.0, 3.0]])})
-    {'setting': 0, 'cyclic': 3, 'sst': 0}
+    {'setting': 1, 'cyclic': 1, 'sst': 2}
     """
     cls = np.asarray(classes).astype(str)
     cs = np.asarray(metrics["cycle_strength"], float)
@@ -631,8 +635,6 @@ def write_outputs(
     synthetic : whether the data are the shipped sample (default: from the file's path)
     command : the command line that reproduces the run (written at the top of the report)
     """
-    from verify.experiments.pipeline import DEFAULT_CLASSES
-
     out = pathlib.Path(os.fspath(out_dir))
     out.mkdir(parents=True, exist_ok=True)
     chosen = tuple(classes) if classes is not None else DEFAULT_CLASSES

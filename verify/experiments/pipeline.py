@@ -32,6 +32,7 @@ import time
 from typing import Any, Callable, Sequence
 
 from verify.exact.objects import InputError
+from verify.experiments.outputs import DEFAULT_CLASSES
 
 __all__ = [
     "DEFAULT_CLASSES",
@@ -46,8 +47,7 @@ __all__ = [
     "summary_lines",
 ]
 
-#: The classes the paper runs, and its number of iterations.
-DEFAULT_CLASSES: tuple[str, ...] = ("cyclic", "sst")
+#: The paper's number of iterations (its classes: :data:`DEFAULT_CLASSES`, cyclic and SST).
 DEFAULT_STEPS = 3000
 #: The default grid of MRS-IPO: 5 x 5 over alpha and beta at lambda = 1.
 IPO_GRID = "alpha=0.1:0.9:5,beta=2:10:5,lam=1"
@@ -80,7 +80,7 @@ def default_grid(loss: Any) -> str:
         if not roots:
             raise InputError(f"no default grid for the loss {L.name}: give --grid with its scale {L.scale_name}")
         values.append(float(roots[0]))
-    return f"alpha=0.1:0.9:5,{L.scale_name}=" + "/".join(repr(v) for v in values) + ",lam=1"
+    return f"alpha=0.1:0.9:5,{L.scale_name}=" + "/".join(repr(v).removesuffix(".0") for v in values) + ",lam=1"
 
 
 def parse_classes(text: str | Sequence[str] | None) -> tuple[str, ...]:
