@@ -50,8 +50,8 @@ import math
 import os
 import zlib
 from array import array
-from operator import itemgetter
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -143,7 +143,8 @@ class Groups:
         >>> g.select([2, 0]).index.tolist(), g.select([2, 0]).prompts
         ([2, 0], ['c', 'a'])
         """
-        pos = np.arange(len(self))[np.asarray(which)] if len(self) else np.zeros(0, dtype=np.int64)
+        which = np.asarray(which)
+        pos = np.arange(len(self))[which if which.dtype == bool else which.astype(np.int64)]
         return Groups([self.prompts[i] for i in pos], [self.scores[i] for i in pos], self.index[pos])
 
 
@@ -192,8 +193,8 @@ class LoadReport:
         }
 
 
-class _RowError(Exception):
-    """A rule broken by one row; the loader adds the file and line."""
+class _RowError(InputError):
+    """A rule broken by one row (without its place); the loader adds the file and line."""
 
 
 def detect_format(path: str | os.PathLike, fmt: str | None = None) -> str:
@@ -221,7 +222,7 @@ def detect_format(path: str | os.PathLike, fmt: str | None = None) -> str:
 
 
 def parse_score(value: Any) -> int:
-    """An attribute score as an int 0-4, or ``_RowError`` naming the value.
+    """An attribute score as an int 0-4; raises :class:`~verify.exact.objects.InputError` naming the value otherwise.
 
     >>> parse_score(3), parse_score(3.0), parse_score(" 2 "), parse_score("4.0")
     (3, 3, 2, 4)

@@ -149,9 +149,8 @@ def engine_for(loss: Any, engine: str = "auto") -> str:
         raise InputError(f"engine = {engine!r}, expected one of {', '.join(ENGINES)}")
     method = _plan(loss).method
     if engine == "auto":
-        return "numpy"
+        return "numba" if method in ("closed", "newton") and numba_available() else "numpy"
     if engine == "numba":
-        raise InputError("engine 'numba' is not available yet; use engine 'numpy'")
         if method == "enumerate":
             raise InputError("engine 'numba' needs a quadratic or smooth loss; a piecewise-linear f runs on engine 'numpy'")
         if not numba_available():
@@ -201,7 +200,7 @@ def _settings(alpha: Any, scale: Any, lam: Any, scale_name: str) -> tuple[np.nda
     for (name, _), a in zip((("alpha", 0), (scale_name, 0), ("lam", 0)), arrs):
         if a.size not in (1, S):
             raise InputError(f"{name} has {a.size} values, expected {S} (one per setting) like the others")
-        a = np.ascontiguousarray(np.broadcast_to(a, (S,)))
+        a = np.array(np.broadcast_to(a, (S,)), dtype=float)
         if name == scale_name:
             bad = ~((a > 0) & np.isfinite(a))
             rule = "expected a finite number > 0"
@@ -233,7 +232,7 @@ def _policy(v: Any, N: int, K: int, name: str) -> np.ndarray:
     if np.any(np.abs(arr.sum(axis=1) - 1) > 1e-9):
         b = int(np.argmax(np.abs(arr.sum(axis=1) - 1)))
         raise InputError(f"{name}[{b}] sums to {arr[b].sum():.12g}, expected 1")
-    return np.ascontiguousarray(np.broadcast_to(arr, (N, K)))
+    return np.array(np.broadcast_to(arr, (N, K)), dtype=float)
 
 
 def _starts(v: Any, N: int, K: int) -> np.ndarray:
@@ -348,6 +347,8 @@ def run_grid(
                 inner_tol=float(inner_tol), max_iter=max_iter)
     if eng == "reference":
         return _run_reference(plan, Parr, al, sc, la, lp0, ref, p0, rec, **opts)
+    if eng == "numba":
+        return _run_numba(plan, Parr, al, sc, la, lp0, ref, p0, rec, block=block, **opts)
     return _run_numpy(plan, Parr, al, sc, la, lp0, ref, p0, rec, block=block, **opts)
 
 
@@ -571,3 +572,594 @@ def _numpy_solve_block(plan, Pb, al, la, inv_b, logref, p0, lp0, *, steps, burn_
         for n, j in wanted:
             traj[j, t] = lp[:, n]
     return met.result(old, lp, tol, amp_tol), lp
+
+
+# ----------------------------------------------------------------------------- numba engine
+#
+# The ``_nb_*`` functions below are plain Python (numba is optional); :func:`_compiled` turns each into
+# its compiled version (``numba.njit(cache=True)``) and binds it under the same module name, helpers
+# first, so the kernels that call them by name get the compiled helpers. Nothing here runs as Python
+# in practice: the loops are written for the compiler (small K-major work arrays, no allocation in
+# the loops, the rows of a block in the innermost loop so that everything but ``exp`` vectorises).
+
+
+def _nb_closed(P, S, al, la, coef, logref, p0, lp0, steps, burn_in, t_win, h, blk, rec_idx, traj,
+               s1o, s2o, mx0o, mn0o, mx1o, mn1o, old_o, final):
+    """The quadratic-loss MRS step for rows ``r = i S + s``, blocks of ``blk`` rows, metrics accumulated in the loop.
+
+    The operation order is that of the numpy engine (and of ``make_step``'s closed form):
+    ``z = (P pi) (coef la) + ((1-al) log ref + coef (1-la) P p0) + al lp``, ``z -= max``,
+    ``pi = exp(z) / sum``, ``lp = z - log(sum)``. A row whose state ``(lp, pi)`` a step leaves
+    unchanged, bit for bit, is a fixed point of the map: its later steps are not recomputed (their
+    metric updates are). Writes the metric sums and the last two states per row.
+    """
+    R = final.shape[0]
+    K = P.shape[1]
+    PB = np.empty((K, K, blk))
+    base = np.empty((K, blk))
+    W = np.empty((12, K, blk))
+    lp, old, z, pi, e, shift, s1, s2, mx0, mn0, mx1, mn1 = (W[0], W[1], W[2], W[3], W[4], W[5], W[6], W[7], W[8], W[9], W[10],
+                                                           W[11])
+    gain = np.empty(blk)
+    alb = np.empty(blk)
+    m = np.empty(blk)
+    ssum = np.empty(blk)
+    act = np.empty(blk, dtype=np.int64)
+    for b0 in range(0, R, blk):
+        nb = min(blk, R - b0)
+        for n in range(nb):
+            r = b0 + n
+            i = r // S
+            s = r - i * S
+            c = coef[s]
+            gain[n] = c * la[s]
+            alb[n] = al[s]
+            cp = c * (1.0 - la[s])
+            for a in range(K):
+                acc = 0.0
+                for j in range(K):
+                    PB[a, j, n] = P[i, a, j]
+                    acc += P[i, a, j] * p0[i, j]
+                base[a, n] = (1.0 - al[s]) * logref[i, a] + cp * acc
+                lp[a, n] = lp0[i, a]
+                old[a, n] = lp0[i, a]
+                pi[a, n] = math.exp(lp0[i, a])
+                s1[a, n] = 0.0
+                s2[a, n] = 0.0
+            act[n] = n
+            if rec_idx[r] >= 0:
+                for a in range(K):
+                    traj[rec_idx[r], 0, a] = lp[a, n]
+        nact = nb
+        for t in range(1, steps + 1):
+            # the step, for the rows not at a fixed point
+            for a in range(K):
+                for q in range(nact):
+                    n = act[q]
+                    acc = PB[a, 0, n] * pi[0, n]
+                    for j in range(1, K):
+                        acc += PB[a, j, n] * pi[j, n]
+                    z[a, n] = acc * gain[n] + base[a, n] + alb[n] * lp[a, n]
+            for q in range(nact):
+                n = act[q]
+                mq = z[0, n]
+                for a in range(1, K):
+                    if z[a, n] > mq:
+                        mq = z[a, n]
+                m[n] = mq
+            for a in range(K):
+                for q in range(nact):
+                    n = act[q]
+                    z[a, n] -= m[n]
+                    e[a, n] = math.exp(z[a, n])
+            for q in range(nact):
+                n = act[q]
+                sq = e[0, n]
+                for a in range(1, K):
+                    sq += e[a, n]
+                ssum[n] = sq
+                m[n] = math.log(sq)
+            keep = 0
+            for q in range(nact):
+                n = act[q]
+                same = True
+                for a in range(K):
+                    za = z[a, n] - m[n]
+                    ea = e[a, n] / ssum[n]
+                    if za != lp[a, n] or ea != pi[a, n]:
+                        same = False
+                    old[a, n] = lp[a, n]
+                    lp[a, n] = za
+                    pi[a, n] = ea
+                if not same:
+                    act[keep] = n
+                    keep += 1
+                else:  # a fixed point: later steps leave it unchanged
+                    for a in range(K):
+                        old[a, n] = lp[a, n]
+            nact = keep
+            # metrics (StreamingMetrics.update), every row
+            if t > burn_in:
+                if t == burn_in + 1:
+                    for a in range(K):
+                        for n in range(nb):
+                            shift[a, n] = pi[a, n]
+                for a in range(K):
+                    for n in range(nb):
+                        d = pi[a, n] - shift[a, n]
+                        s1[a, n] += d
+                        s2[a, n] += d * d
+            if t >= t_win:
+                iw = t - t_win
+                mx, mn = (mx0, mn0) if iw < h else (mx1, mn1)
+                if iw == 0 or iw == h:
+                    for a in range(K):
+                        for n in range(nb):
+                            mx[a, n] = pi[a, n]
+                            mn[a, n] = pi[a, n]
+                else:
+                    for a in range(K):
+                        for n in range(nb):
+                            mx[a, n] = max(mx[a, n], pi[a, n])
+                            mn[a, n] = min(mn[a, n], pi[a, n])
+            for n in range(nb):
+                ri = rec_idx[b0 + n]
+                if ri >= 0:
+                    for a in range(K):
+                        traj[ri, t, a] = lp[a, n]
+        for n in range(nb):
+            r = b0 + n
+            for a in range(K):
+                s1o[r, a] = s1[a, n]
+                s2o[r, a] = s2[a, n]
+                mx0o[r, a] = mx0[a, n]
+                mn0o[r, a] = mn0[a, n]
+                mx1o[r, a] = mx1[a, n]
+                mn1o[r, a] = mn1[a, n]
+                old_o[r, a] = old[a, n]
+                final[r, a] = lp[a, n]
+    return 0
+
+
+def _nb_pair_logistic(d):
+    """``(f'(d), f'(-d), f''(d), f''(-d))`` of the logistic ``f(x) = log(1 + e^{-x})``, from one ``exp(-|d|)``."""
+    e = math.exp(-abs(d))
+    r = 1.0 / (1.0 + e)
+    if d >= 0.0:
+        sp = r  # expit(d)
+        sm = e * r  # expit(-d)
+    else:
+        sp = e * r
+        sm = r
+    c = sm * sp
+    return -sm, -sp, c, c
+
+
+def _nb_terms(kind, fp, fpp, Pr, mu, x, G, T, F1, F2):
+    """``G``, ``T`` (as in :func:`verify.numerics.batch.solve_batch`) at ``x``; ``F1 = f'(x_k - x_j)``, ``F2 = f''``.
+
+    ``kind`` 0: the logistic (one ``exp`` per pair); 1: ``fp``, ``fpp`` (compiled functions of one float).
+    Returns ``(max_k |G_k| / (1 + T_k), G . G)``; ``inf`` when a value is not finite.
+    """
+    K = x.shape[0]
+    if kind == 0:
+        a0, c0 = -0.5, 0.25
+    else:
+        a0, c0 = fp(0.0), fpp(0.0)
+    for k in range(K):
+        F1[k, k] = a0
+        F2[k, k] = c0
+        for j in range(k + 1, K):
+            d = x[k] - x[j]
+            if kind == 0:
+                a, b, c, e = _nb_pair_logistic(d)
+            else:
+                a, b, c, e = fp(d), fp(-d), fpp(d), fpp(-d)
+            F1[k, j] = a
+            F1[j, k] = b
+            F2[k, j] = c
+            F2[j, k] = e
+    res = 0.0
+    phi = 0.0
+    for k in range(K):
+        g = 0.0
+        tt = 0.0
+        for j in range(K):
+            a = Pr[k, j] * F1[k, j]
+            c = (1.0 - Pr[k, j]) * F1[j, k]
+            g += (a - c) * mu[j]
+            tt += (abs(a) + abs(c)) * mu[j]
+        G[k] = g
+        T[k] = tt
+        q = abs(g) / (1.0 + tt)
+        if not (q <= res):
+            res = q if q == q else np.inf
+        phi += g * g
+    if not (phi < np.inf):
+        res = np.inf
+    return res, phi
+
+
+def _nb_solve_pinned(A, rhs, p, dx, M, v):
+    """``A dx = rhs`` with ``dx_p = 0`` and the equation of ``p`` left out (Gaussian elimination, partial pivoting)."""
+    K = rhs.shape[0]
+    n = K - 1
+    for a in range(n):
+        ka = a if a < p else a + 1
+        v[a] = rhs[ka]
+        for b in range(n):
+            kb = b if b < p else b + 1
+            M[a, b] = A[ka, kb]
+    for c in range(n):
+        piv = c
+        big = abs(M[c, c])
+        for a in range(c + 1, n):
+            if abs(M[a, c]) > big:
+                big = abs(M[a, c])
+                piv = a
+        if piv != c:
+            for b in range(n):
+                M[c, b], M[piv, b] = M[piv, b], M[c, b]
+            v[c], v[piv] = v[piv], v[c]
+        d = M[c, c]
+        for a in range(c + 1, n):
+            f = M[a, c] / d
+            if f != 0.0:
+                for b in range(c + 1, n):
+                    M[a, b] -= f * M[c, b]
+                v[a] -= f * v[c]
+    for c in range(n - 1, -1, -1):
+        acc = v[c]
+        for b in range(c + 1, n):
+            acc -= M[c, b] * v[b]
+        v[c] = acc / M[c, c]
+    for a in range(n):
+        dx[a if a < p else a + 1] = v[a]
+    dx[p] = 0.0
+
+
+def _nb_newton(kind, fp, fpp, Pr, mu, x, warm, has_gain, gain, tol, max_iter, max_step,
+               G, T, F1, F2, xc, dx, Gc, Tc, A, M, v, G2, T2, F1b, F2b):
+    """Newton on ``G(x; mu) = 0`` (``K - 1`` free coordinates), the algorithm of ``solve_batch``.
+
+    ``x`` holds the warm start (the previous step's centred optimum) when ``warm``; on return it holds
+    the centred solution. If the warm start's residual already meets ``tol`` it is the answer; else
+    Newton starts from it, or, when its residual exceeds ``1e-3`` (a far start), from the better of it
+    and the linearisation ``x = c_f P mu`` (``solve_batch`` always compares the two; from either start
+    the final Newton step leaves an error far below ``tol``, so the optima agree to rounding).
+    A warm start that fails is retried from the linearisation. Returns ``(ok, iterations)``.
+    """
+    K = x.shape[0]
+    p = 0
+    for k in range(1, K):
+        if mu[k] > mu[p]:
+            p = k
+    total = 0
+    for attempt in range(2):
+        use_warm = warm and attempt == 0
+        res = np.inf
+        phi = 0.0
+        if use_warm:
+            x0p = x[p]
+            for k in range(K):
+                xk = x[k]
+                x[k] = (xk if xk == xk and abs(xk) < np.inf else 0.0) - x0p
+            res, phi = _nb_terms(kind, fp, fpp, Pr, mu, x, G, T, F1, F2)
+        if not (res <= 1e-3):
+            # the linearisation at 0 (exact for a quadratic f), or 0
+            for k in range(K):
+                acc = 0.0
+                if has_gain:
+                    for j in range(K):
+                        acc += Pr[k, j] * mu[j]
+                xc[k] = gain * acc
+            c0 = xc[p]
+            for k in range(K):
+                xc[k] -= c0
+            rc, phc = _nb_terms(kind, fp, fpp, Pr, mu, xc, G2, T2, F1b, F2b)
+            if not (use_warm and res < rc):
+                res, phi = rc, phc
+                for k in range(K):
+                    x[k] = xc[k]
+                    G[k] = G2[k]
+                    T[k] = T2[k]
+                    for j in range(K):
+                        F1[k, j] = F1b[k, j]
+                        F2[k, j] = F2b[k, j]
+        it = 0
+        while not (res <= tol) and res < np.inf and it < max_iter:
+            it += 1
+            # A_km = -mu_m g'(x_k - x_m; P_km), rows summing to 0
+            for k in range(K):
+                diag = 0.0
+                for m in range(K):
+                    if m != k:
+                        a = -(Pr[k, m] * F2[k, m] + (1.0 - Pr[k, m]) * F2[m, k]) * mu[m]
+                        A[k, m] = a
+                        diag -= a
+                A[k, k] = diag
+                Gc[k] = -G[k]
+            _nb_solve_pinned(A, Gc, p, dx, M, v)
+            big = 0.0
+            for k in range(K):
+                if not (abs(dx[k]) < np.inf):
+                    dx[k] = 0.0
+                big = max(big, abs(dx[k]))
+            if big > max_step:
+                sc = max_step / big
+                for k in range(K):
+                    dx[k] *= sc
+            t = 1.0
+            accepted = False
+            for ls in range(41):
+                if ls > 0:
+                    t *= 0.5
+                for k in range(K):
+                    xc[k] = x[k] + t * dx[k] if ls > 0 else x[k] + dx[k]
+                rc, phc = _nb_terms(kind, fp, fpp, Pr, mu, xc, Gc, Tc, F1b, F2b)
+                if phc <= (1.0 - 1e-4 * t) * phi:
+                    accepted = True
+                    break
+            if not accepted:
+                break  # stalled
+            res, phi = rc, phc
+            for k in range(K):
+                x[k] = xc[k]
+                G[k] = Gc[k]
+                T[k] = Tc[k]
+                for j in range(K):
+                    F1[k, j] = F1b[k, j]
+                    F2[k, j] = F2b[k, j]
+        total += it
+        if res <= tol:
+            mean = 0.0
+            for k in range(K):
+                mean += x[k]
+            mean /= K
+            for k in range(K):
+                x[k] -= mean
+            return True, total
+        if not use_warm:
+            return False, total
+    return False, total
+
+
+def _nb_smooth(kind, fp, fpp, P, S, al, la, inv_b, logref, p0, lp0, steps, burn_in, t_win, h, has_gain, gain, tol, max_iter,
+               rec_idx, traj, s1o, s2o, mx0o, mn0o, mx1o, mn1o, old_o, final, fail, iters):
+    """The MRS step of a smooth loss (Newton per row and step, warm-started), metrics accumulated in the loop.
+
+    One row at a time (the state, the optimum and the metric sums stay in a few small arrays).
+    A row whose state is a bit-for-bit fixed point of the step (the state and the optimum unchanged
+    by a step) stays there: its later steps are not recomputed, their metric updates still are.
+    Returns -1, or the first failing row (``fail`` = ``[step, kind]``; kind 1: not converged).
+    """
+    R = final.shape[0]
+    K = P.shape[1]
+    V = np.empty((8, K))
+    G, T, xc, dx, Gc, Tc, G2, T2 = V[0], V[1], V[2], V[3], V[4], V[5], V[6], V[7]
+    Q = np.empty((5, K, K))
+    F1, F2, A, F1b, F2b = Q[0], Q[1], Q[2], Q[3], Q[4]
+    M = np.empty((K - 1, K - 1))
+    v = np.empty(K - 1)
+    Pr = np.empty((K, K))
+    mu = np.empty(K)
+    x = np.empty(K)
+    xprev = np.empty(K)
+    lp = np.empty(K)
+    old = np.empty(K)
+    z = np.empty(K)
+    e = np.empty(K)
+    pi = np.empty(K)
+    shift = np.empty(K)
+    s1 = np.empty(K)
+    s2 = np.empty(K)
+    mx0 = np.empty(K)
+    mn0 = np.empty(K)
+    mx1 = np.empty(K)
+    mn1 = np.empty(K)
+    for r in range(R):
+        i = r // S
+        s = r - i * S
+        a_ = al[s]
+        l_ = la[s]
+        ib = inv_b[s]
+        for k in range(K):
+            for j in range(K):
+                Pr[k, j] = P[i, k, j]
+            lp[k] = lp0[i, k]
+            pi[k] = math.exp(lp0[i, k])
+            s1[k] = 0.0
+            s2[k] = 0.0
+            x[k] = 0.0
+        ri = rec_idx[r]
+        if ri >= 0:
+            for k in range(K):
+                traj[ri, 0, k] = lp[k]
+        frozen = False
+        for t in range(1, steps + 1):
+            if not frozen:
+                for k in range(K):
+                    mu[k] = l_ * pi[k] + (1.0 - l_) * p0[i, k]
+                    xprev[k] = x[k]
+                ok, it = _nb_newton(kind, fp, fpp, Pr, mu, x, t > 1, has_gain, gain, tol, max_iter, 8.0,
+                                    G, T, F1, F2, xc, dx, Gc, Tc, A, M, v, G2, T2, F1b, F2b)
+                iters[r] += it
+                if not ok:
+                    fail[0] = t
+                    fail[1] = 1
+                    return r
+                zm = -np.inf
+                for k in range(K):
+                    z[k] = a_ * lp[k] + (1.0 - a_) * logref[i, k] + x[k] * ib
+                    zm = max(zm, z[k])
+                ssum = 0.0
+                for k in range(K):
+                    e[k] = math.exp(z[k] - zm)
+                    ssum += e[k]
+                lse = zm + math.log(ssum)
+                same = t > 1
+                for k in range(K):
+                    old[k] = lp[k]
+                    lp[k] = z[k] - lse
+                    pk = e[k] / ssum
+                    if lp[k] != old[k] or x[k] != xprev[k] or pk != pi[k]:
+                        same = False
+                    pi[k] = pk
+                frozen = same
+            else:
+                for k in range(K):
+                    old[k] = lp[k]
+            if t > burn_in:
+                if t == burn_in + 1:
+                    for k in range(K):
+                        shift[k] = pi[k]
+                for k in range(K):
+                    d = pi[k] - shift[k]
+                    s1[k] += d
+                    s2[k] += d * d
+            if t >= t_win:
+                iw = t - t_win
+                if iw == 0 or iw == h:
+                    if iw < h:
+                        for k in range(K):
+                            mx0[k] = pi[k]
+                            mn0[k] = pi[k]
+                    else:
+                        for k in range(K):
+                            mx1[k] = pi[k]
+                            mn1[k] = pi[k]
+                elif iw < h:
+                    for k in range(K):
+                        mx0[k] = max(mx0[k], pi[k])
+                        mn0[k] = min(mn0[k], pi[k])
+                else:
+                    for k in range(K):
+                        mx1[k] = max(mx1[k], pi[k])
+                        mn1[k] = min(mn1[k], pi[k])
+            if ri >= 0:
+                for k in range(K):
+                    traj[ri, t, k] = lp[k]
+        for k in range(K):
+            s1o[r, k] = s1[k]
+            s2o[r, k] = s2[k]
+            mx0o[r, k] = mx0[k]
+            mn0o[r, k] = mn0[k]
+            mx1o[r, k] = mx1[k]
+            mn1o[r, k] = mn1[k]
+            old_o[r, k] = old[k]
+            final[r, k] = lp[k]
+    return -1
+
+
+#: The functions :func:`_compiled` compiles, callees first.
+_NB_INLINE = ()
+_NB_FUNCTIONS = ("_nb_pair_logistic", "_nb_terms", "_nb_solve_pinned", "_nb_newton", "_nb_smooth", "_nb_closed")
+
+
+@lru_cache(maxsize=1)
+def _compiled() -> Any:
+    """Compile the ``_nb_*`` functions (once per process; numba's on-disk cache spares the recompilation)."""
+    import numba
+
+    g = globals()
+    for name in _NB_FUNCTIONS:
+        inline = "always" if name in _NB_INLINE else "never"
+        g[name] = numba.njit(cache=True, fastmath=False, nogil=True, inline=inline)(g[name])
+    return numba
+
+
+#: The signature of the compiled ``f'`` and ``f''`` passed to the smooth kernel (first-class functions: the
+#: kernel is compiled once for every loss).
+_FN_SIG = "float64(float64)"
+
+
+def _nb_zero(d):
+    return 0.0
+
+
+@lru_cache(maxsize=16)
+def _loss_functions(lossobj: Any) -> tuple:
+    """``(kind, fp, fpp)`` for the smooth kernel: kind 0 is the logistic (computed in the kernel, one ``exp`` per pair);
+    kind 1 compiles ``f'`` and ``f''`` of the bridge (stable forms) into C callbacks."""
+    import sympy
+
+    from verify.numerics.bridge import expit, loss_functions
+
+    numba = _compiled()
+    fn = loss_functions(lossobj)
+    fp, fpp = fn.exprs["fp"], fn.exprs["fpp"]
+    xs = sorted(fp.free_symbols | fpp.free_symbols, key=str)
+    if len(xs) > 1:
+        raise InputError(f"the {lossobj.name} loss's f' has symbols other than x: {xs}")
+    x = xs[0] if xs else sympy.Symbol("x", real=True)
+    if fp == -expit(-x) and sympy.expand(fpp - expit(x) * expit(-x)) == 0:
+        zero = numba.cfunc(_FN_SIG, cache=True)(_nb_zero)
+        return 0, zero, zero
+    space = {"expit": numba.njit(_nb_expit), "softplus": numba.njit(_nb_softplus)}
+    fp_c = numba.cfunc(_FN_SIG)(sympy.lambdify(x, fp, modules=[space, "math"]))
+    fpp_c = numba.cfunc(_FN_SIG)(sympy.lambdify(x, fpp, modules=[space, "math"]))
+    return 1, fp_c, fpp_c
+
+
+def _nb_expit(u):
+    e = math.exp(-abs(u))
+    return 1.0 / (1.0 + e) if u >= 0 else e / (1.0 + e)
+
+
+def _nb_softplus(u):
+    return u + math.log1p(math.exp(-u)) if u > 0 else math.log1p(math.exp(u))
+
+
+def _finish(s1, s2, n, mx0, mn0, mx1, mn1, h, old, lp, tol, amp_tol):
+    """The metrics of :meth:`verify.numerics.metrics.StreamingMetrics.result` from K-major sums and states."""
+    n = max(n, 1)
+    m1 = s1 / n
+    var = np.maximum(s2 / n - m1 * m1, 0.0)
+    cs = var.mean(axis=0)
+    delta = np.maximum.reduce(np.abs(lp - old), axis=0)
+    conv = delta <= tol
+    amp1 = (mx0 - mn0).max(axis=0) if h > 0 else np.zeros(lp.shape[1])
+    amp2 = (mx1 - mn1).max(axis=0)
+    osc = (~conv) & (amp2 > amp_tol) & (amp2 >= 0.5 * amp1)
+    return {"cycle_strength": cs, "final_entropy": entropy_from_log(lp, axis=0), "amplitude": amp2, "last_delta": delta,
+            "converged": conv, "oscillating": osc}
+
+
+def _run_numba(plan, P, al, sc, la, lp0, ref, p0, rec, *, steps, burn_in, tol, window, amp_tol, inner_tol, max_iter, block):
+    _compiled()
+    N, K = lp0.shape
+    S = al.size
+    R = N * S
+    W = max(1, min(window, steps))
+    t_win, h = steps - W + 1, W // 2
+    inv_b = plan.inv_b(sc)
+    logref = np.log(ref)
+    rec_idx = np.full(R, -1, dtype=np.int64)
+    for j, (i, s) in enumerate(rec):
+        rec_idx[i * S + s] = j
+    traj = np.empty((max(len(rec), 1), steps + 1, K))
+    bufs = [np.empty((R, K)) for _ in range(8)]
+    s1, s2, mx0, mn0, mx1, mn1, old, final = bufs
+    if plan.method == "closed":
+        coef = plan.gain * inv_b
+        blk = block or int(max(1, min(64, 32768 // (K * K))))
+        _nb_closed(P, S, al, la, coef, logref, p0, lp0, steps, burn_in, t_win, h, blk, rec_idx, traj, *bufs)
+    else:
+        kind, fp, fpp = _loss_functions(plan.loss)
+        fail = np.zeros(2, dtype=np.int64)
+        iters = np.zeros(R, dtype=np.int64)
+        has_gain, gain = plan.gain is not None, float(plan.gain or 0.0)
+        args = (P, S, al, la, inv_b, logref, p0, lp0, steps, burn_in, t_win, h, has_gain, gain, inner_tol, max_iter, rec_idx, traj,
+                *bufs, fail, iters)
+        bad = _nb_smooth(kind, fp, fpp, *args)
+        if bad >= 0:
+            raise NumericalFailure(
+                f"inner solve for the {plan.label} loss did not converge (|G_k| > {inner_tol:g} (1 + T_k)) at step {int(fail[0])} "
+                f"for matrix {bad // S}, setting {bad % S}; try a larger max_iter"
+            )
+    res = _finish(*(np.ascontiguousarray(a.T) for a in (s1, s2)), steps - burn_in,
+                  *(np.ascontiguousarray(a.T) for a in (mx0, mn0, mx1, mn1)), h,
+                  np.ascontiguousarray(old.T), np.ascontiguousarray(final.T), tol, amp_tol)
+    out = {k: v.reshape(N, S) for k, v in res.items()}
+    out["final_logpi"] = final.reshape(N, S, K)
+    return GridResult(**out, engine="numba", trajectories=traj if rec else None, record=rec, method=plan.method)
