@@ -118,13 +118,14 @@ def register(sub: Any) -> None:
                         "the scale at lambda = 1)")
     r.add_argument("--steps", type=int, default=None, metavar="N", help="iterations per run (default: 3000, the paper's)")
     r.add_argument("--burn-in", type=int, default=None, metavar="N",
-                   help="states left out of the cycle strength (default: steps/2)")
+                   help="states t <= N left out of the cycle strength (default: steps // 3, the first third)")
     r.add_argument("--seed", type=int, default=None, metavar="N",
                    help="seed of every random choice: the attribute per pair, the starts, the finite samples (default: 0)")
     r.add_argument("--engine", choices=("auto", "numpy", "numba", "reference"), default="auto",
                    help="the simulation kernel: numba when installed (auto), numpy, or the reference step (default: auto)")
     r.add_argument("--chunk", type=int, default=None, metavar="N",
-                   help="matrices per chunk of work, written to DIR/chunks as it completes (default: the sweep's)")
+                   help="work items (matrix-setting pairs, times the realisations) per chunk; each finished chunk is written to "
+                        "DIR/chunks (default: 4096; the numbers do not depend on it)")
     f = p.add_argument_group("finite-sample variant (off unless --finite-pairs is given)")
     f.add_argument("--finite-pairs", type=int, default=None, metavar="n",
                    help="each round's optimum from n sampled, labelled pairs instead of P mu_t (default: off)")

@@ -49,9 +49,9 @@ __all__ = [
     "sweep_metrics",
     "draw_figures",
     "example_runs",
-    "finite_example",
     "FINITE_COLUMNS",
     "per_matrix_rows",
+    "per_matrix_columns",
     "finite_rows",
     "pick_examples",
     "summary_rows",
@@ -60,6 +60,7 @@ __all__ = [
     "headline",
     "report_markdown",
     "write_csv",
+    "write_columns",
     "read_csv",
     "write_outputs",
 ]
@@ -149,6 +150,40 @@ def per_matrix_rows(prompt_index: Any, classes: Any, settings: Any, metrics: dic
     return rows
 
 
+def _texts(values: Any) -> list[str]:
+    """Table cells of a 1-d array or list, as :func:`write_csv` writes them."""
+    vals = values.tolist() if isinstance(values, np.ndarray) else list(values)
+    if vals and isinstance(vals[0], bool):
+        return ["true" if v else "false" for v in vals]
+    if vals and isinstance(vals[0], float):
+        return list(map(repr, vals))
+    return list(map(str, vals))
+
+
+def per_matrix_columns(prompt_index: Any, classes: Any, settings: Any, metrics: dict[str, np.ndarray]) -> dict[str, list[str]]:
+    """The cells of ``per_matrix.csv`` column by column (:data:`PER_MATRIX_COLUMNS`), matrix-major: the rows of
+    :func:`per_matrix_rows` as text, built per column (a paper-scale sweep has hundreds of thousands of rows; the
+    per-matrix and per-setting cells are formatted once and repeated)."""
+    s = _settings(settings)
+    pidx = np.asarray(prompt_index).astype(np.int64)
+    cls = np.asarray(classes).astype(str)
+    N, S = len(pidx), len(s)
+    for m in METRICS:
+        if np.shape(metrics[m]) != (N, S):
+            raise ValueError(f"metric {m} has shape {np.shape(metrics[m])}, expected ({N}, {S})")
+
+    def repeat(cells: list[str]) -> list[str]:  # each matrix's cell, once per setting
+        return [c for c in cells for _ in range(S)]
+
+    cols = {"matrix": repeat(_texts(np.arange(N))), "prompt_index": repeat(_texts(pidx)), "class": repeat(_texts(cls)),
+            "setting": _texts(np.arange(S)) * N}
+    for k, name in enumerate(("alpha", "scale", "lambda")):
+        cols[name] = _texts(s[:, k].astype(float)) * N
+    for m in METRICS:
+        cols[m] = _texts(np.asarray(metrics[m]).reshape(-1))
+    return cols
+
+
 def summary_rows(classes: Any, settings: Any, metrics: dict[str, np.ndarray], order: Sequence[str] | None = None) -> list[dict]:
     """One row per class and setting (:data:`SUMMARY_COLUMNS`): class-major, settings in order.
 
@@ -217,6 +252,23 @@ def _cell(v: Any) -> str:
     if isinstance(v, (float, np.floating)):
         return repr(float(v))
     return str(v)
+
+
+def write_columns(path: Any, columns: dict[str, Sequence[str]], order: Sequence[str]) -> pathlib.Path:
+    """Write a table given as columns of cell texts (:func:`per_matrix_columns`); no cell may need quoting."""
+    path = pathlib.Path(path)
+    texts = [columns[name] for name in order]
+    if len({len(t) for t in texts}) > 1:
+        raise ValueError("columns of different lengths")
+    for name, t in zip(order, texts):
+        if any(("," in v or '"' in v or "\n" in v) for v in set(t)):
+            raise ValueError(f"column {name} has a cell that needs quoting")
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8", newline="") as fh:
+        fh.write(",".join(order) + "\n")
+        fh.writelines(",".join(cells) + "\n" for cells in zip(*texts))
+    os.replace(tmp, path)
+    return path
 
 
 def read_csv(path: Any) -> list[dict]:
@@ -519,22 +571,25 @@ def _loss_of(spec: Any):
     return make_loss(spec.loss)
 
 
-def example_runs(P: np.ndarray, which: Sequence[int], setting: Sequence[float], spec: Any) -> np.ndarray:
-    """The recorded log-policy trajectories ``(len(which), steps + 1, K)`` of the matrices ``which`` at one setting.
+def example_runs(P: np.ndarray, matrix: int, setting: int, spec: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    """The run of matrix ``matrix`` (index into ``P``) at setting ``setting`` with its paths recorded.
 
-    The runs are the sweep's own: the same start (:func:`verify.experiments.sweep.starts`, seeded by the
-    matrix's index), loss, steps, burn-in and engine; a row's result does not depend on the other rows
-    (:func:`verify.numerics.kernels.run_grid`), so the recorded runs are the ones in ``per_matrix.csv``.
+    Returns the ``(steps + 1, K)`` log-policy trajectory and, with ``spec.finite``, the ``(R, steps + 1, K)``
+    policy paths of the finite-sample realisations (else None). The work is the sweep's own chunk
+    function (:func:`verify.experiments.sweep.compute_chunk`) on a one-cell chunk with the global
+    indices: the same start, loss, engine and random streams, so the recorded run is the one whose
+    metrics are in ``per_matrix.csv`` (every row of the kernels is independent of the others).
     """
-    from verify.experiments import sweep as sw
-    from verify.numerics.kernels import run_grid
+    from dataclasses import replace
 
-    idx = np.asarray(which, dtype=int)
-    a, sc, la = (float(v) for v in setting)
-    starts = sw.starts(spec, idx, np.asarray(P).shape[-1])
-    res = run_grid(np.asarray(P)[idx], [a], [sc], [la], starts, loss=spec.loss, steps=spec.steps, burn_in=spec.burn_in,
-                   engine=spec.engine, record=[(r, 0) for r in range(len(idx))])
-    return res.trajectories
+    from verify.experiments import sweep as sw
+
+    m, s = int(matrix), int(setting)
+    one = replace(spec, record=((m, s),))
+    arrays = sw.compute_chunk(np.asarray(P)[m : m + 1], one, sw.Chunk(0, m, m + 1, s, s + 1))
+    traj = np.asarray(arrays["rec_traj"][0])
+    paths = np.asarray(arrays["fs_rec_paths"][0]) if spec.finite is not None else None
+    return traj, paths
 
 
 def draw_figures(out: pathlib.Path, selected: Any, sweep: Any, spec: Any, metrics: dict[str, np.ndarray], settings: np.ndarray,
@@ -544,7 +599,7 @@ def draw_figures(out: pathlib.Path, selected: Any, sweep: Any, spec: Any, metric
     The heatmaps show the class means of :func:`summary_rows` over the grid (axes from
     :func:`verify.plots.experiment.heatmap_axes`); the examples are those of :func:`pick_examples`,
     rerun with their trajectories recorded (:func:`example_runs`); the finite-sample figure (with
-    ``spec.finite``) shows the example cyclic matrix (or the first matrix) at the examples' setting.
+    ``spec.finite``) shows the first example (the cyclic one when there is one) at the examples' setting.
     """
     from verify.plots import save
     from verify.plots.experiment import example_trajectories_figure, finite_sample_figure, grid_heatmap_figure, heatmap_axes
@@ -573,34 +628,21 @@ def draw_figures(out: pathlib.Path, selected: Any, sweep: Any, spec: Any, metric
     st = settings[j]
     params = parameter_text(L, {"alpha": st[0], L.scale_name: st[1], "lambda": st[2]})
     chosen = [(k, pick[k]) for k in ("cyclic", "sst") if pick[k] is not None]
+    runs = {k: example_runs(selected.P, i, j, spec) for k, i in chosen}
     if chosen:
-        trajs = example_runs(selected.P, [i for _, i in chosen], st, spec)
         names = {"cyclic": "cyclic matrix", "sst": "SST matrix"}
-        examples = [(f"{names[k]}, prompt {int(selected.prompt_index[i])}", trajs[r]) for r, (k, i) in enumerate(chosen)]
+        examples = [(f"{names[k]}, prompt {int(selected.prompt_index[i])}", runs[k][0]) for k, i in chosen]
         fig = example_trajectories_figure(examples, title=f"{label}: example runs ({steps})", params_text=params)
         files["examples.png"] = pathlib.Path(save(fig, out / "examples.png"))
     finite = getattr(spec, "finite", None)
     if finite is not None:
-        i = pick["cyclic"] if pick["cyclic"] is not None else 0
-        pop, real = finite_example(selected.P, i, j, st, spec)
-        fig = finite_sample_figure(pop, real, burn_in=int(spec.burn_in), params_text=params,
+        k, i = chosen[0] if chosen else ("", 0)
+        traj, paths = runs[k] if chosen else example_runs(selected.P, 0, j, spec)
+        fig = finite_sample_figure(np.exp(traj), paths, burn_in=int(spec.burn_in), params_text=params,
                                    title=f"{label}, finite samples of {finite.pairs} pairs per round: {cls[i]} matrix, prompt "
                                          f"{int(selected.prompt_index[i])}")
         files["finite_sample.png"] = pathlib.Path(save(fig, out / "finite_sample.png"))
     return files
-
-
-def finite_example(P: np.ndarray, i: int, j: int, setting: Sequence[float], spec: Any) -> tuple[np.ndarray, np.ndarray]:
-    """The population path ``(T + 1, K)`` and the finite-sample paths ``(R, T + 1, K)`` (policies) of matrix ``i`` at
-    setting ``j``, with the sweep's start and the sweep's realisation seeds (global indices ``i``, ``j``)."""
-    from verify.experiments import sweep as sw
-    from verify.experiments.finite import run_finite
-
-    pop = np.exp(example_runs(P, [i], setting, spec)[0])
-    start = sw.starts(spec, np.array([i]), np.asarray(P).shape[-1])
-    run = run_finite(np.asarray(P)[[i]], [list(setting)], start, spec.finite, loss=spec.loss, steps=spec.steps,
-                     burn_in=spec.burn_in, seed=spec.seed, matrix_index=[i], setting_index=[j], record=[(0, 0)])
-    return pop, run.paths[(0, 0)]
 
 
 def _spec_json(spec: Any) -> dict:
@@ -665,8 +707,8 @@ def write_outputs(
         "rows": rows,
     }
     files["summary.json"] = _write_json(out / "summary.json", doc)
-    per = per_matrix_rows(selected.prompt_index, selected.classes, settings, metrics)
-    files["per_matrix.csv"] = write_csv(out / "per_matrix.csv", per, PER_MATRIX_COLUMNS)
+    per = per_matrix_columns(selected.prompt_index, selected.classes, settings, metrics)
+    files["per_matrix.csv"] = write_columns(out / "per_matrix.csv", per, PER_MATRIX_COLUMNS)
     finite = getattr(spec, "finite", None)
     if finite is not None:
         frows = finite_rows(selected.prompt_index, selected.classes, settings, sweep)

@@ -233,7 +233,9 @@ def run_experiment(
             out.mkdir(parents=True, exist_ok=True)
         result = sw.run_sweep(selected.P, spec, out_dir=out, client=client, progress=progress)
         t_sweep = time.perf_counter() - t
-        say(f"sweep done in {t_sweep:.2f} s")
+        read = f", {result.resumed} read from {out / 'chunks'}" if result.resumed else ""
+        say(f"sweep done in {t_sweep:.2f} s ({result.computed} of {result.chunks} chunks computed{read}; engine "
+            f"{', '.join(result.engines)})")
     finally:
         if handle is not None:
             from verify.experiments import cluster
