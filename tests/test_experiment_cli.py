@@ -349,3 +349,33 @@ def test_building_the_command_line_imports_no_numeric_library():
     before = set(sys.modules)
     m.register(argparse.ArgumentParser().add_subparsers())
     assert set(sys.modules) - before == set()  # register() imports nothing
+
+
+def test_the_example_runs_are_the_runs_in_the_table(written):
+    """examples.png draws the sweep's own runs: rerun, their metrics are the per-matrix rows (and a planted other start is not)."""
+    from dataclasses import replace
+
+    from verify.experiments import construct, helpsteer, sweep
+    from verify.numerics.metrics import cycle_strength
+
+    out = written[0]
+    doc = json.loads((out / "summary.json").read_text())
+    spec = sweep.SweepSpec.from_json(doc["options"]["sweep"])
+    groups, _ = helpsteer.load_groups(SAMPLE_PATH)
+    selected = construct.build_matrices(groups, BuildOptions(**doc["options"]["build"])).select(doc["options"]["classes"])
+    per = outputs.read_csv(out / "per_matrix.csv")
+    N, S = len(selected.classes), len(per) // len(selected.classes)
+    cs = np.array([r["cycle_strength"] for r in per]).reshape(N, S)
+    pick = outputs.pick_examples(selected.classes, {"cycle_strength": cs})
+    assert selected.classes[pick["cyclic"]] == "cyclic" and selected.classes[pick["sst"]] == "sst"
+    for i in (pick["cyclic"], pick["sst"]):
+        traj, paths = outputs.example_runs(selected.P, i, pick["setting"], spec)
+        row = per[i * S + pick["setting"]]
+        assert row["matrix"] == i and row["prompt_index"] == int(selected.prompt_index[i])
+        got = float(cycle_strength(np.exp(traj), burn_in=spec.burn_in))
+        assert math.isclose(got, row["cycle_strength"], rel_tol=1e-9, abs_tol=1e-18), (i, got, row["cycle_strength"])
+        assert paths.shape == (spec.finite.realisations, spec.steps + 1, 4)
+    moved = replace(spec, seed=spec.seed + 1)  # another start: a different run, caught
+    traj, _ = outputs.example_runs(selected.P, pick["cyclic"], pick["setting"], moved)
+    other = float(cycle_strength(np.exp(traj), burn_in=spec.burn_in))
+    assert not math.isclose(other, per[pick["cyclic"] * S + pick["setting"]]["cycle_strength"], rel_tol=1e-9)
