@@ -13,7 +13,7 @@
 * ``report.md`` — the inputs, every option, the class counts beside the paper's, the headline
   numbers, and where the numbers differ from the paper's.
 
-The tables are computed by :func:`per_matrix_rows` and :func:`summary_rows` from the arrays of a
+The tables are computed by :func:`per_matrix_columns` and :func:`summary_rows` from the arrays of a
 sweep (one ``(N, S)`` array per metric), so the summary can be recomputed from ``per_matrix.csv``.
 Floats are written with ``repr`` (the shortest text that reads back to the same float), so two
 runs give byte-identical tables exactly when their numbers agree.
@@ -37,6 +37,8 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from verify.experiments.construct import PAPER_COUNTS
+
 __all__ = [
     "DEFAULT_CLASSES",
     "METRICS",
@@ -50,7 +52,6 @@ __all__ = [
     "draw_figures",
     "example_runs",
     "FINITE_COLUMNS",
-    "per_matrix_rows",
     "per_matrix_columns",
     "finite_rows",
     "pick_examples",
@@ -82,7 +83,7 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
 PER_MATRIX_COLUMNS: tuple[str, ...] = ("matrix", "prompt_index", "class", "setting", "alpha", "scale", "lambda") + METRICS
 
 #: The paper's setup (arXiv:2602.12180, §5): HelpSteer responses, K, the kept counts, iterations, loss.
-PAPER: dict[str, Any] = {"rows": 35331, "K": 4, "counts": {"cyclic": 118, "sst": 4924}, "steps": 3000, "loss": "ipo"}
+PAPER: dict[str, Any] = {"rows": 35331, "K": 4, "counts": dict(PAPER_COUNTS), "steps": 3000, "loss": "ipo"}
 
 #: The table files and what each holds.
 TABLE_FILES: dict[str, str] = {
@@ -106,7 +107,7 @@ FIGURE_FILES: dict[str, str] = {
 
 
 def _num(x: Any) -> Any:
-    """A table cell: bools as 0/1-free ``true``/``false``, floats exactly (``repr``), ints as ints."""
+    """A JSON value: numpy bools, ints and floats as Python's."""
     if isinstance(x, (bool, np.bool_)):
         return bool(x)
     if isinstance(x, (int, np.integer)):
@@ -123,33 +124,6 @@ def _settings(settings: Any) -> np.ndarray:
     return s
 
 
-def per_matrix_rows(prompt_index: Any, classes: Any, settings: Any, metrics: dict[str, np.ndarray]) -> list[dict]:
-    """One row per matrix and setting (:data:`PER_MATRIX_COLUMNS`), matrix-major.
-
-    ``metrics`` maps each name of :data:`METRICS` to its ``(N, S)`` array; ``prompt_index`` and
-    ``classes`` are ``(N,)``, ``settings`` is ``(S, 3)``.
-    """
-    s = _settings(settings)
-    pidx = np.asarray(prompt_index)
-    cls = np.asarray(classes)
-    arrays = {m: np.asarray(metrics[m]) for m in METRICS}
-    N, S = len(pidx), len(s)
-    for m, a in arrays.items():
-        if a.shape != (N, S):
-            raise ValueError(f"metric {m} has shape {a.shape}, expected ({N}, {S})")
-    lists = {m: a.tolist() for m, a in arrays.items()}
-    st = s.tolist()
-    rows = []
-    for i in range(N):
-        p, c = int(pidx[i]), str(cls[i])
-        for j in range(S):
-            row = {"matrix": i, "prompt_index": p, "class": c, "setting": j, "alpha": st[j][0], "scale": st[j][1], "lambda": st[j][2]}
-            for m in METRICS:
-                row[m] = lists[m][i][j]
-            rows.append(row)
-    return rows
-
-
 def _texts(values: Any) -> list[str]:
     """Table cells of a 1-d array or list, as :func:`write_csv` writes them."""
     vals = values.tolist() if isinstance(values, np.ndarray) else list(values)
@@ -161,9 +135,17 @@ def _texts(values: Any) -> list[str]:
 
 
 def per_matrix_columns(prompt_index: Any, classes: Any, settings: Any, metrics: dict[str, np.ndarray]) -> dict[str, list[str]]:
-    """The cells of ``per_matrix.csv`` column by column (:data:`PER_MATRIX_COLUMNS`), matrix-major: the rows of
-    :func:`per_matrix_rows` as text, built per column (a paper-scale sweep has hundreds of thousands of rows; the
-    per-matrix and per-setting cells are formatted once and repeated)."""
+    """The cells of ``per_matrix.csv`` column by column (:data:`PER_MATRIX_COLUMNS`), one row per matrix and setting,
+    matrix-major (row ``i * S + j`` is matrix ``i`` at setting ``j``).
+
+    ``metrics`` maps each name of :data:`METRICS` to its ``(N, S)`` array; ``prompt_index`` and ``classes`` are
+    ``(N,)``, ``settings`` is ``(S, 3)``. Built per column (a paper-scale sweep has hundreds of thousands of rows;
+    the per-matrix and per-setting cells are formatted once and repeated).
+
+    >>> cols = per_matrix_columns([7, 9], ["sst", "cyclic"], [[0.5, 8.0, 1.0]], {m: np.zeros((2, 1)) for m in METRICS})
+    >>> cols["prompt_index"], cols["class"], cols["alpha"], cols["cycle_strength"]
+    (['7', '9'], ['sst', 'cyclic'], ['0.5', '0.5'], ['0.0', '0.0'])
+    """
     s = _settings(settings)
     pidx = np.asarray(prompt_index).astype(np.int64)
     cls = np.asarray(classes).astype(str)
@@ -325,7 +307,7 @@ def headline(rows: Sequence[dict], scale_name: str = "scale") -> list[str]:
     ...       "cycle_strength_median": 0.0, "cycle_strength_max": 0.0, "final_entropy_mean": 0.2, "share_oscillating": 0.0,
     ...       "share_converged": 1.0}]
     >>> print(headline(r)[0])
-    sst (2 matrices, 1 setting): mean cycle strength at most 0 (alpha = 0.5, scale = 4, lambda = 1); oscillating in 0% of runs, converged in 100%; mean final entropy 0.2 to 0.2 nats
+    sst (2 matrices, 1 setting): mean cycle strength 0 up to rounding (at most 0); oscillating in 0% of runs, converged in 100%; mean final entropy 0.2 to 0.2 nats
     """
     out = []
     for name in dict.fromkeys(r["class"] for r in rows):
@@ -335,9 +317,11 @@ def headline(rows: Sequence[dict], scale_name: str = "scale") -> list[str]:
         conv = sum(r["share_converged"] for r in rs) / len(rs)
         fe = [r["final_entropy_mean"] for r in rs]
         n = rs[0]["n_matrices"]
+        where = f"alpha = {top['alpha']:g}, {scale_name} = {top['scale']:g}, lambda = {top['lambda']:g}"
+        most = (f"mean cycle strength 0 up to rounding (at most {top['cycle_strength_mean']:.2g})"
+                if top["cycle_strength_mean"] < ROUNDING else f"mean cycle strength at most {top['cycle_strength_mean']:.4g} ({where})")
         out.append(
-            f"{name} ({n:,} matrices, {len(rs)} setting{'s' if len(rs) != 1 else ''}): mean cycle strength at most "
-            f"{top['cycle_strength_mean']:.4g} (alpha = {top['alpha']:g}, {scale_name} = {top['scale']:g}, lambda = {top['lambda']:g}); "
+            f"{name} ({n:,} matrices, {len(rs)} setting{'s' if len(rs) != 1 else ''}): {most}; "
             f"oscillating in {100 * osc:.3g}% of runs, converged in {100 * conv:.3g}%; "
             f"mean final entropy {min(fe):.4g} to {max(fe):.4g} nats"
         )
