@@ -321,8 +321,8 @@ def test_help_states_every_default_and_the_defaults_agree():
         if action.option_strings and action.dest != "help":
             assert "default" in (action.help or ""), action.option_strings
     b, f = BuildOptions(), FiniteSample()
-    assert (DEFAULTS["group"], DEFAULTS["attribute"], DEFAULTS["ties"], float(DEFAULTS["sigmoid_scale"])) == (
-        b.group, b.attribute, b.ties, b.scale)
+    assert (DEFAULTS["group"], DEFAULTS["attribute"], DEFAULTS["ties"], DEFAULTS["premise"], float(DEFAULTS["sigmoid_scale"])) == (
+        b.group, b.attribute, b.ties, b.premise, b.scale)
     assert (DEFAULTS["realisations"], DEFAULTS["prior"], DEFAULTS["unsampled"]) == (f.realisations, f.prior, f.unsampled)
     assert DEFAULTS["steps"] == DEFAULT_STEPS == 3000 and tuple(DEFAULTS["classes"].split(",")) == DEFAULT_CLASSES
     assert b.K == 4 and DEFAULTS["loss"] == "ipo"

@@ -31,6 +31,7 @@ DEFAULTS: dict[str, Any] = {
     "group": "first",
     "attribute": "random",
     "ties": "half",
+    "premise": "strict",
     "sigmoid_scale": "1",
     "realisations": 8,
     "prior": 1.0,
@@ -105,6 +106,10 @@ def register(sub: Any) -> None:
     m.add_argument("--ties", choices=("half", "resample", "drop"), default=None,
                    help="equal scores on the drawn attribute: P = 1/2 (half), draw another attribute until they differ "
                         "(resample; 1/2 if all tie), or drop the matrix (drop) (default: half)")
+    m.add_argument("--premise", choices=("strict", "weak"), default=None,
+                   help="how a tie P = 1/2 enters the SST and transitivity tests: only P_ij > 1/2 and P_jk > 1/2 constrain "
+                        "(strict), or P_ij >= 1/2 and P_jk >= 1/2 do (weak); moves tied matrices between sst and other, "
+                        "cyclic is the same (default: strict)")
     m.add_argument("--sigmoid-scale", default=None, metavar="S",
                    help="P[i,j] = sigmoid(S * (score_i - score_j)), S > 0 (default: 1)")
     m.add_argument("--classes", default=None, metavar="LIST",
@@ -160,7 +165,7 @@ def reproduce_command(args: argparse.Namespace) -> str:
     """The ``prefdyn experiment`` command line of ``args``, with every option that was given."""
     parts = ["prefdyn", "experiment"]
     parts += ["--synthetic"] if args.synthetic else ["--data", str(args.data)]
-    for name in ("format", "group", "attribute", "ties", "sigmoid_scale", "classes", "loss", "grid", "steps", "burn_in", "seed",
+    for name in ("format", "group", "attribute", "ties", "premise", "sigmoid_scale", "classes", "loss", "grid", "steps", "burn_in", "seed",
                  "chunk", "finite_pairs", "realisations", "prior", "unsampled", "workers", "scheduler", "out"):
         v = getattr(args, name)
         if v is not None:

@@ -356,8 +356,8 @@ def differences_from_paper(
     if diff:
         why = "the data differ" if synthetic or rows_read != PAPER["rows"] else (
             "the paper does not state its choices for ties, for prompts with more or fewer than 4 responses, for the "
-            "attribute drawn per pair, or its seed; the options above are this run's choices (--ties, --group, "
-            "--attribute, --seed change them)")
+            "attribute drawn per pair, for how a tie enters the SST test, or its seed; the options above are this run's "
+            "choices (--ties, --group, --attribute, --premise, --seed change them)")
         out.append(f"Counts: {'; '.join(diff)}: {why}.")
     if K != PAPER["K"]:
         out.append(f"K: {K} responses per prompt (the paper: {PAPER['K']}).")

@@ -315,6 +315,8 @@ def options_from_args(args: argparse.Namespace) -> dict:
         build_kw["group"] = args.group
     if args.ties is not None:
         build_kw["ties"] = args.ties
+    if args.premise is not None:
+        build_kw["premise"] = args.premise
     if args.attribute is not None:
         a = args.attribute.strip().lower()
         if a != "random" and a not in helpsteer.ATTRIBUTES:
