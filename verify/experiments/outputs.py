@@ -703,7 +703,7 @@ def write_outputs(
             files[name] = path
             described[name] = FIGURE_FILES[name.rsplit(".", 1)[0]]
     differences = differences_from_paper(counts=counts, rows_read=int(load_report.rows), synthetic=bool(synthetic),
-                                         K=int(selected.options.K), steps=int(spec.steps), loss=str(spec.loss), classes=chosen,
+                                         K=int(selected.options.K), steps=int(spec.steps), loss=_loss_of(spec).name, classes=chosen,
                                          finite=finite)
     described["report.md"] = "this report"
     text = report_markdown(inputs=inputs, build_lines=selected.options.describe(), spec=spec_doc, counts=counts, classes=chosen,

@@ -103,16 +103,23 @@ def parse_classes(text: str | Sequence[str] | None) -> tuple[str, ...]:
     return tuple(c for c in CLASSES if c in items)
 
 
-def _client(workers: int | None, scheduler: str | None):
-    """``(client, handle)`` for the sweep: None in this process, a local cluster or an existing one."""
+def _check_scale_out(workers: int | None, scheduler: str | None) -> None:
+    """Refuse, before any work, both options at once, a bad worker count, or a missing ``distributed`` extra."""
     if workers is None and scheduler is None:
-        return None, None
+        return
     if workers is not None and scheduler is not None:
         raise InputError("give --workers N (a local cluster) or --scheduler ADDRESS (an existing one), not both")
-    if workers is not None and workers < 1:
-        raise InputError(f"--workers = {workers}, expected >= 1")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise InputError(f"--workers = {workers}, expected an integer >= 1")
     if importlib.util.find_spec("distributed") is None:
         raise InputError(f"{'--workers' if workers is not None else '--scheduler'} needs Dask's distributed: {DISTRIBUTED_HINT}")
+
+
+def _client(workers: int | None, scheduler: str | None):
+    """``(client, handle)`` for the sweep: None in this process, a local cluster or an existing one."""
+    _check_scale_out(workers, scheduler)
+    if workers is None and scheduler is None:
+        return None, None
     from verify.experiments import cluster
 
     if workers is not None:
@@ -208,29 +215,30 @@ def run_experiment(
         figures_note = "figures left out: plotting needs matplotlib: pip install 'prefdyn[plot]'"
     else:
         figures_note = None if figures else "figures left out (--no-figures)"
+    _check_scale_out(workers, scheduler)
+    path = helpsteer.SAMPLE_PATH if synthetic else data
+    t = time.perf_counter()
+    groups, report = helpsteer.load_groups(path, fmt=fmt, skip_bad=skip_bad)
+    t_load = time.perf_counter() - t
+    say(f"read {report.rows:,} rows ({report.skipped:,} skipped) and {report.prompts:,} prompts from {report.path} in {t_load:.2f} s")
+    t = time.perf_counter()
+    matrices = construct.build_matrices(groups, build)
+    counts = matrices.counts()
+    t_build = time.perf_counter() - t
+    say("matrices: " + ", ".join(f"{c} {n:,}" + (f" (paper {construct.PAPER_COUNTS[c]:,})" if c in construct.PAPER_COUNTS else "")
+                                 for c, n in counts.items()) + f" ({t_build:.2f} s)")
+    selected = matrices.select(chosen)
+    N, S = len(selected.classes), len(the_grid.settings())
+    if N == 0:
+        raise InputError(f"no matrix of the classes {', '.join(chosen)} in {report.path}: nothing to run (counts: "
+                         + ", ".join(f"{c} {n}" for c, n in counts.items()) + ")")
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
     client, handle = _client(workers, scheduler)
     try:
-        path = helpsteer.SAMPLE_PATH if synthetic else data
-        t = time.perf_counter()
-        groups, report = helpsteer.load_groups(path, fmt=fmt, skip_bad=skip_bad)
-        t_load = time.perf_counter() - t
-        say(f"read {report.rows:,} rows ({report.skipped:,} skipped) and {report.prompts:,} prompts from {report.path} in {t_load:.2f} s")
-        t = time.perf_counter()
-        matrices = construct.build_matrices(groups, build)
-        counts = matrices.counts()
-        t_build = time.perf_counter() - t
-        say("matrices: " + ", ".join(f"{c} {n:,}" + (f" (paper {construct.PAPER_COUNTS[c]:,})" if c in construct.PAPER_COUNTS else "")
-                                     for c, n in counts.items()) + f" ({t_build:.2f} s)")
-        selected = matrices.select(chosen)
-        N, S = len(selected.classes), len(the_grid.settings())
-        if N == 0:
-            raise InputError(f"no matrix of the classes {', '.join(chosen)} in {report.path}: nothing to run (counts: "
-                             + ", ".join(f"{c} {n}" for c, n in counts.items()) + ")")
         say(f"running {N:,} matrices x {S:,} settings x {steps:,} steps ({spec.loss}, engine {engine}"
             + (f", {workers} workers" if workers else f", scheduler {scheduler}" if scheduler else "") + ")")
         t = time.perf_counter()
-        if out is not None:
-            out.mkdir(parents=True, exist_ok=True)
         result = sw.run_sweep(selected.P, spec, out_dir=out, client=client, progress=progress)
         t_sweep = time.perf_counter() - t
         read = f", {result.resumed} read from {out / 'chunks'}" if result.resumed else ""
@@ -246,7 +254,7 @@ def run_experiment(
     inputs = {**report.to_json(), "synthetic": bool(synthetic)}
     rows = outputs.summary_rows(selected.classes, result.settings, outputs.sweep_metrics(result), order=chosen)
     differences = outputs.differences_from_paper(counts=counts, rows_read=report.rows, synthetic=synthetic, K=build.K, steps=steps,
-                                                 loss=spec.loss, classes=chosen, finite=finite)
+                                                 loss=L.name, classes=chosen, finite=finite)
     files: dict[str, pathlib.Path] = {}
     t = time.perf_counter()
     if out is not None:
