@@ -599,7 +599,8 @@ def _nb_closed(P, S, al, la, coef, logref, p0, lp0, steps, burn_in, t_win, h, bl
     """
     R = final.shape[0]
     K = P.shape[1]
-    PB = np.empty((K, K, blk))
+    PB = np.empty((K, K, blk)) if K <= 16 else np.empty((0, 0, 0))
+    PT = np.empty((blk, K, K)) if K > 16 else np.empty((0, 0, 0))
     base = np.empty((K, blk))
     W = np.empty((12, K, blk))
     lp, old, z, pi, e, shift, s1, s2, mx0, mn0, mx1, mn1 = (W[0], W[1], W[2], W[3], W[4], W[5], W[6], W[7], W[8], W[9], W[10],
@@ -622,7 +623,10 @@ def _nb_closed(P, S, al, la, coef, logref, p0, lp0, steps, burn_in, t_win, h, bl
             for a in range(K):
                 acc = 0.0
                 for j in range(K):
-                    PB[a, j, n] = P[i, a, j]
+                    if K <= 16:
+                        PB[a, j, n] = P[i, a, j]
+                    else:
+                        PT[n, j, a] = P[i, a, j]
                     acc += P[i, a, j] * p0[i, j]
                 base[a, n] = (1.0 - al[s]) * logref[i, a] + cp * acc
                 lp[a, n] = lp0[i, a]
@@ -637,13 +641,26 @@ def _nb_closed(P, S, al, la, coef, logref, p0, lp0, steps, burn_in, t_win, h, bl
         nact = nb
         for t in range(1, steps + 1):
             # the step, for the rows not at a fixed point
-            for a in range(K):
+            if K <= 16:  # dot products, rows innermost
+                for a in range(K):
+                    for q in range(nact):
+                        n = act[q]
+                        acc = PB[a, 0, n] * pi[0, n]
+                        for j in range(1, K):
+                            acc += PB[a, j, n] * pi[j, n]
+                        z[a, n] = acc * gain[n] + base[a, n] + alb[n] * lp[a, n]
+            else:  # the same sums as column updates (no chain of dependent additions; PT[n, j, a] = P[a, j])
                 for q in range(nact):
                     n = act[q]
-                    acc = PB[a, 0, n] * pi[0, n]
+                    p0n = pi[0, n]
+                    for a in range(K):
+                        z[a, n] = PT[n, 0, a] * p0n
                     for j in range(1, K):
-                        acc += PB[a, j, n] * pi[j, n]
-                    z[a, n] = acc * gain[n] + base[a, n] + alb[n] * lp[a, n]
+                        pj = pi[j, n]
+                        for a in range(K):
+                            z[a, n] += PT[n, j, a] * pj
+                    for a in range(K):
+                        z[a, n] = z[a, n] * gain[n] + base[a, n] + alb[n] * lp[a, n]
             for q in range(nact):
                 n = act[q]
                 mq = z[0, n]
@@ -1128,7 +1145,7 @@ def _run_numba(plan, P, al, sc, la, lp0, ref, p0, rec, *, steps, burn_in, tol, w
     chunk = max(64, 2 ** 20 // K)  # rows per call: eight (chunk, K) buffers of 64 MiB at most
     if plan.method == "closed":
         coef = plan.gain * inv_b
-        blk = block or int(max(1, min(64, 32768 // (K * K))))
+        blk = block or (64 if K <= 16 else 1)
     else:
         kind, fp, fpp = _loss_functions(plan.loss)
         fail = np.zeros(1, dtype=np.int64)
