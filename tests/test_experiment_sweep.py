@@ -38,6 +38,7 @@ from verify.experiments.sweep import (
     parse_grid,
     run_sweep,
     start_logpi,
+    starts,
 )
 from verify.numerics.batch import make_step, solve_batch
 from verify.numerics.metrics import cycle_strength
@@ -154,6 +155,7 @@ def test_chunk_size_does_not_change_a_bit(matrices):
     # starts: a function of (seed, matrix) only
     assert np.array_equal(start_logpi(5, 3, 4, 1e-3), start_logpi(5, 3, 4, 1e-3))
     assert not np.array_equal(start_logpi(5, 3, 4, 1e-3), start_logpi(5, 4, 4, 1e-3))
+    assert np.array_equal(starts(SweepSpec(seed=5), [6, 3], 4)[1], start_logpi(5, 3, 4, 1e-3))
 
 
 def test_result_rows_and_states(matrices):
@@ -186,10 +188,11 @@ def test_resume_recomputes_only_the_missing_chunk(matrices, tmp_path):
 
     files[2].unlink()
     files[4].write_bytes(files[4].read_bytes()[:100])  # a truncated file (a crash mid-write without os.replace)
+    (folder / ".chunk-000002.npz.99999.tmp").write_bytes(b"half")  # a write cut short
     calls, progress = _counter()
     second = run_sweep(matrices, spec, out_dir=tmp_path, progress=progress)
     assert second.computed == 2 and second.resumed == first.chunks - 2
-    assert len(calls) == 3 and calls[0][0] == first.chunks - 2
+    assert len(calls) == 3 and calls[0][0] == first.chunks - 2 and not list(folder.glob(".*tmp"))
     for k, v in first.arrays().items():
         assert np.array_equal(v, second.arrays()[k]), k
 
@@ -359,3 +362,16 @@ def test_finite_sample_dpo_sweep_runs_and_names_a_failure():
     strict = SweepSpec(loss="dpo", grid=spec.grid, steps=40, engine="numpy", finite=FiniteSample(pairs=3, realisations=2, prior=0))
     with pytest.raises(NumericalFailure, match=r"round \d+, matrix \d, setting 0, realisation \d.*prior > 0"):
         run_sweep(P, strict)
+
+
+def test_the_modules_import_no_sympy_at_module_level():
+    import ast
+    import pathlib
+
+    root = pathlib.Path(finite.__file__).parent
+    for name in ("sweep.py", "finite.py", "cluster.py"):
+        tree = ast.parse((root / name).read_text())
+        top = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+        mods = [a.name for n in top if isinstance(n, ast.Import) for a in n.names]
+        mods += [n.module for n in top if isinstance(n, ast.ImportFrom) and n.module]
+        assert not [m for m in mods if m.split(".")[0] in ("sympy", "theory", "mpmath", "distributed", "dask", "numba")], (name, mods)

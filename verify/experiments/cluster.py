@@ -10,12 +10,11 @@ the workers). Needs the optional extra: ``pip install "prefdyn[distributed]"``.
 * :func:`connect` -- a client of a running scheduler (``tcp://host:8786``);
 * :func:`close` -- closes a client and, when given, its cluster (never raises on an already closed one).
 
->>> try:
-...     import distributed
-... except ImportError:
-...     distributed = None
->>> distributed is None or callable(start_local)
-True
+>>> start_local(0)
+Traceback (most recent call last):
+...
+verify.exact.objects.InputError: workers = 0, expected an integer >= 1
+>>> close(None, None)                  # nothing to close: no error
 """
 
 from __future__ import annotations

@@ -51,9 +51,10 @@ response in no sampled pair is its own component. ``unsampled`` selects one solu
 For a loss that decreases to its infimum without reaching it (the logistic, the exponential) the
 optimum exists only if, inside each component, every set of responses lost at least one sampled
 comparison to the rest (the win graph is strongly connected, Zermelo's condition for
-Bradley--Terry); otherwise :class:`verify.exact.objects.NumericalFailure` names the row, the round
-and the set, and suggests ``prior > 0`` (with ``prior > 0`` every pair is tied once in part, the
-sample graph is complete and the optimum always exists).
+Bradley--Terry); otherwise :class:`NoEmpiricalOptimum` (a :class:`verify.exact.objects.NumericalFailure`)
+names the matrix, setting, realisation, round and set, and suggests ``prior > 0`` (with ``prior > 0``
+every pair carries a fraction of a tied comparison: the sample graph is complete, every set has lost
+some of a comparison, and the optimum always exists).
 
 **Randomness.** Realisation ``r`` of matrix ``m`` at setting ``s`` draws from its own stream,
 ``numpy.random.SeedSequence([seed, m, s, r, 2])`` (:func:`realisation_seed`; global indices), PCG64's
@@ -294,6 +295,16 @@ def _count_kernel():
                 for c in range(K2):
                     thr[c] = np.int64(np.ceil(F[c] / acc * 4294967296.0))
                 thr[K2 - 1] = np.int64(4294967296)
+                if K == 4:  # the data's K, with literal bounds (unrolled): the same arithmetic as below
+                    for t in range(n):
+                        w = words[b, t]
+                        u = np.int64(w >> np.uint64(32))
+                        v = np.int64(w & np.uint64(0xFFFFFFFF))
+                        i = np.int64(u >= thr[3]) + np.int64(u >= thr[7]) + np.int64(u >= thr[11])
+                        lo = 4 * i + np.int64(u >= thr[4 * i]) + np.int64(u >= thr[4 * i + 1]) + np.int64(u >= thr[4 * i + 2])
+                        cell = lo if v < pthr[b, lo] else flip[lo]
+                        out[b, cell] += 1
+                    continue
                 for t in range(n):
                     w = words[b, t]
                     u = np.int64(w >> np.uint64(32))
@@ -303,12 +314,11 @@ def _count_kernel():
                     for r in range(K - 1):
                         i += u >= thr[r * K + K - 1]
                     lo = i * K
-                    for c in range(i * K, i * K + K - 1):
-                        lo += u >= thr[c]
-                    if v < pthr[b, lo]:
-                        out[b, lo] += 1
-                    else:
-                        out[b, flip[lo]] += 1
+                    for c in range(K - 1):
+                        lo += u >= thr[i * K + c]
+                    win = v < pthr[b, lo]
+                    cell = lo if win else flip[lo]  # a select, not a branch: the label is a coin flip
+                    out[b, cell] += 1
 
         _NUMBA["kernel"] = kernel
     return _NUMBA["kernel"]
@@ -380,6 +390,7 @@ class _Loss:
     f: Callable
     fp: Callable
     fpp: Callable
+    strictly_convex: bool
     gain: float | None
     kink: float | None
     no_minimum: bool
@@ -410,6 +421,7 @@ def _loss_numbers_cached(loss: Any) -> _Loss:
         fn.f_np,
         fn.fp_np,
         fn.fpp_np,
+        bool(obj.strictly_convex),
         None if obj.gain is None else float(obj.gain),
         kinks[0] if len(kinks) == 1 and kinks[0] > 0 else None,
         bool(no_min),
@@ -440,11 +452,18 @@ def _diffs(x: np.ndarray) -> np.ndarray:
     return x[:, :, None] - x[:, None, :]
 
 
+@lru_cache(maxsize=16)
+def _off_diagonal(K: int) -> np.ndarray:
+    out = 1.0 - np.eye(K)
+    out.setflags(write=False)
+    return out
+
+
 def _laplacian(W: np.ndarray) -> np.ndarray:
+    """``diag(W 1) - W`` with ``W``'s own diagonal ignored, ``(B, K, K)``."""
     K = W.shape[-1]
-    L = -W.copy()
     idx = np.arange(K)
-    L[:, idx, idx] = 0.0
+    L = W * -_off_diagonal(K)
     L[:, idx, idx] = -L.sum(axis=2)
     return L
 
@@ -534,7 +553,13 @@ def _newton(N, x0, Pi, nums: _Loss, tol: float, max_iter: int, max_step: float =
         Na, xa, Ga = N[act], x[act], G[act]
         H = Na * nums.fpp(_diffs(xa))
         A = _laplacian(H + np.swapaxes(H, 1, 2)) + Pi[act]
-        dx = _solve_rows(A, -Ga)
+        if nums.strictly_convex:  # f'' > 0: A + Pi is positive definite; a row whose pivots underflowed goes to LAPACK
+            dx = _solve_spd(A, -Ga)
+            bad = ~np.isfinite(dx).all(axis=1)
+            if bad.any():
+                dx[bad] = _solve_rows(A[bad], -Ga[bad])
+        else:
+            dx = _solve_rows(A, -Ga)
         dx[~np.isfinite(dx)] = 0.0
         big = np.max(np.abs(dx), axis=1)
         dx *= np.minimum(1.0, max_step / np.maximum(big, 1e-300))[:, None]
@@ -659,14 +684,15 @@ def _optimum(N: np.ndarray, nums: _Loss, prior: float, unsampled: str, xp: np.nd
     if xp is None:
         xp = np.zeros((B, K))
     if prior > 0:
-        N += prior / (K * (K - 1))
-        N[:, np.arange(K), np.arange(K)] = 0.0
+        N += _off_diagonal(K) * (prior / (K * (K - 1)))
         Pi = np.broadcast_to(np.full((K, K), 1.0 / K), (B, K, K))
     else:
         Pi = _component_projector(pair_comparisons(N))
     if nums.method == "closed":
         rhs = 0.5 * nums.gain * (N - np.swapaxes(N, 1, 2)).sum(axis=2)
-        x = _solve_spd(_laplacian(pair_comparisons(N)) + Pi, rhs)  # L_W + Pi is positive definite
+        A = _laplacian(pair_comparisons(N))
+        A += (1.0 / K) if prior > 0 else Pi
+        x = _solve_spd(A, rhs)  # L_W + Pi is positive definite
         ok = np.isfinite(x).all(axis=1)
     elif nums.method == "enumerate":
         x = _enumerate(N, nums)
@@ -770,7 +796,7 @@ def run_finite(
     Pr = P[rows_m]
     alpha = st[rows_s, 0][:, None]
     lam = st[rows_s, 2][:, None]
-    inv_b = np.asarray(nums.inv_b(st[rows_s, 1]), dtype=float).reshape(B, 1)
+    inv_b = np.broadcast_to(np.asarray(nums.inv_b(st[rows_s, 1]), dtype=float), (B,)).reshape(B, 1)
     pi0 = 1.0 / K
     logref = np.log(1.0 / K)
     lp = _normalise(np.asarray(starts, dtype=float)[rows_m])

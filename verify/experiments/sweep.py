@@ -34,7 +34,7 @@ rescheduled by the scheduler); results are gathered as they complete and written
 
 >>> from verify.exact.families import cyclic_float
 >>> P = np.stack([cyclic_float(0.4), cyclic_float(0.05)])
->>> spec = SweepSpec(grid=parse_grid("alpha=0.9,beta=8,lam=1", "beta"), steps=600)
+>>> spec = SweepSpec(grid=parse_grid("alpha=0.9,beta=8,lam=1", "beta"), steps=600, engine="numpy")
 >>> res = run_sweep(P, spec)
 >>> res.oscillating[:, 0].tolist(), res.settings.tolist()
 ([True, False], [[0.9, 8.0, 1.0]])
@@ -52,14 +52,15 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 
 from verify.exact.objects import InputError
-from verify.experiments.finite import FiniteRun, FiniteSample, run_finite
+from verify.experiments.finite import FiniteRun, FiniteSample, run_finite  # FiniteSample: re-exported
 
 __all__ = [
+    "FiniteSample",
     "Grid",
     "parse_grid",
     "GRID_DEFAULTS",
@@ -68,6 +69,7 @@ __all__ = [
     "Chunk",
     "chunk_layout",
     "start_logpi",
+    "starts",
     "compute_chunk",
     "run_sweep",
     "matrices_digest",
@@ -362,6 +364,12 @@ def start_logpi(seed: int, matrix: int, K: int, scale: float) -> np.ndarray:
     return z - (m + np.log(np.exp(z - m).sum()))
 
 
+def starts(spec: SweepSpec, matrix_index: Any, K: int) -> np.ndarray:
+    """``(n, K)``: the sweep's starts of the (global) matrices ``matrix_index`` (:func:`start_logpi` with ``spec``'s seed and scale)."""
+    idx = np.atleast_1d(np.asarray(matrix_index, dtype=int))
+    return np.stack([start_logpi(spec.seed, m, K, spec.start_scale) for m in idx]).reshape(idx.size, K)
+
+
 def compute_chunk(P_block: np.ndarray, spec: SweepSpec, chunk: Chunk) -> dict[str, np.ndarray]:
     """Run one chunk: ``P_block`` are the matrices ``chunk.m0:chunk.m1``. Returns the arrays of a chunk file.
 
@@ -374,7 +382,7 @@ def compute_chunk(P_block: np.ndarray, spec: SweepSpec, chunk: Chunk) -> dict[st
     mi = np.arange(chunk.m0, chunk.m1)
     si = np.arange(chunk.s0, chunk.s1)
     st = spec.grid.settings()[chunk.s0 : chunk.s1]
-    starts = np.stack([start_logpi(spec.seed, m, K, spec.start_scale) for m in mi])
+    st0 = starts(spec, mi, K)
     rec = [(m, s) for m, s in spec.record if chunk.m0 <= m < chunk.m1 and chunk.s0 <= s < chunk.s1]
     local = [(m - chunk.m0, s - chunk.s0) for m, s in rec]
     g = run_grid(
@@ -382,7 +390,7 @@ def compute_chunk(P_block: np.ndarray, spec: SweepSpec, chunk: Chunk) -> dict[st
         st[:, 0],
         st[:, 1],
         st[:, 2],
-        starts,
+        st0,
         loss=spec.loss,
         steps=spec.steps,
         burn_in=spec.burn,
@@ -409,7 +417,7 @@ def compute_chunk(P_block: np.ndarray, spec: SweepSpec, chunk: Chunk) -> dict[st
         fr = run_finite(
             P_block,
             st,
-            starts,
+            st0,
             spec.finite,
             loss=spec.loss,
             steps=spec.steps,
@@ -504,6 +512,11 @@ def _prepare_folder(out_dir: Any, manifest: dict) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"--out {out_dir}: cannot create {folder} ({exc.strerror or exc})") from None
+    for stale in folder.glob(".chunk-*.npz.*.tmp"):  # a write cut short (the chunk itself is recomputed)
+        try:
+            stale.unlink()
+        except OSError:
+            pass
     mpath = folder / MANIFEST
     if mpath.exists():
         try:
@@ -658,7 +671,7 @@ def run_sweep(
     if not isinstance(spec, SweepSpec):
         raise InputError(f"spec = {spec!r}, expected a SweepSpec")
     P = _check_matrices(P)
-    N, K = P.shape[0], P.shape[-1]
+    N = P.shape[0]
     settings = spec.grid.settings()
     S = settings.shape[0]
     for m, s in spec.record:

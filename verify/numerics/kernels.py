@@ -440,17 +440,22 @@ class _BlockMetrics:
                 np.minimum(self.mn[half], pi, out=self.mn[half])
 
     def result(self, lp_old: np.ndarray, lp: np.ndarray, tol: float, amp_tol: float) -> dict[str, np.ndarray]:
-        n = max(self.n, 1)
-        m1 = self.s1 / n
-        var = np.maximum(self.s2 / n - m1 * m1, 0.0)
-        cs = var.mean(axis=0)
-        delta = np.maximum.reduce(np.abs(lp - lp_old), axis=0)
-        conv = delta <= tol
-        amp1 = (self.mx[0] - self.mn[0]).max(axis=0) if self.h > 0 else np.zeros(lp.shape[1])
-        amp2 = (self.mx[1] - self.mn[1]).max(axis=0)
-        osc = (~conv) & (amp2 > amp_tol) & (amp2 >= 0.5 * amp1)
-        return {"cycle_strength": cs, "final_entropy": entropy_from_log(lp, axis=0), "amplitude": amp2, "last_delta": delta,
-                "converged": conv, "oscillating": osc}
+        return _finish(self.s1, self.s2, self.n, self.mx[0], self.mn[0], self.mx[1], self.mn[1], self.h, lp_old, lp, tol, amp_tol)
+
+
+def _finish(s1, s2, n, mx0, mn0, mx1, mn1, h, old, lp, tol, amp_tol):
+    """The metrics of :meth:`verify.numerics.metrics.StreamingMetrics.result` from K-major sums and states."""
+    n = max(n, 1)
+    m1 = s1 / n
+    var = np.maximum(s2 / n - m1 * m1, 0.0)
+    cs = var.mean(axis=0)
+    delta = np.maximum.reduce(np.abs(lp - old), axis=0)
+    conv = delta <= tol
+    amp1 = (mx0 - mn0).max(axis=0) if h > 0 else np.zeros(lp.shape[1])
+    amp2 = (mx1 - mn1).max(axis=0)
+    osc = (~conv) & (amp2 > amp_tol) & (amp2 >= 0.5 * amp1)
+    return {"cycle_strength": cs, "final_entropy": entropy_from_log(lp, axis=0), "amplitude": amp2, "last_delta": delta,
+            "converged": conv, "oscillating": osc}
 
 
 def _default_block(K: int, method: str) -> int:
@@ -503,21 +508,20 @@ def _numpy_closed_block(plan, Pb, al, la, inv_b, logref, p0, lp0, *, steps, burn
     old = np.empty_like(lp)
     z = np.empty_like(lp)
     pi = np.exp(lp)
-    tmp = np.empty(b)
     mx = np.empty(b)
     s = np.empty(b)
     met = _BlockMetrics(K, b, steps, burn_in, window)
     small = K <= 8
+    PJ = np.ascontiguousarray(PK.transpose(1, 0, 2))  # PJ[j] = P[:, j] as (K, b): z = sum_j PJ[j] pi[j], in order j = 0, 1, ...
+    tmp = np.empty_like(lp)
     for n, j in wanted:
         traj[j, 0] = lp[:, n]
     for t in range(1, steps + 1):
         if small:
-            for i in range(K):
-                zi = z[i]
-                np.multiply(PK[i, 0], pi[0], out=zi)
-                for j in range(1, K):
-                    np.multiply(PK[i, j], pi[j], out=tmp)
-                    zi += tmp
+            np.multiply(PJ[0], pi[0], out=z)
+            for j in range(1, K):
+                np.multiply(PJ[j], pi[j], out=tmp)
+                z += tmp
         else:
             z[...] = np.matmul(Pb, pi.T[:, :, None])[:, :, 0].T
         z *= gain
@@ -583,7 +587,7 @@ def _numpy_solve_block(plan, Pb, al, la, inv_b, logref, p0, lp0, *, steps, burn_
 # the loops, the rows of a block in the innermost loop so that everything but ``exp`` vectorises).
 
 
-def _nb_closed(P, S, al, la, coef, logref, p0, lp0, steps, burn_in, t_win, h, blk, rec_idx, traj,
+def _nb_closed(P, S, al, la, coef, logref, p0, lp0, steps, burn_in, t_win, h, blk, r0, rec_idx, traj,
                s1o, s2o, mx0o, mn0o, mx1o, mn1o, old_o, final):
     """The quadratic-loss MRS step for rows ``r = i S + s``, blocks of ``blk`` rows, metrics accumulated in the loop.
 
@@ -591,11 +595,12 @@ def _nb_closed(P, S, al, la, coef, logref, p0, lp0, steps, burn_in, t_win, h, bl
     ``z = (P pi) (coef la) + ((1-al) log ref + coef (1-la) P p0) + al lp``, ``z -= max``,
     ``pi = exp(z) / sum``, ``lp = z - log(sum)``. A row whose state ``(lp, pi)`` a step leaves
     unchanged, bit for bit, is a fixed point of the map: its later steps are not recomputed (their
-    metric updates are). Writes the metric sums and the last two states per row.
+    metric updates are). Rows ``r0 .. r0 + len(final) - 1``; writes their metric sums and last two states.
     """
     R = final.shape[0]
     K = P.shape[1]
-    PB = np.empty((K, K, blk))
+    PB = np.empty((K, K, blk)) if K <= 16 else np.empty((0, 0, 0))
+    PT = np.empty((blk, K, K)) if K > 16 else np.empty((0, 0, 0))
     base = np.empty((K, blk))
     W = np.empty((12, K, blk))
     lp, old, z, pi, e, shift, s1, s2, mx0, mn0, mx1, mn1 = (W[0], W[1], W[2], W[3], W[4], W[5], W[6], W[7], W[8], W[9], W[10],
@@ -609,8 +614,8 @@ def _nb_closed(P, S, al, la, coef, logref, p0, lp0, steps, burn_in, t_win, h, bl
         nb = min(blk, R - b0)
         for n in range(nb):
             r = b0 + n
-            i = r // S
-            s = r - i * S
+            i = (r0 + r) // S
+            s = r0 + r - i * S
             c = coef[s]
             gain[n] = c * la[s]
             alb[n] = al[s]
@@ -618,7 +623,10 @@ def _nb_closed(P, S, al, la, coef, logref, p0, lp0, steps, burn_in, t_win, h, bl
             for a in range(K):
                 acc = 0.0
                 for j in range(K):
-                    PB[a, j, n] = P[i, a, j]
+                    if K <= 16:
+                        PB[a, j, n] = P[i, a, j]
+                    else:
+                        PT[n, j, a] = P[i, a, j]
                     acc += P[i, a, j] * p0[i, j]
                 base[a, n] = (1.0 - al[s]) * logref[i, a] + cp * acc
                 lp[a, n] = lp0[i, a]
@@ -633,13 +641,26 @@ def _nb_closed(P, S, al, la, coef, logref, p0, lp0, steps, burn_in, t_win, h, bl
         nact = nb
         for t in range(1, steps + 1):
             # the step, for the rows not at a fixed point
-            for a in range(K):
+            if K <= 16:  # dot products, rows innermost
+                for a in range(K):
+                    for q in range(nact):
+                        n = act[q]
+                        acc = PB[a, 0, n] * pi[0, n]
+                        for j in range(1, K):
+                            acc += PB[a, j, n] * pi[j, n]
+                        z[a, n] = acc * gain[n] + base[a, n] + alb[n] * lp[a, n]
+            else:  # the same sums as column updates (no chain of dependent additions; PT[n, j, a] = P[a, j])
                 for q in range(nact):
                     n = act[q]
-                    acc = PB[a, 0, n] * pi[0, n]
+                    p0n = pi[0, n]
+                    for a in range(K):
+                        z[a, n] = PT[n, 0, a] * p0n
                     for j in range(1, K):
-                        acc += PB[a, j, n] * pi[j, n]
-                    z[a, n] = acc * gain[n] + base[a, n] + alb[n] * lp[a, n]
+                        pj = pi[j, n]
+                        for a in range(K):
+                            z[a, n] += PT[n, j, a] * pj
+                    for a in range(K):
+                        z[a, n] = z[a, n] * gain[n] + base[a, n] + alb[n] * lp[a, n]
             for q in range(nact):
                 n = act[q]
                 mq = z[0, n]
@@ -830,10 +851,7 @@ def _nb_newton(kind, fp, fpp, Pr, mu, x, warm, has_gain, gain, tol, max_iter, ma
     A warm start that fails is retried from the linearisation. Returns ``(ok, iterations)``.
     """
     K = x.shape[0]
-    p = 0
-    for k in range(1, K):
-        if mu[k] > mu[p]:
-            p = k
+    p = np.argmax(mu)
     total = 0
     for attempt in range(2):
         use_warm = warm and attempt == 0
@@ -925,13 +943,13 @@ def _nb_newton(kind, fp, fpp, Pr, mu, x, warm, has_gain, gain, tol, max_iter, ma
 
 
 def _nb_smooth(kind, fp, fpp, P, S, al, la, inv_b, logref, p0, lp0, steps, burn_in, t_win, h, has_gain, gain, tol, max_iter,
-               rec_idx, traj, s1o, s2o, mx0o, mn0o, mx1o, mn1o, old_o, final, fail, iters):
+               r0, rec_idx, traj, s1o, s2o, mx0o, mn0o, mx1o, mn1o, old_o, final, fail, iters):
     """The MRS step of a smooth loss (Newton per row and step, warm-started), metrics accumulated in the loop.
 
     One row at a time (the state, the optimum and the metric sums stay in a few small arrays).
     A row whose state is a bit-for-bit fixed point of the step (the state and the optimum unchanged
     by a step) stays there: its later steps are not recomputed, their metric updates still are.
-    Returns -1, or the first failing row (``fail`` = ``[step, kind]``; kind 1: not converged).
+    Rows ``r0 .. r0 + len(final) - 1``. Returns -1, or the first failing row (``r0`` not added; ``fail[0]`` its step).
     """
     R = final.shape[0]
     K = P.shape[1]
@@ -958,8 +976,8 @@ def _nb_smooth(kind, fp, fpp, P, S, al, la, inv_b, logref, p0, lp0, steps, burn_
     mx1 = np.empty(K)
     mn1 = np.empty(K)
     for r in range(R):
-        i = r // S
-        s = r - i * S
+        i = (r0 + r) // S
+        s = r0 + r - i * S
         a_ = al[s]
         l_ = la[s]
         ib = inv_b[s]
@@ -986,7 +1004,6 @@ def _nb_smooth(kind, fp, fpp, P, S, al, la, inv_b, logref, p0, lp0, steps, burn_
                 iters[r] += it
                 if not ok:
                     fail[0] = t
-                    fail[1] = 1
                     return r
                 zm = -np.inf
                 for k in range(K):
@@ -1110,21 +1127,6 @@ def _nb_softplus(u):
     return u + math.log1p(math.exp(-u)) if u > 0 else math.log1p(math.exp(u))
 
 
-def _finish(s1, s2, n, mx0, mn0, mx1, mn1, h, old, lp, tol, amp_tol):
-    """The metrics of :meth:`verify.numerics.metrics.StreamingMetrics.result` from K-major sums and states."""
-    n = max(n, 1)
-    m1 = s1 / n
-    var = np.maximum(s2 / n - m1 * m1, 0.0)
-    cs = var.mean(axis=0)
-    delta = np.maximum.reduce(np.abs(lp - old), axis=0)
-    conv = delta <= tol
-    amp1 = (mx0 - mn0).max(axis=0) if h > 0 else np.zeros(lp.shape[1])
-    amp2 = (mx1 - mn1).max(axis=0)
-    osc = (~conv) & (amp2 > amp_tol) & (amp2 >= 0.5 * amp1)
-    return {"cycle_strength": cs, "final_entropy": entropy_from_log(lp, axis=0), "amplitude": amp2, "last_delta": delta,
-            "converged": conv, "oscillating": osc}
-
-
 def _run_numba(plan, P, al, sc, la, lp0, ref, p0, rec, *, steps, burn_in, tol, window, amp_tol, inner_tol, max_iter, block):
     _compiled()
     N, K = lp0.shape
@@ -1138,28 +1140,36 @@ def _run_numba(plan, P, al, sc, la, lp0, ref, p0, rec, *, steps, burn_in, tol, w
     for j, (i, s) in enumerate(rec):
         rec_idx[i * S + s] = j
     traj = np.empty((max(len(rec), 1), steps + 1, K))
-    bufs = [np.empty((R, K)) for _ in range(8)]
-    s1, s2, mx0, mn0, mx1, mn1, old, final = bufs
+    out = _empty(N, S, K)
+    flat = {k: v.reshape((R,) + v.shape[2:]) for k, v in out.items()}
+    chunk = max(64, 2 ** 20 // K)  # rows per call: eight (chunk, K) buffers of 64 MiB at most
     if plan.method == "closed":
         coef = plan.gain * inv_b
-        blk = block or int(max(1, min(64, 32768 // (K * K))))
-        _nb_closed(P, S, al, la, coef, logref, p0, lp0, steps, burn_in, t_win, h, blk, rec_idx, traj, *bufs)
+        blk = block or (64 if K <= 16 else 1)
     else:
         kind, fp, fpp = _loss_functions(plan.loss)
-        fail = np.zeros(2, dtype=np.int64)
-        iters = np.zeros(R, dtype=np.int64)
+        fail = np.zeros(1, dtype=np.int64)
+        iters = np.zeros(min(chunk, R), dtype=np.int64)
         has_gain, gain = plan.gain is not None, float(plan.gain or 0.0)
-        args = (P, S, al, la, inv_b, logref, p0, lp0, steps, burn_in, t_win, h, has_gain, gain, inner_tol, max_iter, rec_idx, traj,
-                *bufs, fail, iters)
-        bad = _nb_smooth(kind, fp, fpp, *args)
-        if bad >= 0:
-            raise NumericalFailure(
-                f"inner solve for the {plan.label} loss did not converge (|G_k| > {inner_tol:g} (1 + T_k)) at step {int(fail[0])} "
-                f"for matrix {bad // S}, setting {bad % S}; try a larger max_iter"
-            )
-    res = _finish(*(np.ascontiguousarray(a.T) for a in (s1, s2)), steps - burn_in,
-                  *(np.ascontiguousarray(a.T) for a in (mx0, mn0, mx1, mn1)), h,
-                  np.ascontiguousarray(old.T), np.ascontiguousarray(final.T), tol, amp_tol)
-    out = {k: v.reshape(N, S) for k, v in res.items()}
-    out["final_logpi"] = final.reshape(N, S, K)
+    bufs = [np.empty((min(chunk, R), K)) for _ in range(8)]
+    for r0 in range(0, R, chunk):
+        n = min(chunk, R - r0)
+        b = [x[:n] for x in bufs]
+        if plan.method == "closed":
+            _nb_closed(P, S, al, la, coef, logref, p0, lp0, steps, burn_in, t_win, h, blk, r0, rec_idx[r0 : r0 + n], traj, *b)
+        else:
+            bad = _nb_smooth(kind, fp, fpp, P, S, al, la, inv_b, logref, p0, lp0, steps, burn_in, t_win, h, has_gain, gain, inner_tol,
+                             max_iter, r0, rec_idx[r0 : r0 + n], traj, *b, fail, iters[:n])
+            if bad >= 0:
+                row = r0 + int(bad)
+                raise NumericalFailure(
+                    f"inner solve for the {plan.label} loss did not converge (|G_k| > {inner_tol:g} (1 + T_k)) at step {int(fail[0])} "
+                    f"for matrix {row // S}, setting {row % S}; try a larger max_iter"
+                    + ("" if kind == 0 else ", or engine 'numpy' (it recomputes a non-finite f' in mpmath)")
+                )
+        s1, s2, mx0, mn0, mx1, mn1, old, final = (np.ascontiguousarray(x.T) for x in b)
+        res = _finish(s1, s2, steps - burn_in, mx0, mn0, mx1, mn1, h, old, final, tol, amp_tol)
+        for k, v in res.items():
+            flat[k][r0 : r0 + n] = v
+        flat["final_logpi"][r0 : r0 + n] = b[7]
     return GridResult(**out, engine="numba", trajectories=traj if rec else None, record=rec, method=plan.method)
