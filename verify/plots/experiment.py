@@ -35,6 +35,7 @@ __all__ = [
     "EXAMPLES_HEIGHT",
     "FINITE_HEIGHT",
     "CLASS_TITLES",
+    "heatmap_height",
     "HeatmapAxes",
     "heatmap_axes",
     "axis_mathtext",
@@ -43,16 +44,17 @@ __all__ = [
     "finite_sample_figure",
 ]
 
-#: Figure heights in inches (the width is :data:`verify.plots.style.WIDTH`).
-HEATMAP_HEIGHT = 3.0
+#: Figure heights in inches (the width is :data:`verify.plots.style.WIDTH`); a heatmap figure of
+#: three or four classes has two rows of panels (:func:`heatmap_height`).
+HEATMAP_HEIGHT = 3.2
 EXAMPLES_HEIGHT = 4.6
 FINITE_HEIGHT = 3.4
 
 #: How a matrix class is named in a panel title.
 CLASS_TITLES: dict[str, str] = {
     "cyclic": "cyclic",
-    "sst": "strongly transitive (SST)",
-    "transitive": "weakly, not strongly, transitive",
+    "sst": "SST",
+    "transitive": "transitive, not SST",
     "other": "other",
 }
 
@@ -144,6 +146,15 @@ def axis_mathtext(name: str, scale_name: str = "beta") -> str:
     return math_name(name)
 
 
+def heatmap_height(panels: int) -> float:
+    """The height of :func:`grid_heatmap_figure` with ``panels`` classes: one row of up to two panels, else two rows.
+
+    >>> heatmap_height(2), heatmap_height(4)
+    (3.2, 6.0)
+    """
+    return HEATMAP_HEIGHT if panels <= 2 else 6.0
+
+
 def _edges(c: np.ndarray) -> np.ndarray:
     """Cell edges around the centres ``c`` (midpoints; a single centre gets a unit-width cell)."""
     c = np.asarray(c, float)
@@ -189,10 +200,13 @@ def grid_heatmap_figure(
     grids = {name: np.where(axes.index >= 0, np.asarray(values[name], float)[np.maximum(axes.index, 0)], np.nan) for name in names}
     flat = {name: bool(zero_below is not None and np.nanmax(np.abs(g), initial=0.0) < zero_below) for name, g in grids.items()}
     shared_hi = max([float(np.nanmax(g)) for name, g in grids.items() if not flat[name] and np.isfinite(g).any()], default=1.0)
+    from matplotlib.ticker import FuncFormatter
+
+    rows, cols = (1, n) if n <= 2 else (2, 2)
     with figure_style():
-        fig = new_figure(HEATMAP_HEIGHT if n <= 2 else HEATMAP_HEIGHT + 0.3)
+        fig = new_figure(heatmap_height(n))
         for p, name in enumerate(names):
-            ax = fig.add_subplot(1, n, p + 1)
+            ax = fig.add_subplot(rows, cols, p + 1)
             grid = grids[name]
             finite = grid[np.isfinite(grid)]
             lo = vmin if vmin is not None else (float(finite.min()) if finite.size else 0.0)
@@ -203,16 +217,14 @@ def grid_heatmap_figure(
             if not hi > lo:
                 hi = lo + (abs(lo) * 1e-3 if lo else 1e-12)
             mesh = ax.pcolormesh(xe, ye, np.ma.masked_invalid(grid), cmap="cividis", vmin=lo, vmax=hi, shading="flat")
-            cb = fig.colorbar(mesh, ax=ax, location="bottom", shrink=0.9, aspect=25, pad=0.02)
+            cb = fig.colorbar(mesh, ax=ax, location="bottom", shrink=0.9, aspect=25, pad=0.02,
+                              format=FuncFormatter(lambda v, _pos: f"{v:.3g}"))  # no offset text beside the bar
             cb.set_label(metric)
-            cb.formatter.set_useOffset(False)
-            cb.ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4))
-            cb.update_ticks()
             ax.set_xlabel(axis_mathtext(axes.x_name, scale_name))
-            if p == 0:
+            if p % cols == 0:
                 ax.set_ylabel(axis_mathtext(axes.y_name, scale_name))
             sub = f" ({counts[name]:,} matrices)" if counts and name in counts else ""
-            zero = f"\nevery value below {zero_below:.0e} (0 up to rounding)" if flat[name] else ""
+            zero = f"\nall below {zero_below:.0e}: 0 up to rounding" if flat[name] else ""
             ax.set_title(f"({chr(97 + p)}) {CLASS_TITLES.get(name, name)}{sub}{zero}")
             if len(axes.x) <= 12:
                 ax.set_xticks(axes.x, [f"{t:g}" for t in axes.x], rotation=90 if len(axes.x) > 6 else 0)
