@@ -379,3 +379,17 @@ def test_the_example_runs_are_the_runs_in_the_table(written):
     traj, _ = outputs.example_runs(selected.P, pick["cyclic"], pick["setting"], moved)
     other = float(cycle_strength(np.exp(traj), burn_in=spec.burn_in))
     assert not math.isclose(other, per[pick["cyclic"] * S + pick["setting"]]["cycle_strength"], rel_tol=1e-9)
+
+
+def test_the_experiment_modules_import_no_symbolic_or_plotting_library_at_module_level():
+    import ast
+
+    from verify.experiments import pipeline
+    from verify.plots import experiment as plots
+
+    for mod in (pipeline, outputs, plots):
+        tree = ast.parse(open(mod.__file__, encoding="utf-8").read())
+        top = [a.name for n in tree.body if isinstance(n, ast.Import) for a in n.names]
+        top += [n.module for n in tree.body if isinstance(n, ast.ImportFrom) and n.module]
+        heavy = [m for m in top if m.split(".")[0] in ("sympy", "theory", "mpmath", "matplotlib", "distributed", "dask", "numba")]
+        assert heavy == [], (mod.__name__, heavy)
