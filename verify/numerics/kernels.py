@@ -245,7 +245,7 @@ def _starts(v: Any, N: int, K: int) -> np.ndarray:
     if not np.all(np.isfinite(arr)):
         b = int(np.argmax(~np.isfinite(arr).all(axis=1)))
         raise InputError(f"starts[{b}] has non-finite entries (use log-probabilities of an interior policy)")
-    return np.ascontiguousarray(_normalise(arr))
+    return np.array(arr, dtype=float)  # normalised by each engine as run_batch does it (the same arithmetic)
 
 
 def _record(record: Any, N: int, S: int) -> tuple:
@@ -347,6 +347,7 @@ def run_grid(
                 inner_tol=float(inner_tol), max_iter=max_iter)
     if eng == "reference":
         return _run_reference(plan, Parr, al, sc, la, lp0, ref, p0, rec, **opts)
+    lp0 = np.ascontiguousarray(_normalise(lp0))
     if eng == "numba":
         return _run_numba(plan, Parr, al, sc, la, lp0, ref, p0, rec, block=block, **opts)
     return _run_numpy(plan, Parr, al, sc, la, lp0, ref, p0, rec, block=block, **opts)
