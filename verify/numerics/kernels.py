@@ -5,25 +5,36 @@ r"""Grid runs of the MRS dynamics: many matrices x many settings, 3,000 steps, m
 ``s = (alpha[s], scale[s], lam[s])``, from the start ``starts[i]`` (the same for every setting of a
 matrix), and returns the metrics of :mod:`verify.numerics.metrics` per (matrix, setting) as a
 :class:`GridResult`: cycle strength, final entropy, amplitude, last move, converged, oscillating,
-the final log-policy, and the recorded trajectories asked for. It never stores a trajectory it
-was not asked for, and works through the ``N * S`` trajectories in blocks of rows, so memory and the
-cost per trajectory do not grow with the number of settings.
+the final log-policy, and the trajectories asked for. It never stores a trajectory it was not asked
+for and works through the ``N * S`` trajectories (row ``r = i S + s``) in blocks of rows, so memory
+and the cost per trajectory do not grow with the number of settings.
 
 Engines (``engine=``):
 
 * ``"reference"`` — :func:`verify.numerics.batch.make_step` + :func:`verify.numerics.simulate.run_batch`,
   one setting at a time (the definition the others are tested against);
-* ``"numpy"`` — the same step on K-major buffers, blocked over rows, metrics accumulated in
-  place. A quadratic ``f`` (IPO) takes the closed form ``log pi' = alpha log pi + (1-alpha) log pi_ref
-  + (c_f / b) P mu`` (normalised); any other loss the inner solve of
-  :func:`verify.numerics.batch.solve_batch` (Newton, warm-started from the previous step's optimum;
-  exact enumeration for a piecewise-linear ``f``);
-* ``"numba"`` — a compiled, fused loop per row (state and metrics in registers): the closed form
-  for a quadratic ``f``; for a smooth ``f`` a Newton solve on the ``K - 1`` free coordinates per step,
-  warm-started from the previous step's ``x``, with the convergence criterion of
-  :func:`verify.numerics.batch.solve_batch` (``|G_k| <= tol (1 + T_k)`` for every ``k``). numba is
-  optional and imported only when this engine is used;
+* ``"numpy"`` — the same arithmetic on K-major buffers, blocked over rows, metrics accumulated in
+  place: a quadratic ``f`` (IPO) takes the closed form ``log pi' = alpha log pi + (1-alpha) log pi_ref
+  + (c_f / b) P mu`` (normalised), in ``make_step``'s order of operations; any other loss the inner
+  solve of :func:`verify.numerics.batch.solve_batch` (Newton warm-started from the previous step's
+  optimum; the exact enumeration for a piecewise-linear ``f``). It equals the reference bit for bit;
+* ``"numba"`` — compiled, fused loops with the metrics accumulated in the same loop. The closed form
+  runs blocks of 64 rows (K <= 16; one row at a time beyond) in the numpy engine's order of
+  operations (with the same ``exp``: bit for bit the numpy engine where numpy's ``exp`` is the C
+  library's, and to rounding elsewhere). A smooth ``f`` runs a Newton solve on the ``K - 1`` free
+  coordinates per row and step, warm-started from the previous step's optimum, to the criterion of
+  :func:`verify.numerics.batch.solve_batch` (``|G_k| <= tol (1 + T_k)`` for every ``k``); ``f'`` and
+  ``f''`` come from :func:`verify.numerics.bridge.loss_functions` compiled into C callbacks (the
+  logistic is computed in the kernel from one ``exp`` per pair). numba is optional
+  (``pip install "prefdyn[fast]"``) and imported only when this engine runs; the kernels are compiled
+  once and kept in numba's on-disk cache (the first run after an install or an edit compiles them:
+  tens of seconds);
 * ``"auto"`` — ``"numba"`` when numba is importable and the loss is quadratic or smooth, else ``"numpy"``.
+
+Both compiled kernels skip the rows whose state a step left unchanged bit for bit (a fixed point of
+the deterministic map: every later step would give the same bits); their metric updates still run,
+so the numbers are those of the full computation. Converging rows reach such a point after a few
+hundred steps, oscillating ones never.
 
 The metrics have exactly the definitions of :class:`verify.numerics.metrics.StreamingMetrics`
 (cycle strength from sums shifted by the first state after the burn-in; amplitude over the last
@@ -46,6 +57,7 @@ same engine, bit for bit), so a sweep may cut the grid into chunks anywhere.
 
 from __future__ import annotations
 
+import importlib
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -133,7 +145,7 @@ def _plan(loss: Any) -> _Plan:
 def numba_available() -> bool:
     """Whether numba can be imported (the compiled engine is optional)."""
     try:
-        import numba  # noqa: F401
+        importlib.import_module("numba")
     except Exception:  # pragma: no cover - depends on the environment
         return False
     return True
@@ -1070,7 +1082,6 @@ def _nb_smooth(kind, fp, fpp, P, S, al, la, inv_b, logref, p0, lp0, steps, burn_
 
 
 #: The functions :func:`_compiled` compiles, callees first.
-_NB_INLINE = ()
 _NB_FUNCTIONS = ("_nb_pair_logistic", "_nb_terms", "_nb_solve_pinned", "_nb_newton", "_nb_smooth", "_nb_closed")
 
 
@@ -1081,8 +1092,7 @@ def _compiled() -> Any:
 
     g = globals()
     for name in _NB_FUNCTIONS:
-        inline = "always" if name in _NB_INLINE else "never"
-        g[name] = numba.njit(cache=True, fastmath=False, nogil=True, inline=inline)(g[name])
+        g[name] = numba.njit(cache=True, fastmath=False, nogil=True)(g[name])
     return numba
 
 
