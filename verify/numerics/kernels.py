@@ -769,17 +769,18 @@ def _nb_pair_logistic(d):
     return -sm, -sp, c, c
 
 
-def _nb_terms(kind, fp, fpp, Pr, mu, x, G, T, F1, F2):
+def _nb_terms(kind, pair, out, Pr, mu, x, G, T, F1, F2):
     """``G``, ``T`` (as in :func:`verify.numerics.batch.solve_batch`) at ``x``; ``F1 = f'(x_k - x_j)``, ``F2 = f''``.
 
-    ``kind`` 0: the logistic (one ``exp`` per pair); 1: ``fp``, ``fpp`` (compiled functions of one float).
-    Returns ``(max_k |G_k| / (1 + T_k), G . G)``; ``inf`` when a value is not finite.
+    ``kind`` 0: the logistic (one ``exp`` per pair); 1: ``pair(d, out)`` writes ``f'(d), f'(-d), f''(d), f''(-d)``
+    into ``out`` (a compiled C callback). Returns ``(max_k |G_k| / (1 + T_k), G . G)``; ``inf`` when a value is not finite.
     """
     K = x.shape[0]
     if kind == 0:
         a0, c0 = -0.5, 0.25
     else:
-        a0, c0 = fp(0.0), fpp(0.0)
+        pair(0.0, out.ctypes)
+        a0, c0 = out[0], out[2]
     for k in range(K):
         F1[k, k] = a0
         F2[k, k] = c0
@@ -788,7 +789,8 @@ def _nb_terms(kind, fp, fpp, Pr, mu, x, G, T, F1, F2):
             if kind == 0:
                 a, b, c, e = _nb_pair_logistic(d)
             else:
-                a, b, c, e = fp(d), fp(-d), fpp(d), fpp(-d)
+                pair(d, out.ctypes)
+                a, b, c, e = out[0], out[1], out[2], out[3]
             F1[k, j] = a
             F1[j, k] = b
             F2[k, j] = c
@@ -852,7 +854,7 @@ def _nb_solve_pinned(A, rhs, p, dx, M, v):
     dx[p] = 0.0
 
 
-def _nb_newton(kind, fp, fpp, Pr, mu, x, warm, has_gain, gain, tol, max_iter, max_step,
+def _nb_newton(kind, pair, out, Pr, mu, x, warm, has_gain, gain, tol, max_iter, max_step,
                G, T, F1, F2, xc, dx, Gc, Tc, A, M, v, G2, T2, F1b, F2b):
     """Newton on ``G(x; mu) = 0`` (``K - 1`` free coordinates), the algorithm of ``solve_batch``.
 
@@ -875,7 +877,7 @@ def _nb_newton(kind, fp, fpp, Pr, mu, x, warm, has_gain, gain, tol, max_iter, ma
             for k in range(K):
                 xk = x[k]
                 x[k] = (xk if xk == xk and abs(xk) < np.inf else 0.0) - x0p
-            res, phi = _nb_terms(kind, fp, fpp, Pr, mu, x, G, T, F1, F2)
+            res, phi = _nb_terms(kind, pair, out, Pr, mu, x, G, T, F1, F2)
         if not (res <= 1e-3):
             # the linearisation at 0 (exact for a quadratic f), or 0
             for k in range(K):
@@ -887,7 +889,7 @@ def _nb_newton(kind, fp, fpp, Pr, mu, x, warm, has_gain, gain, tol, max_iter, ma
             c0 = xc[p]
             for k in range(K):
                 xc[k] -= c0
-            rc, phc = _nb_terms(kind, fp, fpp, Pr, mu, xc, G2, T2, F1b, F2b)
+            rc, phc = _nb_terms(kind, pair, out, Pr, mu, xc, G2, T2, F1b, F2b)
             if not (use_warm and res < rc):
                 res, phi = rc, phc
                 for k in range(K):
@@ -927,7 +929,7 @@ def _nb_newton(kind, fp, fpp, Pr, mu, x, warm, has_gain, gain, tol, max_iter, ma
                     t *= 0.5
                 for k in range(K):
                     xc[k] = x[k] + t * dx[k] if ls > 0 else x[k] + dx[k]
-                rc, phc = _nb_terms(kind, fp, fpp, Pr, mu, xc, Gc, Tc, F1b, F2b)
+                rc, phc = _nb_terms(kind, pair, out, Pr, mu, xc, Gc, Tc, F1b, F2b)
                 if phc <= (1.0 - 1e-4 * t) * phi:
                     accepted = True
                     break
@@ -955,7 +957,7 @@ def _nb_newton(kind, fp, fpp, Pr, mu, x, warm, has_gain, gain, tol, max_iter, ma
     return False, total
 
 
-def _nb_smooth(kind, fp, fpp, P, S, al, la, inv_b, logref, p0, lp0, steps, burn_in, t_win, h, has_gain, gain, tol, max_iter,
+def _nb_smooth(kind, pair, P, S, al, la, inv_b, logref, p0, lp0, steps, burn_in, t_win, h, has_gain, gain, tol, max_iter,
                r0, rec_idx, traj, s1o, s2o, mx0o, mn0o, mx1o, mn1o, old_o, final, fail, iters):
     """The MRS step of a smooth loss (Newton per row and step, warm-started), metrics accumulated in the loop.
 
@@ -972,6 +974,7 @@ def _nb_smooth(kind, fp, fpp, P, S, al, la, inv_b, logref, p0, lp0, steps, burn_
     F1, F2, A, F1b, F2b = Q[0], Q[1], Q[2], Q[3], Q[4]
     M = np.empty((K - 1, K - 1))
     v = np.empty(K - 1)
+    out = np.empty(4)
     Pr = np.empty((K, K))
     mu = np.empty(K)
     x = np.empty(K)
@@ -1012,7 +1015,7 @@ def _nb_smooth(kind, fp, fpp, P, S, al, la, inv_b, logref, p0, lp0, steps, burn_
                 for k in range(K):
                     mu[k] = l_ * pi[k] + (1.0 - l_) * p0[i, k]
                     xprev[k] = x[k]
-                ok, it = _nb_newton(kind, fp, fpp, Pr, mu, x, t > 1, has_gain, gain, tol, max_iter, 8.0,
+                ok, it = _nb_newton(kind, pair, out, Pr, mu, x, t > 1, has_gain, gain, tol, max_iter, 8.0,
                                     G, T, F1, F2, xc, dx, Gc, Tc, A, M, v, G2, T2, F1b, F2b)
                 iters[r] += it
                 if not ok:
@@ -1096,19 +1099,20 @@ def _compiled() -> Any:
     return numba
 
 
-#: The signature of the compiled ``f'`` and ``f''`` passed to the smooth kernel (first-class functions: the
-#: kernel is compiled once for every loss).
-_FN_SIG = "float64(float64)"
+#: The signature of a loss's compiled pair callback ``pair(d, out)``: ``out[:4] = f'(d), f'(-d), f''(d), f''(-d)``
+#: (a first-class function: the smooth kernel is compiled once for every loss).
+_PAIR_SIG = "void(float64, CPointer(float64))"
 
 
-def _nb_zero(d):
-    return 0.0
+def _nb_no_pair(d, out):
+    pass
 
 
 @lru_cache(maxsize=16)
 def _loss_functions(lossobj: Any) -> tuple:
-    """``(kind, fp, fpp)`` for the smooth kernel: kind 0 is the logistic (computed in the kernel, one ``exp`` per pair);
-    kind 1 compiles ``f'`` and ``f''`` of the bridge (stable forms) into C callbacks."""
+    """``(kind, pair)`` for the smooth kernel: kind 0 is the logistic (computed in the kernel, one ``exp`` per pair);
+    kind 1 compiles ``f'`` and ``f''`` of the bridge (stable forms) into one C callback for ``d`` and ``-d``
+    (the compiler shares their common subexpressions: one ``exp`` per pair for a logistic part)."""
     import sympy
 
     from verify.numerics.bridge import expit, loss_functions
@@ -1121,12 +1125,20 @@ def _loss_functions(lossobj: Any) -> tuple:
         raise InputError(f"the {lossobj.name} loss's f' has symbols other than x: {xs}")
     x = xs[0] if xs else sympy.Symbol("x", real=True)
     if fp == -expit(-x) and sympy.expand(fpp - expit(x) * expit(-x)) == 0:
-        zero = numba.cfunc(_FN_SIG, cache=True)(_nb_zero)
-        return 0, zero, zero
+        return 0, numba.cfunc(_PAIR_SIG, cache=True)(_nb_no_pair)
     space = {"expit": numba.njit(_nb_expit), "softplus": numba.njit(_nb_softplus)}
-    fp_c = numba.cfunc(_FN_SIG)(sympy.lambdify(x, fp, modules=[space, "math"]))
-    fpp_c = numba.cfunc(_FN_SIG)(sympy.lambdify(x, fpp, modules=[space, "math"]))
-    return 1, fp_c, fpp_c
+    fp_c = numba.njit(sympy.lambdify(x, fp, modules=[space, "math"]))
+    fpp_c = numba.njit(sympy.lambdify(x, fpp, modules=[space, "math"]))
+    carray = numba.carray
+
+    def pair(d, ptr):
+        out = carray(ptr, 4)
+        out[0] = fp_c(d)
+        out[1] = fp_c(-d)
+        out[2] = fpp_c(d)
+        out[3] = fpp_c(-d)
+
+    return 1, numba.cfunc(_PAIR_SIG)(pair)
 
 
 def _nb_expit(u):
@@ -1158,7 +1170,7 @@ def _run_numba(plan, P, al, sc, la, lp0, ref, p0, rec, *, steps, burn_in, tol, w
         coef = plan.gain * inv_b
         blk = block or (64 if K <= 16 else 1)
     else:
-        kind, fp, fpp = _loss_functions(plan.loss)
+        kind, pair = _loss_functions(plan.loss)
         fail = np.zeros(1, dtype=np.int64)
         iters = np.zeros(min(chunk, R), dtype=np.int64)
         has_gain, gain = plan.gain is not None, float(plan.gain or 0.0)
@@ -1169,7 +1181,7 @@ def _run_numba(plan, P, al, sc, la, lp0, ref, p0, rec, *, steps, burn_in, tol, w
         if plan.method == "closed":
             _nb_closed(P, S, al, la, coef, logref, p0, lp0, steps, burn_in, t_win, h, blk, r0, rec_idx[r0 : r0 + n], traj, *b)
         else:
-            bad = _nb_smooth(kind, fp, fpp, P, S, al, la, inv_b, logref, p0, lp0, steps, burn_in, t_win, h, has_gain, gain, inner_tol,
+            bad = _nb_smooth(kind, pair, P, S, al, la, inv_b, logref, p0, lp0, steps, burn_in, t_win, h, has_gain, gain, inner_tol,
                              max_iter, r0, rec_idx[r0 : r0 + n], traj, *b, fail, iters[:n])
             if bad >= 0:
                 row = r0 + int(bad)
