@@ -82,6 +82,14 @@ def test_numpy_ipo_is_the_reference_bit_for_bit(ipo_ref):
     assert agree(ref, got, 0.0)
 
 
+def test_numpy_dpo_is_the_reference_bit_for_bit(dpo_ref):
+    P, st, ref = dpo_ref  # the same inner solve (solve_batch, warm-started), a block of rows from several settings
+    got = run_grid(P[:3], *DPO_SETTINGS, st[:3], loss="dpo", **RUN, engine="numpy", record=RECORD[:2], block=4)
+    for f in FLOATS + ("last_delta",):
+        np.testing.assert_array_equal(getattr(ref, f)[:3], getattr(got, f), err_msg=f)
+    np.testing.assert_array_equal(ref.trajectories[:2], got.trajectories)
+
+
 def test_record_is_the_trajectory_of_the_pair(ipo_ref):
     P, st, ref = ipo_ref
     for j, (i, s) in enumerate(RECORD):
