@@ -29,7 +29,7 @@ def _cyclic4(a=0.4):
 def _grid(N=6, K=4, seed=0):
     rng = np.random.default_rng(seed)
     P = random_sst_float(rng, K, N)
-    P[0] = _cyclic4()
+    P[0, :4, :4] = _cyclic4()  # responses 4.. (K > 4) lose to 0..3
     return P, rng.normal(0.0, 1e-3, (N, K))
 
 
@@ -82,6 +82,14 @@ def test_numpy_ipo_is_the_reference_bit_for_bit(ipo_ref):
     assert agree(ref, got, 0.0)
 
 
+def test_numpy_dpo_is_the_reference_bit_for_bit(dpo_ref):
+    P, st, ref = dpo_ref  # the same inner solve (solve_batch, warm-started), a block of rows from several settings
+    got = run_grid(P[:3], *DPO_SETTINGS, st[:3], loss="dpo", **RUN, engine="numpy", record=RECORD[:2], block=4)
+    for f in FLOATS + ("last_delta",):
+        np.testing.assert_array_equal(getattr(ref, f)[:3], getattr(got, f), err_msg=f)
+    np.testing.assert_array_equal(ref.trajectories[:2], got.trajectories)
+
+
 def test_record_is_the_trajectory_of_the_pair(ipo_ref):
     P, st, ref = ipo_ref
     for j, (i, s) in enumerate(RECORD):
@@ -100,6 +108,15 @@ def test_numba_ipo_agrees_and_rows_are_independent(ipo_ref):
     sub = run_grid(P[2:5], SETTINGS[0][1:], SETTINGS[1][1:], SETTINGS[2][1:], st[2:5], **RUN, engine="numba", block=2)
     for f in FLOATS + ("last_delta",):
         np.testing.assert_array_equal(getattr(sub, f), getattr(got, f)[2:5, 1:], err_msg=f)
+
+
+def test_numba_ipo_at_larger_K_agrees_with_numpy():
+    pytest.importorskip("numba")  # K > 16: the compiled kernel sums P pi by columns, numpy by matmul
+    P, st = _grid(N=3, K=20, seed=2)
+    kw = dict(steps=60, burn_in=10, window=16)
+    a = run_grid(P, [0.9, 0.3], [30.0, 2.0], [1.0, 0.5], st, engine="numpy", **kw)
+    b = run_grid(P, [0.9, 0.3], [30.0, 2.0], [1.0, 0.5], st, engine="numba", **kw)
+    assert a.final_logpi.shape == (3, 2, 20) and not a.converged[:, 0].all() and agree(a, b, 1e-12)
 
 
 def test_numba_dpo_agrees_with_the_reference(dpo_ref):

@@ -38,6 +38,7 @@ COMMAND_MODULES: list[str] = [
     # the same commands with the loss preset (kept for old scripts and the docs)
     "verify.commands.ipo",
     "verify.commands.dpo",
+    "verify.commands.experiment",
 ]
 
 

@@ -1,9 +1,13 @@
-"""Benchmarks for DPO / MRS-DPO (run: python -m pytest tests/bench/test_bench_dpo.py -p no:randomly --benchmark-only).
+"""Benchmarks for DPO / MRS-DPO (run: python -m pytest tests/bench/test_bench_dpo.py -p no:randomly --benchmark-only -s).
 
-Targets (issue 5): one MRS-DPO step at 50 digits for K = 4 in <= 100 ms; a batched float64 step
-fast enough for the experiment scale (thousands of K = 4 matrices x 3,000 iterations).
+Targets: one MRS-DPO step at 50 digits for K = 4 in <= 100 ms; a batched float64 step fast enough for
+the experiment scale (thousands of K = 4 matrices x 3,000 iterations). Every float64 step is timed
+from a state that moved (the warm start is the previous state's optimum), as in a simulation; the
+paper-scale grid runs (compiled and numpy kernels) are in tests/bench/test_bench_kernels.py.
 """
 
+
+import time
 
 import numpy as np
 import pytest
@@ -41,12 +45,36 @@ def _random_P(rng, B, K):
 
 @pytest.mark.parametrize("B", [1000, 5000])
 def test_bench_batch_step_float64_K4(benchmark, B):
+    """One step from a state that moved: the warm start is the previous state's optimum, so Newton iterates.
+
+    (Timing ``step(lp)`` twice on the same ``lp`` would find the answer already in the warm start: no
+    iteration at all.) Before each timed call the step is run, untimed, on the previous state.
+    """
     rng = np.random.default_rng(0)
     step = make_batch_step(_random_P(rng, B, 4), 0.5, 1.0, 0.8)
-    lp = np.log(rng.dirichlet(np.ones(4), size=B))
-    lp = step(lp)  # warm start state
-    out = benchmark(step, lp)
+    prev = np.log(rng.dirichlet(np.ones(4), size=B))
+    for _ in range(5):  # a few steps along the trajectory
+        prev = step(prev)
+    lp = step(prev)
+    moved = np.abs(lp - prev).max()
+
+    def setup():
+        step(prev)  # the warm start becomes the optimum for `prev`, not for `lp`
+
+    out = benchmark.pedantic(lambda: step(lp), setup=setup, rounds=7, iterations=1, warmup_rounds=1)
     assert out.shape == (B, 4) and np.all(np.isfinite(out))
+    assert moved > 1e-6  # the timed call has a different answer from the warm start's
+    cold = make_batch_step(_random_P(np.random.default_rng(0), B, 4), 0.5, 1.0, 0.8, warm_start=False)
+    t = min(_timed(lambda: cold(lp)) for _ in range(3))
+    benchmark.extra_info.update({"state_moved": float(moved), "cold_start_s": t})
+    print(f"\nB = {B}: warm-started step {benchmark.stats.stats.min * 1e3:.2f} ms (the state moved by {moved:.1e}); "
+          f"cold start {t * 1e3:.2f} ms")
+
+
+def _timed(fn):
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
 
 
 def test_bench_batch_trajectory_100_steps_B5000_K4(benchmark):

@@ -5,25 +5,36 @@ r"""Grid runs of the MRS dynamics: many matrices x many settings, 3,000 steps, m
 ``s = (alpha[s], scale[s], lam[s])``, from the start ``starts[i]`` (the same for every setting of a
 matrix), and returns the metrics of :mod:`verify.numerics.metrics` per (matrix, setting) as a
 :class:`GridResult`: cycle strength, final entropy, amplitude, last move, converged, oscillating,
-the final log-policy, and the recorded trajectories asked for. It never stores a trajectory it
-was not asked for, and works through the ``N * S`` trajectories in blocks of rows, so memory and the
-cost per trajectory do not grow with the number of settings.
+the final log-policy, and the trajectories asked for. It never stores a trajectory it was not asked
+for and works through the ``N * S`` trajectories (row ``r = i S + s``) in blocks of rows, so memory
+and the cost per trajectory do not grow with the number of settings.
 
 Engines (``engine=``):
 
 * ``"reference"`` — :func:`verify.numerics.batch.make_step` + :func:`verify.numerics.simulate.run_batch`,
   one setting at a time (the definition the others are tested against);
-* ``"numpy"`` — the same step on K-major buffers, blocked over rows, metrics accumulated in
-  place. A quadratic ``f`` (IPO) takes the closed form ``log pi' = alpha log pi + (1-alpha) log pi_ref
-  + (c_f / b) P mu`` (normalised); any other loss the inner solve of
-  :func:`verify.numerics.batch.solve_batch` (Newton, warm-started from the previous step's optimum;
-  exact enumeration for a piecewise-linear ``f``);
-* ``"numba"`` — a compiled, fused loop per row (state and metrics in registers): the closed form
-  for a quadratic ``f``; for a smooth ``f`` a Newton solve on the ``K - 1`` free coordinates per step,
-  warm-started from the previous step's ``x``, with the convergence criterion of
-  :func:`verify.numerics.batch.solve_batch` (``|G_k| <= tol (1 + T_k)`` for every ``k``). numba is
-  optional and imported only when this engine is used;
+* ``"numpy"`` — the same arithmetic on K-major buffers, blocked over rows, metrics accumulated in
+  place: a quadratic ``f`` (IPO) takes the closed form ``log pi' = alpha log pi + (1-alpha) log pi_ref
+  + (c_f / b) P mu`` (normalised), in ``make_step``'s order of operations; any other loss the inner
+  solve of :func:`verify.numerics.batch.solve_batch` (Newton warm-started from the previous step's
+  optimum; the exact enumeration for a piecewise-linear ``f``). It equals the reference bit for bit;
+* ``"numba"`` — compiled, fused loops with the metrics accumulated in the same loop. The closed form
+  runs blocks of 64 rows (K <= 16; one row at a time beyond) in the numpy engine's order of
+  operations (with the same ``exp``: bit for bit the numpy engine where numpy's ``exp`` is the C
+  library's, and to rounding elsewhere). A smooth ``f`` runs a Newton solve on the ``K - 1`` free
+  coordinates per row and step, warm-started from the previous step's optimum, to the criterion of
+  :func:`verify.numerics.batch.solve_batch` (``|G_k| <= tol (1 + T_k)`` for every ``k``); ``f'`` and
+  ``f''`` come from :func:`verify.numerics.bridge.loss_functions` compiled into C callbacks (the
+  logistic is computed in the kernel from one ``exp`` per pair). numba is optional
+  (``pip install "prefdyn[fast]"``) and imported only when this engine runs; the kernels are compiled
+  once and kept in numba's on-disk cache (the first run after an install or an edit compiles them:
+  tens of seconds);
 * ``"auto"`` — ``"numba"`` when numba is importable and the loss is quadratic or smooth, else ``"numpy"``.
+
+Both compiled kernels skip the rows whose state a step left unchanged bit for bit (a fixed point of
+the deterministic map: every later step would give the same bits); their metric updates still run,
+so the numbers are those of the full computation. Converging rows reach such a point after a few
+hundred steps, oscillating ones never.
 
 The metrics have exactly the definitions of :class:`verify.numerics.metrics.StreamingMetrics`
 (cycle strength from sums shifted by the first state after the burn-in; amplitude over the last
@@ -46,6 +57,7 @@ same engine, bit for bit), so a sweep may cut the grid into chunks anywhere.
 
 from __future__ import annotations
 
+import importlib
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -133,7 +145,7 @@ def _plan(loss: Any) -> _Plan:
 def numba_available() -> bool:
     """Whether numba can be imported (the compiled engine is optional)."""
     try:
-        import numba  # noqa: F401
+        importlib.import_module("numba")
     except Exception:  # pragma: no cover - depends on the environment
         return False
     return True
@@ -245,7 +257,7 @@ def _starts(v: Any, N: int, K: int) -> np.ndarray:
     if not np.all(np.isfinite(arr)):
         b = int(np.argmax(~np.isfinite(arr).all(axis=1)))
         raise InputError(f"starts[{b}] has non-finite entries (use log-probabilities of an interior policy)")
-    return np.ascontiguousarray(_normalise(arr))
+    return np.array(arr, dtype=float)  # normalised by each engine as run_batch does it (the same arithmetic)
 
 
 def _record(record: Any, N: int, S: int) -> tuple:
@@ -347,6 +359,7 @@ def run_grid(
                 inner_tol=float(inner_tol), max_iter=max_iter)
     if eng == "reference":
         return _run_reference(plan, Parr, al, sc, la, lp0, ref, p0, rec, **opts)
+    lp0 = np.ascontiguousarray(_normalise(lp0))
     if eng == "numba":
         return _run_numba(plan, Parr, al, sc, la, lp0, ref, p0, rec, block=block, **opts)
     return _run_numpy(plan, Parr, al, sc, la, lp0, ref, p0, rec, block=block, **opts)
@@ -599,7 +612,8 @@ def _nb_closed(P, S, al, la, coef, logref, p0, lp0, steps, burn_in, t_win, h, bl
     """
     R = final.shape[0]
     K = P.shape[1]
-    PB = np.empty((K, K, blk))
+    PB = np.empty((K, K, blk)) if K <= 16 else np.empty((0, 0, 0))
+    PT = np.empty((blk, K, K)) if K > 16 else np.empty((0, 0, 0))
     base = np.empty((K, blk))
     W = np.empty((12, K, blk))
     lp, old, z, pi, e, shift, s1, s2, mx0, mn0, mx1, mn1 = (W[0], W[1], W[2], W[3], W[4], W[5], W[6], W[7], W[8], W[9], W[10],
@@ -622,7 +636,10 @@ def _nb_closed(P, S, al, la, coef, logref, p0, lp0, steps, burn_in, t_win, h, bl
             for a in range(K):
                 acc = 0.0
                 for j in range(K):
-                    PB[a, j, n] = P[i, a, j]
+                    if K <= 16:
+                        PB[a, j, n] = P[i, a, j]
+                    else:
+                        PT[n, j, a] = P[i, a, j]
                     acc += P[i, a, j] * p0[i, j]
                 base[a, n] = (1.0 - al[s]) * logref[i, a] + cp * acc
                 lp[a, n] = lp0[i, a]
@@ -637,13 +654,26 @@ def _nb_closed(P, S, al, la, coef, logref, p0, lp0, steps, burn_in, t_win, h, bl
         nact = nb
         for t in range(1, steps + 1):
             # the step, for the rows not at a fixed point
-            for a in range(K):
+            if K <= 16:  # dot products, rows innermost
+                for a in range(K):
+                    for q in range(nact):
+                        n = act[q]
+                        acc = PB[a, 0, n] * pi[0, n]
+                        for j in range(1, K):
+                            acc += PB[a, j, n] * pi[j, n]
+                        z[a, n] = acc * gain[n] + base[a, n] + alb[n] * lp[a, n]
+            else:  # the same sums as column updates (no chain of dependent additions; PT[n, j, a] = P[a, j])
                 for q in range(nact):
                     n = act[q]
-                    acc = PB[a, 0, n] * pi[0, n]
+                    p0n = pi[0, n]
+                    for a in range(K):
+                        z[a, n] = PT[n, 0, a] * p0n
                     for j in range(1, K):
-                        acc += PB[a, j, n] * pi[j, n]
-                    z[a, n] = acc * gain[n] + base[a, n] + alb[n] * lp[a, n]
+                        pj = pi[j, n]
+                        for a in range(K):
+                            z[a, n] += PT[n, j, a] * pj
+                    for a in range(K):
+                        z[a, n] = z[a, n] * gain[n] + base[a, n] + alb[n] * lp[a, n]
             for q in range(nact):
                 n = act[q]
                 mq = z[0, n]
@@ -739,17 +769,18 @@ def _nb_pair_logistic(d):
     return -sm, -sp, c, c
 
 
-def _nb_terms(kind, fp, fpp, Pr, mu, x, G, T, F1, F2):
+def _nb_terms(kind, pair, out, Pr, mu, x, G, T, F1, F2):
     """``G``, ``T`` (as in :func:`verify.numerics.batch.solve_batch`) at ``x``; ``F1 = f'(x_k - x_j)``, ``F2 = f''``.
 
-    ``kind`` 0: the logistic (one ``exp`` per pair); 1: ``fp``, ``fpp`` (compiled functions of one float).
-    Returns ``(max_k |G_k| / (1 + T_k), G . G)``; ``inf`` when a value is not finite.
+    ``kind`` 0: the logistic (one ``exp`` per pair); 1: ``pair(d, out)`` writes ``f'(d), f'(-d), f''(d), f''(-d)``
+    into ``out`` (a compiled C callback). Returns ``(max_k |G_k| / (1 + T_k), G . G)``; ``inf`` when a value is not finite.
     """
     K = x.shape[0]
     if kind == 0:
         a0, c0 = -0.5, 0.25
     else:
-        a0, c0 = fp(0.0), fpp(0.0)
+        pair(0.0, out.ctypes)
+        a0, c0 = out[0], out[2]
     for k in range(K):
         F1[k, k] = a0
         F2[k, k] = c0
@@ -758,7 +789,8 @@ def _nb_terms(kind, fp, fpp, Pr, mu, x, G, T, F1, F2):
             if kind == 0:
                 a, b, c, e = _nb_pair_logistic(d)
             else:
-                a, b, c, e = fp(d), fp(-d), fpp(d), fpp(-d)
+                pair(d, out.ctypes)
+                a, b, c, e = out[0], out[1], out[2], out[3]
             F1[k, j] = a
             F1[j, k] = b
             F2[k, j] = c
@@ -822,7 +854,7 @@ def _nb_solve_pinned(A, rhs, p, dx, M, v):
     dx[p] = 0.0
 
 
-def _nb_newton(kind, fp, fpp, Pr, mu, x, warm, has_gain, gain, tol, max_iter, max_step,
+def _nb_newton(kind, pair, out, Pr, mu, x, warm, has_gain, gain, tol, max_iter, max_step,
                G, T, F1, F2, xc, dx, Gc, Tc, A, M, v, G2, T2, F1b, F2b):
     """Newton on ``G(x; mu) = 0`` (``K - 1`` free coordinates), the algorithm of ``solve_batch``.
 
@@ -845,7 +877,7 @@ def _nb_newton(kind, fp, fpp, Pr, mu, x, warm, has_gain, gain, tol, max_iter, ma
             for k in range(K):
                 xk = x[k]
                 x[k] = (xk if xk == xk and abs(xk) < np.inf else 0.0) - x0p
-            res, phi = _nb_terms(kind, fp, fpp, Pr, mu, x, G, T, F1, F2)
+            res, phi = _nb_terms(kind, pair, out, Pr, mu, x, G, T, F1, F2)
         if not (res <= 1e-3):
             # the linearisation at 0 (exact for a quadratic f), or 0
             for k in range(K):
@@ -857,7 +889,7 @@ def _nb_newton(kind, fp, fpp, Pr, mu, x, warm, has_gain, gain, tol, max_iter, ma
             c0 = xc[p]
             for k in range(K):
                 xc[k] -= c0
-            rc, phc = _nb_terms(kind, fp, fpp, Pr, mu, xc, G2, T2, F1b, F2b)
+            rc, phc = _nb_terms(kind, pair, out, Pr, mu, xc, G2, T2, F1b, F2b)
             if not (use_warm and res < rc):
                 res, phi = rc, phc
                 for k in range(K):
@@ -897,7 +929,7 @@ def _nb_newton(kind, fp, fpp, Pr, mu, x, warm, has_gain, gain, tol, max_iter, ma
                     t *= 0.5
                 for k in range(K):
                     xc[k] = x[k] + t * dx[k] if ls > 0 else x[k] + dx[k]
-                rc, phc = _nb_terms(kind, fp, fpp, Pr, mu, xc, Gc, Tc, F1b, F2b)
+                rc, phc = _nb_terms(kind, pair, out, Pr, mu, xc, Gc, Tc, F1b, F2b)
                 if phc <= (1.0 - 1e-4 * t) * phi:
                     accepted = True
                     break
@@ -925,7 +957,7 @@ def _nb_newton(kind, fp, fpp, Pr, mu, x, warm, has_gain, gain, tol, max_iter, ma
     return False, total
 
 
-def _nb_smooth(kind, fp, fpp, P, S, al, la, inv_b, logref, p0, lp0, steps, burn_in, t_win, h, has_gain, gain, tol, max_iter,
+def _nb_smooth(kind, pair, P, S, al, la, inv_b, logref, p0, lp0, steps, burn_in, t_win, h, has_gain, gain, tol, max_iter,
                r0, rec_idx, traj, s1o, s2o, mx0o, mn0o, mx1o, mn1o, old_o, final, fail, iters):
     """The MRS step of a smooth loss (Newton per row and step, warm-started), metrics accumulated in the loop.
 
@@ -942,6 +974,7 @@ def _nb_smooth(kind, fp, fpp, P, S, al, la, inv_b, logref, p0, lp0, steps, burn_
     F1, F2, A, F1b, F2b = Q[0], Q[1], Q[2], Q[3], Q[4]
     M = np.empty((K - 1, K - 1))
     v = np.empty(K - 1)
+    out = np.empty(4)
     Pr = np.empty((K, K))
     mu = np.empty(K)
     x = np.empty(K)
@@ -982,7 +1015,7 @@ def _nb_smooth(kind, fp, fpp, P, S, al, la, inv_b, logref, p0, lp0, steps, burn_
                 for k in range(K):
                     mu[k] = l_ * pi[k] + (1.0 - l_) * p0[i, k]
                     xprev[k] = x[k]
-                ok, it = _nb_newton(kind, fp, fpp, Pr, mu, x, t > 1, has_gain, gain, tol, max_iter, 8.0,
+                ok, it = _nb_newton(kind, pair, out, Pr, mu, x, t > 1, has_gain, gain, tol, max_iter, 8.0,
                                     G, T, F1, F2, xc, dx, Gc, Tc, A, M, v, G2, T2, F1b, F2b)
                 iters[r] += it
                 if not ok:
@@ -1052,7 +1085,6 @@ def _nb_smooth(kind, fp, fpp, P, S, al, la, inv_b, logref, p0, lp0, steps, burn_
 
 
 #: The functions :func:`_compiled` compiles, callees first.
-_NB_INLINE = ()
 _NB_FUNCTIONS = ("_nb_pair_logistic", "_nb_terms", "_nb_solve_pinned", "_nb_newton", "_nb_smooth", "_nb_closed")
 
 
@@ -1063,24 +1095,24 @@ def _compiled() -> Any:
 
     g = globals()
     for name in _NB_FUNCTIONS:
-        inline = "always" if name in _NB_INLINE else "never"
-        g[name] = numba.njit(cache=True, fastmath=False, nogil=True, inline=inline)(g[name])
+        g[name] = numba.njit(cache=True, fastmath=False, nogil=True)(g[name])
     return numba
 
 
-#: The signature of the compiled ``f'`` and ``f''`` passed to the smooth kernel (first-class functions: the
-#: kernel is compiled once for every loss).
-_FN_SIG = "float64(float64)"
+#: The signature of a loss's compiled pair callback ``pair(d, out)``: ``out[:4] = f'(d), f'(-d), f''(d), f''(-d)``
+#: (a first-class function: the smooth kernel is compiled once for every loss).
+_PAIR_SIG = "void(float64, CPointer(float64))"
 
 
-def _nb_zero(d):
-    return 0.0
+def _nb_no_pair(d, out):
+    pass
 
 
 @lru_cache(maxsize=16)
 def _loss_functions(lossobj: Any) -> tuple:
-    """``(kind, fp, fpp)`` for the smooth kernel: kind 0 is the logistic (computed in the kernel, one ``exp`` per pair);
-    kind 1 compiles ``f'`` and ``f''`` of the bridge (stable forms) into C callbacks."""
+    """``(kind, pair)`` for the smooth kernel: kind 0 is the logistic (computed in the kernel, one ``exp`` per pair);
+    kind 1 compiles ``f'`` and ``f''`` of the bridge (stable forms) into one C callback for ``d`` and ``-d``
+    (the compiler shares their common subexpressions: one ``exp`` per pair for a logistic part)."""
     import sympy
 
     from verify.numerics.bridge import expit, loss_functions
@@ -1093,12 +1125,20 @@ def _loss_functions(lossobj: Any) -> tuple:
         raise InputError(f"the {lossobj.name} loss's f' has symbols other than x: {xs}")
     x = xs[0] if xs else sympy.Symbol("x", real=True)
     if fp == -expit(-x) and sympy.expand(fpp - expit(x) * expit(-x)) == 0:
-        zero = numba.cfunc(_FN_SIG, cache=True)(_nb_zero)
-        return 0, zero, zero
+        return 0, numba.cfunc(_PAIR_SIG, cache=True)(_nb_no_pair)
     space = {"expit": numba.njit(_nb_expit), "softplus": numba.njit(_nb_softplus)}
-    fp_c = numba.cfunc(_FN_SIG)(sympy.lambdify(x, fp, modules=[space, "math"]))
-    fpp_c = numba.cfunc(_FN_SIG)(sympy.lambdify(x, fpp, modules=[space, "math"]))
-    return 1, fp_c, fpp_c
+    fp_c = numba.njit(sympy.lambdify(x, fp, modules=[space, "math"]))
+    fpp_c = numba.njit(sympy.lambdify(x, fpp, modules=[space, "math"]))
+    carray = numba.carray
+
+    def pair(d, ptr):
+        out = carray(ptr, 4)
+        out[0] = fp_c(d)
+        out[1] = fp_c(-d)
+        out[2] = fpp_c(d)
+        out[3] = fpp_c(-d)
+
+    return 1, numba.cfunc(_PAIR_SIG)(pair)
 
 
 def _nb_expit(u):
@@ -1128,9 +1168,9 @@ def _run_numba(plan, P, al, sc, la, lp0, ref, p0, rec, *, steps, burn_in, tol, w
     chunk = max(64, 2 ** 20 // K)  # rows per call: eight (chunk, K) buffers of 64 MiB at most
     if plan.method == "closed":
         coef = plan.gain * inv_b
-        blk = block or int(max(1, min(64, 32768 // (K * K))))
+        blk = block or (64 if K <= 16 else 1)
     else:
-        kind, fp, fpp = _loss_functions(plan.loss)
+        kind, pair = _loss_functions(plan.loss)
         fail = np.zeros(1, dtype=np.int64)
         iters = np.zeros(min(chunk, R), dtype=np.int64)
         has_gain, gain = plan.gain is not None, float(plan.gain or 0.0)
@@ -1141,7 +1181,7 @@ def _run_numba(plan, P, al, sc, la, lp0, ref, p0, rec, *, steps, burn_in, tol, w
         if plan.method == "closed":
             _nb_closed(P, S, al, la, coef, logref, p0, lp0, steps, burn_in, t_win, h, blk, r0, rec_idx[r0 : r0 + n], traj, *b)
         else:
-            bad = _nb_smooth(kind, fp, fpp, P, S, al, la, inv_b, logref, p0, lp0, steps, burn_in, t_win, h, has_gain, gain, inner_tol,
+            bad = _nb_smooth(kind, pair, P, S, al, la, inv_b, logref, p0, lp0, steps, burn_in, t_win, h, has_gain, gain, inner_tol,
                              max_iter, r0, rec_idx[r0 : r0 + n], traj, *b, fail, iters[:n])
             if bad >= 0:
                 row = r0 + int(bad)
