@@ -54,6 +54,8 @@ EXPORTS: dict[str, tuple[str, ...]] = {
     # --- every pairwise loss: the loss object and the system facade
     "verify.numerics.losses": ("loss",),
     "verify.system": ("System",),
+    # --- the paper's experiments: HelpSteer-schema data to tables and figures (docs/experiments.md)
+    "verify.experiments.pipeline": ("run_experiment",),
 }
 
 _SOURCE = {name: module for module, names in EXPORTS.items() for name in names}
@@ -128,4 +130,5 @@ __all__ = [
     "run_batch",
     "loss",
     "System",
+    "run_experiment",
 ]

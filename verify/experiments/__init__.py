@@ -9,8 +9,11 @@ Submodules (imported on first use, so ``import verify.experiments`` stays cheap 
   into cyclic / SST / transitive-not-SST / other;
 * :mod:`verify.experiments.synthetic` -- the seeded generator of the clearly labelled synthetic sample
   shipped as ``verify/data/helpsteer_synthetic.jsonl.gz``;
-* :mod:`verify.experiments.sweep`, :mod:`verify.experiments.cluster`,
-  :mod:`verify.experiments.outputs` -- grids of runs, scale-out on Dask, and the written results.
+* :mod:`verify.experiments.sweep`, :mod:`verify.experiments.finite`, :mod:`verify.experiments.cluster`,
+  :mod:`verify.experiments.outputs` -- grids of runs, the finite-sample variant, scale-out on Dask, and
+  the written results;
+* :mod:`verify.experiments.pipeline` -- :func:`~verify.experiments.pipeline.run_experiment`, data to
+  outputs in one call (what ``prefdyn experiment`` runs).
 
 >>> import verify.experiments as ex
 >>> ex.helpsteer.ATTRIBUTES[0]
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["helpsteer", "construct", "synthetic", "sweep", "cluster", "outputs"]
+__all__ = ["helpsteer", "construct", "synthetic", "sweep", "finite", "cluster", "outputs", "pipeline"]
 
 
 def __getattr__(name: str):
