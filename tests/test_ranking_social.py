@@ -6,6 +6,7 @@ module top on purpose, so a missing install fails the suite instead of skipping.
 
 import itertools
 import math
+import os
 from fractions import Fraction
 
 import numpy as np
@@ -47,8 +48,9 @@ def margin_graph(P):
 
 def test_predicates_agree_with_pref_voting_on_thousands_of_instances():
     rng = np.random.default_rng(20260214)
+    count = 1000 if os.environ.get("CI") else 3000  # the CI run keeps the first 1,000 of the same stream
     n = 0
-    for _ in range(3000):
+    for _ in range(count):
         K = int(rng.integers(2, 9))
         P = random_matrix(rng, K, den=int(rng.choice([2, 4, 6, 10, 40])))
         mg = margin_graph(P)
@@ -59,7 +61,7 @@ def test_predicates_agree_with_pref_voting_on_thousands_of_instances():
         M = majority_relation(P)
         assert all(M[i][j] == mg.majority_prefers(i, j) for i in range(K) for j in range(K) if i != j)
         n += 1
-    assert n == 3000
+    assert n == count
 
 
 @given(preference_matrices(kind="any", exact=True, max_K=7))
