@@ -308,8 +308,9 @@ def test_growth_with_settings(benchmark):
 
 
 @pytest.mark.parametrize("what", ["paper", "grid"])
-def test_peak_memory(what):
-    row = peak_memory(what, "ipo", "numba" if numba_available() else "numpy")
+def test_peak_memory(benchmark, what):
+    row = benchmark.pedantic(lambda: peak_memory(what, "ipo", "numba" if numba_available() else "numpy"), rounds=1, iterations=1)
+    benchmark.extra_info.update(row)
     print(f"\n{row['run']}: peak {row['peak_mib']:.0f} MiB (baseline {row['baseline_mib']:.0f} MiB), {row['wall_s']:.1f} s")
     assert row["peak_mib"] < 1024
 
