@@ -684,8 +684,9 @@ def _nb_closed(P, S, al, la, coef, logref, p0, lp0, steps, burn_in, t_win, h, bl
             for a in range(K):
                 for q in range(nact):
                     n = act[q]
-                    z[a, n] -= m[n]
-                    e[a, n] = math.exp(z[a, n])
+                    za = z[a, n] - m[n]
+                    z[a, n] = za
+                    e[a, n] = 1.0 if za == 0.0 else math.exp(za)  # exp(0) = 1 exactly: the largest logit costs nothing
             for q in range(nact):
                 n = act[q]
                 sq = e[0, n]
@@ -1027,7 +1028,8 @@ def _nb_smooth(kind, pair, P, S, al, la, inv_b, logref, p0, lp0, steps, burn_in,
                     zm = max(zm, z[k])
                 ssum = 0.0
                 for k in range(K):
-                    e[k] = math.exp(z[k] - zm)
+                    d = z[k] - zm
+                    e[k] = 1.0 if d == 0.0 else math.exp(d)
                     ssum += e[k]
                 lse = zm + math.log(ssum)
                 same = t > 1
