@@ -12,8 +12,9 @@ the start of matrix ``m`` is drawn from ``SeedSequence([seed, m, 0, 0, 1])`` (:f
 logits ``N(0, start_scale^2)``, normalised; the same start for every setting and realisation), and
 realisation ``r`` of ``(m, s)`` from ``SeedSequence([seed, m, s, r, 2])``; the kernels compute every
 row independently. So any chunk size, the serial run and any cluster run give bit-identical tables
-(tested), provided every chunk runs with the same engine (``engine="auto"`` picks numba where it is
-importable; the engines used are recorded in :attr:`SweepResult.engines`).
+(tested): every chunk runs the same engine (``engine="auto"`` is resolved once by :func:`run_sweep`, on
+the machine that runs it, to numba where it is importable, else numpy; a resume where it would
+resolve otherwise is refused; the engines used are recorded in :attr:`SweepResult.engines`).
 
 **Files and resuming.** With ``out_dir``, each finished chunk is written atomically to
 ``out_dir/chunks/chunk-NNNNNN.npz`` (a temporary file, flushed, then ``os.replace``) as soon as it
@@ -44,6 +45,7 @@ rescheduled by the scheduler); results are gathered as they complete and written
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -678,6 +680,12 @@ def run_sweep(
         if m >= N or s >= S:
             raise InputError(f"record pair ({m}, {s}) is outside the sweep's {N} matrices x {S} settings")
     scale_name = _scale_name(spec.loss)
+    if spec.engine == "auto":
+        from verify.numerics.kernels import engine_for
+
+        # resolved once, here: every chunk (in-process or on any worker) runs the same engine, so the
+        # table is bit-identical whatever computes it; a resume where "auto" resolves otherwise is refused
+        spec = dataclasses.replace(spec, engine=engine_for(spec.loss, "auto"))
     layout = chunk_layout(N, S, spec.chunk, spec.realisations)
     manifest = _manifest(P, spec, len(layout))
     key = _sweep_key(manifest)
