@@ -85,6 +85,7 @@ from verify.exact.objects import InputError
 from verify.experiments.helpsteer import ATTRIBUTES, Groups
 
 __all__ = [
+    "mix64",
     "CLASSES",
     "PAPER_COUNTS",
     "GROUPS",
@@ -246,7 +247,8 @@ def draw(seed: int, prompt: int, subset: int, pair: int, round: int, n: int) -> 
     return ((h >> 11) * n) >> 53
 
 
-def _mix(z: np.ndarray) -> np.ndarray:
+def mix64(z: np.ndarray) -> np.ndarray:
+    """The SplitMix64 finaliser on ``uint64`` arrays (wrapping arithmetic): the hash of every keyed draw."""
     z = z + _U64(_GOLDEN)
     z = (z ^ (z >> _U64(30))) * _U64(_M1)
     z = (z ^ (z >> _U64(27))) * _U64(_M2)
@@ -262,10 +264,10 @@ def draws(seed: int, prompt, subset, pair, round, n) -> np.ndarray:
     prompt, subset, pair, round, n = (np.asarray(x) for x in (prompt, subset, pair, round, n))
     shape = np.broadcast_shapes(prompt.shape, subset.shape, pair.shape, round.shape, n.shape)
     with np.errstate(over="ignore"):
-        h = _mix(np.full(shape, seed, dtype=_U64))
-        h = _mix(h ^ prompt.astype(_U64))
-        h = _mix(h ^ subset.astype(_U64))
-        h = _mix(h ^ (pair.astype(_U64) * _U64(4) + round.astype(_U64)))
+        h = mix64(np.full(shape, seed, dtype=_U64))
+        h = mix64(h ^ prompt.astype(_U64))
+        h = mix64(h ^ subset.astype(_U64))
+        h = mix64(h ^ (pair.astype(_U64) * _U64(4) + round.astype(_U64)))
         return (((h >> _U64(11)) * n.astype(_U64)) >> _U64(53)).astype(np.int64)
 
 

@@ -215,7 +215,7 @@ class FiniteRun:
 def realisation_seed(seed: int, matrix: int, setting: int, realisation: int) -> np.random.SeedSequence:
     """The seed of one realisation: ``SeedSequence([seed, matrix, setting, realisation, 2])`` (global indices).
 
-    The trailing tag ``2`` keeps these streams apart from the starts' (``[seed, m, 0, 0, 1]``) and
+    The trailing tag ``2`` marks these streams (the starts use a counter-based hash of their own) and
     gives every key the same length (``SeedSequence`` pads with zeros, so keys of different lengths
     could coincide).
     """

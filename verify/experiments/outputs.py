@@ -555,6 +555,12 @@ def _loss_of(spec: Any):
     return make_loss(spec.loss)
 
 
+def _info_of(spec: Any):
+    from verify.numerics.kernels import loss_info
+
+    return loss_info(spec.loss)
+
+
 def example_runs(P: np.ndarray, matrix: int, setting: int, spec: Any) -> tuple[np.ndarray, np.ndarray | None]:
     """The run of matrix ``matrix`` (index into ``P``) at setting ``setting`` with its paths recorded.
 
@@ -703,12 +709,12 @@ def write_outputs(
             files[name] = path
             described[name] = FIGURE_FILES[name.rsplit(".", 1)[0]]
     differences = differences_from_paper(counts=counts, rows_read=int(load_report.rows), synthetic=bool(synthetic),
-                                         K=int(selected.options.K), steps=int(spec.steps), loss=_loss_of(spec).name, classes=chosen,
+                                         K=int(selected.options.K), steps=int(spec.steps), loss=_info_of(spec).name, classes=chosen,
                                          finite=finite)
     described["report.md"] = "this report"
     text = report_markdown(inputs=inputs, build_lines=selected.options.describe(), spec=spec_doc, counts=counts, classes=chosen,
                            rows=rows, differences=differences, files=described, figures_note=figures_note, command=command,
-                           scale_name=_loss_of(spec).scale_name, finite_lines=finite.describe() if finite is not None else ())
+                           scale_name=_info_of(spec).scale_name, finite_lines=finite.describe() if finite is not None else ())
     path = out / "report.md"
     tmp = out / ".report.md.tmp"
     tmp.write_text(text, encoding="utf-8")

@@ -8,7 +8,7 @@ of :mod:`verify.experiments.finite` too (``R`` realisations per matrix and setti
 **Work and chunks.** The work (matrices x settings, x realisations for the finite-sample variant) is
 cut into rectangular chunks of matrices x settings (:func:`chunk_layout`) whose layout depends only
 on ``(N, S, spec.chunk, R)`` -- never on the number of workers. Nothing random depends on the chunk:
-the start of matrix ``m`` is drawn from ``SeedSequence([seed, m, 0, 0, 1])`` (:func:`start_logpi`:
+the start of matrix ``m`` is a counter-based draw keyed by ``(seed, m)`` (:func:`start_logpis`:
 logits ``N(0, start_scale^2)``, normalised; the same start for every setting and realisation), and
 realisation ``r`` of ``(m, s)`` from ``SeedSequence([seed, m, s, r, 2])``; the kernels compute every
 row independently. So any chunk size, the serial run and any cluster run give bit-identical tables
@@ -71,6 +71,7 @@ __all__ = [
     "Chunk",
     "chunk_layout",
     "start_logpi",
+    "start_logpis",
     "starts",
     "compute_chunk",
     "run_sweep",
@@ -358,18 +359,39 @@ def chunk_layout(N: int, S: int, chunk: int, realisations: int = 1) -> list[Chun
     return out
 
 
+def start_logpis(seed: int, matrix_index: Any, K: int, scale: float) -> np.ndarray:
+    """``(n, K)``: the starts of the (global) matrices ``matrix_index``: logits ``N(0, scale^2)``, normalised.
+
+    Counter-based, so vectorised and independent of every other matrix: coordinate ``k`` of matrix ``m``
+    takes two 53-bit uniforms ``u = ((h >> 11) + 1/2) / 2^53`` from the SplitMix64 hashes
+    ``h = mix(mix(mix(mix(seed) ^ m) ^ (2 k + j)) ^ 1)``, ``j = 0, 1`` (:func:`verify.experiments.construct.mix64`),
+    and the Box-Muller normal ``sqrt(-2 log u_0) cos(2 pi u_1)``.
+
+    >>> a = start_logpis(0, [3, 7], 4, 1e-3)
+    >>> bool(np.array_equal(a[1], start_logpis(0, [7], 4, 1e-3)[0])), bool(np.allclose(np.exp(a).sum(axis=1), 1))
+    (True, True)
+    """
+    from verify.experiments.construct import mix64
+
+    idx = np.atleast_1d(np.asarray(matrix_index, dtype=np.int64)).astype(np.uint64)
+    k = np.arange(K, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        base = mix64(mix64(np.full(idx.shape, int(seed), dtype=np.uint64)) ^ idx)[:, None]
+        u = [((mix64(mix64(base ^ (np.uint64(2) * k + np.uint64(j))) ^ np.uint64(1)) >> np.uint64(11)).astype(float) + 0.5) * 2.0**-53
+             for j in (0, 1)]
+    z = float(scale) * np.sqrt(-2.0 * np.log(u[0])) * np.cos(2.0 * np.pi * u[1])
+    m = z.max(axis=1, keepdims=True)
+    return z - (m + np.log(np.exp(z - m).sum(axis=1, keepdims=True)))
+
+
 def start_logpi(seed: int, matrix: int, K: int, scale: float) -> np.ndarray:
-    """The start of matrix ``matrix``: logits ``N(0, scale^2)`` from ``SeedSequence([seed, matrix, 0, 0, 1])``, normalised."""
-    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), int(matrix), 0, 0, 1])))
-    z = rng.normal(0.0, scale, K)
-    m = z.max()
-    return z - (m + np.log(np.exp(z - m).sum()))
+    """The start of matrix ``matrix`` (one row of :func:`start_logpis`)."""
+    return start_logpis(seed, [matrix], K, scale)[0]
 
 
 def starts(spec: SweepSpec, matrix_index: Any, K: int) -> np.ndarray:
-    """``(n, K)``: the sweep's starts of the (global) matrices ``matrix_index`` (:func:`start_logpi` with ``spec``'s seed and scale)."""
-    idx = np.atleast_1d(np.asarray(matrix_index, dtype=int))
-    return np.stack([start_logpi(spec.seed, m, K, spec.start_scale) for m in idx]).reshape(idx.size, K)
+    """``(n, K)``: the sweep's starts of the (global) matrices ``matrix_index`` (:func:`start_logpis` with ``spec``'s seed and scale)."""
+    return start_logpis(spec.seed, matrix_index, K, spec.start_scale)
 
 
 def compute_chunk(P_block: np.ndarray, spec: SweepSpec, chunk: Chunk) -> dict[str, np.ndarray]:
@@ -635,9 +657,9 @@ def _check_matrices(P: Any) -> np.ndarray:
 
 
 def _scale_name(loss: str) -> str:
-    from verify.numerics.batch import as_loss
+    from verify.numerics.kernels import loss_info
 
-    return as_loss(loss).scale_name
+    return loss_info(loss).scale_name
 
 
 def run_sweep(

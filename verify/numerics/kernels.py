@@ -68,7 +68,7 @@ import numpy as np
 from verify.exact.objects import InputError, NumericalFailure
 from verify.numerics.metrics import entropy_from_log
 
-__all__ = ["ENGINES", "GridResult", "run_grid", "numba_available", "engine_for"]
+__all__ = ["ENGINES", "GridResult", "LossInfo", "run_grid", "numba_available", "engine_for", "loss_info"]
 
 #: The values of ``run_grid(engine=...)``.
 ENGINES = ("auto", "numpy", "numba", "reference")
@@ -135,10 +135,51 @@ def _plan_cached(lossobj: Any) -> _Plan:
     return _Plan(lossobj, method, gain, inv_b, lossobj.title or lossobj.name)
 
 
+@dataclass(frozen=True)
+class LossInfo:
+    """What a sweep needs to know of a loss without its symbolic object: name, scale name, title."""
+
+    name: str
+    scale_name: str
+    title: str
+
+
+#: IPO by its name, as numbers (no sympy at run time): ``f = (1 - x)^2``, ``b = 2 / beta``, so the
+#: gain is ``c_f = -2 f'(0) / f''(0) = 2`` and ``1/b = beta/2`` -- the values :func:`_plan_cached` derives
+#: from :data:`theory.losses.BUILTIN` (a test compares the two, number for number).
+_IPO_INFO = LossInfo("ipo", "beta", "IPO (squared)")
+_IPO_PLAN = _Plan(_IPO_INFO, "closed", 2.0, lambda v: np.asarray(v, dtype=float) / 2.0 * np.ones_like(v, dtype=float), "IPO (squared)")
+
+
 def _plan(loss: Any) -> _Plan:
+    if loss is _IPO_INFO or (isinstance(loss, str) and loss.strip().lower() == "ipo"):
+        return _IPO_PLAN
     from verify.numerics.batch import as_loss
 
     return _plan_cached(as_loss(loss))
+
+
+def loss_info(loss: Any) -> LossInfo:
+    """Name, scale name and title of ``loss`` (a built-in name, an expression or a PairLoss).
+
+    IPO by its name needs no symbolic work (numeric commands start without sympy):
+
+    >>> loss_info("ipo")
+    LossInfo(name='ipo', scale_name='beta', title='IPO (squared)')
+    >>> loss_info("dpo").scale_name
+    'beta_dpo'
+    """
+    lo = _plan(loss).loss
+    return lo if isinstance(lo, LossInfo) else LossInfo(lo.name, lo.scale_name, lo.title or lo.name)
+
+
+def _symbolic(lossobj: Any) -> Any:
+    """The PairLoss behind a plan's loss (IPO's numbers stand in for it until the reference path needs it)."""
+    if isinstance(lossobj, LossInfo):
+        from verify.numerics.batch import as_loss
+
+        return as_loss(lossobj.name)
+    return lossobj
 
 
 @lru_cache(maxsize=1)
@@ -388,7 +429,7 @@ def _run_reference(plan, P, al, sc, la, lp0, ref, p0, rec, *, steps, burn_in, to
     metric = dict(burn_in=burn_in, tol=tol, window=window, amp_tol=amp_tol)
     for s in range(S):
         def step_for(rows):
-            return make_step(P[rows], plan.loss, al[s], la[s], ref[rows], p0[rows], scale=sc[s], B=len(rows), tol=inner_tol,
+            return make_step(P[rows], _symbolic(plan.loss), al[s], la[s], ref[rows], p0[rows], scale=sc[s], B=len(rows), tol=inner_tol,
                              max_iter=max_iter)
 
         rows = np.arange(N)
