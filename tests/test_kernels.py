@@ -186,3 +186,28 @@ def test_bad_input_is_one_line(change, message):
     with pytest.raises(InputError, match=message) as exc:
         run_grid(**args)
     assert "\n" not in str(exc.value)
+
+
+def test_ipo_by_name_is_the_symbolic_ipo_number_for_number():
+    """The numeric IPO plan (no sympy at run time) has the method, gain and 1/b the symbolic loss gives."""
+    import dataclasses
+
+    from theory.losses import BUILTIN
+    from verify.numerics import kernels
+
+    fast, slow = kernels._plan("ipo"), kernels._plan_cached(BUILTIN["ipo"])
+    scales = np.array([0.125, 1.0, 8.0, 1e4 / 3])
+
+    def same(a, b):
+        return a.method == b.method and a.gain == b.gain and np.array_equal(a.inv_b(scales), b.inv_b(scales))
+
+    assert fast is not slow and same(fast, slow)
+    assert kernels.loss_info("ipo") == kernels.loss_info(BUILTIN["ipo"])
+    assert not same(dataclasses.replace(fast, gain=1.0), slow)  # a planted gain is seen
+    assert not same(dataclasses.replace(fast, inv_b=lambda v: np.asarray(v, float) / 2.0 + 1e-16 * np.asarray(v, float)), slow)
+    # and the runs agree bit for bit with the reference engine, which builds the symbolic loss
+    P = np.stack([np.array([[0.5, 0.8, 0.3], [0.2, 0.5, 0.7], [0.7, 0.3, 0.5]])] * 2)
+    st = np.log(np.array([[0.3, 0.3, 0.4], [0.2, 0.5, 0.3]]))
+    a = kernels.run_grid(P, [0.9], [8.0], [1.0], st, steps=50, engine="numpy")
+    b = kernels.run_grid(P, [0.9], [8.0], [1.0], st, steps=50, engine="reference")
+    assert np.array_equal(a.final_logpi, b.final_logpi)
