@@ -683,6 +683,9 @@ def write_outputs(
         synthetic = pathlib.Path(str(load_report.path)).resolve() == pathlib.Path(SAMPLE_PATH).resolve()
     counts = dict(matrices.counts())
     spec_doc = _spec_json(spec)
+    ran = tuple(getattr(sweep, "engines", ()) or ())
+    if ran and spec_doc.get("engine") == "auto":
+        spec_doc["engine"] = f"auto (ran: {', '.join(ran)})"
     rows = summary_rows(selected.classes, settings, metrics, order=chosen)
     inputs = {**load_report.to_json(), "synthetic": bool(synthetic)}
     files: dict[str, pathlib.Path] = {}
