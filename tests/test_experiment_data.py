@@ -2,7 +2,7 @@
 
 * every format reads the same content to the same ``Groups``; a bad row is named by file, line and
   field, or skipped and counted;
-* the vectorised construction equals a plain per-prompt loop written from the rule in THEORY.md §5,
+* the vectorised construction equals a plain per-prompt loop written from the rule in docs/experiments.md,
   every option changes what it says and nothing else, and a prompt's matrix does not depend on which
   other prompts are built with it;
 * the classification equals the exact oracle of :mod:`verify.exact.social` on Fractions, and planted
@@ -253,7 +253,7 @@ def test_memory_does_not_grow_with_the_texts(tmp_path):
 
 
 def reference_build(groups: Groups, o: BuildOptions):
-    """The rule of THEORY.md §5 and the options, one prompt, subset and pair at a time (scalar draws)."""
+    """The rule of docs/experiments.md and the options, one prompt, subset and pair at a time (scalar draws)."""
     K = o.K
     out = []
     for idx, S in zip(groups.index.tolist(), groups.scores):

@@ -1,4 +1,4 @@
-"""The paper's experiments (THEORY.md §5): HelpSteer-schema data to preference matrices, sweeps and outputs.
+"""The paper's experiments (docs/experiments.md): HelpSteer-schema data to preference matrices, sweeps and outputs.
 
 Submodules (imported on first use, so ``import verify.experiments`` stays cheap and never pulls sympy):
 

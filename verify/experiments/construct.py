@@ -1,4 +1,4 @@
-r"""Preference matrices from HelpSteer-schema scores (THEORY.md §5), and their exact classification.
+r"""Preference matrices from HelpSteer-schema scores (docs/experiments.md), and their exact classification.
 
 Construction (the paper's rule)
 -------------------------------
