@@ -258,13 +258,13 @@ def test_step_agrees_with_per_row_reference(name, seed):
 @pytest.mark.parametrize("name", NAMES)
 def test_planted_wrong_step_is_caught(name, monkeypatch):
     """``x/b`` replaced by ``2x/b`` inside make_step: the same comparison refutes it."""
-    real = bt._numbers
+    real = bt.loss_numbers
 
     def doubled(loss):
         nums = real(loss)
         return dataclasses.replace(nums, inv_b=lambda s: 2 * np.asarray(nums.inv_b(s)))
 
-    monkeypatch.setattr(bt, "_numbers", doubled)
+    monkeypatch.setattr(bt, "loss_numbers", doubled)
     assert _max_deviation(name, _make) > 1e-3
 
 
@@ -358,13 +358,13 @@ def test_growth_at_uniform_matches_the_loss3_modulus(name, case):
 
 @pytest.mark.parametrize("name", WITH_GAIN)
 def test_growth_comparison_catches_a_planted_wrong_step(name, monkeypatch):
-    real = bt._numbers
+    real = bt.loss_numbers
 
     def doubled(loss):
         nums = real(loss)
         return dataclasses.replace(nums, inv_b=lambda s: 2 * np.asarray(nums.inv_b(s)))
 
-    monkeypatch.setattr(bt, "_numbers", doubled)
+    monkeypatch.setattr(bt, "loss_numbers", doubled)
     assert _growth_error(name, "3-cycle") > 1e-2
 
 

@@ -402,33 +402,23 @@ class _Loss:
 
 @lru_cache(maxsize=32)
 def _loss_numbers_cached(loss: Any) -> _Loss:
-    import mpmath
-    import sympy
-
-    from verify.numerics.batch import as_loss, method_for
-    from verify.numerics.bridge import loss_functions
+    from verify.numerics.batch import as_loss, loss_numbers
 
     obj = as_loss(loss)
-    fn = loss_functions(obj)
-    method = method_for(obj)
-    with mpmath.workdps(30):
-        no_min = all(fn.fp(mpmath.mpf(2) ** e) < 0 for e in (3, 6, 9, 12))
-    kinks = sorted({abs(float(k)) for k in obj.kinks})
-    s = sympy.Symbol("s", positive=True)
-    inv_b = sympy.lambdify(s, sympy.simplify(1 / obj.b_of(s)), "numpy")
+    nums = loss_numbers(obj)
     return _Loss(
-        method,
-        fn.f_np,
-        fn.fp_np,
-        fn.fpp_np,
+        nums.method,
+        nums.f,
+        nums.fp,
+        nums.fpp,
         bool(obj.strictly_convex),
-        None if obj.gain is None else float(obj.gain),
-        kinks[0] if len(kinks) == 1 and kinks[0] > 0 else None,
-        bool(no_min),
-        obj.title or obj.name,
+        nums.gain,
+        nums.kink,
+        nums.decreases_forever,
+        nums.label,
         obj.scale_name,
         float(obj.scale),
-        inv_b,
+        nums.inv_b,
     )
 
 

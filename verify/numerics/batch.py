@@ -84,6 +84,8 @@ from verify.numerics.losses import loss as make_loss
 
 __all__ = [
     "BatchSolveError",
+    "LossNumbers",
+    "loss_numbers",
     "as_loss",
     "METHODS",
     "MAX_ENUMERATION_K",
@@ -143,8 +145,8 @@ def _guarded(np_fn: Callable, mp_fn: Callable) -> Callable[[np.ndarray], np.ndar
 
 
 @dataclass(frozen=True)
-class _LossNumbers:
-    """What the batched solvers need of a loss (scale-free), built once per loss."""
+class LossNumbers:
+    """What the float solvers need of a loss (scale-free), built once per loss (:func:`loss_numbers`)."""
 
     method: str
     f: Callable[[np.ndarray], np.ndarray]
@@ -159,7 +161,16 @@ class _LossNumbers:
 
 
 @lru_cache(maxsize=64)
-def _numbers(loss: PairLoss) -> _LossNumbers:
+def loss_numbers(loss: PairLoss) -> LossNumbers:
+    """The numbers of ``loss``: the method, stable ``f, f', f''`` (numpy, non-finite values redone in
+    mpmath), the gain ``c_f``, the kink, ``1/b`` as a function of the scale, and whether ``f`` decreases
+    forever / the pair loss is bounded below. One place for the batched step, the kernels and the
+    finite-sample solver.
+
+    >>> nums = loss_numbers(BUILTIN["ipo"])
+    >>> nums.method, nums.gain, float(nums.inv_b(8.0))
+    ('closed', 2.0, 4.0)
+    """
     fn = loss_functions(loss)
     if fn.quadratic is not None:
         method = "closed"
@@ -178,7 +189,7 @@ def _numbers(loss: PairLoss) -> _LossNumbers:
     # the pair loss p f(x) + (1-p) f(-x) is bounded below for every p iff f'(+oo) >= 0 >= f'(-oo)
     right, left = fn.slope_right, fn.slope_left
     bounded = not ((right is not None and bool(right < 0)) or (left is not None and bool(left > 0)))
-    return _LossNumbers(
+    return LossNumbers(
         method,
         _guarded(fn.f_np, fn.f),
         _guarded(fn.fp_np, fn.fp),
@@ -198,10 +209,10 @@ def method_for(loss: Any) -> str:
     >>> [method_for(n) for n in ("ipo", "dpo", "slic", "exp", "tq")]
     ['closed', 'newton', 'enumerate', 'newton', 'newton']
     """
-    return _numbers(as_loss(loss)).method
+    return loss_numbers(as_loss(loss)).method
 
 
-def _choose(nums: _LossNumbers, method: str | None) -> str:
+def _choose(nums: LossNumbers, method: str | None) -> str:
     m = nums.method if method is None else method
     if m not in METHODS:
         raise InputError(f"method = {method!r}, expected one of {METHODS}")
@@ -269,7 +280,7 @@ def _bcast_P(P: np.ndarray, n: int) -> np.ndarray:
     return np.broadcast_to(P, (n,) + P.shape[-2:]) if P.ndim == 2 else P
 
 
-def _newton(P, mu, x0, nums: _LossNumbers, tol: float, max_iter: int, max_step: float):
+def _newton(P, mu, x0, nums: LossNumbers, tol: float, max_iter: int, max_step: float):
     """Newton from ``x0``; rows that fail from a given start are tried again from 0 (a far warm start can stall)."""
     x, ok = _newton_from(P, mu, x0, nums, tol, max_iter, max_step)
     if x0 is not None and not ok.all():
@@ -280,7 +291,7 @@ def _newton(P, mu, x0, nums: _LossNumbers, tol: float, max_iter: int, max_step: 
     return x, ok
 
 
-def _newton_from(P, mu, x0, nums: _LossNumbers, tol: float, max_iter: int, max_step: float):
+def _newton_from(P, mu, x0, nums: LossNumbers, tol: float, max_iter: int, max_step: float):
     Bn, K = mu.shape
     Pb = _bcast_P(P, Bn)
     Qb = 1.0 - Pb
@@ -353,7 +364,7 @@ def _weak_orderings(K: int) -> np.ndarray:
     return arr
 
 
-def _check_enumerable(K: int, nums: _LossNumbers) -> None:
+def _check_enumerable(K: int, nums: LossNumbers) -> None:
     """The guards of the exact enumeration: ``K <= MAX_ENUMERATION_K``, one kink, ``f`` bounded below."""
     if K > MAX_ENUMERATION_K:
         raise InputError(
@@ -366,7 +377,7 @@ def _check_enumerable(K: int, nums: _LossNumbers) -> None:
         raise InputError(f"the piecewise-linear {nums.label} loss is not bounded below (f'(+oo) < 0 or f'(-oo) > 0)")
 
 
-def _enumerate(P, mu, nums: _LossNumbers):
+def _enumerate(P, mu, nums: LossNumbers):
     Bn, K = mu.shape
     _check_enumerable(K, nums)
     V = nums.kink * _weak_orderings(K)
@@ -421,7 +432,7 @@ def solve_batch(
     >>> np.round(x, 6).tolist(), ok.tolist()       # x_0 - x_1 = logit(0.8)
     ([[0.693147, -0.693147]], [True])
     """
-    nums = _numbers(as_loss(loss))
+    nums = loss_numbers(as_loss(loss))
     m = _choose(nums, method)
     P = np.asarray(P, dtype=float)
     mu = np.atleast_2d(np.asarray(mu, dtype=float))
@@ -437,7 +448,7 @@ def solve_batch(
 
 def stationarity_batch(P: Any, mu: Any, x: Any, loss: Any) -> np.ndarray:
     """``G(x; mu)`` as ``(B, K)`` (float64; the residual the Newton path drives to 0)."""
-    nums = _numbers(as_loss(loss))
+    nums = loss_numbers(as_loss(loss))
     mu = np.atleast_2d(np.asarray(mu, dtype=float))
     Pb = _bcast_P(np.asarray(P, dtype=float), mu.shape[0])
     return _terms(Pb, 1.0 - Pb, mu, np.atleast_2d(np.asarray(x, dtype=float)), nums.fp)[0]
@@ -445,7 +456,7 @@ def stationarity_batch(P: Any, mu: Any, x: Any, loss: Any) -> np.ndarray:
 
 def loss_batch(P: Any, mu: Any, x: Any, loss: Any) -> np.ndarray:
     """The population loss ``L(x; mu) = 2 sum_ij mu_i mu_j P_ij f(x_i - x_j)`` in ``x = b r``, ``(B,)``."""
-    nums = _numbers(as_loss(loss))
+    nums = loss_numbers(as_loss(loss))
     mu = np.atleast_2d(np.asarray(mu, dtype=float))
     x = np.atleast_2d(np.asarray(x, dtype=float))
     Pb = _bcast_P(np.asarray(P, dtype=float), mu.shape[0])
@@ -461,7 +472,7 @@ def sensitivity_batch(P: Any, mu: Any, x: Any, loss: Any) -> np.ndarray:
     the MRS map's normalisation removes. For a quadratic ``f`` it is ``c_f P`` (centred).
     Not defined for a piecewise-linear ``f``.
     """
-    nums = _numbers(as_loss(loss))
+    nums = loss_numbers(as_loss(loss))
     mu = np.atleast_2d(np.asarray(mu, dtype=float))
     x = np.atleast_2d(np.asarray(x, dtype=float))
     Bn, K = mu.shape
@@ -500,7 +511,7 @@ def _check_P(P: Any) -> np.ndarray:
     return np.clip(arr, 0.0, 1.0)
 
 
-def _check_escape(P: np.ndarray, nums: _LossNumbers) -> None:
+def _check_escape(P: np.ndarray, nums: LossNumbers) -> None:
     """No finite optimum when a set of responses beats the rest surely and ``f`` never reaches its infimum."""
     if not nums.decreases_forever:
         return
@@ -679,7 +690,7 @@ def make_step(
     the policy the step computed, sparing an ``exp`` in :func:`verify.numerics.simulate.run_batch`).
     """
     lossobj = as_loss(loss)
-    nums = _numbers(lossobj)
+    nums = loss_numbers(lossobj)
     m = _choose(nums, method)
     Parr = _check_P(P)
     K = Parr.shape[-1]

@@ -120,19 +120,14 @@ class _Plan:
 
 @lru_cache(maxsize=32)
 def _plan_cached(lossobj: Any) -> _Plan:
-    import sympy  # symbolic work: only here
+    from verify.numerics.batch import loss_numbers
 
-    from verify.numerics.batch import method_for
-
-    method = method_for(lossobj)
-    s = sympy.Symbol("s", positive=True)
-    inv_b_fn = sympy.lambdify(s, sympy.simplify(1 / lossobj.b_of(s)), "numpy")
+    nums = loss_numbers(lossobj)
 
     def inv_b(v: np.ndarray) -> np.ndarray:
-        return np.asarray(inv_b_fn(np.asarray(v, dtype=float)), dtype=float) * np.ones_like(v, dtype=float)
+        return np.asarray(nums.inv_b(np.asarray(v, dtype=float)), dtype=float) * np.ones_like(v, dtype=float)
 
-    gain = None if lossobj.gain is None else float(lossobj.gain)
-    return _Plan(lossobj, method, gain, inv_b, lossobj.title or lossobj.name)
+    return _Plan(lossobj, nums.method, nums.gain, inv_b, nums.label)
 
 
 @dataclass(frozen=True)
