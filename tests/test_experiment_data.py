@@ -559,10 +559,9 @@ def test_the_shipped_sample_is_what_the_documented_command_writes(tmp_path):
     assert args[0] == "--out" and args[1] == "verify/data/helpsteer_synthetic.jsonl.gz"
     assert synthetic.main(["--out", str(out)] + args[2:]) == 0
     new, old = out.read_bytes(), SAMPLE_PATH.read_bytes()
-    assert gzip.decompress(new) == gzip.decompress(old)
-    if zlib.ZLIB_RUNTIME_VERSION != synthetic.SAMPLE_ZLIB and new != old:
-        pytest.skip(f"same content; the bytes differ under zlib {zlib.ZLIB_RUNTIME_VERSION} (sample written with {synthetic.SAMPLE_ZLIB})")
-    assert new == old
+    assert gzip.decompress(new) == gzip.decompress(old)  # the content, under any zlib
+    if zlib.ZLIB_RUNTIME_VERSION == synthetic.SAMPLE_ZLIB:  # and byte for byte under the zlib that wrote it
+        assert new == old
 
 
 def test_the_generator_command_line(tmp_path, capsys):

@@ -81,6 +81,7 @@ from verify.numerics.bridge import loss_functions
 from verify.numerics.dpo import DPOSolveError
 from verify.numerics.optimum import escaping_set
 from verify.numerics.losses import loss as make_loss
+from verify.numerics.validate import check_matrix_stack
 
 __all__ = [
     "BatchSolveError",
@@ -496,19 +497,7 @@ def sensitivity_batch(P: Any, mu: Any, x: Any, loss: Any) -> np.ndarray:
 def _check_P(P: Any) -> np.ndarray:
     if np.ndim(P) == 2:
         return np.array(load_preference_matrix(P).to_numpy(), dtype=float)
-    arr = np.asarray(P, dtype=float)
-    if arr.ndim != 3 or arr.shape[1] != arr.shape[2] or arr.shape[1] < 2:
-        raise InputError(f"P must be (K, K) or (B, K, K) with K >= 2, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        b = int(np.argmax(~np.isfinite(arr).all(axis=(1, 2))))
-        raise InputError(f"P[{b}] has non-finite entries")
-    bad = (arr < -1e-9) | (arr > 1 + 1e-9) | (np.abs(arr + np.swapaxes(arr, 1, 2) - 1) > 1e-9)
-    if bad.any():
-        b, i, j = (int(v) for v in np.argwhere(bad)[0])
-        raise InputError(
-            f"P[{b}]: P[{i},{j}] = {arr[b, i, j]:.12g}, P[{j},{i}] = {arr[b, j, i]:.12g}; expected entries in [0, 1] with P[i,j] + P[j,i] = 1"
-        )
-    return np.clip(arr, 0.0, 1.0)
+    return check_matrix_stack(np.asarray(P, dtype=float), "(K, K) or (B, K, K) with K >= 2")
 
 
 def _check_escape(P: np.ndarray, nums: LossNumbers) -> None:

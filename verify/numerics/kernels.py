@@ -67,6 +67,7 @@ import numpy as np
 
 from verify.exact.objects import InputError, NumericalFailure
 from verify.numerics.metrics import entropy_from_log
+from verify.numerics.validate import check_matrix_stack
 
 __all__ = ["ENGINES", "GridResult", "LossInfo", "run_grid", "numba_available", "engine_for", "loss_info"]
 
@@ -219,18 +220,7 @@ def _check_P(P: Any) -> np.ndarray:
         arr = np.asarray(P, dtype=float)
     except (TypeError, ValueError):
         raise InputError("P must be a numeric (N, K, K) array") from None
-    if arr.ndim != 3 or arr.shape[1] != arr.shape[2] or arr.shape[1] < 2 or arr.shape[0] < 1:
-        raise InputError(f"P must be (N, K, K) with N >= 1 and K >= 2, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        b = int(np.argmax(~np.isfinite(arr).all(axis=(1, 2))))
-        raise InputError(f"P[{b}] has non-finite entries")
-    bad = (arr < -1e-9) | (arr > 1 + 1e-9) | (np.abs(arr + np.swapaxes(arr, 1, 2) - 1) > 1e-9)
-    if bad.any():
-        b, i, j = (int(v) for v in np.argwhere(bad)[0])
-        raise InputError(
-            f"P[{b}]: P[{i},{j}] = {arr[b, i, j]:.12g}, P[{j},{i}] = {arr[b, j, i]:.12g}; expected entries in [0, 1] with P[i,j] + P[j,i] = 1"
-        )
-    return np.ascontiguousarray(np.clip(arr, 0.0, 1.0))
+    return np.ascontiguousarray(check_matrix_stack(arr))
 
 
 def _settings(alpha: Any, scale: Any, lam: Any, scale_name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
