@@ -21,13 +21,15 @@ the threshold (``eps < 0``) an unstable circle ``|w|^2 = -mu/d`` separates the s
 (two rounds, the second inside the bracket of the first) locate the crossover ``s_c``; ``s_c/(-mu/d_pred)``
 is extrapolated in the same way. Past the threshold a small start must leave (no small circle).
 
-**Rotation number**: the mean increment of ``arg w`` over the averaging window, over ``2 pi``; fitted as
-``rho0 + k mu``; ``|rho0 - theta_pred/(2 pi)| <= TOL_ROTATION theta_pred/(2 pi)`` (``theta_pred``
-defaults to ``arccos(alpha)``, the threshold's angle).
+**Rotation number**: the mean increment of ``arg w`` over ``2 pi`` — on the circle over the averaging
+window (supercritical), from small starts before the threshold (subcritical: the linear rotation);
+fitted as ``rho0 + k mu``; ``|rho0 - theta_pred/(2 pi)| <= TOL_ROTATION theta_pred/(2 pi)``
+(``theta_pred`` defaults to ``arccos(alpha)``, the threshold's angle).
 
-**Before the threshold** (supercritical): from a start of size ``mu/|d_pred|`` at ``eps = -distances[0]``
-the orbit converges to ``l = 0``; its decay rate per step over the second half of the run,
-``exp(mean log|w_{t+1}/w_t|)``, is compared with the modulus ``r`` of the eigenvalue
+**Before the threshold** (supercritical): from a start of size ``|mu/d_pred|`` at ``eps = -distances[0]``
+the orbit converges to ``l = 0`` (``|w|^2`` below ``10^-6`` of the start after ``10/|mu|`` steps); its decay
+rate per step, ``exp(mean log|w_{t+1}/w_t|)`` while ``10^-7 <= |w|^2/|w_0|^2 <= 10^-2`` (the linear
+regime, far above float64 rounding), is compared with the modulus ``r`` of the eigenvalue
 (``|log rate - log r| <= TOL_DECAY |log r|``).
 
 >>> ev = circle_evidence("ipo", "1/2", "1/4", 1, d_pred=-0.09375)
@@ -42,6 +44,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from fractions import Fraction
 from typing import Any, Sequence
 
@@ -190,11 +193,17 @@ class CircleEvidence:
 # ----------------------------------------------------------------------------- the map and its eigen-data
 
 
-def _scale_of_b(lo, bs: Sequence[float]) -> np.ndarray:
+@lru_cache(maxsize=32)
+def _scale_fn(lo):
+    """The loss's scale parameter as a float function of ``b`` (the exact inverse of ``b_of``, lambdified once)."""
     import sympy
 
     bsym = sympy.Symbol("b", positive=True)
-    fn = sympy.lambdify(bsym, lo.scale_of_b(bsym), "numpy")
+    return sympy.lambdify(bsym, lo.scale_of_b(bsym), "math")
+
+
+def _scale_of_b(lo, bs: Sequence[float]) -> np.ndarray:
+    fn = _scale_fn(lo)
     return np.array([float(fn(float(b))) for b in bs])
 
 
@@ -279,7 +288,8 @@ def _eigen_at(lo, alpha: float, a: float, lam: float, bs: Sequence[float]):
     return step, eds
 
 
-def circle_run(loss: Any, alpha: Any, a: Any, lam: Any, b: Any, *, steps: int, start: Any = None, seed: int = 0) -> dict:
+def circle_run(loss: Any, alpha: Any, a: Any, lam: Any, b: Any, *, steps: int, start: Any = None, seed: int = 0,
+               stop_above: float | None = None) -> dict:
     """One float64 orbit of the 3-cycle MRS map at multiplier ``b``, in the log-ratio chart.
 
     Parameters
@@ -291,10 +301,12 @@ def circle_run(loss: Any, alpha: Any, a: Any, lam: Any, b: Any, *, steps: int, s
     start : a complex ``w`` (the chart point ``2 Re(w q)``), a chart point ``(l_0, l_1)``, or ``None``
         (``|w| = 10^-2`` with a phase drawn from ``seed``)
     seed : the seed of the start's phase
+    stop_above : stop when ``|w|^2`` exceeds it (an orbit that leaves is not followed far out, where each
+        step of a Newton loss gets expensive); the arrays then end there
 
     Returns
     -------
-    dict with ``l`` (``(steps + 1, 2)``), ``w`` (``(steps + 1,)`` complex, ``<p, l_t>``), ``eigenvalue``,
+    dict with ``l`` (``(steps + 1, 2)``), ``w`` (``(steps + 1,)`` complex, ``<p, l_t>``), ``steps`` (run), ``eigenvalue``,
     ``r``, ``mu = r - 1``, ``theta``, ``q``, ``p`` (the chart eigen-data at this ``b``), ``failed`` (the inner
     solve failed at some step; the orbit is then frozen there), ``seconds``.
 
@@ -318,10 +330,11 @@ def circle_run(loss: Any, alpha: Any, a: Any, lam: Any, b: Any, *, steps: int, s
         l0 = np.asarray(start, dtype=float)
         if l0.shape != (2,):
             raise InputError(f"start has shape {l0.shape}, expected a complex w or a chart point (l_0, l_1)")
-    sim = _simulate(step, ed["p"][None, :], l0[None, :], int(steps), keep_l=True)
+    upper = None if stop_above is None else np.array([float(stop_above)])
+    sim = _simulate(step, ed["p"][None, :], l0[None, :], int(steps), keep_l=True, upper=upper)
     return {
         "l": sim["l"][:, 0, :], "w": sim["w"][:, 0], "eigenvalue": ed["eigenvalue"], "r": ed["r"], "mu": ed["r"] - 1,
-        "theta": ed["theta"], "q": ed["q"], "p": ed["p"], "failed": bool(sim["failed"][0]), "b": bf,
+        "theta": ed["theta"], "q": ed["q"], "p": ed["p"], "failed": bool(sim["failed"][0]), "b": bf, "steps": sim["steps"],
         "seconds": time.perf_counter() - t0,
     }
 
@@ -411,7 +424,7 @@ def _sub_rows(lo, al, av, la, b_c, eps, d_pred, rho_pred, seed, rounds=ROUNDS, n
                     found[i, j] = False
                     continue
                 lo_f[i, j], hi_f[i, j] = facs[i, j, k - 1], facs[i, j, k]
-    # the rotation (and the linear decay) from small starts, one per distance
+    # the rotation from small starts, one per distance: the linear regime, arg(lambda)/(2 pi) + O(|w|^2)
     step = _stepper(lo, al, av, la, bs)
     s0 = 1e-3 * preds
     l0 = np.array([2 * np.real(math.sqrt(s0[i]) * np.exp(1j * phase0) * eds[i]["q"]) for i in range(nb)])
