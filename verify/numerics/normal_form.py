@@ -13,8 +13,8 @@ An independent numeric route to the first Lyapunov coefficient ``d`` at the unif
    at ``l = 0`` by central differences on the 13-point stencil ``(0,0), (±h,0), (0,±h), (±2h,0),
    (0,±2h), (±h,±h)`` (every formula ``O(h^2)``). With ``D`` the digits claimed, the step is
    ``h = 10^-s``, ``s = ceil(D/2) + 5`` (truncation ``~ 10^-(D+10)`` times a derivative of order 5),
-   and the map is evaluated to ``E = ceil(5 D/2) + 15`` digits (rounding ``~ 10^-E / h^3 = 10^-(D+10)``
-   with ``D`` even) — :func:`stencil_plan`.
+   and the map is evaluated to ``E = ceil(5 D/2) + 25`` digits (rounding in the third differences
+   ``~ 10^-E / h^3 <= 10^-(D+9)``) — :func:`stencil_plan`.
 3. **The coefficient** (:func:`first_lyapunov`, Kuznetsov, *Elementary Bifurcation Theory*, maps):
    ``A q = lambda q``, ``A^T p = conj(lambda) p`` with ``lambda = r e^{i theta}``, ``Im lambda > 0``,
    ``<q, q> = 1``, ``<p, q> = 1`` (``<u, v> = conj(u)^T v``), and
@@ -32,8 +32,8 @@ An independent numeric route to the first Lyapunov coefficient ``d`` at the unif
    ``|w|^2 = (1 - r^2)/(2 r d)``, and ``d`` is a continuous function of the parameters that equals
    the first Lyapunov coefficient on the curve. It is not a bifurcation coefficient off the curve.
 4. **Error estimate** (:func:`lyapunov_numeric`): everything is computed twice, the second time with
-   the step ``h 10^-3`` and 10 more digits (truncation ``10^6`` times smaller); the difference of the
-   two is the stated error of the first. The result claims ``dps`` digits when it is below ``10^-dps``.
+   the step ``h 10^-3`` and 10 more digits (truncation ``10^6`` times smaller, rounding no larger); the
+   difference of the two is the stated error of the first. The result claims ``dps`` digits when it is below ``10^-dps``.
 
 >>> res = lyapunov_numeric("ipo", "1/2", "1/4", 1, dps=12)
 >>> mpmath.nstr(res.d, 10), mpmath.nstr(-(1 - mpmath.mpf(1) / 4) / 8, 10)   # the hand value -(1 - alpha^2)/8
@@ -169,12 +169,12 @@ def stencil_plan(dps: int) -> tuple[int, int]:
     tensors of :func:`taylor_numeric` are right to about ``10^-(dps + 10)`` (module docstring, step 2).
 
     >>> stencil_plan(40)
-    (25, 115)
+    (25, 125)
     """
     D = int(dps)
     if D < 5:
         raise InputError(f"dps = {dps}, expected an integer >= 5")
-    return math.ceil(D / 2) + 5, math.ceil(5 * D / 2) + 15
+    return math.ceil(D / 2) + 5, math.ceil(5 * D / 2) + 25
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -255,15 +255,19 @@ def map_in_chart(loss: Any, alpha: Any, a: Any, lam: Any, b: Any, *, dps: int) -
     lo = _smooth_loss(loss)
     al, av, la = read_point(alpha, a, lam)
     bx = _exact_b(b)
+    D = int(dps)
+    if D < 5:
+        raise InputError(f"dps = {dps}, expected an integer >= 5")
+    if not bx.is_Rational:
+        # an irrational b (the threshold's sqrt) as a binary number of D + GUARD + 10 digits: the map reads b once per
+        # evaluation, and an exact radical would be re-simplified by sympy every time
+        bx = bx.evalf(D + GUARD + 10)
     try:
         scaled = lo.with_scale(lo.scale_of_b(bx))
     except ValueError as e:
         raise InputError(f"b = {bx}: {e}") from None
     s = mrs.setting(cyclic(av), scaled, al, la)
     mrs.check_solvable(s)
-    D = int(dps)
-    if D < 5:
-        raise InputError(f"dps = {dps}, expected an integer >= 5")
     with workdps(D + GUARD):
         bval = b_mp(scaled)
 
@@ -455,7 +459,7 @@ def lyapunov_numeric(loss: Any, alpha: Any, a: Any, lam: Any, b: Any = None, *, 
     b : the multiplier ``b`` (exact number or sympy expression); ``None`` puts the point on the
         threshold curve (:func:`threshold_b`). Off the curve ``r != 1`` and ``d`` is the cubic
         coefficient of the normal form at the actual eigenvalue (module docstring, step 3).
-    dps : the digits claimed (the map is evaluated to ``ceil(5 dps/2) + 15`` digits, twice)
+    dps : the digits claimed (the map is evaluated to ``ceil(5 dps/2) + 25`` digits, twice)
 
     Returns
     -------
