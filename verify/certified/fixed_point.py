@@ -28,14 +28,23 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Sequence
 
-from verify.certified.balls import DEFAULT_PREC, Interval, centre_ball, digits_of, interval_of, working_precision
+from verify.certified.balls import DEFAULT_PREC, Interval, ball, centre_ball, digits_of, exact_rational, interval_of, working_precision
 from verify.certified.chart import ChartSystem, MapInstance, map_instance
 from verify.certified.contraction import ContractionCertificate, certify_contraction
 from verify.certified.krawczyk import krawczyk, newton_midpoint
 from verify.certified.spectrum import SpectrumCertificate, certify_spectrum
 from verify.exact.objects import InputError
 
-__all__ = ["VERDICTS", "FixedPointCertificate", "InstanceCertificate", "certify_fixed_point", "certify_instance", "float_guess"]
+__all__ = [
+    "VERDICTS",
+    "FixedPointCertificate",
+    "InstanceCertificate",
+    "certify_fixed_point",
+    "certify_instance",
+    "float_guess",
+    "box_balls",
+    "equation_residual",
+]
 
 #: The verdicts of :class:`InstanceCertificate`.
 VERDICTS = ("certified stable", "certified unstable", "undecided")
@@ -306,3 +315,31 @@ def certify_instance(P: Any, alpha: Any, scale: Any, lam: Any, *, loss: str = "i
     else:
         notes.append("DYN-2's contraction bound q = alpha + (beta lam/2)||S||_2 is a statement about MRS-IPO; not computed for DPO")
     return InstanceCertificate(fp, jac, spec, verdict, contraction, tuple(notes))
+
+
+def box_balls(box: Sequence[Interval]) -> list:
+    """``arb`` balls that contain the intervals of a box (call inside :func:`~verify.certified.balls.working_precision`)."""
+    return [ball(iv.lo).union(ball(iv.hi)) for iv in box]
+
+
+def equation_residual(cert: FixedPointCertificate, kappa: Any, offset: Any, *, prec: int | None = None) -> tuple[Interval, ...]:
+    """Enclosures, over the certified box, of the chart form of ``pi ∝ pi_ref exp(kappa P pi + offset P pi0)``.
+
+    ``r_i = l_i - c_i - kappa ((P pi)_i - (P pi)_{K-1}) - offset ((P pi0)_i - (P pi0)_{K-1})``, ``i < K - 1``,
+    ``c_i = log(pi_ref_i / pi_ref_{K-1})``. At a fixed point of MRS-IPO with ``alpha < 1`` every ``r_i`` is 0 for
+    ``kappa = beta lam/(1 - alpha)`` and ``offset = beta (1 - lam)/(1 - alpha)`` (DYN-4); an enclosure that excludes
+    0 is a certificate that the equation fails at the fixed point.
+    """
+    if not cert.proved:
+        raise ValueError("no certified box: the fixed point was not certified")
+    inst = cert.instance
+    kap, off = exact_rational(kappa, "kappa"), exact_rational(offset, "offset")
+    K, n = inst.K, inst.K - 1
+    with working_precision(prec or cert.prec):
+        sys = ChartSystem(inst)
+        l = box_balls(cert.box[:n])
+        pi = sys.policy(l)
+        Ppi = [sum((sys.P[i][j] * pi[j] for j in range(K)), sys.zero) for i in range(K)]
+        Pp0 = [sum((sys.P[i][j] * sys.pi0[j] for j in range(K)), sys.zero) for i in range(K)]
+        k, o = ball(kap), ball(off)
+        return tuple(interval_of(l[i] - sys.c[i] - k * (Ppi[i] - Ppi[n]) - o * (Pp0[i] - Pp0[n])) for i in range(n))
