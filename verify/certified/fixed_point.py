@@ -144,7 +144,7 @@ class InstanceCertificate:
         if self.jacobian:
             lines.append("Jacobian of the map in the chart, enclosed over the narrowed box:")
             for i, row in enumerate(self.jacobian):
-                lines.append(f"  row {i}: " + "  ".join(iv.text(12) for iv in row))
+                lines.append(f"  row {i}: " + "  ".join(iv.text(digits) for iv in row))
         if self.spectrum is not None:
             lines.append(self.spectrum.text(digits))
         if self.contraction is not None:
