@@ -14,6 +14,10 @@ For a box ``X = c ± r`` (a vector of ``arb`` balls), a point matrix ``Y`` (an a
 ``rho(|I - Y f'(X)|) <= kappa < 1`` makes ``Y`` nonsingular, so the fixed points of ``g`` are the zeros of
 ``f``. :func:`krawczyk` reports ``kappa`` (an upper bound) next to the inclusion.
 
+Before the test, the Jacobian enclosure is checked against the residual: by the mean-value theorem
+``f(x) - f(c)`` lies in ``f'(X)(x - c)`` for ``x = c ± r_i e_i``; a certified violation means the Jacobian
+formula is wrong (a wrong enclosure would void the theorem), and nothing is claimed.
+
 The box is then narrowed by ``X <- K(X) ∩ X`` (the zero stays inside: it is in every ``K(X)``), so the
 final box is as tight as the working precision allows; uniqueness is proved in the first box.
 
@@ -81,6 +85,8 @@ def _operator(flint, f, df, X):
     K = [c[i] - Yf[i, 0] + AD[i, 0] for i in range(n)]
     rads = [x.rad() for x in X]
     kappa = None
+    if not all(k.is_finite() for k in K):
+        return K, None
     if all(r > 0 for r in rads):
         kappa = max(interval_of(sum((abs(A[i, j]) * rads[j] for j in range(n)), flint.arb(0)) / rads[i]).hi for i in range(n))
     return K, kappa
@@ -91,6 +97,28 @@ def _eye(flint, n: int):
     for i in range(n):
         M[i, i] = 1
     return M
+
+
+def _inconsistent_jacobian(flint, f, df, X) -> str:
+    """A certified inconsistency between ``f`` and ``df`` on ``X``, or ``""``.
+
+    If ``df(X)`` encloses the Jacobian on the convex box, the mean-value theorem puts ``f(x) - f(c)`` in
+    ``df(X) (x - c)`` for every ``x`` in ``X``; this is checked at the ``2 n`` points ``c ± r_i e_i``. A failure is a
+    proof that ``df`` is not an enclosure of ``f'`` (a wrong formula), and the test refuses to run."""
+    n = len(X)
+    c = [x.mid() for x in X]
+    fc = f(c)
+    JX = df(X)
+    for i in range(n):
+        for sgn in (1, -1):
+            x = list(c)
+            x[i] = c[i] + sgn * X[i].rad()
+            fx = f(x)
+            for k in range(n):
+                if not (JX[k, i] * (x[i] - c[i])).overlaps(fx[k] - fc[k]):
+                    return (f"the Jacobian enclosure is inconsistent with the residual (mean-value test, component {k}, "
+                            f"direction {i}): the Jacobian formula is wrong")
+    return ""
 
 
 def krawczyk(
@@ -119,10 +147,15 @@ def krawczyk(
     flint = flint_module()
     X = X0 = _box(flint, centre, radius)
     initial = tuple(interval_of(x) for x in X)
+    bad_jac = _inconsistent_jacobian(flint, f, df, X)
+    if bad_jac:
+        return KrawczykResult(False, initial, initial, None, 0, bad_jac)
     op = _operator(flint, f, df, X)
     if op is None:
         return KrawczykResult(False, initial, initial, None, 0, "the Jacobian at the centre is numerically singular")
     K, kappa = op
+    if not all(k.is_finite() for k in K):
+        return KrawczykResult(False, initial, initial, None, 0, "K(X) is not finite: the box is too large for the ball arithmetic")
     bad = [i for i in range(len(X)) if not X[i].contains_interior(K[i])]
     if bad:
         why = "; ".join(f"component {i}: K = {K[i].str(5, radius=True)} not inside X = {X[i].str(5, radius=True)}" for i in bad[:2])

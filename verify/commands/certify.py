@@ -17,13 +17,14 @@ import argparse
 import sys
 from fractions import Fraction
 
+from verify.commands._lossargs import Subparsers
 from verify.engine.report import print_json
 from verify.exact.objects import InputError
 
 __all__ = ["register", "run"]
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: Subparsers) -> None:
     p = sub.add_parser(
         "certify",
         help="certify one instance in ball arithmetic: fixed-point box, spectral-radius enclosure, stable/unstable (python-flint)",
