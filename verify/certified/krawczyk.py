@@ -164,9 +164,9 @@ def krawczyk(
     it = 0
     for it in range(1, narrow + 1):
         Xn = [X[i].intersection(K[i]) for i in range(len(X))]
-        shrink = max(dyadic(Xn[i].rad()) / max(dyadic(X[i].rad()), Fraction(1, 2**4000)) for i in range(len(X)))
+        shrink = min(dyadic(Xn[i].rad()) / max(dyadic(X[i].rad()), Fraction(1, 2**4000)) for i in range(len(X)))
         X = Xn
-        if shrink > Fraction(9, 10):
+        if shrink > Fraction(9, 10):  # no component shrank by 10 %: as tight as the precision allows
             break
         op = _operator(flint, f, df, X)
         if op is None:

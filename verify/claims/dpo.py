@@ -955,7 +955,7 @@ def check_dpo4_certified(ctx: CheckContext, coefficient=16) -> Outcome:
         comps, ctx, "dpo4cert",
         f"the uniform point of P_cyc(a) under MRS-DPO is certified stable/unstable on the side the claimed threshold alpha^2 + "
         f"{coef} a^2 lam^2/(3 beta_dpo^2) says, and the certified rho^2 enclosure contains it (claimed rho^2 = 1 ± delta, "
-        f"delta in {[str(x) for x in CERT_DELTAS[1:]]})",
+        f"delta in {', '.join(map(str, CERT_DELTAS[1:]))})",
         extra={"coefficient": str(coef)},
     )
 

@@ -4,6 +4,10 @@ Every checker is a function of the context plus keyword arguments; a negative co
 is the same function with a planted wrong argument (a wrong constant, a dropped
 hypothesis), and must come back ``refuted``.
 
+The ``certified`` checkers (DYN-1, DYN-2, DYN-4, DYN-6) are computer-assisted proofs on exact rational
+instances with python-flint's ball arithmetic (:mod:`verify.certified`, the optional ``certified`` extra);
+without it they say ``inconclusive``.
+
 The module reads top-down, one block per claim: the statement (banner), the checkers,
 then the claim with its hypotheses, evidence and controls, registered (DYN-6's checkers
 sit after DYN-1's, its registration last). Random instances come from
@@ -143,6 +147,7 @@ def _q(x) -> Fraction:
 
 
 def certified_missing(what: str) -> Outcome:
+    """``inconclusive`` with the install hint: without python-flint nothing is certified (never a pass)."""
     return inconclusive(f"{what}: python-flint is not installed, nothing is certified ({INSTALL_HINT})", hint=INSTALL_HINT)
 
 
@@ -490,7 +495,7 @@ def check_dyn1_certified(ctx: CheckContext, factor=sympy.Rational(1, 3)) -> Outc
         comps, ctx, "dyn1cert",
         f"the uniform point of P_cyc(a) is certified stable/unstable on the side the claimed threshold alpha^2 + "
         f"{fac} a^2 beta^2 lambda^2 says, and the certified rho^2 enclosure contains it (claimed rho^2 = 1 ± delta, "
-        f"delta in {[str(d) for d in CERT_DELTAS]})",
+        f"delta in {', '.join(map(str, CERT_DELTAS))})",
         extra={"factor": str(fac)},
     )
 
