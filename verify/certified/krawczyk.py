@@ -12,7 +12,8 @@ For a box ``X = c ± r`` (a vector of ``arb`` balls), a point matrix ``Y`` (an a
 ``|I - Y f'(X)| r < r`` componentwise, so ``kappa = max_i (|I - Y f'(X)| r)_i / r_i < 1`` and ``g`` is a
 ``kappa``-contraction of ``X`` in the ``r``-weighted max-norm (Banach: one fixed point), and
 ``rho(|I - Y f'(X)|) <= kappa < 1`` makes ``Y`` nonsingular, so the fixed points of ``g`` are the zeros of
-``f``. :func:`krawczyk` reports ``kappa`` (an upper bound) next to the inclusion.
+``f``. :func:`krawczyk` requires both the inclusion and ``kappa < 1`` (an upper bound computed separately) before
+it says ``proved``.
 
 Before the test, the Jacobian enclosure is checked against the residual: by the mean-value theorem
 ``f(x) - f(c)`` lies in ``f'(X)(x - c)`` for ``x = c ± r_i e_i``; a certified violation means the Jacobian
@@ -160,6 +161,8 @@ def krawczyk(
     if bad:
         why = "; ".join(f"component {i}: K = {K[i].str(5, radius=True)} not inside X = {X[i].str(5, radius=True)}" for i in bad[:2])
         return KrawczykResult(False, initial, initial, kappa, 0, "K(X) is not inside the interior of X: " + why)
+    if kappa is None or not kappa < 1:
+        return KrawczykResult(False, initial, initial, kappa, 0, f"the contraction factor bound {kappa} is not < 1")
     # narrow: X <- K(X) ∩ X while it shrinks
     it = 0
     for it in range(1, narrow + 1):

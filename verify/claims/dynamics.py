@@ -137,7 +137,7 @@ CERT_DELTAS = (_F(1, 50), _F(1, 20), _F(1, 8))
 _CERT_CRITERION = (
     "decided only when a rigorous Arb enclosure lies on one side: a Krawczyk box K(X) inside int X proves a unique fixed "
     "point in X; the Jacobian is enclosed over the narrowed box and every eigenvalue of every matrix in it is enclosed "
-    "(acb_mat.eig); tolerance 0, max error = the widest enclosure of rho^2; instances are exact rationals"
+    "(acb_mat.eig); tolerance 0, max error = the widest enclosure that decided; instances are exact rationals"
 )
 
 
