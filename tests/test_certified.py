@@ -201,6 +201,9 @@ def test_exact_input_and_outward_rounding():
     assert exact_rational(0.3, "alpha", allow_float=True) == F(0.3) != F(3, 10)
     with pytest.raises(InputError):
         certify_instance(cyclic(F(3, 10)), 0.5, 8, 1)
+    # the caller's choice: a float certified at its exact binary value (0.5 is exact; 0.3 is not 3/10)
+    assert certify_instance(cyclic(F(3, 10)), 0.5, 8.0, 1.0, allow_float=True).verdict == "certified unstable"
+    assert certify_contraction(cyclic(F(3, 10)), 0.3, 1.0, 1.0, allow_float=True).alpha == F(0.3)
     with pytest.raises(InputError, match="outside"):
         certify_instance(cyclic(F(3, 10)), "3/2", 8, 1)
     with pytest.raises(InputError, match="certified maps"):

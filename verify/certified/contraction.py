@@ -128,15 +128,18 @@ def skew_norm_enclosure(P: Any, *, prec: int = DEFAULT_PREC) -> tuple[Interval, 
     raise NumericalFailure("could not certify an upper bound on ||S||_2 (s^2 I - S^T S not positive definite); raise the precision")
 
 
-def certify_contraction(P: Any, alpha: Any, beta: Any, lam: Any, *, q_factor: Any = Q_FACTOR, prec: int = DEFAULT_PREC) -> ContractionCertificate:
+def certify_contraction(P: Any, alpha: Any, beta: Any, lam: Any, *, q_factor: Any = Q_FACTOR, prec: int = DEFAULT_PREC,
+                        allow_float: bool = False) -> ContractionCertificate:
     """A certified enclosure of ``q = alpha + q_factor beta lam ||P - 11^T/2||_2`` and whether ``q < 1`` (DYN-2).
 
-    Inputs are read exactly (floats refused). The upper end of ``||S||_2`` is an exact rational certificate
-    (see the module docstring); so is the upper end of ``q``.
+    Inputs are read exactly (floats refused unless ``allow_float=True``: then their exact binary values). The upper
+    end of ``||S||_2`` is an exact rational certificate (see the module docstring); so is the upper end of ``q``.
     """
-    al = exact_rational(alpha, "alpha")
-    be = exact_rational(beta, "beta")
-    la = exact_rational(lam, "lam")
+    al = exact_rational(alpha, "alpha", allow_float=allow_float)
+    be = exact_rational(beta, "beta", allow_float=allow_float)
+    la = exact_rational(lam, "lam", allow_float=allow_float)
+    if allow_float:
+        P = exact_matrix(P, "P", allow_float=True)
     qf = exact_rational(q_factor, "q_factor")
     if not (0 <= al <= 1 and 0 <= la <= 1) or be <= 0 or qf < 0:
         raise InputError(f"alpha = {al}, lam = {la} must be in [0, 1], beta = {be} > 0, q_factor = {qf} >= 0")

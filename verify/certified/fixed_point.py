@@ -256,14 +256,15 @@ def _certify(inst: MapInstance, guess: Any, prec: int):
 
 
 def certify_fixed_point(P: Any, alpha: Any, scale: Any, lam: Any, *, loss: str = "ipo", pi_ref: Any = None, pi0: Any = None,
-                        guess: Any = None, prec: int = DEFAULT_PREC) -> FixedPointCertificate:
+                        guess: Any = None, prec: int = DEFAULT_PREC, allow_float: bool = False) -> FixedPointCertificate:
     """Prove that the MRS map (``loss`` ``"ipo"`` or ``"dpo"``) has exactly one fixed point in an explicit box.
 
     Parameters
     ----------
     P, alpha, scale, lam, pi_ref, pi0
-        The instance, read exactly (:func:`verify.certified.chart.map_instance`; floats refused). ``scale`` is
-        ``beta`` for MRS-IPO and ``beta_dpo`` for MRS-DPO.
+        The instance, read exactly (:func:`verify.certified.chart.map_instance`). ``scale`` is ``beta`` for
+        MRS-IPO and ``beta_dpo`` for MRS-DPO. Binary floats are refused unless ``allow_float=True``, which
+        certifies the instance at the floats' exact binary values (``0.3`` is then 5404319552844595/2^54).
     guess : sequence, optional
         An approximate fixed point: a policy ``pi`` (``K`` entries) or a chart point ``l`` (``K - 1``), any
         numbers (floats fine: it only places the box). Default: :func:`float_guess`.
@@ -275,21 +276,21 @@ def certify_fixed_point(P: Any, alpha: Any, scale: Any, lam: Any, *, loss: str =
     FixedPointCertificate
         ``proved`` False (with ``reason``) when the test fails: nothing is claimed then.
     """
-    inst = map_instance(P, alpha, scale, lam, loss=loss, pi_ref=pi_ref, pi0=pi0)
+    inst = map_instance(P, alpha, scale, lam, loss=loss, pi_ref=pi_ref, pi0=pi0, allow_float=allow_float)
     with working_precision(prec):
         cert, _, _ = _certify(inst, guess, prec)
     return cert
 
 
 def certify_instance(P: Any, alpha: Any, scale: Any, lam: Any, *, loss: str = "ipo", pi_ref: Any = None, pi0: Any = None,
-                     guess: Any = None, prec: int = DEFAULT_PREC) -> InstanceCertificate:
+                     guess: Any = None, prec: int = DEFAULT_PREC, allow_float: bool = False) -> InstanceCertificate:
     """The fixed-point box, the Jacobian and spectrum enclosures, the verdict, and (IPO) the contraction bound.
 
     Parameters as :func:`certify_fixed_point`. The verdict is ``"certified stable"`` when the spectral radius
     of every Jacobian in the enclosure is < 1, ``"certified unstable"`` when it is > 1, else ``"undecided"``
     (also when no fixed-point box could be certified).
     """
-    inst = map_instance(P, alpha, scale, lam, loss=loss, pi_ref=pi_ref, pi0=pi0)
+    inst = map_instance(P, alpha, scale, lam, loss=loss, pi_ref=pi_ref, pi0=pi0, allow_float=allow_float)
     notes: list[str] = []
     with working_precision(prec):
         fp, sys, X = _certify(inst, guess, prec)
