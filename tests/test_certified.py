@@ -236,6 +236,12 @@ def test_certify_command_oscillating_and_converging(capsys):
     assert code == 0 and "CERTIFIED UNSTABLE" in out and "DPO optimum" in out
 
 
+def test_certify_command_on_the_curve_is_undecided_exit_1(capsys):
+    """alpha = 1/2, a = 1/2, beta = 3, lam = 1 is on the DYN-1 curve (rho = 1 exactly): the box is certified, the side not."""
+    code, out, err = _cli(capsys, "certify", "--cyclic", "1/2", "--alpha", "1/2", "--beta", "3")
+    assert code == 1 and "UNDECIDED" in out and "unique in the box X0" in out and "not certified" in err
+
+
 @pytest.mark.parametrize("argv, msg", [
     (["--cyclic", "0.7", "--alpha", "0.5", "--beta", "1"], "expected 0 < A <= 1/2"),
     (["--cyclic", "0.3", "--alpha", "0.5"], "give the scale of --loss ipo"),
