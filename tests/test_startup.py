@@ -26,7 +26,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 #: Modules that building the parser must not load (the numeric stack and the symbolic one).
-HEAVY = ("sympy", "mpmath", "theory", "matplotlib", "hypothesis", "pandas", "dask", "numba", "scipy")
+HEAVY = ("sympy", "mpmath", "theory", "matplotlib", "hypothesis", "pandas", "dask", "numba", "scipy", "flint")
 
 #: sha256[:16] of :func:`parser_records`, taken from the parser built with eager imports (commit 8b3fe4a).
 PARSER_DIGESTS = {
@@ -37,6 +37,7 @@ PARSER_DIGESTS = {
     "threshold": "e90d61038e4e66d9",
     "simulate": "577ec5c670169c97",
     "phase": "f3e30f91503480f2",
+    "certify": "f0241bcd68564572",
     "counterexample": "09fbc4ac5c0da2a1",
     "sampler": "30d93105bb545cc3",
     "latex": "8e942925c89f2d67",

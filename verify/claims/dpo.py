@@ -25,7 +25,10 @@ from theory import dpo as T
 from theory import family
 from theory import matrix_algebra as ma
 
+from verify.certified import CertifiedUnavailable
+from verify.certified.threshold import compare_threshold
 from verify.claims._loss3 import with_loss
+from verify.claims.dynamics import CERT_DELTAS, certified_missing, certified_threshold_outcome
 from verify.engine.outcomes import obligation_group, symbolic_outcome
 from verify.engine.property import property_check, without_hypothesis
 from verify.engine.registry import CheckContext, Checker, Claim, Constant, Control, Outcome, Scope, inconclusive, proved, refuted, register, verified
@@ -926,6 +929,37 @@ def check_dpo4_dynamic(ctx: CheckContext, coefficient=16) -> Outcome:
     return _dynamic_check(pts, ctx, "P_cyc(a)", ctx.pick(quick=100, standard=200, thorough=400), ctx.pick(quick=20, standard=50, thorough=100))
 
 
+def check_dpo4_certified(ctx: CheckContext, coefficient=16) -> Outcome:
+    """Ball-arithmetic proofs for MRS-DPO at exact rational points on both sides of the claimed curve.
+
+    Points from the claimed formula only: ``a, alpha, lam`` rational, ``beta_dpo`` a rational near
+    ``sqrt(coefficient a^2 lam^2 / (3 (m - alpha^2)))`` for ``m = 1 ± delta``, so the claimed modulus^2
+    ``alpha^2 + coefficient a^2 lam^2/(3 beta_dpo^2)`` is an exact rational. Each instance is certified at the
+    uniform point: a Krawczyk box for the joint system (chart and DPO optimum, no float solver in the proof), the
+    map's Jacobian by the implicit function theorem in ball arithmetic, Arb eigenvalue enclosures. Refuted when
+    the certified side or the certified rho^2 contradicts the claim."""
+    coef = Fraction(str(sympy.sympify(coefficient)))
+    rng = ctx.rng("dpo4cert")
+    comps = []
+    try:
+        for _ in range(ctx.pick(quick=1, standard=3, thorough=10)):
+            for d in CERT_DELTAS[1:]:
+                for sgn in (-1, 1):
+                    a, al, lam = Fraction(int(rng.integers(2, 11)), 20), Fraction(int(rng.integers(0, 13)), 20), Fraction(int(rng.integers(3, 11)), 10)
+                    m = 1 + sgn * d
+                    b = Fraction(float(np.sqrt(float(coef * a**2 * lam**2 / (3 * (m - al**2)))))).limit_denominator(1000)
+                    comps.append(compare_threshold(cyclic(a), al, b, lam, loss="dpo", claimed=al**2 + coef * a**2 * lam**2 / (3 * b**2)))
+    except CertifiedUnavailable:
+        return certified_missing("DPO-4 certified instances")
+    return certified_threshold_outcome(
+        comps, ctx, "dpo4cert",
+        f"the uniform point of P_cyc(a) under MRS-DPO is certified stable/unstable on the side the claimed threshold alpha^2 + "
+        f"{coef} a^2 lam^2/(3 beta_dpo^2) says, and the certified rho^2 enclosure contains it (claimed rho^2 = 1 ± delta, "
+        f"delta in {', '.join(map(str, CERT_DELTAS[1:]))})",
+        extra={"coefficient": str(coef)},
+    )
+
+
 DPO4_SCOPE = "K = 3, P = P_cyc(a), 0 < a <= 1/2; pi_0 = pi_ref uniform; every alpha in [0, 1], lam in [0, 1], beta_dpo > 0"
 
 DPO4 = register(
@@ -941,14 +975,21 @@ DPO4 = register(
             Checker("numeric eigenvalues 50 digits", "numeric", check_dpo4_numeric, covers="4 random (alpha, a, beta_dpo, lam) at 50 digits; Jacobian of the solved map by central differences"),
             Checker("critical beta_dpo by root-finding", "numeric", check_dpo4_critical, covers="2 random (alpha, a, lam) at 30 digits"),
             Checker("dynamic", "dynamic", check_dpo4_dynamic, covers="6 points at claimed modulus^2 = 1 ± delta, float64 MRS-DPO"),
+            Checker("certified", "certified", check_dpo4_certified,
+                    "Krawczyk box of the joint (chart, optimum) system at uniform, IFT Jacobian and Arb eigenvalues in ball arithmetic",
+                    covers="4 exact rational (alpha, a, beta_dpo, lam) (quick) at claimed modulus^2 = 1 ± delta, delta in 1/20, 1/8; "
+                    "128-bit ball arithmetic (python-flint)"),
         ],
-        controls=[],
+        controls=[
+            Control("certified coefficient 1", "certified instances against alpha^2 + a^2 lam^2/(3 beta_dpo^2) (the IPO-style 1)",
+                    functools.partial(check_dpo4_certified, coefficient=1)),
+        ],
         constants=[
             Constant(
                 "16 in alpha^2 + 16 a^2 lam^2/(3 beta_dpo^2)",
                 16,
                 "coefficient",
-                ("symbolic", "numeric eigenvalues 50 digits", "critical beta_dpo by root-finding", "dynamic"),
+                ("symbolic", "numeric eigenvalues 50 digits", "critical beta_dpo by root-finding", "dynamic", "certified"),
                 why="the exact squared modulus is alpha^2 + 16 a^2 lam^2/(3 beta_dpo^2); any other coefficient misplaces the "
                 "curve (the IPO-style 1 is the classic slip), so points just inside/outside the claimed curve are misclassified",
             )

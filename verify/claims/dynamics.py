@@ -4,6 +4,10 @@ Every checker is a function of the context plus keyword arguments; a negative co
 is the same function with a planted wrong argument (a wrong constant, a dropped
 hypothesis), and must come back ``refuted``.
 
+The ``certified`` checkers (DYN-1, DYN-2, DYN-4, DYN-6) are computer-assisted proofs on exact rational
+instances with python-flint's ball arithmetic (:mod:`verify.certified`, the optional ``certified`` extra);
+without it they say ``inconclusive``.
+
 The module reads top-down, one block per claim: the statement (banner), the checkers,
 then the claim with its hypotheses, evidence and controls, registered (DYN-6's checkers
 sit after DYN-1's, its registration last). Random instances come from
@@ -24,6 +28,10 @@ from hypothesis import strategies as st
 from theory import mrs_ipo as th
 
 import verify.numerics.mrs_ipo as dyn
+from verify.certified import INSTALL_HINT, CertifiedUnavailable, certify_contraction, certify_instance, certify_step_norm
+from verify.certified.balls import DEFAULT_PREC, digits_of
+from verify.certified.fixed_point import equation_residual
+from verify.certified.threshold import compare_threshold, square, summarise
 from verify.claims._loss3 import with_loss
 from verify.engine.property import property_check, without_hypothesis
 from verify.engine.registry import CheckContext, Checker, Claim, Constant, Control, Outcome, Scope, inconclusive, proved, refuted, register, verified
@@ -35,6 +43,7 @@ from verify.exact.families import (
     random_balanced,
     random_interior,
     random_matrix,
+    random_sst,
     random_sst_float,
 )
 from verify.exact.social import is_sst
@@ -116,6 +125,53 @@ _DYN_CRITERION = (
     f"logits, {STEPS} float64 steps in log space; observed unstable iff log(d_T/d_0) >= {MARGIN}, stable iff <= -{MARGIN} "
     "(a normal linearisation gives log(d_T/d_0) ~ T log rho: at rho^2 = 1 +- 0.02 that is +-7, far above the margin), else undecided"
 )
+
+
+# ------------------------------------------------------------------------------------------------
+# certified instances (DYN-1, DYN-2, DYN-4, DYN-6): python-flint ball arithmetic (verify.certified)
+
+
+#: claimed rho^2 = 1 +- delta at the certified test points (exact rationals)
+CERT_DELTAS = (_F(1, 50), _F(1, 20), _F(1, 8))
+
+_CERT_CRITERION = (
+    "decided only when a rigorous Arb enclosure lies on one side: a Krawczyk box K(X) inside int X proves a unique fixed "
+    "point in X; the Jacobian is enclosed over the narrowed box and every eigenvalue of every matrix in it is enclosed "
+    "(acb_mat.eig); tolerance 0, max error = the widest enclosure that decided; instances are exact rationals"
+)
+
+
+def _q(x) -> Fraction:
+    """A constant of a statement (sympy Rational, Fraction, int) as a Fraction."""
+    return Fraction(str(sympy.sympify(x))) if not isinstance(x, Fraction) else x
+
+
+def certified_missing(what: str) -> Outcome:
+    """``inconclusive`` with the install hint: without python-flint nothing is certified (never a pass)."""
+    return inconclusive(f"{what}: python-flint is not installed, nothing is certified ({INSTALL_HINT})", hint=INSTALL_HINT)
+
+
+def certified_threshold_outcome(comps, ctx: CheckContext, name: str, what: str, extra: dict | None = None) -> Outcome:
+    """verified / refuted / inconclusive from :func:`verify.certified.threshold.compare_threshold` results."""
+    sm = summarise(comps)
+    if sm.contradictions:
+        c = sm.contradictions[0]
+        return refuted(
+            f"certified contradiction on an exact instance: {c.why} ({len(sm.contradictions)}/{sm.n} instances)",
+            instance={**c.certificate.instance.to_json(), **(extra or {}), "claimed_modulus_sq": c.claimed.to_json(),
+                      "certified_modulus_sq": None if c.modulus_sq is None else c.modulus_sq.to_json(),
+                      "verdict": c.certificate.verdict},
+            seed=ctx.subseed(name), certificate=c.to_json(),
+        )
+    if not sm.n or 4 * len(sm.undecided) > sm.n:
+        return inconclusive(f"{len(sm.undecided)} of {sm.n} instances undecided: the enclosures are too wide to decide",
+                            undecided=[c.why for c in sm.undecided[:3]])
+    return verified(
+        f"{sm.agrees} exact rational instances, each a computer-assisted proof: {what} ({sm.stable} certified stable, "
+        f"{sm.unstable} certified unstable, {len(sm.undecided)} undecided; widest rho^2 enclosure {float(sm.max_width):.1e})",
+        n=sm.agrees, dps=sm.digits, tolerance=0, tolerance_kind="enclosure", max_error=float(sm.max_width),
+        criterion=_CERT_CRITERION, enclosures=list(sm.lines), certificates=[c.to_json() for c in comps[:4]],
+    )
 
 
 # ================================================================================================
@@ -412,6 +468,38 @@ def check_dyn1_dynamic(ctx: CheckContext, factor=sympy.Rational(1, 3)) -> Outcom
     )
 
 
+def check_dyn1_certified(ctx: CheckContext, factor=sympy.Rational(1, 3)) -> Outcome:
+    """Ball-arithmetic proofs at exact rational points on both sides of the claimed curve.
+
+    Points from the claimed formula only: ``a, alpha, lambda`` rational, ``beta`` a rational near
+    ``sqrt((m - alpha^2)/(factor a^2 lambda^2))`` for ``m = 1 ± delta``; the claimed modulus^2
+    ``alpha^2 + factor a^2 beta^2 lambda^2`` is then an exact rational. Each instance is certified
+    (:func:`verify.certified.threshold.compare_threshold`): a unique fixed point in a box around uniform, the
+    spectral radius enclosed; refuted when the certified side or the certified rho^2 contradicts the claim."""
+    try:
+        fac = _q(factor)
+        rng = ctx.rng("dyn1cert")
+        comps = []
+        for _ in range(ctx.pick(quick=1, standard=4, thorough=16)):
+            for d in CERT_DELTAS:
+                for sgn in (-1, 1):
+                    a_, al, la = _F(int(rng.integers(2, 11)), 20), _F(int(rng.integers(0, 13)), 20), _F(int(rng.integers(3, 11)), 10)
+                    m = 1 + sgn * d
+                    be = _F(math.sqrt(float((m - al**2) / (fac * a_**2 * la**2)))).limit_denominator(1000)
+                    if not ctx.satisfies({"a": a_, "alpha": al, "beta": be, "lambda": la}):
+                        continue
+                    comps.append(compare_threshold(cyclic(a_), al, be, la, claimed=al**2 + fac * a_**2 * be**2 * la**2))
+    except CertifiedUnavailable:
+        return certified_missing("DYN-1 certified instances")
+    return certified_threshold_outcome(
+        comps, ctx, "dyn1cert",
+        f"the uniform point of P_cyc(a) is certified stable/unstable on the side the claimed threshold alpha^2 + "
+        f"{fac} a^2 beta^2 lambda^2 says, and the certified rho^2 enclosure contains it (claimed rho^2 = 1 ± delta, "
+        f"delta in {', '.join(map(str, CERT_DELTAS))})",
+        extra={"factor": str(fac)},
+    )
+
+
 register(
     Claim(
         id="DYN-1",
@@ -427,14 +515,19 @@ register(
             Checker("numeric", "numeric", check_dyn1_numeric, "mpmath eigenvalues at 50 digits", covers="random (a, alpha, beta, lambda), 50 digits"),
             Checker("dynamic", "dynamic", check_dyn1_dynamic, "near-uniform starts grow / decay on both sides of the claimed curve",
                     covers="claimed modulus^2 = 1 +- delta, delta in 0.02..0.4, alpha <= 0.9, float64"),
+            Checker("certified", "certified", check_dyn1_certified,
+                    "Krawczyk fixed-point box around uniform and Arb eigenvalue enclosures at exact rational points",
+                    covers="6 exact rational (a, alpha, beta, lambda) (quick) at claimed modulus^2 = 1 +- delta, delta in 1/50, 1/20, 1/8; "
+                    "128-bit ball arithmetic (python-flint)"),
         ],
         controls=[
             Control("threshold-1/9", "threshold alpha^2 + a^2 beta^2 lambda^2 / 9 (symbolic)", partial(check_dyn1_symbolic, factor=sympy.Rational(1, 9))),
             Control("dynamic-1/12", "dynamic check against the wrong threshold alpha^2 + a^2 beta^2 lambda^2 / 12", partial(check_dyn1_dynamic, factor=sympy.Rational(1, 12))),
             Control("dynamic-1/4", "dynamic check against alpha^2 + a^2 beta^2 lambda^2 / 4 (the referee's planted constant)", partial(check_dyn1_dynamic, factor=sympy.Rational(1, 4))),
+            Control("certified-1/4", "certified instances against the threshold alpha^2 + a^2 beta^2 lambda^2 / 4", partial(check_dyn1_certified, factor=sympy.Rational(1, 4))),
         ],
         constants=[
-            Constant("1/3 in the threshold", sympy.Rational(1, 3), "factor", ("symbolic", "numeric", "dynamic"),
+            Constant("1/3 in the threshold", sympy.Rational(1, 3), "factor", ("symbolic", "numeric", "dynamic", "certified"),
                      why="the modulus^2 is exactly alpha^2 + a^2 beta^2 lambda^2/3; any other factor moves the curve"),
         ],
         source=SOURCE,
@@ -689,6 +782,84 @@ def check_dyn2_conservative(ctx: CheckContext) -> Outcome:
     )
 
 
+def _two_point_states(K: int, eps: Fraction = _F(1, 100)) -> list[tuple[Fraction, ...]]:
+    """Rational states near each two-point support ``(e_i + e_j)/2`` (where ``||diag pi - pi pi^T||_2 -> 1/2``)."""
+    out = []
+    for i in range(K):
+        for j in range(i + 1, K):
+            out.append(tuple((1 - eps) * ((k in (i, j)) * _F(1, 2)) + eps / K for k in range(K)))
+    return out
+
+
+def check_dyn2_certified(ctx: CheckContext, q_factor=Q_FACTOR) -> Outcome:
+    """Exact rational instances with certified q < 1: a certified unique fixed point (Krawczyk box), certified
+    stable with spectral radius <= q, and certified ||DG(pi)||_2 <= q at states near every two-point support.
+
+    ``q = alpha + q_factor beta lambda ||S||_2`` (``q_factor = 1/2`` is the claim) is enclosed with an exact
+    rational upper end (:func:`verify.certified.certify_contraction`); instances whose claimed q is not certified
+    < 1 are not used (the hypothesis 'q_below_one' on the certified upper end). Refuted when a certificate
+    contradicts the statement: the fixed point is certified unstable, its spectral radius is certified > q, or
+    the centred-logit map is certified not q-Lipschitz (``||DG(pi)||_2 > q`` at a state). Instances: the 3-cycle
+    ``P_cyc(2/5)`` with alpha = 0 (where the 1/2 is sharp) and random rational P, K = 3, 4."""
+    qf = _q(q_factor)
+    rng = ctx.rng("dyn2cert")
+    n_rand = ctx.pick(quick=2, standard=8, thorough=30)
+    cases = [(cyclic(_F(2, 5)), _F(0), _F(1))]
+    for _ in range(n_rand):
+        K = int(rng.integers(3, 5))
+        cases.append((random_matrix(rng, K, den=20), _F(int(rng.integers(0, 9)), 10), _F(int(rng.integers(3, 11)), 10)))
+    rows, n_states, widths = [], 0, []
+    try:
+        for P, al, la in cases:
+            K = len(P)
+            s = skew_norm(_np(P))
+            if s * la < 1e-9:
+                continue
+            target = al + (1 - al) * _F(int(rng.integers(55, 95)), 100)  # the claimed q, in (alpha, 1)
+            be = _F((target - al) / (qf * la * _F(s))).limit_denominator(1000) if qf > 0 else _F(1)
+            if be <= 0:
+                continue
+            con = certify_contraction(P, al, be, la, q_factor=qf)
+            if not ctx.satisfies({"q": con.q.hi}):
+                continue
+            inst = {"P": [[str(x) for x in r] for r in P], "alpha": str(al), "beta": str(be), "lambda": str(la), "q_factor": str(qf),
+                    "q_upper": str(con.q.hi)}
+            cert = certify_instance(P, al, be, la)
+            if not cert.fixed_point.proved or cert.spectrum is None:
+                return inconclusive(f"no fixed-point box certified for K = {K}: {cert.fixed_point.reason}")
+            rho = cert.spectrum.radius
+            if cert.verdict == "certified unstable":
+                return refuted(f"certified q <= {float(con.q.hi):.6g} < 1, but the unique fixed point in its box is certified unstable "
+                               f"(spectral radius in {rho.text(12)})", instance=inst, seed=ctx.subseed("dyn2cert"))
+            if rho.lo > con.q.hi:
+                return refuted(f"the spectral radius at the fixed point, certified in {rho.text(12)}, exceeds q <= {float(con.q.hi):.6g}: "
+                               "the map is not q-Lipschitz near it", instance=inst, seed=ctx.subseed("dyn2cert"))
+            for pi in _two_point_states(K):
+                nrm = certify_step_norm(P, al, be, la, pi)
+                n_states += 1
+                widths.append(nrm.width)
+                if nrm.lo > con.q.hi:
+                    return refuted(f"||DG(pi)||_2 certified in {nrm.text(12)} > q <= {float(con.q.hi):.6g} at pi = "
+                                   f"({', '.join(map(str, pi))}): the centred-logit map is not q-Lipschitz",
+                                   instance={**inst, "pi": [str(x) for x in pi]}, seed=ctx.subseed("dyn2cert"))
+            if cert.verdict != "certified stable":
+                return inconclusive(f"the spectral radius enclosure {rho.text(12)} contains 1: undecided")
+            widths.append(rho.width)
+            rows.append(f"K = {K}, alpha = {al}, beta = {be}, lam = {la}: q in {con.q.text(10)} (upper end from an exact "
+                        f"Sylvester certificate), fixed point certified stable, rho in {rho.text(10)}")
+    except CertifiedUnavailable:
+        return certified_missing("DYN-2 certified instances")
+    if not rows:
+        return inconclusive("no instance with a certified q < 1")
+    return verified(
+        f"{len(rows)} exact rational instances with certified q < 1 (P_cyc(2/5) at alpha = 0, random P, K = 3, 4): each a "
+        f"certified unique fixed point (Krawczyk box), certified stable with spectral radius <= q, and ||DG(pi)||_2 <= q "
+        f"certified at {n_states} states near two-point supports (||S||_2 bounded above by an exact Sylvester certificate)",
+        n=len(rows), dps=digits_of(DEFAULT_PREC), tolerance=0, tolerance_kind="enclosure", max_error=float(max(widths, default=0)),
+        criterion=_CERT_CRITERION, enclosures=rows,
+    )
+
+
 register(
     Claim(
         id="DYN-2",
@@ -704,15 +875,19 @@ register(
                     covers="hypothesis search, K = 2..4, targeted at the worst ratio / q"),
             Checker("conservativeness", "numeric", check_dyn2_conservative, "spectral radius at the fixed point vs q",
                     evidence="float instances", covers="random instances with q < 1, K = 2..6"),
+            Checker("certified", "certified", check_dyn2_certified,
+                    "certified q < 1 (exact norm certificate), Krawczyk fixed-point box, certified stability and step norms",
+                    covers="P_cyc(2/5) at alpha = 0 and 2 random rational P, K = 3, 4 (quick); 128-bit ball arithmetic (python-flint)"),
         ],
         controls=[
             Control("q-with-1/8", "q computed with ||S||/8 instead of ||S||/2", partial(check_dyn2_fuzz, q_factor=_F(1, 8))),
             Control("q-with-1/4", "q computed with ||S||/4 instead of ||S||/2 (the referee's planted constant)", partial(check_dyn2_fuzz, q_factor=_F(1, 4))),
             Control("M-norm-1/4", "claim ||diag pi - pi pi^T||_2 <= 1/4", partial(check_dyn2_steps, norm_bound=sympy.Rational(1, 4))),
+            Control("certified-q-with-1/4", "certified instances with q computed with ||S||/4 instead of ||S||/2", partial(check_dyn2_certified, q_factor=_F(1, 4))),
             without_hypothesis(check_dyn2_fuzz, "q_below_one", "the fuzz with q >= 1 allowed: an unstable fixed point is found"),
         ],
         constants=[
-            Constant("1/2 in q", Q_FACTOR, "q_factor", ("steps", "fuzz"), holds=lambda f: f >= 1,
+            Constant("1/2 in q", Q_FACTOR, "q_factor", ("steps", "fuzz", "certified"), holds=lambda f: f >= 1,
                      why="x5/4 and x2 give a larger q: a more conservative sufficient condition, still true. x3/4 gives a smaller "
                      "q and the statement checked (distance shrinks by <= q per step) is then FALSE: the constant 1/2 is sharp — "
                      "at a two-point support pi -> (e_i + e_j)/2 with alpha = 0, ||C S M|| on the tangent space reaches "
@@ -1059,6 +1234,62 @@ def check_dyn4_equation_numeric(ctx: CheckContext, kappa_factor=1) -> Outcome:
     )
 
 
+def check_dyn4_certified(ctx: CheckContext, kappa_factor=1, kappa_den: str = "1-alpha") -> Outcome:
+    """Exact rational strictly SST instances: a certified unique fixed point (Krawczyk box), certified stable (the
+    attracting fixed point of the statement), and the claimed equation
+    ``log pi - log pi_ref - kappa P pi - beta(1-lambda)/(1-alpha) P pi0 = const`` enclosed over the box.
+
+    ``kappa = kappa_factor beta lambda / (1 - alpha)`` is the claim (``kappa_den = "1+alpha"`` plants
+    ``beta lambda/(1 + alpha)``). Refuted when the fixed point is certified unstable or an enclosure of the
+    equation's residual excludes 0 (a certificate that the claimed equation fails at the fixed point)."""
+    rng = ctx.rng("dyn4cert")
+    kf = _q(kappa_factor)
+    rows, widths = [], []
+    try:
+        for t in range(ctx.pick(quick=2, standard=8, thorough=30)):
+            K = 3 + t % 2
+            P = random_sst(rng, K)
+            al, be, la = _F(int(rng.integers(0, 19)), 20), _F(int(rng.integers(5, 41)), 5), _F(int(rng.integers(3, 11)), 10)
+            ref, p0 = random_interior(rng, K, den=40), random_interior(rng, K, den=40)
+            if not ctx.satisfies({"P": P, "alpha": al}):
+                continue
+            inst = {"P": [[str(x) for x in r] for r in P], "alpha": str(al), "beta": str(be), "lambda": str(la),
+                    "pi_ref": [str(x) for x in ref], "pi0": [str(x) for x in p0], "kappa_factor": str(kf), "kappa_den": kappa_den}
+            cert = certify_instance(P, al, be, la, pi_ref=ref, pi0=p0)
+            fp = cert.fixed_point
+            if not fp.proved or cert.spectrum is None:
+                return inconclusive(f"no fixed-point box certified (K = {K}): {fp.reason}")
+            rho = cert.spectrum.radius
+            if cert.verdict == "certified unstable":
+                return refuted(f"the unique fixed point in its box is certified unstable (spectral radius in {rho.text(12)})",
+                               instance=inst, seed=ctx.subseed("dyn4cert"))
+            den = 1 - al if kappa_den == "1-alpha" else 1 + al
+            res = equation_residual(fp, kf * be * la / den, be * (1 - la) / (1 - al))
+            bad = [i for i, iv in enumerate(res) if not iv.contains(_F(0))]
+            if bad:
+                i = bad[0]
+                return refuted(f"at the certified fixed point the claimed equation fails: residual {i} (l_{i} - c_{i} - kappa "
+                               f"D(P pi)_{i} - ...) certified in {res[i].text(12)}, not 0",
+                               instance={**inst, "pi": [iv.to_json(12) for iv in fp.policy]}, seed=ctx.subseed("dyn4cert"))
+            if cert.verdict != "certified stable":
+                return inconclusive(f"the spectral radius enclosure {rho.text(12)} contains 1: undecided")
+            widths += [rho.width] + [iv.width for iv in res]
+            rows.append(f"K = {K}, alpha = {al}, beta = {be}, lam = {la}: pi* in " + ", ".join(iv.text(8) for iv in fp.policy)
+                        + f"; rho in {rho.text(10)} (certified stable); equation residuals contain 0 (widths <= "
+                        f"{float(max(iv.width for iv in res)):.1e})")
+    except CertifiedUnavailable:
+        return certified_missing("DYN-4 certified instances")
+    if not rows:
+        return inconclusive("no strictly SST instance drawn")
+    return verified(
+        f"{len(rows)} exact rational strictly SST instances (K = 3, 4, random pi_ref, pi0): each a certified unique fixed point "
+        "(Krawczyk box), certified stable, and the claimed equation pi ∝ pi_ref exp(kappa P pi + beta(1-lambda)/(1-alpha) P pi0) "
+        "enclosed over the box (every residual enclosure contains 0)",
+        n=len(rows), dps=digits_of(DEFAULT_PREC), tolerance=0, tolerance_kind="enclosure", max_error=float(max(widths, default=0)),
+        criterion=_CERT_CRITERION, enclosures=rows,
+    )
+
+
 register(
     Claim(
         id="DYN-4",
@@ -1077,14 +1308,18 @@ register(
             Checker("limit-and-monotonicity", "numeric", check_dyn4_limit, "top mass along kappa", evidence="float instances", covers="K = 3..6, kappa up to 2000"),
             Checker("stability", "numeric", check_dyn4_stability, "spectral radius at the SST fixed point < 1", evidence="float instances",
                     covers="K = 3..5, beta lambda in [0.1, 500], float64"),
+            Checker("certified", "certified", check_dyn4_certified,
+                    "Krawczyk fixed-point box, certified stability and the fixed-point equation enclosed over the box",
+                    covers="2 exact rational strictly SST instances, K = 3, 4, random pi_ref, pi0 (quick); 128-bit ball arithmetic (python-flint)"),
         ],
         controls=[
             Control("kappa-1+alpha", "kappa = beta lambda / (1 + alpha)", partial(check_dyn4_equation, kappa_den=1 + th.alpha)),
             Control("drop-SST", "top-mass limit check on a 3-cycle P (no Condorcet winner)", partial(check_dyn4_limit, kind="cyclic")),
             Control("stability-rho-5", "every spectral radius forced to 5", partial(check_dyn4_stability, rho_override=5.0)),
+            Control("certified-kappa-1+alpha", "certified fixed points against kappa = beta lambda / (1 + alpha)", partial(check_dyn4_certified, kappa_den="1+alpha")),
         ],
         constants=[
-            Constant("kappa = beta lambda/(1-alpha)", _F(1), "kappa_factor", ("equation", "equation-numeric"),
+            Constant("kappa = beta lambda/(1-alpha)", _F(1), "kappa_factor", ("equation", "equation-numeric", "certified"),
                      why="kappa' = c kappa with c != 1 is not the fixed-point equation of the map"),
         ],
         source=SOURCE,
@@ -1171,6 +1406,45 @@ register(
 )
 
 
+def check_dyn6_certified(ctx: CheckContext, gain=2) -> Outcome:
+    """Exact rational balanced P (circulant and cycle-flow, K = 4, 5) at points on both sides of the claimed curve.
+
+    The claimed ``rho^2 = alpha^2 + (gain beta lambda ||S||_2 / (2K))^2`` (``gain = 2`` is the claim) is enclosed
+    exactly (``||S||_2`` by :func:`verify.certified.skew_norm_enclosure`); ``beta`` is a rational near the value
+    that puts it at ``1 ± delta``. Each instance is certified at the uniform point (Krawczyk box, Arb eigenvalues);
+    refuted when the certified side or rho^2 contradicts the claim, or the uniform point is certified not fixed."""
+    from verify.certified import skew_norm_enclosure
+
+    g = _q(gain)
+    rng = ctx.rng("dyn6cert")
+    comps = []
+    try:
+        for t in range(ctx.pick(quick=3, standard=9, thorough=30)):
+            K = 4 + t % 2
+            # two balanced draws (circulant, cycle-flow) for each unbalanced one, kept by the hypothesis 'balanced'
+            P = random_matrix(rng, K, den=20) if t % 3 == 2 else random_balanced(rng, K, ("circulant", "cycles")[t % 3])
+            if not ctx.satisfies({"P": P}):
+                continue
+            norm, _ = skew_norm_enclosure(P)
+            s2 = square(norm)
+            for sgn in (-1, 1):
+                d = CERT_DELTAS[int(rng.integers(0, len(CERT_DELTAS)))]
+                al, la = _F(int(rng.integers(0, 13)), 20), _F(int(rng.integers(3, 11)), 10)
+                m = 1 + sgn * d
+                c = (g * la / (2 * K)) ** 2  # claimed rho^2 = alpha^2 + c beta^2 s^2
+                be = _F(math.sqrt(float((m - al**2) / (c * s2.hi)))).limit_denominator(1000)
+                claimed = type(s2)(al**2 + c * be**2 * s2.lo, al**2 + c * be**2 * s2.hi)
+                comps.append(compare_threshold(P, al, be, la, claimed=claimed))
+    except CertifiedUnavailable:
+        return certified_missing("DYN-6 certified instances")
+    return certified_threshold_outcome(
+        comps, ctx, "dyn6cert",
+        f"the uniform point of a balanced P is certified stable/unstable on the side the claimed threshold alpha^2 + "
+        f"({g} beta lambda ||S||_2/(2K))^2 says, and the certified rho^2 enclosure meets the claimed one (claimed rho^2 = 1 ± delta)",
+        extra={"gain": str(g)},
+    )
+
+
 _DYN6_SCOPE = "every K >= 2; every balanced P (S 1 = 0); pi0 = pi_ref = uniform; alpha, lambda in [0, 1], beta > 0"
 
 register(
@@ -1195,6 +1469,10 @@ register(
                     covers="4 random balanced P (quick), K = 3..5, 50 digits: the IFT Jacobian and central differences of the solved map"),
             Checker("dynamic", "dynamic", check_dyn6_dynamic, "near-uniform deviations on both sides of the claimed curve",
                     covers="24 settings (quick), random balanced P, K = 4..6, claimed rho^2 = 1 +- delta, float64 (batch.make_step)"),
+            Checker("certified", "certified", check_dyn6_certified,
+                    "Krawczyk box at uniform and Arb eigenvalue enclosures on both sides of the claimed curve",
+                    covers="4 exact rational instances (quick): balanced P (circulant, cycle-flow), K = 4, 5, claimed rho^2 = 1 +- delta; "
+                    "128-bit ball arithmetic (python-flint)"),
         ],
         controls=[
             Control("denominator-2", "threshold with beta lambda s_max / 2 instead of / K (K = 3: gain x 3/2)",
@@ -1203,9 +1481,11 @@ register(
                     partial(check_dyn6_general, conventions={"ipo": 1 / th.beta})),
             without_hypothesis(check_dyn6_numeric, "balanced", "the numeric check on unbalanced P (S1 != 0)"),
             without_hypothesis(check_dyn6_dynamic, "balanced", "the dynamic check on unbalanced P (S1 != 0)"),
+            Control("certified-gain-3", "certified instances against the threshold with gain 3 (beta lambda ||S||_2 3/(2K))", partial(check_dyn6_certified, gain=3)),
+            without_hypothesis(check_dyn6_certified, "balanced", "the certified check on unbalanced P (S1 != 0)"),
         ],
         constants=[
-            Constant("c_f = 2 (beta lambda/K = c_f lambda/(b K), b = 2/beta)", 2, "gain", ("general", "symbolic", "numeric", "dynamic"),
+            Constant("c_f = 2 (beta lambda/K = c_f lambda/(b K), b = 2/beta)", 2, "gain", ("general", "symbolic", "numeric", "dynamic", "certified"),
                      why="the tangent Jacobian is alpha I + (beta lambda/K) S exactly (dx*/dmu = 2 S); another gain moves the curve"),
         ],
         source="beyond the paper; the IPO instance of LOSS-3",

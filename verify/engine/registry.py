@@ -28,6 +28,11 @@ words (``covers="K = 2, 3, 4"``) and which scope parts its proof covers *in full
 checked. An argument that is not mechanised is attached as a labelled, human-checked
 ``argument``: it is reported, never counted as a proof.
 
+A ``certified`` checker (evidence ``certified instances``) proves its statement for each instance it
+draws, by ball arithmetic (:mod:`verify.certified`): it returns ``verified`` (never ``proved``: finitely
+many instances are not the claim's scope), ``refuted`` when a certificate contradicts the claim on an
+exact instance, and ``inconclusive`` when python-flint is missing or an enclosure is too wide to decide.
+
 Checkers are plain functions ``fn(ctx: CheckContext) -> Outcome``; build the
 outcome with :func:`proved`, :func:`verified`, :func:`refuted`,
 :func:`inconclusive`. They never print.
@@ -71,13 +76,14 @@ __all__ = [
 ]
 
 #: Version of the JSON that ``prefdyn check --json`` prints (docs/json-schema.md).
-SCHEMA_VERSION = "2.0"
+SCHEMA_VERSION = "2.1"
 VERDICTS = ("proved", "verified", "refuted", "inconclusive", "error")
 TAGS = ("paper", "derived", "open", "user")
 BUDGETS = ("quick", "standard", "thorough")
 #: What a checker establishes, strongest first.
 EVIDENCE = (
     "proof",  # an exact argument (symbolic identity, certificate); ``proves`` names the scope parts it covers in full
+    "certified instances",  # a computer-assisted proof for each of finitely many instances (ball arithmetic, with the enclosure)
     "exact instances",  # exact rational arithmetic on finitely many instances
     "high-precision instances",  # mpmath at a stated dps, finitely many instances
     "float instances",  # float64 on finitely many instances
@@ -92,10 +98,12 @@ TOLERANCE_KINDS = (
     "relative-or-absolute",  # |a - b| <= tol * max(1, |a|, |b|)  (verify.numerics.precision.agree)
     "margin",  # a decision threshold on a measured quantity (dynamic checks), explained in ``criterion``
     "predicate",  # the predicate's own comparison decides (user claims); dps is the working precision
+    "enclosure",  # rigorous ball enclosures decide, only when they lie on one side (tolerance 0; max error = the widest enclosure)
 )
 
 _KIND_EVIDENCE = {
     "symbolic": "proof",
+    "certified": "certified instances",
     "exact": "exact instances",
     "numeric": "high-precision instances",
     "property": "search",
@@ -371,7 +379,7 @@ DRAWN = Scope("the instances drawn by its strategy")
 class Checker:
     """A named check of a claim.
 
-    ``kind``: symbolic, exact, numeric, property, dynamic, search.
+    ``kind``: symbolic, certified, exact, numeric, property, dynamic, search.
     ``evidence``: what it establishes (:data:`EVIDENCE`; default from ``kind``).
     ``covers``: its extent in words ("K = 2, 3, 4", "every K", "50-digit instances, K <= 8").
     ``proves``: the scope parts its proof covers in full (only for ``evidence="proof"``);

@@ -40,8 +40,9 @@ us. Every claim has a tag: **paper** (stated by the paper, taken from its abstra
 **derived** (derived for this project, re-derived and checked, never trusted) or **open** (a question
 settled by computation). A claim states its **scope** — what it quantifies over — and the **parts** of
 the scope that proofs must cover before the claim is `proved`; each **checker** says what it establishes
-(a proof, exact or high-precision instances, float dynamics, a search) and what it covers. Verdicts are
-not part of the reference: run `prefdyn check` (or see the README's table, or `prefdyn report`).
+(a proof; certified instances, a computer-assisted proof per instance in ball arithmetic; exact or
+high-precision instances; float dynamics; a search) and what it covers. Verdicts are not part of the
+reference: run `prefdyn check` (or see the README's table, or `prefdyn report`).
 """
 
 

@@ -132,8 +132,8 @@ def _tolerance(o: Any) -> str:
 def evidence_rows(result: ClaimResult) -> list[dict[str, str]]:
     """One row per checker of ``result``: the :data:`EVIDENCE_COLUMNS` as text, plus ``summary``.
 
-    ``summary`` is the checker's one-line finding, its extent (``covers``) and, for a margin
-    test, the decision rule in words. An empty cell means the checker does not state that
+    ``summary`` is the checker's one-line finding, its extent (``covers``), for a margin
+    test the decision rule in words, and for certified instances their enclosures. An empty cell means the checker does not state that
     field (``dps`` is empty for exact arithmetic; a proof has no instances).
     """
     rows = []
@@ -145,6 +145,10 @@ def evidence_rows(result: ClaimResult) -> list[dict[str, str]]:
             summary += f". Covers: {c.covers}"
         if o.criterion:
             summary += f". Criterion: {o.criterion}"
+        encl = o.details.get("enclosures") if c.evidence == "certified instances" else None
+        if encl:
+            # a certified result is shown with its enclosures (the first three; the JSON has them all)
+            summary += ". Enclosures: " + "; ".join(str(e) for e in encl[:3]) + (f" (and {len(encl) - 3} more)" if len(encl) > 3 else "")
         rows.append(
             {
                 "checker": c.checker,
