@@ -1,6 +1,6 @@
 """Benchmarks of the one batched MRS step, for every built-in loss (pytest-benchmark; not part of the CI run).
 
-Run: ``python -m pytest tests/bench/test_bench_batch.py -p no:randomly --benchmark-only -s``
+Run: ``python -m pytest tests/bench/test_bench_batch.py -p no:randomly -n 0 --benchmark-only -s``
 
 For each loss of ``theory.losses.BUILTIN``: one call of ``make_step`` on ``B = 1000`` rows with
 ``K = 4`` (random interior ``P``, ``alpha = 0.5``, ``lam = 0.8``, the loss's default scale), from

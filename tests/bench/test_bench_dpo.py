@@ -1,4 +1,4 @@
-"""Benchmarks for DPO / MRS-DPO (run: python -m pytest tests/bench/test_bench_dpo.py -p no:randomly --benchmark-only -s).
+"""Benchmarks for DPO / MRS-DPO (run: python -m pytest tests/bench/test_bench_dpo.py -p no:randomly -n 0 --benchmark-only -s).
 
 Targets: one MRS-DPO step at 50 digits for K = 4 in <= 100 ms; a batched float64 step fast enough for
 the experiment scale (thousands of K = 4 matrices x 3,000 iterations). Every float64 step is timed

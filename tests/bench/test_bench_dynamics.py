@@ -1,6 +1,6 @@
 """Benchmarks of the batched MRS-IPO simulator (pytest-benchmark; not part of the CI run).
 
-Run: ``python -m pytest tests/bench/test_bench_dynamics.py -p no:randomly --benchmark-only``
+Run: ``python -m pytest tests/bench/test_bench_dynamics.py -p no:randomly -n 0 --benchmark-only``
 
 * the paper's scale: 5,042 matrices with K = 4 (118 cyclic + 4,924 SST in the paper; here seeded
   random 3-cycle-containing and SST matrices), 3,000 steps each, with every metric — target <= 1 s

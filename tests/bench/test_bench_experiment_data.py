@@ -1,6 +1,6 @@
 """Benchmarks of the data stage of the experiments: HelpSteer-schema file -> matrices -> classes.
 
-Run: ``python -m pytest tests/bench/test_bench_experiment_data.py -p no:randomly --benchmark-only -s``
+Run: ``python -m pytest tests/bench/test_bench_experiment_data.py -p no:randomly -n 0 --benchmark-only -s``
 
 The input is a synthetic file in the HelpSteer schema written by ``verify.experiments.synthetic``
 (8,800 prompts, about 35,100 rows: the size of HelpSteer's 35,331), in every format. Timed, best of

@@ -1,6 +1,6 @@
 """Benchmarks of ``verify.numerics.kernels.run_grid`` (pytest-benchmark; not part of the CI run).
 
-Run the benchmarks: ``python -m pytest tests/bench/test_bench_kernels.py -p no:randomly --benchmark-only -s``.
+Run the benchmarks: ``python -m pytest tests/bench/test_bench_kernels.py -p no:randomly -n 0 --benchmark-only -s``.
 Print the whole table in one command: ``python tests/bench/test_bench_kernels.py`` (``--quick`` for a
 subset, about a minute; ``--json FILE`` to keep the numbers).
 

@@ -1,4 +1,4 @@
-"""Benchmarks of the ranking family (run: python -m pytest tests/bench/test_bench_ranking.py -p no:randomly --benchmark-only)."""
+"""Benchmarks of the ranking family (run: python -m pytest tests/bench/test_bench_ranking.py -p no:randomly -n 0 --benchmark-only)."""
 
 import numpy as np
 import pytest

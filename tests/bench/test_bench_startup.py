@@ -1,6 +1,6 @@
 """Benchmarks of the command line's start and of ``prefdyn ipo`` at large K (pytest-benchmark; not part of the CI run).
 
-Run: ``python -m pytest tests/bench/test_bench_startup.py -p no:randomly --benchmark-only -s``
+Run: ``python -m pytest tests/bench/test_bench_startup.py -p no:randomly -n 0 --benchmark-only -s``
 
 Start (median of ``RUNS`` fresh interpreters each): ``prefdyn --help``, every ``prefdyn COMMAND --help``
 and two cheap exact commands (``counterexample``, ``sampler`` on ``examples/sst4.csv``), against, in
