@@ -66,7 +66,8 @@ from itertools import combinations_with_replacement
 from typing import Callable, Sequence
 
 import sympy
-from sympy import I, Rational
+from sympy import QQ, I, Rational
+from sympy.polys.rings import PolyRing
 
 __all__ = [
     "NORMALISATION",
@@ -173,6 +174,8 @@ def taylor_tensors(F, xs: Sequence[sympy.Symbol], at: dict | None = None, *,
     xs = list(xs)
     n = len(xs)
     point = {x: 0 for x in xs} if at is None else dict(at)
+    if all(F[i].is_polynomial(*xs) for i in range(F.rows)):
+        return _polynomial_tensors(F, xs, point, simplify)
 
     def val(e):
         return simplify(e.subs(point))
@@ -192,6 +195,26 @@ def taylor_tensors(F, xs: Sequence[sympy.Symbol], at: dict | None = None, *,
     return A, B, C
 
 
+def _polynomial_tensors(F: sympy.Matrix, xs: list, point: dict, simplify: Callable):
+    """:func:`taylor_tensors` of a polynomial map: ``d^m F / dx^m (x0) = m! * coefficient of h^m`` in ``F(x0 + h)``."""
+    n = len(xs)
+    shift = {x: x + point.get(x, 0) for x in xs}
+    polys = [sympy.Poly(sympy.expand(F[i].xreplace(shift)) if any(point.get(x, 0) != 0 for x in xs) else F[i], *xs)
+             for i in range(F.rows)]
+
+    def deriv(i, idx):
+        mon = [0] * n
+        for j in idx:
+            mon[j] += 1
+        coef = polys[i].coeff_monomial(tuple(mon))
+        return simplify(coef * sympy.prod([sympy.factorial(k) for k in mon]))
+
+    A = sympy.Matrix(F.rows, n, lambda i, j: deriv(i, (j,)))
+    second = {(i, *idx): deriv(i, idx) for i in range(F.rows) for idx in combinations_with_replacement(range(n), 2)}
+    third = {(i, *idx): deriv(i, idx) for i in range(F.rows) for idx in combinations_with_replacement(range(n), 3)}
+    return A, MultilinearForm(_nested(F.rows, n, 2, second), 2), MultilinearForm(_nested(F.rows, n, 3, third), 3)
+
+
 def _nested(rows: int, n: int, order: int, values: dict) -> tuple:
     def rec(i, prefix):
         if len(prefix) == order:
@@ -203,49 +226,131 @@ def _nested(rows: int, n: int, order: int, values: dict) -> tuple:
 
 # =========================================================================== complex arithmetic, exactly
 def _conj(e):
-    """Complex conjugate of an expression whose symbols are real (``I -> -I``)."""
+    """Complex conjugate of an expression whose symbols are all real (``I -> -I``)."""
     if isinstance(e, sympy.MatrixBase):
         return e.applyfunc(_conj)
     return sympy.sympify(e).xreplace({I: -I})
 
 
-def _reduce_circle(e: sympy.Expr, circle) -> sympy.Expr:
-    """Remainder of a polynomial ``e`` modulo ``s^2 + c^2 - 1`` in ``s`` (``circle = (c, s)``), else ``e``."""
-    if circle is None:
-        return sympy.expand(e)
-    c, s = circle
-    e = sympy.expand(e)
-    if not e.has(s):
-        return e
-    return sympy.expand(sympy.rem(e, s**2 + c**2 - 1, s))
+class _Exact:
+    """Exact arithmetic in ``Q[symbols, i, sqrt(k), ...]`` modulo ``i^2 = -1``, ``sqrt(k)^2 = k`` (and ``c^2 + s^2 = 1``).
+
+    Expressions are sent to a sparse polynomial ring over ``QQ`` (``I`` and every ``sqrt`` of a rational become
+    generators); products are reduced by the relations (their leading monomials are pairwise coprime, so the
+    remainder is the unique normal form: linear in ``i``, in each root and in ``s``). A quotient is a pair of ring
+    elements; :meth:`real_quotient` returns it as a reduced sympy expression whose denominator is free of ``i``,
+    the roots and ``s``.
+    """
+
+    def __init__(self, exprs, circle=None):
+        syms, roots = set(), set()
+        for e in exprs:
+            e = sympy.sympify(e)
+            syms |= e.free_symbols
+            for pw in e.atoms(sympy.Pow):
+                if pw.base.is_Rational and pw.exp.is_Rational and pw.exp.q == 2:
+                    roots.add(pw.base)
+        if circle is not None:
+            syms |= set(circle)
+        self.j = sympy.Dummy("i")
+        self.roots = {k: sympy.Dummy(f"sqrt{k}") for k in sorted(roots)}
+        # lex order with s, i and the roots first: the leading monomials of the relations are s^2, i^2, r^2
+        front = ([circle[1]] if circle is not None else []) + [self.j] + list(self.roots.values())
+        gens = front + sorted(syms - set(front), key=sympy.default_sort_key)
+        self.R = PolyRing(gens, QQ)
+        self.gens = gens
+        self.to_ring = {I: self.j, **{sympy.sqrt(k): r for k, r in self.roots.items()}}
+        self.back = {self.j: I, **{r: sympy.sqrt(k) for k, r in self.roots.items()}}
+        g = {x: self.R.gens[i] for i, x in enumerate(gens)}
+        self.rel = [g[self.j] ** 2 + 1] + [g[r] ** 2 - k for k, r in self.roots.items()]
+        self.circle = circle
+        if circle is not None:
+            c, s = circle
+            self.rel.append(g[s] ** 2 + g[c] ** 2 - 1)
+        self.g = g
+        self.split_gens = [self.gens.index(self.j)] + [self.gens.index(r) for r in self.roots.values()]
+        if circle is not None:
+            self.split_gens.append(self.gens.index(circle[1]))
+
+    def poly(self, e: sympy.Expr):
+        """A polynomial expression (in the symbols, ``I`` and the roots) as a reduced ring element."""
+        e = sympy.expand(sympy.sympify(e))
+        for pw in e.atoms(sympy.Pow):
+            if pw.base.is_Rational and pw.exp.is_Rational and pw.exp.q == 2 and pw.exp != Rational(1, 2):
+                raise ValueError(f"unexpected power {pw}")
+        return self.reduce(self.R.from_expr(e.xreplace(self.to_ring)))
+
+    def frac(self, e: sympy.Expr):
+        """``(numerator, denominator)`` of a rational expression as ring elements."""
+        num, den = sympy.fraction(sympy.together(sympy.sympify(e)))
+        return self.poly(num), self.poly(den)
+
+    def reduce(self, p):
+        return p.rem(self.rel) if p else p
+
+    def mul(self, *ps):
+        out = self.R.one
+        for p in ps:
+            out = self.reduce(out * p)
+        return out
+
+    def conj(self, p):
+        return p.compose(self.g[self.j], -self.g[self.j])
+
+    def part(self, p, gen, k: int):
+        """The coefficient of ``gen^k`` (``k = 0, 1``) in a reduced element."""
+        idx = self.gens.index(gen)
+        out = {}
+        for m, c in p.items():
+            if m[idx] == k:
+                out[m[:idx] + (0,) + m[idx + 1:]] = c
+        return self.R.from_dict(out) if out else self.R.zero
+
+    def expr(self, p) -> sympy.Expr:
+        return p.as_expr().xreplace(self.back) if p else sympy.Integer(0)
+
+    def real_quotient(self, num, den) -> sympy.Expr:
+        """``num/den`` (both real) as a reduced sympy expression with a denominator free of roots and ``s``."""
+        num, den = self.reduce(num), self.reduce(den)
+        if not num:
+            return sympy.Integer(0)
+        for idx in self.split_gens:
+            gen = self.gens[idx]
+            if den.degree(idx) > 0:
+                d0, d1 = self.part(den, gen, 0), self.part(den, gen, 1)
+                other = d0 - d1 * self.g[gen]
+                num, den = self.mul(num, other), self.mul(den, other)
+        g = num.gcd(den)
+        num, den = num.exquo(g), den.exquo(g)
+        lc = den.LC
+        num, den = num.quo_ground(lc), den.quo_ground(lc)
+        n_e, d_e = self.expr(num), self.expr(den)
+        return _pretty(n_e) / _pretty(d_e) if d_e != 1 else _pretty(n_e)
+
+
+def _pretty(e: sympy.Expr) -> sympy.Expr:
+    """``factor`` for small polynomials, ``factor_terms`` otherwise (bounded cost)."""
+    if len(sympy.Add.make_args(e)) <= 60:
+        return sympy.factor(e)
+    return sympy.factor_terms(e)
 
 
 def re_im(e: sympy.Expr, circle=None) -> tuple[sympy.Expr, sympy.Expr]:
-    """``(Re e, Im e)`` of a rational expression in ``I`` and real symbols, exactly.
+    """``(Re e, Im e)`` of a rational expression in ``I``, square roots of rationals and real symbols, exactly.
 
     The denominator is made real by multiplying with its conjugate. ``circle = (c, s)`` (two real symbols) reduces
-    numerator and denominator modulo ``c^2 + s^2 = 1``.
+    everything modulo ``c^2 + s^2 = 1``.
 
     >>> re_im(1 / (1 + I))
     (1/2, -1/2)
+    >>> re_im(1 / (sympy.sqrt(3) + I))
+    (sqrt(3)/4, -1/4)
     """
-    e = sympy.cancel(sympy.together(sympy.sympify(e)))
-    num, den = sympy.fraction(e)
-    dc = _conj(den)
-    N = _reduce_circle(num * dc, circle)
-    D = _reduce_circle(den * dc, circle)
-    parts = sympy.collect(N, I, evaluate=False)
-    re_part = parts.get(sympy.S.One, sympy.Integer(0))
-    im_part = parts.get(I, sympy.Integer(0))
-    if set(parts) - {sympy.S.One, I}:
-        raise ValueError(f"cannot split {e} into real and imaginary parts")
-    return _tidy(re_part, D, circle), _tidy(im_part, D, circle)
-
-
-def _tidy(num: sympy.Expr, den: sympy.Expr, circle) -> sympy.Expr:
-    if num == 0:
-        return sympy.Integer(0)
-    return sympy.factor(sympy.cancel(num / den), extension=None)
+    ex = _Exact([e], circle)
+    num, den = ex.frac(e)
+    N = ex.mul(num, ex.conj(den))
+    D = ex.mul(den, ex.conj(den))
+    return ex.real_quotient(ex.part(N, ex.j, 0), D), ex.real_quotient(ex.part(N, ex.j, 1), D)
 
 
 # =========================================================================== the coefficient
@@ -271,32 +376,36 @@ class NSCoefficient:
     normalisation: str = NORMALISATION
 
 
-def _eigenvector(A: sympy.Matrix, lam, circle) -> sympy.Matrix:
-    """An eigenvector of ``A`` for ``lam`` (exact; for ``n = 2`` the explicit one, no nullspace search)."""
+def _eigenvector(A: sympy.Matrix, lam) -> sympy.Matrix:
+    """An eigenvector of ``A`` for ``lam``, polynomial in the entries (for ``n = 2`` the explicit one)."""
     n = A.rows
     if n == 2:
         for cand in (sympy.Matrix([A[0, 1], lam - A[0, 0]]), sympy.Matrix([lam - A[1, 1], A[1, 0]])):
             if any(sympy.expand(c) != 0 for c in cand):
-                return cand
+                return cand.applyfunc(sympy.expand)
         return sympy.Matrix([1, 0])
     M = A - lam * sympy.eye(n)
     ns = M.nullspace(simplify=True)
     if not ns:
         raise ValueError(f"{lam} is not an eigenvalue of the given A (no null vector of A - lam I found)")
-    return ns[0]
-
-
-def _solve(M: sympy.Matrix, v: sympy.Matrix) -> sympy.Matrix:
-    """``M^{-1} v`` by the adjugate (exact)."""
-    det = sympy.expand(M.det(method="berkowitz"))
-    if det == 0:
-        raise ValueError("the resolvent is singular (a strong resonance: e^{i theta} = 1 or e^{3 i theta} = 1)")
-    return (M.adjugate() * v) / det
+    v = ns[0]
+    den = sympy.lcm([sympy.fraction(sympy.together(x))[1] for x in v])
+    return (v * den).applyfunc(lambda x: sympy.expand(sympy.cancel(x)))
 
 
 def _dot(u: sympy.Matrix, v: sympy.Matrix) -> sympy.Expr:
-    """``<u, v> = conj(u)^T v``."""
+    """``<u, v> = conj(u)^T v`` (sympy expressions with real symbols)."""
     return sympy.expand(sum((_conj(a) * b for a, b in zip(u, v)), sympy.Integer(0)))
+
+
+def _common(ex: _Exact, entries):
+    """Ring numerators over one common denominator: ``(list of numerators, denominator)``."""
+    fr = [ex.frac(e) for e in entries]
+    den = ex.R.one
+    for _, d in fr:
+        den = den.lcm(d) if d != 1 else den
+    nums = [ex.mul(n, den.exquo(d)) for n, d in fr]
+    return nums, den
 
 
 def first_lyapunov(A: sympy.Matrix, B: Callable, C: Callable, cos_t, sin_t, *, q=None, p=None,
@@ -304,51 +413,170 @@ def first_lyapunov(A: sympy.Matrix, B: Callable, C: Callable, cos_t, sin_t, *, q
                    circle: bool | None = None) -> NSCoefficient:
     r"""``c_1`` and ``d = Re(e^{-i theta} c_1)`` at a fixed point with eigenvalues ``cos_t ± i sin_t`` (exact).
 
-    ``A`` is the Jacobian, ``B``/``C`` the forms of :func:`taylor_tensors`, all real; ``cos_t``/``sin_t`` real
-    expressions (numbers, or two real symbols ``c, s`` — then every polynomial is reduced modulo
-    ``c^2 + s^2 = 1``; ``circle=False`` switches that off). ``q``/``p`` default to the normalisation of
-    :data:`NORMALISATION`; a given ``q`` is used as it is (and ``p`` normalised against it).
+    ``A`` is the Jacobian and ``B``/``C`` the forms of :func:`taylor_tensors` (:class:`MultilinearForm`), all real
+    with real symbols; ``cos_t``/``sin_t`` real expressions: numbers, or two real symbols ``c, s`` — then everything
+    is reduced modulo ``c^2 + s^2 = 1`` (``circle=False`` switches that off) and ``d`` comes out as a polynomial in
+    ``c``, linear in ``s``, over a denominator free of ``s``. ``q``/``p`` default to the normalisation of
+    :data:`NORMALISATION`; a given ``q`` is used as it is (and ``p``, given or not, is scaled to ``<p, q> = 1``).
 
     Planted wrong variants (negative controls only): ``term_factors`` are the factors of the three terms
     (true ``(1, 2, 1)``), ``half`` the prefactor (true ``1/2``), ``conjugate=False`` uses ``q`` where the
     formula has ``conj(q)``.
 
-    Sqrt-free: with an unnormalised eigenvector ``q0`` the coefficient is ``c1(q0)/<q0, q0>`` (``c_1`` scales like
-    ``|q|^{-2}`` and does not depend on the phase of ``q``); the normalised ``q, p`` are reported.
+    Exact and free of square roots of non-constants: with the unnormalised eigenvector ``q0`` (polynomial in the
+    entries of ``A``) the coefficient is ``c1(q0)/<q0, q0>`` (``c_1`` scales like ``|q|^{-2}`` and does not depend
+    on the phase of ``q``); the resolvents are adjugates over determinants, so ``c_1`` is one polynomial over one
+    denominator until its real and imaginary parts are taken (:class:`_Exact`, sparse polynomials over ``QQ``).
+    The normalised ``q, p`` are reported.
     """
     A = sympy.Matrix(A)
     n = A.rows
     cos_t, sin_t = sympy.sympify(cos_t), sympy.sympify(sin_t)
-    circ = None
     if circle is None:
         circle = isinstance(cos_t, sympy.Symbol) and isinstance(sin_t, sympy.Symbol)
-    if circle:
-        circ = (cos_t, sin_t)
-    lam = cos_t + I * sin_t
-    lamc = cos_t - I * sin_t
+    circ = (cos_t, sin_t) if circle else None
+    lam_e = cos_t + I * sin_t
+    lamc_e = cos_t - I * sin_t
+    Bt = B.tensor if isinstance(B, MultilinearForm) else None
+    Ct = C.tensor if isinstance(C, MultilinearForm) else None
+    if Bt is None or Ct is None:
+        raise TypeError("B and C must be MultilinearForm objects (taylor_tensors returns them)")
+    bent, cent = _flatten(Bt), _flatten(Ct)
+    extra = [cos_t, sin_t, half, *term_factors, *(q if q is not None else []), *(p if p is not None else [])]
+    ex = _Exact(list(A) + bent + cent + extra, circ)
+    P = ex.poly
+    # A = At / QA, B = Bt / QB, C = Ct / QC with polynomial numerators
+    a_nums, QA = _common(ex, list(A))
+    At = [[a_nums[i * n + j] for j in range(n)] for i in range(n)]
+    b_nums, QB = _common(ex, bent)
+    c_nums, QC = _common(ex, cent)
+    Bn = _nested_from(b_nums, n, 2)
+    Cn = _nested_from(c_nums, n, 3)
+    lam, lamc = P(lam_e), P(lamc_e)
+
+    def matvec(M, v):
+        return [sum((ex.mul(M[i][j], v[j]) for j in range(n)), ex.R.zero) for i in range(n)]
+
+    def form(T, *vs):
+        out = []
+        for i in range(n):
+            acc = ex.R.zero
+            for idx in _indices(n, len(vs)):
+                coef = T[i]
+                for k in idx:
+                    coef = coef[k]
+                if coef:
+                    acc += ex.mul(coef, *[vs[m][idx[m]] for m in range(len(vs))])
+            out.append(ex.reduce(acc))
+        return out
+
+    def dot(u, v):
+        return ex.reduce(sum((ex.mul(ex.conj(a), b) for a, b in zip(u, v)), ex.R.zero))
+
+    def eig(M_rows, lam_r):
+        """An eigenvector of (M_rows / QA) for lam_r: polynomial, of M_rows - lam_r QA I."""
+        if n == 2:
+            for cand in ([M_rows[0][1], ex.mul(lam_r, QA) - M_rows[0][0]], [ex.mul(lam_r, QA) - M_rows[1][1], M_rows[1][0]]):
+                if any(cand):
+                    return cand
+            return [ex.R.one, ex.R.zero]
+        Ms = sympy.Matrix(n, n, lambda i, j: ex.expr(M_rows[i][j]))
+        vec = _eigenvector(Ms, ex.expr(ex.mul(lam_r, QA)))
+        return [P(x) for x in vec]
+
     given_q = q is not None
-    q0 = sympy.Matrix(q) if given_q else _eigenvector(A, lam, circ)
-    qq = _reduce_circle(_dot(q0, q0), circ)
-    p0 = sympy.Matrix(p) if p is not None else _eigenvector(A.T, lamc, circ)
-    pq = _dot(p0, q0)
-    p0 = p0 / _conj(pq)
-    qb = _conj(q0) if conjugate else q0
-    t1, t2, t3 = term_factors
-    Iden = sympy.eye(n)
-    h11 = _solve(Iden - A, B(q0, qb))
-    h20 = _solve(lam**2 * Iden - A, B(q0, q0))
-    v = t1 * C(q0, q0, qb) + t2 * B(q0, h11) + t3 * B(qb, h20)
-    c1 = half * _dot(p0, v)
-    if not given_q:
-        c1 = c1 / qq
-    c1_re, c1_im = re_im(c1, circ)
-    d, _ = re_im(lamc * (c1_re + I * c1_im), circ)
+    q0 = [P(x) for x in q] if given_q else eig(At, lam)
+    AtT = [[At[j][i] for j in range(n)] for i in range(n)]
+    p_raw = [P(x) for x in p] if p is not None else eig(AtT, lamc)
+    qq = ex.R.one if given_q else dot(q0, q0)
+    pq = dot(p_raw, q0)
+    if not pq:
+        raise ValueError("<p, q> = 0: p is not a left eigenvector for the conjugate eigenvalue")
+    qb = [ex.conj(x) for x in q0] if conjugate else q0
+    t1, t2, t3 = (P(t) for t in term_factors)
+    lam2 = ex.mul(lam, lam)
+    M1 = [[(QA if i == j else ex.R.zero) - At[i][j] for j in range(n)] for i in range(n)]
+    M2 = [[(ex.mul(lam2, QA) if i == j else ex.R.zero) - At[i][j] for j in range(n)] for i in range(n)]
+    det1, adj1 = _det_adj(ex, M1)
+    det2, adj2 = _det_adj(ex, M2)
+    if not det1 or not det2:
+        raise ValueError("a resolvent is singular: a strong resonance (e^{i theta} = 1 or e^{3 i theta} = 1)")
+    # (I - A)^{-1} = QA adj(M1)/det1 ; (e^{2 i theta} I - A)^{-1} = QA adj(M2)/det2
+    H11 = matvec(adj1, form(Bn, q0, qb))
+    H20 = matvec(adj2, form(Bn, q0, q0))
+    QB2 = ex.mul(QB, QB)
+    term_c = [ex.mul(t1, x, QB2, det1, det2) for x in form(Cn, q0, q0, qb)]
+    term_1 = [ex.mul(t2, x, QA, QC, det2) for x in form(Bn, q0, H11)]
+    term_2 = [ex.mul(t3, x, QA, QC, det1) for x in form(Bn, qb, H20)]
+    v = [term_c[i] + term_1[i] + term_2[i] for i in range(n)]        # v_true * (QC QB^2 det1 det2)
+    num = ex.mul(P(half), dot(p_raw, v))
+    den = ex.mul(pq, qq, QC, QB2, det1, det2)
+    dcj = ex.conj(den)
+    Nc = ex.mul(num, dcj)
+    D = ex.mul(den, dcj)
+    c1_re = ex.real_quotient(ex.part(Nc, ex.j, 0), D)
+    c1_im = ex.real_quotient(ex.part(Nc, ex.j, 1), D)
+    Nd = ex.mul(lamc, Nc)
+    d = ex.real_quotient(ex.part(Nd, ex.j, 0), D)
+    q_e = sympy.Matrix([ex.expr(x) for x in q0])
+    p_e = sympy.Matrix([ex.expr(x) for x in p_raw])
+    pq_e = ex.expr(pq)
     if given_q:
-        q_out, p_out = q0, p0
+        q_out, p_out = q_e, p_e / _conj(pq_e)
     else:
-        nrm = sympy.sqrt(qq)
-        q_out, p_out = q0 / nrm, p0 * nrm
-    return NSCoefficient(eigenvalue=lam, q=q_out, p=p_out, c1=c1_re + I * c1_im, d=d)
+        nrm = sympy.sqrt(ex.expr(qq))
+        q_out, p_out = q_e / nrm, p_e / _conj(pq_e) * nrm
+    return NSCoefficient(eigenvalue=lam_e, q=q_out, p=p_out, c1=c1_re + I * c1_im, d=d)
+
+
+def _indices(n: int, k: int):
+    if k == 0:
+        yield ()
+        return
+    for j in range(n):
+        for rest in _indices(n, k - 1):
+            yield (j, *rest)
+
+
+def _nested_from(flat: list, n: int, order: int) -> tuple:
+    """Inverse of :func:`_flatten` for an ``n``-output form of the given order."""
+    it = iter(flat)
+
+    def rec(depth):
+        if depth == order:
+            return next(it)
+        return tuple(rec(depth + 1) for _ in range(n))
+
+    return tuple(rec(0) for _ in range(n))
+
+
+def _det_adj(ex: _Exact, M: list):
+    """Determinant and adjugate of a square matrix of ring elements (Laplace; small ``n``)."""
+    n = len(M)
+    if n == 1:
+        return M[0][0], [[ex.R.one]]
+    if n == 2:
+        det = ex.reduce(ex.mul(M[0][0], M[1][1]) - ex.mul(M[0][1], M[1][0]))
+        return det, [[M[1][1], -M[0][1]], [-M[1][0], M[0][0]]]
+
+    def minor(rows, cols):
+        if len(rows) == 1:
+            return M[rows[0]][cols[0]]
+        acc = ex.R.zero
+        for k, cidx in enumerate(cols):
+            sub = minor(rows[1:], cols[:k] + cols[k + 1:])
+            term = ex.mul(M[rows[0]][cidx], sub)
+            acc = acc + term if k % 2 == 0 else acc - term
+        return ex.reduce(acc)
+
+    full = list(range(n))
+    det = minor(full, full)
+    adj = [[None] * n for _ in range(n)]
+    for i in range(n):
+        for j in range(n):
+            m = minor([r for r in full if r != j], [c for c in full if c != i])
+            adj[i][j] = m if (i + j) % 2 == 0 else -m
+    return det, adj
 
 
 # =========================================================================== (a) maps built from a normal form
@@ -400,12 +628,6 @@ class NormalFormModel:
         return taylor_tensors(self.F, self.xs, simplify=sympy.expand)
 
 
-def _truncate(P: sympy.Poly, order: int = 3) -> sympy.Poly:
-    """The terms of total degree ``<= order`` of a polynomial (a ``sympy.Poly``)."""
-    return sympy.Poly.from_dict({m: c for m, c in P.as_dict().items() if sum(m) <= order} or {(0,) * len(P.gens): 0},
-                                *P.gens, domain=P.domain)
-
-
 def predicted_coefficient(c1, change: CoordinateChange = DEFAULT_CHANGE) -> sympy.Expr:
     """The coefficient :func:`first_lyapunov` must give for a map conjugate to ``w -> e^{i theta} w + c1 w|w|^2``.
 
@@ -434,32 +656,36 @@ def normal_form_model(cos_t, sin_t, c1, change: CoordinateChange = DEFAULT_CHANG
     is the Taylor polynomial of degree 3 of the exact conjugate ``Phi o N o Phi^{-1}``.
 
     >>> m = normal_form_model(sympy.Rational(3, 5), sympy.Rational(4, 5), -1 + 2 * sympy.I)
-    >>> m.predicted_c1
-    -32/23 + 64*I/23
+    >>> m.predicted_c1, m.predicted_d
+    (-16/25 + 32*I/25, 16/25)
     """
     cos_t, sin_t, c1 = map(sympy.sympify, (cos_t, sin_t, c1))
     xs = sympy.symbols("x_0 x_1", real=True)
     T = change.T
     Tinv = T.inv()
+    u, v = re_im_poly(c1)
+    ex = _Exact([*xs, cos_t, sin_t, u, v, *T, *Tinv])
+    i0, i1 = ex.gens.index(xs[0]), ex.gens.index(xs[1])
 
-    def poly(e):
-        return sympy.Poly(e, *xs)
+    def trunc(p):
+        p = ex.reduce(p)
+        return ex.R.from_dict({m: c for m, c in p.items() if m[i0] + m[i1] <= 3}) if p else p
 
     def apply(M, vec):
-        return [_truncate(sum((poly(M[i, j]) * vec[j] for j in range(2)), poly(0))) for i in range(2)]
+        return [trunc(sum((ex.poly(M[i, j]) * vec[j] for j in range(2)), ex.R.zero)) for i in range(2)]
 
-    X = [poly(xs[0]), poly(xs[1])]
+    X = [ex.poly(xs[0]), ex.poly(xs[1])]
     psi = apply(Tinv, X)
     for _ in range(3):
-        rest = [_truncate(poly(0) + a + b) for a, b in zip(change.Q(*psi), change.K(*psi))]
+        rest = [trunc(qq + kk) for qq, kk in zip(change.Q(*psi), change.K(*psi))]
         psi = apply(Tinv, [X[i] - rest[i] for i in range(2)])
-    u, v = re_im_poly(c1)
-    r2 = _truncate(psi[0] ** 2 + psi[1] ** 2)
-    yn = [_truncate(cos_t * psi[0] - sin_t * psi[1] + r2 * (u * psi[0] - v * psi[1])),
-          _truncate(sin_t * psi[0] + cos_t * psi[1] + r2 * (v * psi[0] + u * psi[1]))]
+    c, s, U, V = (ex.poly(e) for e in (cos_t, sin_t, u, v))
+    r2 = trunc(psi[0] ** 2 + psi[1] ** 2)
+    yn = [trunc(c * psi[0] - s * psi[1] + trunc(r2 * trunc(U * psi[0] - V * psi[1]))),
+          trunc(s * psi[0] + c * psi[1] + trunc(r2 * trunc(V * psi[0] + U * psi[1])))]
     lin = apply(T, yn)
-    F = [_truncate(lin[i] + poly(0) + change.Q(*yn)[i] + change.K(*yn)[i]) for i in range(2)]
-    F = sympy.Matrix([f.as_expr() for f in F])
+    quad, cub = change.Q(*yn), change.K(*yn)
+    F = sympy.Matrix([ex.expr(trunc(lin[i] + quad[i] + cub[i])) for i in range(2)])
     pred = predicted_coefficient(c1, change)
     d_pred = re_im(sympy.expand((cos_t - I * sin_t) * pred))[0]
     return NormalFormModel(cos_t, sin_t, c1, change, tuple(xs), F, pred, d_pred)
@@ -587,10 +813,8 @@ def formula_obligations(term_factors=(1, 2, 1), half=Rational(1, 2), conjugate: 
     * the delayed logistic map at ``r = 2``: ``c1`` equals the elimination of :func:`eliminated_normal_form`, and
       equals the hand value :data:`DELAYED_LOGISTIC_C1` (so ``d = -1``).
 
-    The keyword arguments are passed to :func:`first_lyapunov` to plant a wrong variant.
-
-    >>> [name for name, res in formula_obligations() if res != [0, 0]]
-    []
+    The keyword arguments are passed to :func:`first_lyapunov` to plant a wrong variant
+    (``tests/test_normal_form.py`` shows that each one is refuted).
     """
     kw = dict(term_factors=term_factors, half=half, conjugate=conjugate)
     out = []
