@@ -85,6 +85,10 @@ __all__ = [
     "delayed_logistic",
     "DELAYED_LOGISTIC_D",
     "formula_obligations",
+    "MODEL_POINTS",
+    "SECOND_CHANGE",
+    "DELAYED_LOGISTIC_C1",
+    "re_im_poly",
 ]
 
 #: The normalisation of the eigenvectors behind every coefficient of this module.
@@ -243,23 +247,22 @@ class _Exact:
     """
 
     def __init__(self, exprs, circle=None):
-        syms, roots = set(), set()
+        syms, primes = set(), set()
         for e in exprs:
             e = sympy.sympify(e)
             syms |= e.free_symbols
             for pw in e.atoms(sympy.Pow):
                 if pw.base.is_Rational and pw.exp.is_Rational and pw.exp.q == 2:
-                    roots.add(pw.base)
+                    primes |= set(sympy.factorint(pw.base.p * pw.base.q))
         if circle is not None:
             syms |= set(circle)
         self.j = sympy.Dummy("i")
-        self.roots = {k: sympy.Dummy(f"sqrt{k}") for k in sorted(roots)}
+        self.roots = {k: sympy.Dummy(f"sqrt{k}") for k in sorted(primes)}
         # lex order with s, i and the roots first: the leading monomials of the relations are s^2, i^2, r^2
         front = ([circle[1]] if circle is not None else []) + [self.j] + list(self.roots.values())
         gens = front + sorted(syms - set(front), key=sympy.default_sort_key)
         self.R = PolyRing(gens, QQ)
         self.gens = gens
-        self.to_ring = {I: self.j, **{sympy.sqrt(k): r for k, r in self.roots.items()}}
         self.back = {self.j: I, **{r: sympy.sqrt(k) for k, r in self.roots.items()}}
         g = {x: self.R.gens[i] for i, x in enumerate(gens)}
         self.rel = [g[self.j] ** 2 + 1] + [g[r] ** 2 - k for k, r in self.roots.items()]
@@ -272,13 +275,28 @@ class _Exact:
         if circle is not None:
             self.split_gens.append(self.gens.index(circle[1]))
 
+    def _root(self, pw) -> sympy.Expr:
+        """``k^(n/2)`` for a rational ``k`` as a product of prime-root generators and a rational."""
+        k, n = pw.base, pw.exp.p
+        out = sympy.Integer(1)
+        # sqrt(p/q) = sqrt(p q)/q
+        whole = sympy.Rational(k.p * k.q)
+        for prime, mult in sympy.factorint(whole).items():
+            if prime not in self.roots:
+                raise ValueError(f"sqrt({prime}) appeared after the ring was built")
+            out *= sympy.Integer(prime) ** (mult // 2) * (self.roots[prime] if mult % 2 else 1)
+        return (out / k.q) ** n               # sqrt(k) = out / q
+
     def poly(self, e: sympy.Expr):
-        """A polynomial expression (in the symbols, ``I`` and the roots) as a reduced ring element."""
+        """A polynomial expression (in the symbols, ``I`` and square roots of rationals) as a reduced ring element."""
         e = sympy.expand(sympy.sympify(e))
+        rep = {I: self.j}
         for pw in e.atoms(sympy.Pow):
-            if pw.base.is_Rational and pw.exp.is_Rational and pw.exp.q == 2 and pw.exp != Rational(1, 2):
-                raise ValueError(f"unexpected power {pw}")
-        return self.reduce(self.R.from_expr(e.xreplace(self.to_ring)))
+            if pw.base.is_Rational and pw.exp.is_Rational and pw.exp.q == 2:
+                if pw.exp.p < 0:
+                    raise ValueError(f"a root in a denominator: {pw} (pass numerator and denominator separately)")
+                rep[pw] = self._root(pw)
+        return self.reduce(self.R.from_expr(sympy.expand(e.xreplace(rep))))
 
     def frac(self, e: sympy.Expr):
         """``(numerator, denominator)`` of a rational expression as ring elements."""
@@ -785,10 +803,12 @@ DELAYED_LOGISTIC_D = sympy.Integer(-1)
 #: ``c_1`` of the delayed logistic map at ``r = 2`` (by hand, :func:`delayed_logistic`).
 DELAYED_LOGISTIC_C1 = 1 - I * sympy.sqrt(3)
 
-#: The points of the circle where the built models are checked (rational cosines: no root of unity, by Niven).
-MODEL_POINTS = ((Rational(3, 5), Rational(4, 5)), (Rational(5, 13), Rational(-12, 13)), (Rational(-7, 25), Rational(24, 25)))
+#: A rational point of the circle (``cos theta = 3/5``: not a root of unity, by Niven's theorem) and the symbolic
+#: point ``(c, s)`` with ``c^2 + s^2 = 1`` (every ``theta`` at once) where the built models are checked.
+COS, SIN = sympy.symbols("c s", real=True)
+MODEL_POINTS = ((Rational(3, 5), Rational(4, 5)), (COS, SIN))
 
-#: A second change: orthogonal-free shear with other quadratic and cubic terms.
+#: A second change: another non-orthogonal linear part, other quadratic and cubic terms.
 SECOND_CHANGE = CoordinateChange(
     T=sympy.Matrix([[1, 3], [-1, 1]]),
     Q=lambda u, v: [-u * v, 2 * u**2 + v**2],
@@ -804,29 +824,31 @@ def _model_tensors(cos_t, sin_t, which: int):
     return m, m.tensors()
 
 
-def formula_obligations(term_factors=(1, 2, 1), half=Rational(1, 2), conjugate: bool = True) -> list[tuple[str, object]]:
+def formula_obligations(term_factors=(1, 2, 1), half=Rational(1, 2), conjugate: bool = True, *,
+                        every_theta: bool = True) -> list[tuple[str, object]]:
     """Residuals that are exactly 0 for the true formula of :func:`first_lyapunov` (a list of ``(name, residual)``).
 
-    * for each point of :data:`MODEL_POINTS` and two coordinate changes: the map built from the normal form
-      ``w -> e^{i theta} w + (u + i v) w|w|^2`` (``u, v`` real symbols, so every ``c1`` at once) has coefficient
-      :func:`predicted_coefficient` (residual: real and imaginary parts of the difference, in ``u, v``);
+    * the map built from the normal form ``w -> e^{i theta} w + (u + i v) w|w|^2`` (``u, v`` real symbols, so every
+      ``c1`` at once) has coefficient :func:`predicted_coefficient` (residual: real and imaginary parts of the
+      difference, in ``u, v``): at ``cos theta = 3/5`` and for every ``theta`` (``cos theta = c``, ``sin theta = s``,
+      ``c^2 + s^2 = 1``) with :data:`DEFAULT_CHANGE`, and for every ``theta`` with :data:`SECOND_CHANGE`;
     * the delayed logistic map at ``r = 2``: ``c1`` equals the elimination of :func:`eliminated_normal_form`, and
       equals the hand value :data:`DELAYED_LOGISTIC_C1` (so ``d = -1``).
 
-    The keyword arguments are passed to :func:`first_lyapunov` to plant a wrong variant
-    (``tests/test_normal_form.py`` shows that each one is refuted).
+    ``term_factors``, ``half`` and ``conjugate`` are passed to :func:`first_lyapunov` to plant a wrong variant
+    (``tests/test_normal_form.py`` shows that each one is refuted); ``every_theta=False`` keeps the rational point
+    and the delayed logistic map only (cheaper).
     """
     kw = dict(term_factors=term_factors, half=half, conjugate=conjugate)
     out = []
-    for which in (0, 1):
-        for k, (c, s) in enumerate(MODEL_POINTS):
-            if which == 1 and k > 0:
-                continue
-            m, (A, B, C) = _model_tensors(c, s, which)
-            nf = first_lyapunov(A, B, C, c, s, **kw)
-            diff = re_im(nf.c1 - m.predicted_c1)
-            out.append((f"model (change {which}) at cos theta = {c}: c1 = 4 (u + i v)/||T||_F^2",
-                        [sympy.expand(diff[0]), sympy.expand(diff[1])]))
+    cases = ((0, MODEL_POINTS[0]), (0, MODEL_POINTS[1]), (1, MODEL_POINTS[1])) if every_theta else ((0, MODEL_POINTS[0]),)
+    for which, (c, s) in cases:
+        m, (A, B, C) = _model_tensors(c, s, which)
+        nf = first_lyapunov(A, B, C, c, s, **kw)
+        circle = (c, s) if isinstance(c, sympy.Symbol) else None
+        diff = re_im(nf.c1 - m.predicted_c1, circle)
+        where = "every theta" if circle else f"cos theta = {c}"
+        out.append((f"model (change {which}) at {where}: c1 = 4 (u + i v)/||T||_F^2", [sympy.expand(diff[0]), sympy.expand(diff[1])]))
     A, B, C, c, s = delayed_logistic()
     nf = first_lyapunov(A, B, C, c, s, **kw)
     elim = eliminated_normal_form(A, B, C, c, s)
