@@ -75,7 +75,7 @@ __all__ = [
     "CHART", "resolve_loss", "loss_derivatives", "ratios",
     "XStarExpansion", "xstar_expansion", "xstar_obligations",
     "CycleMap", "cycle_map", "on_curve_tensors",
-    "ipo_direct_tensors", "dpo_direct_tensors", "cross_check_obligations",
+    "ipo_direct_tensors", "dpo_direct_tensors", "cross_check_obligations", "Q_CHART", "symmetry_obligations",
     "Resonance", "RESONANCES", "CycleNormalForm", "cycle_normal_form",
     "STATED_D", "CLOSED_FORMS", "stated_d", "SignVerdict", "sign_verdict", "sign_obligations", "sign_at", "exact_sign",
 ]
@@ -224,12 +224,12 @@ def _xstar_rho(order3_factor=1) -> tuple:
             xn = [R.from_expr(sympy.sympify(order3_factor)) * x for x in xn]
         orders.append(xn)
         Xs = [Xs[i] + xn[i] for i in range(2)]
-    return R, g, orders, Gx
+    return R, g, orders, Gx, rows
 
 
 @lru_cache(maxsize=None)
 def _xstar_cached(loss_key: tuple, derivs: tuple) -> XStarExpansion:
-    R, g, orders, _ = _xstar_rho()
+    R, g, orders, _, _ = _xstar_rho()
     sub = ratios(derivs)
     out = []
     for xn in orders:
@@ -257,13 +257,14 @@ def xstar_obligations(*, order3_factor=1) -> list[tuple[str, str, object]]:
 
     * ``linear part``: the ``x``-linear part of ``G`` is the stated implicit-function matrix ``A`` of
       :func:`theory.family.ift_matrices` (generic ``f``), and the expansion starts with ``x1 = c_f S u`` (LOSS-3);
-    * ``solves G to order 3``: ``G(x1 + x2 + x3; 1/3 + u)`` has no terms of degree ``<= 3`` in ``u``;
+    * ``solves G to order 3``: ``G(x1 + x2 + x3; 1/3 + u)`` has no terms of degree ``<= 3`` in ``u`` (``G`` with ``f'``
+      replaced by its Taylor polynomial of degree 3: the rest is ``O(|x|^4) = O(|u|^4)``);
     * ``homogeneity``: ``G`` is linear in ``(f'(0), .., f''''(0))``, so ``x*`` depends on ``f`` only through the
       ratios ``rho_k`` (the Taylor polynomial of ``f'`` with ``d_k`` is ``d_2`` times the one with ``rho_k``).
 
     Residuals must be 0; ``order3_factor`` plants a wrong third order.
     """
-    R, g, orders, Gx = _xstar_rho(order3_factor)
+    R, g, orders, Gx, rows = _xstar_rho(order3_factor)
     P = cyclic_P()
     xs = sympy.symbols("x_0 x_1", real=True)
     u_all = [U[0], U[1], -U[0] - U[1]]
@@ -271,12 +272,12 @@ def xstar_obligations(*, order3_factor=1) -> list[tuple[str, str, object]]:
     G = family.stationarity(GENERIC, P, mu, [xs[0], xs[1], 0])
     G = instantiate(G, {Fn1: _taylor_fprime(RHO)})
     lin = sympy.Matrix(2, 2, lambda i, j: sympy.diff(G[i], xs[j]).subs({xs[0]: 0, xs[1]: 0, U[0]: 0, U[1]: 0}))
-    tot = [sum((o[i] for o in orders), R.zero).as_expr() for i in range(2)]
-    Gs = [sympy.expand(G[k].subs({xs[0]: tot[0], xs[1]: tot[1]}, simultaneous=True)) for k in range(2)]
+    tot = [sum((o[i] for o in orders), R.zero) for i in range(2)]
+    iu = [R.gens.index(g[U[0]]), R.gens.index(g[U[1]])]
     low = []
-    for e in Gs:
-        p = sympy.Poly(e, *U)
-        low.append(sum((c for m, c in p.terms() if sum(m) <= 3), sympy.Integer(0)))
+    for row in rows:
+        comp = row.compose([(g[xs[0]], tot[0]), (g[xs[1]], tot[1])])
+        low.append(R.from_dict({m: c for m, c in comp.items() if m[iu[0]] + m[iu[1]] <= 3}).as_expr() if comp else sympy.Integer(0))
     cf = -2 * RHO[0]
     S = cyclic_P() - sympy.ones(3, 3) / 2
     x1_stated = cf * S * sympy.Matrix(u_all)
@@ -314,7 +315,7 @@ class CycleMap:
 @lru_cache(maxsize=None)
 def _map_rho(exp_cubic=Rational(1, 6), order3_factor=1):
     """``F(l)`` in ``rho`` (ring elements over QQ[l, lam, a, rho]) without the ``alpha l`` and ``1/b`` factors."""
-    R0, g0, orders, _ = _xstar_rho(order3_factor)
+    R0, g0, orders, _, _ = _xstar_rho(order3_factor)
     R = PolyRing([*L, LAM, A, *RHO], QQ)
     g = dict(zip([*L, LAM, A, *RHO], R.gens))
     il = [0, 1]
@@ -650,12 +651,46 @@ def _exact(v, name: str) -> sympy.Expr:
     return e
 
 
+#: The eigenvector of ``A = alpha I + (s/sqrt 3) N`` for ``alpha + i s`` on the curve, ``<q, q> = 1`` (every loss).
+Q_CHART = sympy.Matrix([2, 1 + sympy.I * sympy.sqrt(3)]) / (2 * sympy.sqrt(2))
+
+
+def _rho_map(exp_cubic=Rational(1, 6), order3_factor=1) -> CycleMap:
+    return _cycle_map_cached("rho", (RHO[0], sympy.Integer(1), RHO[1], RHO[2]), exp_cubic, order3_factor)
+
+
 @lru_cache(maxsize=None)
 def _generic_nf(term_factors=(1, 2, 1), half=Rational(1, 2), exp_cubic=Rational(1, 6), order3_factor=1) -> NSCoefficient:
-    """The normal form for the symbolic ratios ``rho`` (``f''(0) = 1``): one derivation for every smooth loss."""
-    cm = _cycle_map_cached("rho", (RHO[0], sympy.Integer(1), RHO[1], RHO[2]), exp_cubic, order3_factor)
-    Ac, Bc, Cc = on_curve_tensors(cm)
-    return first_lyapunov(Ac, Bc, Cc, ALPHA, S, term_factors=term_factors, half=half)
+    """The normal form for the symbolic ratios ``rho`` (``f''(0) = 1``): one derivation for every smooth loss.
+
+    ``q`` = :data:`Q_CHART` (it does not depend on ``alpha``, ``s`` or the loss; :func:`symmetry_obligations`).
+    """
+    Ac, Bc, Cc = on_curve_tensors(_rho_map(exp_cubic, order3_factor))
+    return first_lyapunov(Ac, Bc, Cc, ALPHA, S, q=list(Q_CHART), term_factors=term_factors, half=half)
+
+
+def symmetry_obligations() -> list[tuple[str, str, object]]:
+    """The structure on the curve that every loss shares (residuals must be 0).
+
+    * ``A = alpha I + (s/sqrt 3) N``, ``N = [[-1, 2], [-2, 1]]``, and ``A q = (alpha + i s) q``, ``<q, q> = 1`` for
+      :data:`Q_CHART`;
+    * ``B(q, conj q) = 0``: the map commutes with the cyclic relabelling of the responses (``P_cyc`` is circulant), a
+      rotation of order 3 in the eigen-coordinate ``z``, so the reduced map has no ``z conj(z)`` (and no ``z^2``) term.
+      Hence the term ``2 B(q, (I - A)^{-1} B(q, conj q))`` of the formula vanishes here, and a wrong factor on it is
+      not visible on these maps (it is on the models of :func:`theory.normal_form.formula_obligations`).
+    """
+    Ac, Bc, _ = on_curve_tensors(_rho_map())
+    N = sympy.Matrix([[-1, 2], [-2, 1]])
+    lam = ALPHA + sympy.I * S
+    q = Q_CHART
+    qb = q.applyfunc(sympy.conjugate)
+    tidy = lambda e: sympy.expand(sympy.radsimp(sympy.expand(e)))  # noqa: E731
+    return [
+        ("A = alpha I + (s/sqrt 3) N on the curve", "explicit", (Ac - ALPHA * sympy.eye(2) - S / sympy.sqrt(3) * N).applyfunc(tidy)),
+        ("A q = (alpha + i s) q", "explicit", (Ac * q - lam * q).applyfunc(tidy)),
+        ("<q, q> = 1", "explicit", tidy((qb.T * q)[0] - 1)),
+        ("B(q, conj q) = 0 (Z3 symmetry)", "explicit", Bc(q, qb).applyfunc(tidy)),
+    ]
 
 
 def _enters(d: sympy.Expr) -> str:
@@ -691,7 +726,8 @@ def _cycle_nf_cached(name: str, title: str, derivs: tuple, b_expr, hooks: tuple)
         loss=name, title=title, params=(ALPHA, A, LAM), derivatives=derivs, gain=cf,
         curve=f"alpha^2 + omega^2 = 1, omega = c_f lam a/(b sqrt 3) = sin(theta), c_f = {sympy.sstr(cf)}",
         omega=omega, b_on_curve=cf * LAM * A / sympy.sqrt(3 * (1 - ALPHA**2)), theta=sympy.acos(ALPHA),
-        eigenvalue=ALPHA + sympy.I * S, q=gen.q.subs(sub), p=gen.p.subs(sub), c1=c1, d=d, Q=Q, enters=_enters(d),
+        eigenvalue=ALPHA + sympy.I * S, q=gen.q, p=gen.p.applyfunc(lambda e: sympy.simplify(sympy.radsimp(e))),
+        c1=sympy.factor(sympy.together(c1), sympy.I), d=d, Q=Q, enters=_enters(d),
         scale_name="b" if b_expr is None else name, b_expr=b_expr,
     )
 
