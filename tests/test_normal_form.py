@@ -107,3 +107,41 @@ def test_re_im_and_a_strong_resonance_is_refused():
     C = N.MultilinearForm(tuple(tuple(tuple((0, 0) for _ in range(2)) for _ in range(2)) for _ in range(2)), 3)
     with pytest.raises(ValueError, match="resonance"):
         N.first_lyapunov(A, B, C, 1, 0)
+
+
+def test_a_three_dimensional_map_with_a_stable_direction():
+    """The n-dimensional formula (centre-manifold terms through the resolvents) on a 3-D map built from
+    ``w -> e^{i theta} w + c1 w|w|^2`` plus a stable direction ``v -> v/2 + y0 y1`` coupled quadratically, conjugated
+    by ``x = T y + Q(y)`` (non-orthogonal ``T``, quadratic ``Q`` mixing all three coordinates)."""
+    from sympy import QQ
+    from sympy.polys.rings import PolyRing
+
+    xs = sympy.symbols("x0:3", real=True)
+    R = PolyRing(xs, QQ)
+    c, s, u, v = Rational(3, 5), Rational(4, 5), -1, 2
+    T = sympy.Matrix([[2, 1, 0], [Rational(1, 2), 1, 1], [0, -1, 1]])
+    Ti = T.inv()
+
+    def trunc(p):
+        return R.from_dict({m: k for m, k in p.items() if sum(m) <= 3}) if p else p
+
+    def lin(M, vec):
+        return [trunc(sum((R.domain.convert(M[i, j]) * vec[j] for j in range(3)), R.zero)) for i in range(3)]
+
+    def Q(y):
+        return [trunc(y[0] * y[2] + y[1] ** 2), trunc(y[0] ** 2 - y[2] ** 2), trunc(y[0] * y[1] + 2 * y[2] ** 2)]
+
+    X = list(R.gens)
+    psi = lin(Ti, X)
+    for _ in range(2):
+        psi = lin(Ti, [X[i] - Q(psi)[i] for i in range(3)])
+    y0, y1, w = psi
+    r2 = trunc(y0**2 + y1**2)
+    normal = [trunc(c * y0 - s * y1 + r2 * (u * y0 - v * y1)), trunc(s * y0 + c * y1 + r2 * (v * y0 + u * y1)),
+              trunc(w / 2 + y0 * y1)]
+    F = sympy.Matrix([trunc(a + b).as_expr() for a, b in zip(lin(T, normal), Q(normal))])
+    A, B, C = N.taylor_tensors(F, list(xs))
+    nf = N.first_lyapunov(A, B, C, c, s)
+    nu2 = sum(abs(e) ** 2 for e in T * sympy.Matrix([1, -I, 0]))
+    assert sympy.expand(nf.c1 - 4 * (u + I * v) / nu2) == 0
+    assert sympy.expand(N.first_lyapunov(A, B, C, c, s, term_factors=(1, 2, 0)).c1 - nf.c1) != 0

@@ -89,6 +89,8 @@ __all__ = [
     "SECOND_CHANGE",
     "DELAYED_LOGISTIC_C1",
     "re_im_poly",
+    "COS",
+    "SIN",
 ]
 
 #: The normalisation of the eigenvectors behind every coefficient of this module.

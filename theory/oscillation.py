@@ -66,7 +66,7 @@ from . import dpo as dpo_theory
 from . import family
 from . import mrs_ipo
 from .family import D1, D2, GENERIC, Fn1, Fn2, instantiate
-from .losses import BUILTIN, LossError, PairLoss, X, builtin, from_expression
+from .losses import LossError, PairLoss, X, builtin, from_expression
 from .matrices import CYCLE_MARGIN, cyclic_P
 from .normal_form import NORMALISATION, MultilinearForm, NSCoefficient, first_lyapunov, taylor_tensors
 
@@ -174,7 +174,12 @@ class XStarExpansion:
     u: tuple = U
 
     def total(self) -> sympy.Matrix:
+        """``x1 + x2 + x3``."""
         return self.orders[0] + self.orders[1] + self.orders[2]
+
+    def r_star(self) -> sympy.Matrix:
+        """``r* = x*/b`` to third order (``b`` = :data:`B_SCALE`)."""
+        return self.total() / B_SCALE
 
 
 def _taylor_fprime(rho) -> sympy.Lambda:
@@ -708,7 +713,7 @@ def _enters(d: sympy.Expr) -> str:
 
 
 @lru_cache(maxsize=None)
-def _cycle_nf_cached(name: str, title: str, derivs: tuple, b_expr, hooks: tuple) -> CycleNormalForm:
+def _cycle_nf_cached(name: str, title: str, derivs: tuple, b_expr, scale_name: str, hooks: tuple) -> CycleNormalForm:
     term_factors, half, exp_cubic, order3_factor = hooks
     gen = _generic_nf(term_factors, half, exp_cubic, order3_factor)
     sub = ratios(derivs)
@@ -728,7 +733,7 @@ def _cycle_nf_cached(name: str, title: str, derivs: tuple, b_expr, hooks: tuple)
         omega=omega, b_on_curve=cf * LAM * A / sympy.sqrt(3 * (1 - ALPHA**2)), theta=sympy.acos(ALPHA),
         eigenvalue=ALPHA + sympy.I * S, q=gen.q, p=gen.p.applyfunc(lambda e: sympy.simplify(sympy.radsimp(e))),
         c1=sympy.factor(sympy.together(c1), sympy.I), d=d, Q=Q, enters=_enters(d),
-        scale_name="b" if b_expr is None else name, b_expr=b_expr,
+        scale_name=scale_name, b_expr=b_expr,
     )
 
 
@@ -753,7 +758,7 @@ def cycle_normal_form(loss="ipo", *, term_factors=(1, 2, 1), half=Rational(1, 2)
     derivs = tuple(sympy.sympify(v) for v in f_derivatives) if f_derivatives is not None else loss_derivatives(L_)
     b_expr = None if L_.name in ("generic", "user") else L_.b_expr
     hooks = (tuple(sympy.sympify(t) for t in term_factors), sympy.sympify(half), sympy.sympify(exp_cubic), sympy.sympify(order3_factor))
-    return _cycle_nf_cached(L_.name, L_.title or L_.name, derivs, b_expr, hooks)
+    return _cycle_nf_cached(L_.name, L_.title or L_.name, derivs, b_expr, L_.scale_name, hooks)
 
 
 # =========================================================================== stated closed forms and the sign
@@ -833,7 +838,6 @@ def sign_obligations(loss="ipo", **hooks) -> list[tuple[str, str, object]]:
     """
     nf = cycle_normal_form(loss, **hooks)
     L_ = resolve_loss(loss)
-    derivs = loss_derivatives(L_) if hooks.get("f_derivatives") is None else tuple(hooks["f_derivatives"])
     stated = stated_d(loss_derivatives(L_))
     K0, K1 = _K(loss_derivatives(L_))
     w = LAM**2 * A**2
@@ -874,8 +878,11 @@ def sign_verdict(loss="ipo") -> SignVerdict:
     Qc = sympy.simplify((-3 + LAM**2 * A**2 * (K0 + K1 * A**2)).subs({A: Rational(1, 2), LAM: 1}))
     proved = all(family.is_zero(r) for _, _, r in steps)
     surface, where = "", ""
-    if not proved or Qc.is_negative is None and Qc.is_zero is None and Qc.is_positive is None:
+    region = f"lam^2 a^2 ({sympy.sstr(K0)} + {sympy.sstr(K1)} a^2) > 3"
+    if not proved:
         verdict = "undecided"
+        surface = (f"d < 0 on the whole box iff Q(a = 1/2, lam = 1) = {sympy.sstr(Qc)} < 0; otherwise d > 0 exactly where "
+                   f"{region} (for each a with K0 + K1 a^2 > 0: lam > sqrt(3/(a^2 (K0 + K1 a^2))))")
     elif Qc.is_negative:
         verdict = "supercritical"
     elif Qc.is_zero:
@@ -884,12 +891,12 @@ def sign_verdict(loss="ipo") -> SignVerdict:
     else:
         verdict = "changes sign"
         if K1 == 0:
-            lam_a = sympy.sqrt(sympy.Rational(3) / K0) if K0.is_positive else None
-            surface = f"lam a = {sympy.sstr(sympy.radsimp(lam_a))}"
-            where = f"lam a > {sympy.sstr(sympy.radsimp(lam_a))} (subcritical); lam a < {sympy.sstr(sympy.radsimp(lam_a))} supercritical"
+            lam_a = sympy.radsimp(sympy.sqrt(sympy.Rational(3) / K0))
+            surface = f"lam a = {sympy.sstr(lam_a)}"
+            where = f"lam a > {sympy.sstr(lam_a)} (subcritical); lam a < {sympy.sstr(lam_a)} supercritical"
         else:
             surface = f"lam^2 a^2 ({sympy.sstr(K0)} + {sympy.sstr(K1)} a^2) = 3"
-            where = f"lam^2 a^2 ({sympy.sstr(K0)} + {sympy.sstr(K1)} a^2) > 3"
+            where = f"{region}: for each a with K0 + K1 a^2 > 0, lam > sqrt(3/(a^2 (K0 + K1 a^2)))"
     return SignVerdict(L_.name, nf.d, nf.Q, K0, K1, Qc, verdict, surface, where, steps)
 
 
