@@ -28,8 +28,9 @@ defined up to a constant, which the chart does not see).
    ``d = Re(e^{-i theta} c_1)`` of :func:`theory.normal_form.first_lyapunov` in the normalisation
    :data:`theory.normal_form.NORMALISATION` (``<q, q> = 1``, ``<p, q> = 1`` in the Euclidean product of the chart).
 
-**Result** (:data:`STATED_D`, proved for every smooth ``f`` with ``f'' > 0`` and checked against independent
-routes for IPO and DPO, :func:`cross_check_obligations`):
+**Result** (:data:`STATED_D`, derived exactly for every smooth ``f`` with ``f''(0) > 0`` — the derivatives of ``f`` at
+0 as symbols — and checked against independent routes for IPO and DPO, :func:`cross_check_obligations`; the formula
+of the coefficient itself is checked on maps whose coefficient is known, :func:`theory.normal_form.formula_obligations`):
 
 .. math::
 
