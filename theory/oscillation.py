@@ -78,7 +78,7 @@ __all__ = [
     "CycleMap", "cycle_map", "on_curve_tensors",
     "ipo_direct_tensors", "dpo_direct_tensors", "cross_check_obligations", "Q_CHART", "symmetry_obligations",
     "Resonance", "RESONANCES", "CycleNormalForm", "cycle_normal_form",
-    "STATED_D", "CLOSED_FORMS", "stated_d", "SignVerdict", "sign_verdict", "sign_obligations", "sign_at", "exact_sign",
+    "STATED_D", "CLOSED_FORMS", "stated_d", "sections", "SignVerdict", "sign_verdict", "sign_obligations", "sign_at", "exact_sign",
 ]
 
 #: ``alpha`` (= ``cos theta`` on the curve), the cycle strength ``a``, ``lam``, the loss scale ``b``, ``s = sin theta``.
@@ -948,3 +948,32 @@ def sign_at(loss, alpha, a, lam, **hooks) -> int:
     """
     nf = cycle_normal_form(loss, **hooks)
     return exact_sign(nf.value(alpha=alpha, a=a, lam=lam))
+
+
+# =========================================================================== LaTeX sections (the claims reference, reports)
+def sections(*names: str) -> list:
+    """LaTeX sections (``theory.latex.Section``) of DYN-7: ``closed_forms`` (the coefficient on the curves) and
+    ``formula`` (the coefficient of a map); all when no name is given."""
+    from .latex import Equation, Section
+
+    d = sympy.Symbol("d")
+    table = {
+        "closed_forms": Section(
+            "DYN-7: first Lyapunov coefficient on the threshold curves of the 3-cycle",
+            "Chart l_i = log(pi_i/pi_2); <q, q> = 1, <p, q> = 1; b eliminated by the curve alpha^2 + omega^2 = 1.",
+            [
+                ("MRS-IPO (DYN-1 curve)", Equation(r"d_{\mathrm{IPO}}", CLOSED_FORMS["ipo"])),
+                ("MRS-DPO (DPO-4 curve)", Equation(r"d_{\mathrm{DPO}}", CLOSED_FORMS["dpo"])),
+                ("exponential loss", Equation(r"d_{\exp}", CLOSED_FORMS["exp"])),
+                ("every smooth f (d_k = f^(k)(0))", Equation(d, STATED_D)),
+            ],
+        ),
+        "formula": Section(
+            "The first Lyapunov coefficient of a map",
+            "Kuznetsov's formula; A q = e^{i theta} q, A^T p = e^{-i theta} p.",
+            [("c1", r"c_1 = \tfrac12\langle p,\ C(q,q,\bar q) + 2B(q,(I-A)^{-1}B(q,\bar q)) + B(\bar q,(e^{2i\theta}I-A)^{-1}B(q,q))\rangle"),
+             ("d", r"d = \operatorname{Re}\bigl(e^{-i\theta} c_1\bigr)")],
+        ),
+    }
+    keys = names or tuple(table)
+    return [table[k] for k in keys]

@@ -37,6 +37,7 @@ BUILTIN_MODULES: list[str] = [
     "verify.claims.dynamics",
     "verify.claims.dpo",
     "verify.claims.losses",
+    "verify.claims.oscillation",
 ]
 
 
