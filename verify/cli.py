@@ -31,6 +31,7 @@ COMMAND_MODULES: list[str] = [
     "verify.commands.threshold",
     "verify.commands.simulate",
     "verify.commands.phase",
+    "verify.commands.bifurcation",
     "verify.commands.counterexample",
     "verify.commands.sampler",
     "verify.commands.latex",
