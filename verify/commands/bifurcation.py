@@ -55,7 +55,7 @@ from fractions import Fraction
 from typing import Any, Callable
 
 from verify.commands._dynargs import note_repairs
-from verify.commands._lossargs import HelpFormatter, add_loss_options, loss_epilog, loss_from_args, loss_json, loss_label
+from verify.commands._lossargs import HelpFormatter, Subparsers, add_loss_options, loss_epilog, loss_from_args, loss_json, loss_label
 from verify.exact.objects import InputError, NumericalFailure, to_fraction, unit_interval
 
 __all__ = [
@@ -67,6 +67,7 @@ __all__ = [
     "exact_normal_form",
     "cyclic_matrix",
     "curve_alphas",
+    "alpha_symbol",
     "bifurcation",
     "document",
     "d_text",
@@ -209,22 +210,19 @@ class Bifurcation:
             return f"subcritical at all {n} points (d > 0): no small circle past the threshold, orbits leave the uniform point"
         return "mixed along the curve: " + ", ".join(f"{k} at {v}" for k, v in t.items())
 
-    def scale_at(self, alpha: float) -> float:
-        """The threshold scale at a float ``alpha`` (the exact curve evaluated)."""
-        return float(self._curve_fn(alpha))
-
-    @property
-    def _curve_fn(self) -> Callable:
+    def curve_function(self) -> Callable[[float], float]:
+        """The threshold scale as a float function of ``alpha`` (``b_c = b_0/sqrt(1 - alpha^2)``, ``b_0`` exact then
+        rounded once, and the loss's inverse of ``b`` lambdified once)."""
         import sympy
 
-        fn = getattr(self, "_fn", None)
-        if fn is None:
-            fn = sympy.lambdify(_ALPHA(), self.scale_curve, "math")
-            self._fn = fn
-        return fn
+        bs = sympy.Symbol("b", positive=True)
+        g = sympy.lambdify(bs, self.loss.scale_of_b(bs), "math")
+        b0 = float(sympy.N(self.loss.gain * sympy.Rational(self.lam.numerator, self.lam.denominator) * self.pair.s_max / self.K, 20))
+        return lambda alpha: float(g(b0 / math.sqrt(1 - float(alpha) ** 2)))
 
 
-def _ALPHA():
+def alpha_symbol():
+    """The symbol ``alpha`` of the curve's expressions."""
     import sympy
 
     return sympy.Symbol("alpha", nonnegative=True)
@@ -311,7 +309,7 @@ def bifurcation(P: Any, loss: Any, lam: Any = 1, *, points: int = DEFAULT_POINTS
         t = S[0][1]
         cycle = (abs(t), t < 0)
     R = lambda x: sympy.Rational(x.numerator, x.denominator)  # noqa: E731
-    al_s = _ALPHA()
+    al_s = alpha_symbol()
     b_curve = sympy.radsimp(lo.gain * R(la) * cp.s_max / K) / sympy.sqrt(1 - al_s**2)
     scale_curve = sympy.simplify(lo.scale_of_b(b_curve))
     side = threshold_side(lo)
@@ -507,7 +505,7 @@ def document(bf: Bifurcation, orbit: dict | None = None, png: str | None = None)
 # ----------------------------------------------------------------------------- command line
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: Subparsers) -> None:
     p = sub.add_parser(
         "bifurcation",
         help="the Neimark–Sacker bifurcation of the MRS map at the uniform point: the threshold curve and the first "

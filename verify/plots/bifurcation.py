@@ -28,7 +28,7 @@ import numpy as np
 
 from verify.plots.style import PALETTE, figure_style, math_name, matrix_mathtext, new_figure, require_matplotlib, tint
 
-__all__ = ["HEIGHT", "TYPE_COLOURS", "TARGET_RADIUS", "orbit_past_threshold", "bifurcation_figure"]
+__all__ = ["HEIGHT", "TYPE_COLOURS", "TARGET_RADIUS", "MU_FLOOR", "orbit_past_threshold", "bifurcation_figure"]
 
 #: Figure height in inches (the width is :data:`verify.plots.style.WIDTH`).
 HEIGHT = 3.5
@@ -40,6 +40,8 @@ TYPE_COLOURS = {
 }
 #: The predicted radius ``|w|`` of the circle the orbit is run at (chooses the distance past the threshold).
 TARGET_RADIUS = 0.2
+#: The smallest ``mu`` of a supercritical run (a small ``|d|`` then gives a larger circle, not a longer run).
+MU_FLOOR = 0.002
 
 
 def _type_key(kind: str) -> str:
@@ -76,7 +78,7 @@ def orbit_past_threshold(bf, *, seed: int = 0, radius: float = TARGET_RADIUS, al
 
     The point is the decided one nearest ``alpha = 1/2`` (or ``alpha``, one of ``bf``'s points), with its ``d``.
     The distance is chosen so that the predicted circle has ``|w| = radius`` (supercritical;
-    ``mu = radius^2 |d|``) or so that ``mu = max(radius^2 d, 0.01)`` (subcritical): ``b = b_c/(1 + eps)`` with
+    ``mu = max(radius^2 |d|, MU_FLOOR)``) or so that ``mu = max(radius^2 d, 0.01)`` (subcritical): ``b = b_c/(1 + eps)`` with
     ``(1 + eps)^2 = ((1 + mu)^2 - alpha^2)/(1 - alpha^2)`` (LOSS-3: the modulus is
     ``sqrt(alpha^2 + (1 - alpha^2)(1 + eps)^2)``). At that ``b`` the eigenvalue ``lambda``, ``q`` and ``p`` are
     those of the float Jacobian at the uniform point in the log-ratio chart (``mu = |lambda| - 1``). The orbit
@@ -105,7 +107,7 @@ def orbit_past_threshold(bf, *, seed: int = 0, radius: float = TARGET_RADIUS, al
     a_f = float(al)
     d = float(pt.d_float)
     sub = d > 0
-    mu_t = max(radius**2 * d, 0.01) if sub else radius**2 * abs(d)
+    mu_t = max(radius**2 * d, 0.01) if sub else max(radius**2 * abs(d), MU_FLOOR)
     grow = math.sqrt(((1 + mu_t) ** 2 - a_f**2) / (1 - a_f**2))
     eps = Fraction(grow - 1).limit_denominator(10**9)
     b = sympy.radsimp(pt.b_c / (1 + sympy.Rational(eps.numerator, eps.denominator)))
@@ -151,7 +153,7 @@ def orbit_past_threshold(bf, *, seed: int = 0, radius: float = TARGET_RADIUS, al
     circle = None
     if sub:
         measured = float(w2.max())
-        ratio = float("nan")
+        ratio = None
         left = bool(measured > stop)
         text = (f"alpha = {al}, b = b_c/(1 + eps), eps = {float(eps):.4g} (mu = {mu:.3g}), subcritical: from |w|^2 = {abs(w0) ** 2:.3g} "
                 + (f"the orbit leaves: |w|^2 = {measured:.3g} > max(1, 25 mu/d) after {n} steps" if left
@@ -184,7 +186,8 @@ def _phase_panel(ax, bf, orbit) -> list:
 
     pts = sorted(bf.points, key=lambda p: p.alpha)
     alphas = np.linspace(0.0, 0.995, 400)
-    ys = np.array([bf.scale_at(float(x)) for x in alphas])
+    fn = bf.curve_function()
+    ys = np.array([fn(x) for x in alphas])
     ymax = 1.3 * max([p.scale_float for p in pts] + [float(v) for v in ys[alphas <= 0.9]])
     ys_c = np.minimum(ys, 10 * ymax)
     above_colour, below_colour = tint(PALETTE["vermillion"], 0.82), tint(PALETTE["green"], 0.8)
