@@ -202,13 +202,17 @@ class Bifurcation:
         """One sentence: the type along the curve."""
         t = self.types
         n = len(self.points)
+        every = "at the one point" if n == 1 else f"at all {n} points"
         if self.degenerate is not None:
-            return f"degenerate at every point: {self.degenerate}"
+            return f"degenerate {every}: {self.degenerate}"
         if t.get("supercritical") == n:
-            return f"supercritical at all {n} points (d < 0): a stable invariant circle is born just past the threshold (persistent small oscillation)"
+            return f"supercritical {every} (d < 0): a stable invariant circle is born just past the threshold (persistent small oscillation)"
         if t.get("subcritical") == n:
-            return f"subcritical at all {n} points (d > 0): no small circle past the threshold, orbits leave the uniform point"
-        return "mixed along the curve: " + ", ".join(f"{k} at {v}" for k, v in t.items())
+            return f"subcritical {every} (d > 0): no small circle past the threshold, orbits leave the uniform point"
+        if t.get("degenerate (d = 0)") == n:
+            return (f"d = 0 {every} (to the working precision): the cubic normal form does not decide (a degenerate "
+                    "Neimark–Sacker point; the next coefficient would)")
+        return "the type changes along the curve: " + ", ".join(f"{k} at {v}" for k, v in t.items())
 
     def curve_function(self) -> Callable[[float], float]:
         """The threshold scale as a float function of ``alpha`` (``b_c = b_0/sqrt(1 - alpha^2)``, ``b_0`` exact then

@@ -1,4 +1,5 @@
-r"""The Neimark–Sacker coefficient of the 3-cycle MRS map, numerically, from the solved map itself.
+r"""The Neimark–Sacker coefficient of the MRS map at the uniform point, numerically, from the solved map itself
+(the 3-cycle in the plane; any balanced ``P`` in ``K - 1`` dimensions).
 
 An independent numeric route to the first Lyapunov coefficient ``d`` at the uniform fixed point of
 ``P_cyc(a)`` for any smooth loss of the family (claim DYN-7): no Taylor formula of the map is used.
@@ -34,6 +35,15 @@ An independent numeric route to the first Lyapunov coefficient ``d`` at the unif
 4. **Error estimate** (:func:`lyapunov_numeric`): everything is computed twice, the second time with
    the step ``h 10^-3`` and 10 more digits (truncation ``10^6`` times smaller, rounding no larger); the
    difference of the two is the stated error of the first. The result claims ``dps`` digits when it is below ``10^-dps``.
+5. **Any balanced P** (:func:`lyapunov_numeric_matrix`, ``K >= 3``, ``S 1 = 0``, ``pi0 = pi_ref`` uniform):
+   the same steps in the ``(K - 1)``-dimensional chart ``l_i = log(pi_i/pi_{K-1})`` (:func:`map_in_chart_matrix`;
+   the stencil of :func:`stencil_points`, ``1 + 4n + 4 C(n,2) + 8 C(n,3)`` points) and Kuznetsov's formula with
+   the whole Jacobian in the resolvents (:func:`first_lyapunov_nd`: valid while no other eigenvalue is on the unit
+   circle, which holds on the curve: the other pairs ``alpha + i c_f lam s_k/(b K)`` have ``|s_k| < s_max``). The
+   critical pair is the one of the largest ``|s|`` among the eigenvalues ``± i s_k`` of ``S``, found exactly
+   (:func:`critical_pair`); when two or more pairs share it (the 6-ring; symmetric circulants) they cross
+   together, a codimension-two point, reported as degenerate without a number. For ``K = 3`` the route is checked
+   against the planar one (:func:`cycle_agreement`).
 
 >>> res = lyapunov_numeric("ipo", "1/2", "1/4", 1, dps=12)
 >>> mpmath.nstr(res.d, 10), mpmath.nstr(-(1 - mpmath.mpf(1) / 4) / 8, 10)   # the hand value -(1 - alpha^2)/8
