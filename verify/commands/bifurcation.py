@@ -423,8 +423,7 @@ def render_text(bf: Bifurcation, orbit: dict | None = None, png: str | None = No
     stable, unstable = ("<", ">") if bf.side == "above" else (">", "<")
     lines.append(f"  stable (the uniform point attracts) for {sname} {stable} {crit}(alpha); unstable, oscillating, for {sname} {unstable} {crit}(alpha); "
                  "on the curve the eigenvalues are e^{±i theta}, theta = arccos(alpha)")
-    lines.append(f"chart: {bf.chart}")
-    lines.append(f"normalisation: {bf.normalisation}")
+    lines.append(f"chart: {bf.chart}; normalisation: {bf.normalisation}")
     if bf.degenerate is not None:
         lines.append(f"degenerate: {bf.degenerate}")
     elif bf.closed_form is not None:
