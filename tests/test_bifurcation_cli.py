@@ -78,6 +78,10 @@ def test_dpo_cyclic_json(capsys, a, kind, sign):
         assert p["sign"] == sign and p["type"] == kind
     assert doc["method"] == ("exact closed form" if EXACT else "numeric")
     assert doc["types"] == {kind: 2}
+    if EXACT:
+        cf = doc["closed_form"]
+        assert cf["d"] == "(1 - alpha**2)*(16*a**2*lam**2 - 3)/24" and cf["sign_verdict"]["verdict"] == "changes sign"
+        assert "sqrt(3)/4" in cf["sign_verdict"]["surface"]
     assert {r["name"] for r in doc["resonances"]} == {"1:1", "1:2", "1:3", "1:4"}
 
 
@@ -162,3 +166,12 @@ def test_general_k_coefficient_is_the_circle_of_the_dynamics():
     bf.points[0].d_float = float(planted.d)
     wrong = orbit_past_threshold(bf)
     assert abs(wrong["ratio"] - 1) > 0.05
+
+
+@pytest.mark.skipif(not EXACT, reason="theory.oscillation is not present")
+def test_the_exact_route_is_the_numeric_route():
+    """The closed form of theory.oscillation against the numeric 3-cycle route (solved map, finite differences)."""
+    ex = bifurcation(cyclic("2/5"), "dpo", "3/4", points=1)
+    nu = bifurcation(cyclic("2/5"), "dpo", "3/4", points=1, dps=10, exact=False)
+    assert ex.method == "exact closed form" and nu.method == "numeric"
+    assert abs(float(ex.points[0].d) - float(nu.points[0].d)) < 1e-10 and nu.points[0].kind == ex.points[0].kind == "supercritical"

@@ -33,7 +33,8 @@ at 0 (the hinge) are refused with one line (exit 2).
 expressions in ``alpha``, ``unstable_side``: ``"above"``/``"below"`` the curve in the scale),
 ``pairs`` (pairs of ``S`` at ``s_max``), ``degenerate`` (the codimension-two reason or ``null``), ``chart``,
 ``normalisation``, ``method`` (``"exact closed form"`` or ``"numeric"``), ``closed_form`` (``d``, ``d_here``
-at this ``a`` and ``lam``, ``latex``, ``enters``; ``null`` on the numeric route), ``dps``, ``resonances``
+at this ``a`` and ``lam``, ``latex``, ``enters``, ``sign_verdict``: the proved sign over the whole 3-cycle family,
+``{"verdict", "surface", "subcritical_where"}``; ``null`` on the numeric route), ``dps``, ``resonances``
 (``[{"name", "where"}]``), ``points`` (one per ``alpha``: ``alpha`` exact, ``alpha_float``, ``b_c``,
 ``scale_c`` (float) and ``scale_c_exact``, ``theta_over_2pi``, ``d`` (string, 20 digits or exact),
 ``d_float``, ``sign`` (-1, 0, 1 or ``null``), ``type``, ``source``, ``error`` (``null`` when exact),
@@ -65,6 +66,7 @@ __all__ = [
     "CurvePoint",
     "Bifurcation",
     "exact_normal_form",
+    "exact_sign_verdict",
     "cyclic_matrix",
     "curve_alphas",
     "alpha_symbol",
@@ -108,6 +110,16 @@ def exact_normal_form(loss: Any) -> Any:
     except ImportError:
         return None
     return cycle_normal_form(loss)
+
+
+def exact_sign_verdict(loss: Any) -> Any:
+    """The proved sign of ``d`` over the 3-cycle family (:func:`theory.oscillation.sign_verdict`: ``verdict``,
+    ``surface``, ``subcritical_where``), or ``None`` when that module is not available."""
+    try:
+        from theory.oscillation import sign_verdict
+    except ImportError:
+        return None
+    return sign_verdict(loss)
 
 
 def _exact_sign(v: Any) -> int:
@@ -185,6 +197,7 @@ class Bifurcation:
     method: str
     closed_form: Any
     closed_form_text: str | None
+    sign_verdict: Any
     resonances: list
     degenerate: str | None
     dps: int
@@ -332,7 +345,7 @@ def bifurcation(P: Any, loss: Any, lam: Any = 1, *, points: int = DEFAULT_POINTS
                       "circle together (a codimension-two point): the first Lyapunov coefficient does not decide")
     bf = Bifurcation(label or "P", Pm, K, lo, la, cycle, cp, _CLAIMS.get((lo.name, K == 3), "LOSS-3"), b_curve, scale_curve,
                      lo.scale_name, side, chart, normalisation, method, nf, None if nf is None else d_text(nf.d, nf.params[0]),
-                     res, degenerate, D)
+                     None if nf is None else exact_sign_verdict(lo), res, degenerate, D)
     for i, al in enumerate(alphas):
         b_c = sympy.radsimp(b_curve.subs(al_s, R(al)))
         sc = sympy.radsimp(lo.scale_of_b(b_c))
@@ -431,6 +444,11 @@ def render_text(bf: Bifurcation, orbit: dict | None = None, png: str | None = No
         al_s = nf.params[0]
         lines.append(f"d, exact closed form (theory.oscillation): d = {d_text(nf.d, al_s)}; here (a = {bf.cycle[0]}, lam = {bf.lam}) "
                      f"d = {d_text(_closed_form_here(bf), al_s)}" + (f"; enters: {nf.enters}" if getattr(nf, "enters", None) else ""))
+        sv = bf.sign_verdict
+        if sv is not None:
+            lines.append(f"sign over the whole 3-cycle family (alpha in (0, 1), a in (0, 1/2], lam in (0, 1]; proved, theory.oscillation): "
+                         f"{sv.verdict}" + (f"; {sv.surface if sv.surface.startswith('d = 0') else 'd = 0 on ' + sv.surface}" if sv.surface else "")
+                         + (f"; {sv.subcritical_where}" if sv.subcritical_where else ""))
     else:
         lines.append(f"d, numeric ({bf.dps} digits, error estimate from a control computation with the step 10^-3 smaller and 10 more digits)")
     on = [f"{n} at {w}" for n, w in bf.resonances if not w.startswith("nowhere")]
@@ -460,8 +478,10 @@ def document(bf: Bifurcation, orbit: dict | None = None, png: str | None = None)
     nf = bf.closed_form
     closed = None
     if nf is not None:
+        sv = bf.sign_verdict
         closed = {"d": d_text(nf.d, nf.params[0]), "d_here": d_text(_closed_form_here(bf), nf.params[0]), "latex": nf.latex(),
-                  "enters": getattr(nf, "enters", None)}
+                  "enters": getattr(nf, "enters", None),
+                  "sign_verdict": None if sv is None else {"verdict": sv.verdict, "surface": sv.surface, "subcritical_where": sv.subcritical_where}}
     pts = []
     for p in bf.points:
         if p.d is None:

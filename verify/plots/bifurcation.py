@@ -85,7 +85,7 @@ def orbit_past_threshold(bf, *, seed: int = 0, radius: float = TARGET_RADIUS, al
     starts at ``|w| = radius/5`` (phase from ``seed``; ``l = 2 Re(w q)``, ``w = <p, l>``).
 
     Supercritical: ``ceil(ln 25/(2 mu) + 5/mu)`` steps to settle, then ``max(500, ceil(2/mu))`` steps over which
-    ``mean |w|^2`` is compared with ``-mu/d`` (``ratio``, ``1 + O(mu)``). Subcritical: until ``|w|^2`` exceeds
+    ``mean |w|^2`` is compared with ``-mu/d`` (``ratio``, ``1 + O(|w|^2)``: the quintic terms of the normal form). Subcritical: until ``|w|^2`` exceeds
     ``max(1, 25 mu/d)`` (``left``), at most ``ceil(6/mu) + 500`` steps.
 
     Returns a dict: ``alpha`` (str), ``eps``, ``mu``, ``b``, ``scale``, ``scale_name``, ``d``, ``kind``, ``steps``,
@@ -168,7 +168,7 @@ def orbit_past_threshold(bf, *, seed: int = 0, radius: float = TARGET_RADIUS, al
         zc = zc - zc.max(axis=1, keepdims=True)
         circle = np.exp(zc) / np.exp(zc).sum(axis=1, keepdims=True)
         text = (f"alpha = {al}, b = b_c/(1 + eps), eps = {float(eps):.4g} (mu = {mu:.3g}), supercritical: settled mean |w|^2 = "
-                f"{measured:.4g} over the last {avg} of {n} steps, predicted -mu/d = {predicted:.4g} (ratio {ratio:.3f}; 1 + O(mu))")
+                f"{measured:.4g} over the last {avg} of {n} steps, predicted -mu/d = {predicted:.4g} (ratio {ratio:.3f}, 1 + O(|w|^2))")
     if failed:
         text += "; the inner solve failed, the orbit stops there"
     return {
@@ -188,7 +188,7 @@ def _phase_panel(ax, bf, orbit) -> list:
     alphas = np.linspace(0.0, 0.995, 400)
     fn = bf.curve_function()
     ys = np.array([fn(x) for x in alphas])
-    ymax = 1.3 * max([p.scale_float for p in pts] + [float(v) for v in ys[alphas <= 0.9]])
+    ymax = 1.45 * max([p.scale_float for p in pts] + [float(v) for v in ys[alphas <= 0.9]])
     ys_c = np.minimum(ys, 10 * ymax)
     above_colour, below_colour = tint(PALETTE["vermillion"], 0.82), tint(PALETTE["green"], 0.8)
     if bf.side == "below":
@@ -264,8 +264,14 @@ def _type_panel(ax, bf, data) -> None:
     ax.contour(A, LAM, D, levels=[0.0], colors=[PALETTE["black"]], linewidths=1.0)
     a, _ = bf.cycle
     ax.plot(float(a), float(bf.lam), marker="*", ms=11, color=PALETTE["orange"], mec="black", mew=0.5, ls="none", zorder=4, clip_on=False)
-    ax.text(0.04, 0.04, "supercritical", transform=ax.transAxes, fontsize=7.5, ha="left", va="bottom")
-    ax.text(0.96, 0.96, "subcritical", transform=ax.transAxes, fontsize=7.5, ha="right", va="top")
+    for word, mask, spot in (("supercritical", D < 0, (0.2, 0.15)), ("subcritical", D > 0, (0.3, 0.8))):
+        share = float(mask.mean())
+        cx, cy = float(A[mask].mean()), float(LAM[mask].mean())
+        if share > 0.2:
+            ax.text(cx, cy, word, fontsize=7.5, ha="center", va="center")
+        else:  # a small region: the word outside it, an arrow into it
+            ax.annotate(word, (cx, cy), xytext=spot, textcoords="data", fontsize=7.5, ha="center", va="center",
+                        arrowprops=dict(arrowstyle="->", lw=0.7, color=PALETTE["black"]))
     ax.set_xlim(0, 0.5)
     ax.set_ylim(0, 1)
     ax.set_xlabel("cycle strength $a$")
@@ -316,12 +322,13 @@ def _orbit_panel(fig, ax, bf, orbit) -> list:
         half = 1.35 * max(np.abs(pts[:, 0] - cx).max(), np.abs(pts[:, 1] - cy).max())
         ax.set_xlim(cx - half, cx + half)
         ax.set_ylim(cy - half, cy + half)
-        title = "(c) orbit settles on the circle (zoom)"
+        title = "(c) orbit settles on the circle"
     else:
         title = "(c) subcritical: the orbit leaves"
     if K > 3:
         title += f"\nternary view of ({', '.join(names)})"
-    ax.set_title(title + f"\n$\\alpha$ = {orbit['alpha']}, {math_name(orbit['scale_name'])} = {orbit['scale']:.4g}", fontsize=8, pad=14)
+    ax.set_title(title + f"\n{'' if sub else 'zoom, '}$\\alpha$ = {orbit['alpha']}, {math_name(orbit['scale_name'])} = {orbit['scale']:.4g}",
+                 fontsize=8, pad=14)
     cb = fig.colorbar(sc, ax=ax, location="bottom", shrink=0.7, aspect=22, pad=0.02)
     cb.set_label("iteration t")
     return handles
