@@ -38,6 +38,7 @@ PARSER_DIGESTS = {
     "simulate": "577ec5c670169c97",
     "phase": "f3e30f91503480f2",
     "certify": "f0241bcd68564572",
+    "bifurcation": "e1193add35367994",
     "counterexample": "09fbc4ac5c0da2a1",
     "sampler": "30d93105bb545cc3",
     "latex": "8e942925c89f2d67",
@@ -46,6 +47,7 @@ PARSER_DIGESTS = {
     "dpo": "c2e82a771552ac7f",
     "dpo-threshold": "bb03a148ce12d15f",
     "dpo-phase": "e0b904d8660f792c",
+    "experiment": "48561adab9c638bd",
 }
 
 

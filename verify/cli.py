@@ -32,6 +32,7 @@ COMMAND_MODULES: list[str] = [
     "verify.commands.simulate",
     "verify.commands.phase",
     "verify.commands.certify",
+    "verify.commands.bifurcation",
     "verify.commands.counterexample",
     "verify.commands.sampler",
     "verify.commands.latex",

@@ -27,7 +27,7 @@ import numpy as np
 
 from verify.plots.style import PALETTE, figure_style, new_figure, parameter_text, require_matplotlib, tint
 
-__all__ = ["HEIGHT", "trajectory_figure", "simulate_figure", "portrait_coordinates", "window_range"]
+__all__ = ["HEIGHT", "trajectory_figure", "simulate_figure", "portrait_coordinates", "window_range", "ternary_xy", "draw_simplex"]
 
 #: Figure height in inches (the width is :data:`verify.plots.style.WIDTH`).
 HEIGHT = 4.4
@@ -96,13 +96,22 @@ def _nice_upper(v: float) -> float:
     return 1.0
 
 
-def _ternary(q: np.ndarray) -> np.ndarray:
+def ternary_xy(q: np.ndarray) -> np.ndarray:
+    """The plane coordinates of points ``q`` (``(n, 3)``, rows on the simplex) in the ternary view: corner 0 at
+    ``(0, 0)``, corner 1 at ``(1, 0)``, corner 2 at ``(1/2, sqrt(3)/2)``.
+
+    >>> ternary_xy(np.array([[1.0, 0, 0], [1 / 3, 1 / 3, 1 / 3]])).round(4).tolist()
+    [[0.0, 0.0], [0.5, 0.2887]]
+    """
+    q = np.asarray(q, float)
     return np.column_stack([q[:, 1] + q[:, 2] / 2, _SQ3 * q[:, 2]])
 
 
-def _draw_simplex(ax, names: list[str]) -> None:
-    grid = tint(PALETTE["black"], 0.85)
-    for v in (0.2, 0.4, 0.6, 0.8):
+def draw_simplex(ax, names: list[str], *, grid: tuple = (0.2, 0.4, 0.6, 0.8)) -> None:
+    """Draw the ternary simplex on ``ax``: its outline, the lines ``q_k = v`` for ``v`` in ``grid`` (light), the
+    corner labels ``names`` (an empty name is not drawn); equal aspect, no axes frame."""
+    colour = tint(PALETTE["black"], 0.85)
+    for v in grid:
         for k in range(3):  # the line q_k = v
             ends = []
             for j in range(3):
@@ -110,8 +119,8 @@ def _draw_simplex(ax, names: list[str]) -> None:
                     e = np.zeros(3)
                     e[k], e[j] = v, 1 - v
                     ends.append(e)
-            xy = _ternary(np.array(ends))
-            ax.plot(xy[:, 0], xy[:, 1], color=grid, lw=0.5, zorder=0)
+            xy = ternary_xy(np.array(ends))
+            ax.plot(xy[:, 0], xy[:, 1], color=colour, lw=0.5, zorder=0)
     corners = np.array([[0.0, 0.0], [1.0, 0.0], [0.5, _SQ3]])
     ax.plot(*np.vstack([corners, corners[:1]]).T, color=PALETTE["black"], lw=0.8, zorder=1)
     offsets = [(-6, -6, "right", "top"), (6, -6, "left", "top"), (0, 6, "center", "bottom")]
@@ -219,9 +228,9 @@ def _portrait(fig, ax, pi: np.ndarray, fp, oscillating: bool, t_max: int) -> lis
     ref = qfp if qfp is not None else q[-1]
     spread = float(np.abs(q - ref).max())
     if spread >= ZOOM_BELOW:
-        _draw_simplex(ax, names)
-        xy = _ternary(q)
-        fxy = None if qfp is None else _ternary(qfp[None, :])[0]
+        draw_simplex(ax, names)
+        xy = ternary_xy(q)
+        fxy = None if qfp is None else ternary_xy(qfp[None, :])[0]
         ax.set_title("(a) trajectory in the simplex")
     else:
         e = _scale_of(spread)
