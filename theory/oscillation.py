@@ -195,23 +195,27 @@ def _taylor_fsecond(rho) -> sympy.Lambda:
     return sympy.Lambda(z, 1 + r3 * z + r4 * z**2 / 2)
 
 
+def _cycle_stationarity() -> tuple:
+    """``(x_0, x_1)`` and the family's stationarity for ``P_cyc(a)`` at ``mu = 1/3 + u`` in the gauge ``x_2 = 0``, with
+    ``f'`` replaced by its Taylor polynomial in ``rho``."""
+    xs = sympy.symbols("x_0 x_1", real=True)
+    mu = [THIRD + uk for uk in (U[0], U[1], -U[0] - U[1])]
+    G = family.stationarity(GENERIC, cyclic_P(), mu, [xs[0], xs[1], 0])
+    return xs, instantiate(G, {Fn1: _taylor_fprime(RHO)})
+
+
 @lru_cache(maxsize=None)
 def _xstar_rho(order3_factor=1) -> tuple:
     """The gauge-``x_2 = 0`` expansion in ``rho`` (``f''(0)`` normalised to 1), as ring elements and expressions.
 
     ``order3_factor`` plants a wrong third order (negative control).
     """
-    P = cyclic_P()
-    xs = sympy.symbols("x_0 x_1", real=True)
-    u_all = [U[0], U[1], -U[0] - U[1]]
-    mu = [THIRD + uk for uk in u_all]
-    G = family.stationarity(GENERIC, P, mu, [xs[0], xs[1], 0])
-    G = instantiate(G, {Fn1: _taylor_fprime(RHO)})
+    xs, G = _cycle_stationarity()
     R = PolyRing([*xs, *U, A, *RHO], QQ)
     g = dict(zip([*xs, *U, A, *RHO], R.gens))
     rows = [R.from_expr(sympy.expand(G[k])) for k in range(2)]
     # the implicit-function matrix at the uniform point (theory.family.ift_matrices), gauge x_2 = 0: columns 0, 1
-    Aift, _ = family.ift_matrices(GENERIC, P, [THIRD] * 3, [0, 0, 0])
+    Aift, _ = family.ift_matrices(GENERIC, cyclic_P(), [THIRD] * 3, [0, 0, 0])
     Aift = instantiate(Aift, {Fn2: _taylor_fsecond(RHO)})
     Gx = Aift[:2, :2]
     Gx_inv = Gx.inv()
@@ -271,12 +275,7 @@ def xstar_obligations(*, order3_factor=1) -> list[tuple[str, str, object]]:
     Residuals must be 0; ``order3_factor`` plants a wrong third order.
     """
     R, g, orders, Gx, rows = _xstar_rho(order3_factor)
-    P = cyclic_P()
-    xs = sympy.symbols("x_0 x_1", real=True)
-    u_all = [U[0], U[1], -U[0] - U[1]]
-    mu = [THIRD + uk for uk in u_all]
-    G = family.stationarity(GENERIC, P, mu, [xs[0], xs[1], 0])
-    G = instantiate(G, {Fn1: _taylor_fprime(RHO)})
+    xs, G = _cycle_stationarity()
     lin = sympy.Matrix(2, 2, lambda i, j: sympy.diff(G[i], xs[j]).subs({xs[0]: 0, xs[1]: 0, U[0]: 0, U[1]: 0}))
     tot = [sum((o[i] for o in orders), R.zero) for i in range(2)]
     iu = [R.gens.index(g[U[0]]), R.gens.index(g[U[1]])]
@@ -286,7 +285,7 @@ def xstar_obligations(*, order3_factor=1) -> list[tuple[str, str, object]]:
         low.append(R.from_dict({m: c for m, c in comp.items() if m[iu[0]] + m[iu[1]] <= 3}).as_expr() if comp else sympy.Integer(0))
     cf = -2 * RHO[0]
     S = cyclic_P() - sympy.ones(3, 3) / 2
-    x1_stated = cf * S * sympy.Matrix(u_all)
+    x1_stated = cf * S * sympy.Matrix([U[0], U[1], -U[0] - U[1]])
     x1 = sympy.Matrix([orders[0][0].as_expr(), orders[0][1].as_expr(), 0])
     gauge = (x1_stated - x1_stated[2] * sympy.ones(3, 1)) - x1
     z = sympy.Dummy("z")
