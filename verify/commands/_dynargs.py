@@ -12,7 +12,7 @@ from verify.exact.objects import InputError, load_preference_matrix, simplex_vec
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
-__all__ = ["add_matrix_options", "matrix_from_args", "vector_option", "number_option", "note_repairs"]
+__all__ = ["add_matrix_options", "matrix_from_args", "exact_matrix_from_args", "vector_option", "number_option", "note_repairs"]
 
 
 def add_matrix_options(p: argparse.ArgumentParser) -> None:
@@ -29,21 +29,32 @@ def note_repairs(command: str, *objs: object) -> None:
             print(f"prefdyn{' ' + command if command else ''}: note: input repaired: {r}", file=sys.stderr)
 
 
-def matrix_from_args(args: argparse.Namespace) -> tuple[np.ndarray, str]:
-    """The float64 matrix and a label; raises InputError with a one-line message."""
-    import numpy as np
+def exact_matrix_from_args(args: argparse.Namespace):
+    """The validated exact matrix (``PreferenceMatrix``) of ``--matrix FILE`` or ``--cyclic A``, and a label.
 
+    Raises InputError with a one-line message; repairs of a file are noted on stderr.
+    """
     if args.matrix:
         P = load_preference_matrix(args.matrix)
         note_repairs(args.command, P)
-        return P.to_numpy(), f"P from {args.matrix}"
+        return P, f"P from {args.matrix}"
     if args.cyclic is not None:
-        a, exact = to_fraction(args.cyclic, "--cyclic A")
+        a, _ = to_fraction(args.cyclic, "--cyclic A")
         if not (0 < a <= Fraction(1, 2)):
             raise InputError(f"--cyclic A = {args.cyclic}, expected 0 < A <= 1/2")
         from verify.exact.families import cyclic
 
-        return load_preference_matrix(cyclic(a)).to_numpy(), f"P_cyc({args.cyclic.strip()})"
+        return load_preference_matrix(cyclic(a)), f"P_cyc({args.cyclic.strip()})"
+    raise InputError("give the matrix: --matrix FILE or --cyclic A")
+
+
+def matrix_from_args(args: argparse.Namespace) -> tuple[np.ndarray, str]:
+    """The float64 matrix and a label; raises InputError with a one-line message."""
+    import numpy as np
+
+    if args.matrix or args.cyclic is not None:
+        P, label = exact_matrix_from_args(args)
+        return P.to_numpy(), label
     if args.random_sst is not None:
         K = args.random_sst
         if K < 2 or K > 256:

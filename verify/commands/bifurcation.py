@@ -50,12 +50,11 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Callable
 
-from verify.commands._dynargs import note_repairs
+from verify.commands._dynargs import exact_matrix_from_args
 from verify.commands._lossargs import HelpFormatter, Subparsers, add_loss_options, loss_epilog, loss_from_args, loss_json, loss_label
 from verify.exact.objects import InputError, NumericalFailure, to_fraction, unit_interval
 
@@ -565,20 +564,10 @@ def register(sub: Subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _matrix_from_args(args: argparse.Namespace):
-    from verify.exact.objects import load_preference_matrix
-
-    if args.matrix:
-        P = load_preference_matrix(args.matrix)
-        note_repairs(args.command, P)
-        return P, f"P from {args.matrix}"
-    return cyclic_matrix(args.cyclic), f"P_cyc({args.cyclic.strip()})"
-
-
 def run(args: argparse.Namespace) -> int:
     from verify.engine.report import Progress, print_json
 
-    P, label = _matrix_from_args(args)
+    P, label = exact_matrix_from_args(args)
     loss = loss_from_args(args)
     if args.out is not None:
         from verify.plots.style import check_out_option

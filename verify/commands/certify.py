@@ -58,26 +58,13 @@ def register(sub: Subparsers) -> None:
 
 def _matrix(args: argparse.Namespace):
     """``(exact rows, label)`` from --matrix or --cyclic; the exact rational matrix that is certified."""
-    from verify.exact.objects import load_preference_matrix
+    from verify.commands._dynargs import exact_matrix_from_args
 
-    if args.matrix:
-        from verify.commands._dynargs import note_repairs
-
-        P = load_preference_matrix(args.matrix)
-        note_repairs(args.command, P)
-        if not P.exact:
-            print(f"prefdyn {args.command}: note: {args.matrix} has binary-float entries; the matrix certified is the exact "
-                  "rational one printed (each entry as its shortest decimal)", file=sys.stderr)
-        return [list(r) for r in P.entries], f"P from {args.matrix}"
-    if args.cyclic is not None:
-        from verify.certified.balls import exact_rational
-        from verify.exact.families import cyclic
-
-        a = exact_rational(args.cyclic, "--cyclic A")
-        if not (0 < a <= Fraction(1, 2)):
-            raise InputError(f"--cyclic A = {args.cyclic}, expected 0 < A <= 1/2")
-        return cyclic(a), f"P_cyc({args.cyclic.strip()})"
-    raise InputError("give the matrix: --matrix FILE or --cyclic A")
+    P, label = exact_matrix_from_args(args)
+    if args.matrix and not P.exact:
+        print(f"prefdyn {args.command}: note: {args.matrix} has binary-float entries; the matrix certified is the exact "
+              "rational one printed (each entry as its shortest decimal)", file=sys.stderr)
+    return [list(r) for r in P.entries], label
 
 
 def _scale(args: argparse.Namespace) -> str:
