@@ -106,6 +106,22 @@ def _sign_group(loss: str):
     return lambda: _flat(osc.sign_obligations(loss))
 
 
+def _roots_inside(poly: sympy.Expr, lo=0, hi=1) -> sympy.Integer:
+    """The number of real roots of the polynomial ``poly`` in ``alpha`` on the open interval ``(lo, hi)`` (exact)."""
+    return sympy.Integer(sum(1 for r in sympy.real_roots(sympy.Poly(sympy.expand(poly), ALPHA)) if lo < r < hi))
+
+
+def _hypotheses_group():
+    """The theorem's hypotheses on the curve, for 0 < alpha < 1: transversality and no strong resonance (exact)."""
+    def obls():
+        out = [("transversality: d|nu|^2/d omega = 2 omega = 2 sqrt(1 - alpha^2) has no zero on (0, 1)", _roots_inside(1 - ALPHA**2))]
+        for k in range(1, 5):
+            Tk = sympy.chebyshevt(k, ALPHA)  # cos(k theta) with cos(theta) = alpha
+            out.append((f"no 1:{k} resonance: cos({k} theta) = 1 has no root alpha in (0, 1)", _roots_inside(Tk - 1)))
+        return out
+    return obls
+
+
 def check_symbolic(ctx: CheckContext, loss: str = "ipo", coef=IPO_COEF, k=DPO_K, term_factors=(1, 2, 1), half=sympy.Rational(1, 2)) -> Outcome:
     """Exact: the family route equals an independent route for this loss; the derived d equals the stated closed form; the sign rule."""
     cross = {"ipo": 0, "dpo": 1}[loss]
@@ -114,6 +130,7 @@ def check_symbolic(ctx: CheckContext, loss: str = "ipo", coef=IPO_COEF, k=DPO_K,
         return _flat([osc.cross_check_obligations()[cross]])
 
     groups = [
+        ("Neimark–Sacker hypotheses on the curve", _hypotheses_group()),
         ("the map's Taylor tensors: family route = independent route", route),
         ("closed form of d on the curve", _closed_form_group(loss, coef, k, term_factors=term_factors, half=half)),
         ("sign of d", _sign_group(loss)),
