@@ -184,6 +184,8 @@ def test_dyn6_dpo6_run_the_loss3_checkers(cid, name):
     load_builtin_claims()
     claim = REGISTRY.get(cid)
     for ch in claim.checkers:
+        if ch.kind == "certified":  # the ball-arithmetic instances are the claim's own (verify.certified)
+            continue
         assert ch.fn.__name__.startswith("check_loss3_") and ch.fn.__name__.endswith(f"[{name}]"), ch.fn.__name__
     (k,) = claim.constants
     assert k.param == "gain" and k.value == BUILTIN[name].gain

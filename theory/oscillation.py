@@ -955,7 +955,6 @@ def sections(*names: str) -> list:
     ``formula`` (the coefficient of a map); all when no name is given."""
     from .latex import Equation, Section
 
-    d = sympy.Symbol("d")
     table = {
         "closed_forms": Section(
             "DYN-7: first Lyapunov coefficient on the threshold curves of the 3-cycle",
@@ -964,7 +963,7 @@ def sections(*names: str) -> list:
                 ("MRS-IPO (DYN-1 curve)", Equation(r"d_{\mathrm{IPO}}", CLOSED_FORMS["ipo"])),
                 ("MRS-DPO (DPO-4 curve)", Equation(r"d_{\mathrm{DPO}}", CLOSED_FORMS["dpo"])),
                 ("exponential loss", Equation(r"d_{\exp}", CLOSED_FORMS["exp"])),
-                ("every smooth f (d_k = f^(k)(0))", Equation(d, STATED_D)),
+                ("every smooth f (d_k = f^(k)(0))", Equation("d", STATED_D)),
             ],
         ),
         "formula": Section(
