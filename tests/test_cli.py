@@ -101,3 +101,18 @@ def test_console_script_help_runs():
     assert res.returncode == 0
     for cmd in ("check", "ipo", "latex"):
         assert cmd in res.stdout
+
+
+def test_a_user_module_loaded_again_after_its_claims_were_removed_registers_them_again():
+    """Loading is idempotent, and a module whose claims were removed from the registry is run again (any test order)."""
+    from verify.engine.runner import load_module
+
+    ids = load_module(EXAMPLES / "user_claims.py")
+    try:
+        assert ids and all(i in REGISTRY for i in ids) and load_module(EXAMPLES / "user_claims.py") == ids
+        REGISTRY.remove(ids[0])
+        assert load_module(EXAMPLES / "user_claims.py") == ids and all(i in REGISTRY for i in ids)
+    finally:
+        for i in ids:
+            if i in REGISTRY:
+                REGISTRY.remove(i)

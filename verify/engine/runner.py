@@ -61,10 +61,17 @@ def load_module(path: str | Path) -> list[str]:
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"claim module {str(p)!r} does not exist")
-    before = set(REGISTRY.ids())
     mod_name = f"prefdyn_user_{abs(hash(str(p.resolve())))}"
     if mod_name in sys.modules:
-        return [i for i in getattr(sys.modules[mod_name], "__prefdyn_ids__", [])]
+        ids = list(getattr(sys.modules[mod_name], "__prefdyn_ids__", []))
+        if all(i in REGISTRY for i in ids):
+            return ids
+        # some of its claims were removed from the registry since: run the file again
+        for i in ids:
+            if i in REGISTRY:
+                REGISTRY.remove(i)
+        del sys.modules[mod_name]
+    before = set(REGISTRY.ids())
     spec = importlib.util.spec_from_file_location(mod_name, p)
     if spec is None or spec.loader is None:
         raise ValueError(f"claim module {str(p)!r} cannot be loaded as Python")
