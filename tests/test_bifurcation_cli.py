@@ -10,15 +10,13 @@ import mpmath
 import pytest
 
 from verify.cli import main
-from verify.commands.bifurcation import bifurcation, exact_normal_form
+from verify.commands.bifurcation import bifurcation
 from verify.exact.families import cyclic
 from verify.numerics.normal_form import critical_pair, cycle_agreement, lyapunov_numeric_matrix
 from verify.plots.bifurcation import orbit_past_threshold
 
 #: A balanced non-circulant K = 4 matrix: two 3-cycles, (0 1 2) with margin 1/10 and (0 1 3) with margin 1/5.
 P4 = [["1/2", "4/5", "2/5", "3/10"], ["1/5", "1/2", "3/5", "7/10"], ["3/5", "2/5", "1/2", "1/2"], ["7/10", "3/10", "1/2", "1/2"]]
-#: The exact route is taken for the 3-cycle when theory.oscillation is present.
-EXACT = exact_normal_form("ipo") is not None
 
 
 def _run(capsys, argv):
@@ -55,10 +53,7 @@ def test_ipo_cyclic_text(capsys):
         assert float(r[2]) == pytest.approx(math.acos(al) / (2 * math.pi), abs=1e-6)
         assert float(Fraction(r[3])) == pytest.approx(-(1 - al**2) / 8, abs=1e-12)
         assert r[4] == "-" and r[5] == "supercritical"
-    if EXACT:
-        assert "exact closed form (theory.oscillation): d = -(1 - alpha**2)/8" in out and out.count("exact closed form") == 4
-    else:
-        assert out.count("numeric, 10 digits, error") == 3
+    assert "exact closed form (theory.oscillation): d = -(1 - alpha**2)/8" in out and out.count("exact closed form") == 4
     assert "verdict: supercritical at all 3 points" in out
 
 
@@ -76,12 +71,11 @@ def test_dpo_cyclic_json(capsys, a, kind, sign):
         assert p["scale_c"] == pytest.approx(4 * av / (math.sqrt(3) * math.sqrt(1 - al**2)), rel=1e-12)   # DPO-4, b = beta_dpo
         assert p["d_float"] == pytest.approx(_d_dpo(al, av, 1), abs=1e-10)
         assert p["sign"] == sign and p["type"] == kind
-    assert doc["method"] == ("exact closed form" if EXACT else "numeric")
+    assert doc["method"] == "exact closed form"
     assert doc["types"] == {kind: 2}
-    if EXACT:
-        cf = doc["closed_form"]
-        assert cf["d"] == "(1 - alpha**2)*(16*a**2*lam**2 - 3)/24" and cf["sign_verdict"]["verdict"] == "changes sign"
-        assert "sqrt(3)/4" in cf["sign_verdict"]["surface"]
+    cf = doc["closed_form"]
+    assert cf["d"] == "(1 - alpha**2)*(16*a**2*lam**2 - 3)/24" and cf["sign_verdict"]["verdict"] == "changes sign"
+    assert "sqrt(3)/4" in cf["sign_verdict"]["surface"]
     assert {r["name"] for r in doc["resonances"]} == {"1:1", "1:2", "1:3", "1:4"}
 
 
@@ -168,7 +162,6 @@ def test_general_k_coefficient_is_the_circle_of_the_dynamics():
     assert abs(wrong["ratio"] - 1) > 0.05
 
 
-@pytest.mark.skipif(not EXACT, reason="theory.oscillation is not present")
 def test_the_exact_route_is_the_numeric_route():
     """The closed form of theory.oscillation against the numeric 3-cycle route (solved map, finite differences)."""
     ex = bifurcation(cyclic("2/5"), "dpo", "3/4", points=1)

@@ -98,26 +98,21 @@ _RESONANCES = (
 
 
 def exact_normal_form(loss: Any) -> Any:
-    """The exact 3-cycle normal form of ``loss`` (:func:`theory.oscillation.cycle_normal_form`), or ``None``
-    when that module is not available.
+    """The exact 3-cycle normal form of ``loss`` (:func:`theory.oscillation.cycle_normal_form`).
 
     The object has ``d`` (exact in ``params = (alpha, a, lam)``), ``value(alpha, a, lam)`` (exact),
     ``latex()``, ``enters`` and ``resonances``.
     """
-    try:
-        from theory.oscillation import cycle_normal_form
-    except ImportError:
-        return None
+    from theory.oscillation import cycle_normal_form
+
     return cycle_normal_form(loss)
 
 
 def exact_sign_verdict(loss: Any) -> Any:
     """The proved sign of ``d`` over the 3-cycle family (:func:`theory.oscillation.sign_verdict`: ``verdict``,
-    ``surface``, ``subcritical_where``), or ``None`` when that module is not available."""
-    try:
-        from theory.oscillation import sign_verdict
-    except ImportError:
-        return None
+    ``surface``, ``subcritical_where``)."""
+    from theory.oscillation import sign_verdict
+
     return sign_verdict(loss)
 
 
