@@ -250,8 +250,8 @@ def paper():
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("case", ["ipo", "dpo"])
 def test_paper_scale(benchmark, paper, case, engine):
-    if engine == "numba" and not numba_available():
-        pytest.skip("numba is not installed")
+    if engine == "numba":
+        assert numba_available(), "numba is not installed: the bench extra brings it (pip install -e '.[test,bench]')"
     P, st = paper
     rounds = 3 if engine == "numba" or case == "ipo" else 1
     res = benchmark.pedantic(lambda: grid(P, st, case, engine), rounds=rounds, iterations=1)
@@ -278,8 +278,8 @@ def test_plain_loop_extrapolated(benchmark, paper, case):
 @pytest.mark.parametrize("case", ["ipo-slow", "dpo-slow"])
 def test_without_fixed_points(benchmark, paper, case, engine):
     """alpha = 0.99: few rows reach a bit-for-bit fixed point, so every step is computed."""
-    if engine == "numba" and not numba_available():
-        pytest.skip("numba is not installed")
+    if engine == "numba":
+        assert numba_available(), "numba is not installed: the bench extra brings it (pip install -e '.[test,bench]')"
     P, st = paper
     if engine == "numpy" and case == "dpo-slow":
         P, st = P[:500], st[:500]
